@@ -1,0 +1,245 @@
+/*
+ * tessera.h: the C ABI of libtessera, an inference runtime.
+ *
+ * One grammar throughout:
+ *  - functions are tsr_<object>_<verb> and work on opaque handles;
+ *  - every fallible call returns a tsr_status (int32_t): 0 is TSR_OK, negative is the kind of
+ *    error, and tsr_last_error() gives this thread's message for the last failure;
+ *  - tsr_<object>_destroy(NULL) is a no-op, and so is destroying a handle twice;
+ *  - no varargs and no structs by value (Bun's FFI cannot call them); results come back through
+ *    out-pointers; lengths and counts are 32-bit where they fit;
+ *  - strings handed out are owned by the library and stay valid as documented per call.
+ *
+ * A unit test (libruntime/src/api/header_check.zig) proves that every prototype and constant here
+ * matches the Zig exports, so this file and the library cannot drift apart.
+ */
+#ifndef TESSERA_H
+#define TESSERA_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TSR_API __attribute__((visibility("default")))
+
+/* Bumped on any incompatible change; compare with tsr_abi_version() at load time. */
+#define TSR_ABI_VERSION 1
+
+typedef struct tsr_tensor tsr_tensor;
+typedef struct tsr_device tsr_device;
+
+/* ---- status codes ------------------------------------------------------------------------- */
+typedef int32_t tsr_status;
+enum {
+    TSR_OK = 0,
+    TSR_INVALID_ARGUMENT = -1,
+    TSR_INVALID_STATE = -2,
+    TSR_INVALID_OPERATION = -3,
+    TSR_TYPE_ERROR = -4,
+    TSR_SHAPE_ERROR = -5,
+    TSR_EXTENSION_ERROR = -6,
+    TSR_DEVICE_ERROR = -7,
+    TSR_MODEL_ERROR = -8,
+    TSR_REQUEST_ERROR = -9,
+    TSR_INFER_ERROR = -10,
+    TSR_OUT_OF_RESOURCE = -11,
+    TSR_CONTAINER_ERROR = -12,
+    TSR_REMOTE_ERROR = -13,
+    TSR_IO_ERROR = -14,
+    TSR_NETWORK_ERROR = -15,
+    TSR_OS_ERROR = -16,
+    TSR_NOT_IMPLEMENTED = -17,
+};
+
+/* ---- version, build, errors, lifetime ---------------------------------------------------- */
+enum { TSR_BUILD_VERSION = 0, TSR_BUILD_ZIG_VERSION = 1, TSR_BUILD_OPTIMIZE = 2, TSR_BUILD_TARGET = 3 };
+
+TSR_API uint32_t tsr_abi_version(void);
+/* "major.minor.patch"; static. */
+TSR_API const char *tsr_version(void);
+/* A static string for a TSR_BUILD_* key. */
+TSR_API tsr_status tsr_build_get_string(int32_t key, const char **value);
+/* The calling thread's message for its last failed call; valid until its next failed call. */
+TSR_API const char *tsr_last_error(void);
+
+/* Reference-counted: each successful tsr_initialize needs one tsr_finalize. The first initialize
+ * reads TESSERA_LOG and TESSERA_LOGFILE and discovers devices, unless TESSERA_DEFER_INIT=1 defers
+ * discovery to the first device query. The last finalize fails with TSR_INVALID_STATE, and keeps
+ * the library initialized, while tensors are alive. Finalizing when not initialized is a no-op. */
+TSR_API tsr_status tsr_initialize(void);
+TSR_API tsr_status tsr_finalize(void);
+TSR_API uint32_t tsr_is_initialized(void);
+
+enum { TSR_STATS_LIVE_BYTES = 0, TSR_STATS_PEAK_BYTES = 1, TSR_STATS_ALLOCATIONS = 2, TSR_STATS_LIVE_TENSORS = 3 };
+/* The library's own allocations and live objects, for leak checks. */
+TSR_API tsr_status tsr_stats_get(int32_t key, uint64_t *value);
+
+/* ---- logging ------------------------------------------------------------------------------- */
+enum { TSR_LOG_TRACE = 0, TSR_LOG_DEBUG = 1, TSR_LOG_INFO = 2, TSR_LOG_WARN = 3, TSR_LOG_ERR = 4, TSR_LOG_OFF = 5 };
+
+/* `message` is valid only during the call. Called on the thread that logs. */
+typedef void (*tsr_log_fn)(int32_t level, const char *message, void *user);
+
+TSR_API tsr_status tsr_log_set_level(int32_t level);
+TSR_API int32_t tsr_log_get_level(void);
+/* Console output goes to stderr; on by default. */
+TSR_API tsr_status tsr_log_set_console(uint32_t enabled);
+/* Appends to `path`; NULL closes the file sink. */
+TSR_API tsr_status tsr_log_set_file(const char *path);
+/* NULL removes the callback; returns once no thread is inside the previous one. */
+TSR_API tsr_status tsr_log_set_callback(tsr_log_fn callback, void *user);
+/* Sends a message through the sinks, for hosts that log through Tessera. */
+TSR_API tsr_status tsr_log_write(int32_t level, const char *message);
+
+/* ---- host and devices ---------------------------------------------------------------------- */
+enum { TSR_HOST_ID = 0, TSR_HOST_NAME = 1, TSR_HOST_ARCH = 2, TSR_HOST_OS = 3 };
+/* Strings stay valid until the last tsr_finalize. */
+TSR_API tsr_status tsr_host_get_string(int32_t key, const char **value);
+
+enum { TSR_PLATFORM_CPU = 0, TSR_PLATFORM_VULKAN = 1 };
+enum {
+    TSR_DEVICE_KIND_CPU = 0,
+    TSR_DEVICE_KIND_INTEGRATED_GPU = 1,
+    TSR_DEVICE_KIND_DISCRETE_GPU = 2,
+    TSR_DEVICE_KIND_VIRTUAL_GPU = 3,
+    TSR_DEVICE_KIND_SOFTWARE = 4, /* a CPU implementation of a GPU API, such as lavapipe */
+    TSR_DEVICE_KIND_OTHER = 5,
+};
+/* Keys of tsr_device_get_u64. */
+enum {
+    TSR_DEVICE_PLATFORM = 0,
+    TSR_DEVICE_KIND = 1,
+    TSR_DEVICE_INDEX = 2,
+    TSR_DEVICE_FEATURES = 3, /* CPU: TSR_CPU_* bits */
+    TSR_DEVICE_CORES = 4,
+    TSR_DEVICE_THREADS = 5,
+    TSR_DEVICE_CACHE_L1D_BYTES = 6,
+    TSR_DEVICE_CACHE_L2_BYTES = 7,
+    TSR_DEVICE_CACHE_L3_BYTES = 8,
+    TSR_DEVICE_MEMORY_BYTES = 9, /* CPU: system memory; GPU: device-local heaps */
+    TSR_DEVICE_VENDOR_ID = 10,
+    TSR_DEVICE_DEVICE_ID = 11,
+    TSR_DEVICE_API_VERSION = 12,
+    TSR_DEVICE_DRIVER_VERSION = 13,
+    TSR_DEVICE_SUBGROUP_SIZE = 14,
+    TSR_DEVICE_FP16 = 15,
+    TSR_DEVICE_INT8 = 16,
+    TSR_DEVICE_HEAP_COUNT = 17,
+};
+/* Keys of tsr_device_get_string. */
+enum { TSR_DEVICE_ID = 0, TSR_DEVICE_NAME = 1, TSR_DEVICE_VENDOR = 2, TSR_DEVICE_DRIVER = 3 };
+/* CPU features detected at run time (TSR_DEVICE_FEATURES). */
+enum {
+    TSR_CPU_SSE41 = 1 << 0,
+    TSR_CPU_AVX = 1 << 1,
+    TSR_CPU_AVX2 = 1 << 2,
+    TSR_CPU_FMA = 1 << 3,
+    TSR_CPU_F16C = 1 << 4,
+    TSR_CPU_AVX512F = 1 << 5,
+    TSR_CPU_AVX512BW = 1 << 6,
+    TSR_CPU_AVX512VL = 1 << 7,
+    TSR_CPU_AVX512DQ = 1 << 8,
+    TSR_CPU_AVX512VNNI = 1 << 9,
+    TSR_CPU_AVX_VNNI = 1 << 10,
+    TSR_CPU_AVX512BF16 = 1 << 11,
+    TSR_CPU_NEON = 1 << 16,
+    TSR_CPU_ARM_DOTPROD = 1 << 17,
+    TSR_CPU_ARM_FP16 = 1 << 18,
+    TSR_CPU_ARM_I8MM = 1 << 19,
+};
+
+/* Device 0 is the CPU; Vulkan devices follow. Handles are borrowed until the last finalize. */
+TSR_API tsr_status tsr_device_count(uint32_t *count);
+TSR_API tsr_status tsr_device_get(uint32_t index, tsr_device **device);
+TSR_API tsr_status tsr_device_get_u64(const tsr_device *device, int32_t key, uint64_t *value);
+TSR_API tsr_status tsr_device_get_string(const tsr_device *device, int32_t key, const char **value);
+/* Vulkan memory heap `index`: its size and VkMemoryHeapFlags. */
+TSR_API tsr_status tsr_device_get_heap(const tsr_device *device, uint32_t index, uint64_t *size_bytes,
+                                       uint32_t *flags);
+
+/* ---- element types and tensors ------------------------------------------------------------ */
+/* 1..26 are ONNX's TensorProto.DataType values; 100 and up are Tessera's own. */
+enum {
+    TSR_DTYPE_FLOAT32 = 1,
+    TSR_DTYPE_UINT8 = 2,
+    TSR_DTYPE_INT8 = 3,
+    TSR_DTYPE_UINT16 = 4,
+    TSR_DTYPE_INT16 = 5,
+    TSR_DTYPE_INT32 = 6,
+    TSR_DTYPE_INT64 = 7,
+    TSR_DTYPE_STRING = 8,
+    TSR_DTYPE_BOOL = 9,
+    TSR_DTYPE_FLOAT16 = 10,
+    TSR_DTYPE_FLOAT64 = 11,
+    TSR_DTYPE_UINT32 = 12,
+    TSR_DTYPE_UINT64 = 13,
+    TSR_DTYPE_COMPLEX64 = 14,
+    TSR_DTYPE_COMPLEX128 = 15,
+    TSR_DTYPE_BFLOAT16 = 16,
+    TSR_DTYPE_FLOAT8E4M3FN = 17,
+    TSR_DTYPE_FLOAT8E4M3FNUZ = 18,
+    TSR_DTYPE_FLOAT8E5M2 = 19,
+    TSR_DTYPE_FLOAT8E5M2FNUZ = 20,
+    TSR_DTYPE_UINT4 = 21,
+    TSR_DTYPE_INT4 = 22,
+    TSR_DTYPE_FLOAT4E2M1 = 23,
+    TSR_DTYPE_FLOAT8E8M0 = 24,
+    TSR_DTYPE_UINT2 = 25,
+    TSR_DTYPE_INT2 = 26,
+    TSR_DTYPE_TFLOAT32 = 100, /* stored as float32; kernels may compute with a 10-bit mantissa */
+    TSR_DTYPE_UINT1 = 101,    /* packed bits, the first element in the lowest bit */
+    TSR_DTYPE_QINT8 = 102,    /* quantized types carry a scale and a zero point */
+    TSR_DTYPE_QUINT8 = 103,
+    TSR_DTYPE_QINT16 = 104,
+    TSR_DTYPE_QUINT16 = 105,
+    TSR_DTYPE_QINT32 = 106,
+    TSR_DTYPE_QINT4 = 107,
+    TSR_DTYPE_QUINT4 = 108,
+};
+
+/* Bits per element (string elements are a 16-byte pointer and length). */
+TSR_API tsr_status tsr_dtype_bits(int32_t dtype, uint32_t *bits);
+/* Validates dtype and shape, and gives the bytes a tensor of them needs (packed types round up). */
+TSR_API tsr_status tsr_dtype_byte_size(int32_t dtype, const int64_t *shape, uint32_t rank,
+                                       uint64_t *byte_size);
+
+/* A tensor with fresh memory, 64-byte aligned and uninitialized (string elements start empty).
+ * Needs an initialized library. */
+TSR_API tsr_status tsr_tensor_create(int32_t dtype, const int64_t *shape, uint32_t rank,
+                                     tsr_tensor **tensor);
+/* A tensor over the caller's memory, without copying; the memory must outlive the tensor and be
+ * aligned to the element size (at most 8). Fails with TSR_INVALID_ARGUMENT if it is too small. */
+TSR_API tsr_status tsr_tensor_wrap(int32_t dtype, const int64_t *shape, uint32_t rank, void *data,
+                                   uint64_t byte_length, tsr_tensor **tensor);
+TSR_API void tsr_tensor_destroy(tsr_tensor *tensor);
+
+TSR_API tsr_status tsr_tensor_dtype(const tsr_tensor *tensor, int32_t *dtype);
+TSR_API tsr_status tsr_tensor_rank(const tsr_tensor *tensor, uint32_t *rank);
+/* Copies the dims into `dims`, which holds `capacity` entries (at least the rank). */
+TSR_API tsr_status tsr_tensor_shape(const tsr_tensor *tensor, int64_t *dims, uint32_t capacity);
+/* NULL for an empty tensor. */
+TSR_API tsr_status tsr_tensor_data(const tsr_tensor *tensor, void **data);
+TSR_API tsr_status tsr_tensor_byte_size(const tsr_tensor *tensor, uint64_t *byte_size);
+/* Sets every element to one element's bytes: packed types take one byte with the element in its
+ * low bits; string tensors take the UTF-8 bytes. */
+TSR_API tsr_status tsr_tensor_fill(tsr_tensor *tensor, const void *value, uint32_t value_size);
+TSR_API tsr_status tsr_tensor_set_string(tsr_tensor *tensor, uint32_t index, const void *bytes,
+                                         uint32_t len);
+/* The bytes stay valid until the element is set again or the tensor is destroyed. */
+TSR_API tsr_status tsr_tensor_get_string(tsr_tensor *tensor, uint32_t index, const void **bytes,
+                                         uint32_t *len);
+TSR_API tsr_status tsr_tensor_set_quantization(tsr_tensor *tensor, float scale, int32_t zero_point);
+TSR_API tsr_status tsr_tensor_get_quantization(const tsr_tensor *tensor, float *scale,
+                                               int32_t *zero_point);
+/* The tensor file format is described in docs/tensor-file-format.md. A truncated, foreign or
+ * corrupted file fails with TSR_CONTAINER_ERROR. */
+TSR_API tsr_status tsr_tensor_save(tsr_tensor *tensor, const char *path);
+TSR_API tsr_status tsr_tensor_load(const char *path, tsr_tensor **tensor);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TESSERA_H */

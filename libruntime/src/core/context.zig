@@ -1,0 +1,96 @@
+//! The library's lifetime: reference-counted initialize/finalize, the host facts, and the device
+//! list. With TESSERA_DEFER_INIT=1, device discovery (which loads Vulkan) waits for the first
+//! call that needs a device, so processes that only touch tensors start fast.
+const std = @import("std");
+const device = @import("../device/device.zig");
+const host = @import("host.zig");
+const log = @import("log.zig");
+const registry = @import("registry.zig");
+const status = @import("status.zig");
+
+var mutex: std.Thread.Mutex = .{};
+var references: u32 = 0;
+var host_info: host.Info = .{};
+var devices: [device.max_devices]device.Device = undefined;
+var device_count: usize = 0;
+var devices_discovered: bool = false;
+
+pub fn initialize() status.Error!void {
+    mutex.lock();
+    defer mutex.unlock();
+    if (references == 0) {
+        log.configureFromEnvironment();
+        host_info = host.detect();
+        const deferred = deferDiscovery();
+        if (!deferred) try discoverLocked();
+        log.write(.info, "initialized (device discovery {s})", .{if (deferred) "deferred" else "done"});
+    }
+    references += 1;
+}
+
+/// Drops one reference; the last one tears down, unless objects are still alive. Finalizing an
+/// uninitialized library is a no-op.
+pub fn finalize() status.Error!void {
+    mutex.lock();
+    defer mutex.unlock();
+    if (references == 0) return;
+    if (references == 1) {
+        const tensors = registry.count(.tensor);
+        if (tensors > 0) {
+            return status.fail(error.InvalidState, "cannot finalize: {d} tensor(s) still alive; destroy them first", .{tensors});
+        }
+        for (devices[0..device_count]) |*d| _ = registry.remove(d, .device);
+        device_count = 0;
+        devices_discovered = false;
+        registry.reset();
+        log.write(.info, "finalized", .{});
+        log.setFile(null) catch {};
+    }
+    references -= 1;
+}
+
+pub fn isInitialized() bool {
+    mutex.lock();
+    defer mutex.unlock();
+    return references > 0;
+}
+
+pub fn require() status.Error!void {
+    if (!isInitialized()) return status.fail(error.InvalidState, "the library is not initialized: call tsr_initialize first", .{});
+}
+
+pub fn hostInfo() status.Error!*const host.Info {
+    try require();
+    return &host_info;
+}
+
+/// The discovered devices, discovering them first if initialization deferred it.
+pub fn deviceList() status.Error![]device.Device {
+    mutex.lock();
+    defer mutex.unlock();
+    if (references == 0) return status.fail(error.InvalidState, "the library is not initialized: call tsr_initialize first", .{});
+    if (!devices_discovered) try discoverLocked();
+    return devices[0..device_count];
+}
+
+fn discoverLocked() status.Error!void {
+    device_count = device.discover(&devices);
+    for (devices[0..device_count]) |*d| try registry.add(d, .device);
+    devices_discovered = true;
+    log.write(.debug, "discovered {d} device(s)", .{device_count});
+}
+
+fn deferDiscovery() bool {
+    const value = std.posix.getenv("TESSERA_DEFER_INIT") orelse return false;
+    return value.len > 0 and !std.mem.eql(u8, value, "0");
+}
+
+test "initialize and finalize are reference-counted" {
+    try initialize();
+    try initialize();
+    try finalize();
+    try std.testing.expect(isInitialized());
+    try finalize();
+    try std.testing.expect(!isInitialized());
+    try finalize();
+}

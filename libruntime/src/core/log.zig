@@ -1,0 +1,159 @@
+//! Logging with three sinks: the console (stderr), a file, and a callback into the host.
+//! Configured by tsr_log_* calls, or at initialization by TESSERA_LOG (level) and
+//! TESSERA_LOGFILE (path). Messages below the level cost one atomic load.
+const std = @import("std");
+const status = @import("status.zig");
+
+pub const Level = enum(i32) { trace = 0, debug = 1, info = 2, warn = 3, err = 4, off = 5 };
+
+/// Called with the level, the message (valid only during the call) and the user pointer.
+pub const Callback = *const fn (level: i32, message: [*:0]const u8, user: ?*anyopaque) callconv(.c) void;
+
+var level = std.atomic.Value(i32).init(@intFromEnum(Level.warn));
+var mutex: std.Thread.Mutex = .{};
+var console_enabled: bool = true;
+var file: ?std.fs.File = null;
+var callback: ?Callback = null;
+var callback_user: ?*anyopaque = null;
+/// A callback that logs again would deadlock on `mutex`; such nested messages skip the sinks.
+threadlocal var inside_sink: bool = false;
+
+pub fn setLevel(value: i32) status.Error!void {
+    if (value < @intFromEnum(Level.trace) or value > @intFromEnum(Level.off)) {
+        return status.fail(error.InvalidArgument, "log level {d} is not in 0 (trace) .. 5 (off)", .{value});
+    }
+    level.store(value, .monotonic);
+}
+
+pub fn getLevel() i32 {
+    return level.load(.monotonic);
+}
+
+pub fn enabled(at: Level) bool {
+    return @intFromEnum(at) >= level.load(.monotonic);
+}
+
+pub fn setConsole(on: bool) void {
+    mutex.lock();
+    defer mutex.unlock();
+    console_enabled = on;
+}
+
+/// Opens `path` for appending as the file sink; null closes the current one.
+pub fn setFile(path: ?[]const u8) status.Error!void {
+    mutex.lock();
+    defer mutex.unlock();
+    if (file) |f| f.close();
+    file = null;
+    const p = path orelse return;
+    const f = std.fs.cwd().createFile(p, .{ .truncate = false }) catch |e|
+        return status.fail(error.IOError, "cannot open log file '{s}': {s}", .{ p, @errorName(e) });
+    f.seekFromEnd(0) catch {};
+    file = f;
+}
+
+pub fn setCallback(function: ?Callback, user: ?*anyopaque) void {
+    // Taking the lock waits for a callback in progress, so the host may free it once this returns.
+    mutex.lock();
+    defer mutex.unlock();
+    callback = function;
+    callback_user = user;
+}
+
+/// Reads TESSERA_LOG (a level name or number) and TESSERA_LOGFILE; bad values are reported, not fatal.
+pub fn configureFromEnvironment() void {
+    if (std.posix.getenv("TESSERA_LOG")) |text| {
+        if (parseLevel(text)) |parsed| {
+            level.store(@intFromEnum(parsed), .monotonic);
+        } else {
+            write(.warn, "TESSERA_LOG='{s}' is not a level (trace, debug, info, warn, error, off)", .{text});
+        }
+    }
+    if (std.posix.getenv("TESSERA_LOGFILE")) |path| {
+        setFile(path) catch write(.warn, "{s}", .{std.mem.span(status.lastMessage())});
+    }
+}
+
+pub fn parseLevel(text: []const u8) ?Level {
+    const names = [_][]const u8{ "trace", "debug", "info", "warn", "error", "off" };
+    for (names, 0..) |name, i| {
+        if (std.ascii.eqlIgnoreCase(text, name)) return @enumFromInt(i);
+    }
+    const number = std.fmt.parseInt(i32, text, 10) catch return null;
+    if (number < 0 or number > 5) return null;
+    return @enumFromInt(number);
+}
+
+pub fn write(at: Level, comptime fmt: []const u8, args: anytype) void {
+    if (!enabled(at)) return;
+    var buffer: [2048]u8 = undefined;
+    const message = std.fmt.bufPrintZ(&buffer, fmt, args) catch blk: {
+        buffer[buffer.len - 1] = 0;
+        break :blk buffer[0 .. buffer.len - 1 :0];
+    };
+    emit(at, message);
+}
+
+/// Sends an already formatted message to every sink.
+pub fn emit(at: Level, message: [:0]const u8) void {
+    if (!enabled(at) or at == .off or inside_sink) return;
+    mutex.lock();
+    defer mutex.unlock();
+    inside_sink = true;
+    defer inside_sink = false;
+    const tag = levelName(at);
+    if (console_enabled) {
+        var buffer: [256]u8 = undefined;
+        var stderr = std.fs.File.stderr().writer(&buffer);
+        stderr.interface.print("[tessera] {s}: {s}\n", .{ tag, message }) catch {};
+        stderr.interface.flush() catch {};
+    }
+    if (file) |f| {
+        var buffer: [256]u8 = undefined;
+        var writer = f.writer(&buffer);
+        const millis = std.time.milliTimestamp();
+        writer.interface.print("{d}.{d:0>3} {s}: {s}\n", .{
+            @divFloor(millis, 1000), @mod(millis, 1000), tag, message,
+        }) catch {};
+        writer.interface.flush() catch {};
+    }
+    if (callback) |function| function(@intFromEnum(at), message.ptr, callback_user);
+}
+
+fn levelName(at: Level) []const u8 {
+    return switch (at) {
+        .trace => "trace",
+        .debug => "debug",
+        .info => "info",
+        .warn => "warn",
+        .err => "error",
+        .off => "off",
+    };
+}
+
+test "level names and numbers parse" {
+    try std.testing.expectEqual(Level.debug, parseLevel("DEBUG").?);
+    try std.testing.expectEqual(Level.err, parseLevel("4").?);
+    try std.testing.expect(parseLevel("loud") == null);
+    try std.testing.expect(parseLevel("9") == null);
+}
+
+var test_received: usize = 0;
+fn testCallback(_: i32, message: [*:0]const u8, _: ?*anyopaque) callconv(.c) void {
+    if (std.mem.eql(u8, std.mem.span(message), "hello 42")) test_received += 1;
+    // Logging from inside the callback must not deadlock.
+    write(.err, "nested", .{});
+}
+
+test "the callback sink receives formatted messages" {
+    const saved = getLevel();
+    defer level.store(saved, .monotonic);
+    setConsole(false);
+    defer setConsole(true);
+    try setLevel(@intFromEnum(Level.info));
+    setCallback(testCallback, null);
+    defer setCallback(null, null);
+    write(.info, "hello {d}", .{42});
+    write(.debug, "hello {d}", .{42});
+    try std.testing.expectEqual(@as(usize, 1), test_received);
+}

@@ -1,0 +1,132 @@
+//! Status codes of the C ABI, the matching Zig error set, and the thread-local last-error message.
+//! Internal code fails with `fail(error.X, fmt, args)`, which records a precise message; the api
+//! layer turns the error into a status with `toStatus`.
+const std = @import("std");
+
+/// Every fallible C call returns one of these: 0 is ok, negative is the kind of error.
+pub const Status = enum(i32) {
+    ok = 0,
+    invalid_argument = -1,
+    invalid_state = -2,
+    invalid_operation = -3,
+    type_error = -4,
+    shape_error = -5,
+    extension_error = -6,
+    device_error = -7,
+    model_error = -8,
+    request_error = -9,
+    infer_error = -10,
+    out_of_resource = -11,
+    container_error = -12,
+    remote_error = -13,
+    io_error = -14,
+    network_error = -15,
+    os_error = -16,
+    not_implemented = -17,
+};
+
+pub const Error = error{
+    InvalidArgument,
+    InvalidState,
+    InvalidOperation,
+    TypeError,
+    ShapeError,
+    ExtensionError,
+    DeviceError,
+    ModelError,
+    RequestError,
+    InferError,
+    OutOfResource,
+    ContainerError,
+    RemoteError,
+    IOError,
+    NetworkError,
+    OSError,
+    NotImplemented,
+};
+
+const message_capacity = 1024;
+threadlocal var message_buffer: [message_capacity:0]u8 = [_:0]u8{0} ** message_capacity;
+/// Set by `fail` so that `toStatus` keeps the precise message instead of the bare error name.
+threadlocal var message_pending: bool = false;
+
+/// Records a message for the calling thread and returns `err`, for `return fail(...)`.
+pub fn fail(err: Error, comptime fmt: []const u8, args: anytype) Error {
+    setMessage(fmt, args);
+    message_pending = true;
+    return err;
+}
+
+pub fn setMessage(comptime fmt: []const u8, args: anytype) void {
+    const written = std.fmt.bufPrint(message_buffer[0..message_capacity], fmt, args) catch blk: {
+        // Truncated: keep what fits and mark the cut.
+        @memcpy(message_buffer[message_capacity - 3 .. message_capacity], "...");
+        break :blk message_buffer[0..message_capacity];
+    };
+    message_buffer[written.len] = 0;
+}
+
+pub fn lastMessage() [*:0]const u8 {
+    return &message_buffer;
+}
+
+/// Maps any error to a status, giving errors that did not come through `fail` a message too.
+pub fn toStatus(err: anyerror) i32 {
+    const status = statusOf(err);
+    if (!message_pending) setMessage("{s}", .{describe(err)});
+    message_pending = false;
+    return @intFromEnum(status);
+}
+
+/// Converts a `!void` result into a status code for the C ABI.
+pub fn report(result: anyerror!void) i32 {
+    result catch |err| return toStatus(err);
+    return @intFromEnum(Status.ok);
+}
+
+fn statusOf(err: anyerror) Status {
+    return switch (err) {
+        error.InvalidArgument => .invalid_argument,
+        error.InvalidState => .invalid_state,
+        error.InvalidOperation => .invalid_operation,
+        error.TypeError => .type_error,
+        error.ShapeError => .shape_error,
+        error.ExtensionError => .extension_error,
+        error.DeviceError => .device_error,
+        error.ModelError => .model_error,
+        error.RequestError => .request_error,
+        error.InferError => .infer_error,
+        error.OutOfResource, error.OutOfMemory => .out_of_resource,
+        error.ContainerError => .container_error,
+        error.RemoteError => .remote_error,
+        error.NetworkError => .network_error,
+        error.NotImplemented => .not_implemented,
+        error.FileNotFound, error.AccessDenied, error.IsDir, error.NotDir, error.EndOfStream,
+        error.InputOutput, error.NoSpaceLeft, error.FileTooBig, error.NameTooLong,
+        error.BadPathName, error.ReadOnlyFileSystem, error.IOError => .io_error,
+        else => .os_error,
+    };
+}
+
+fn describe(err: anyerror) []const u8 {
+    return switch (err) {
+        error.OutOfMemory => "out of memory",
+        error.FileNotFound => "file not found",
+        error.AccessDenied => "access denied",
+        error.IsDir => "path is a directory",
+        error.NoSpaceLeft => "no space left on device",
+        else => @errorName(err),
+    };
+}
+
+test "fail keeps its message and maps to the status" {
+    const err = fail(error.ShapeError, "dim {d} is negative", .{-3});
+    try std.testing.expectEqual(@as(i32, -5), toStatus(err));
+    try std.testing.expectEqualStrings("dim -3 is negative", std.mem.span(lastMessage()));
+}
+
+test "errors from std get a readable message" {
+    try std.testing.expectEqual(@as(i32, -14), toStatus(error.FileNotFound));
+    try std.testing.expectEqualStrings("file not found", std.mem.span(lastMessage()));
+    try std.testing.expectEqual(@as(i32, -11), toStatus(error.OutOfMemory));
+}

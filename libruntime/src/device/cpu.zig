@@ -1,0 +1,232 @@
+//! What the host CPU can do, detected at run time (not at build time): SIMD features for kernel
+//! dispatch, core counts for the thread pool, and cache sizes for blocking.
+const std = @import("std");
+const builtin = @import("builtin");
+
+/// Feature bits; the same values are TSR_CPU_* in tessera.h.
+pub const Feature = enum(u6) {
+    sse41 = 0,
+    avx = 1,
+    avx2 = 2,
+    fma = 3,
+    f16c = 4,
+    avx512f = 5,
+    avx512bw = 6,
+    avx512vl = 7,
+    avx512dq = 8,
+    avx512vnni = 9,
+    avx_vnni = 10,
+    avx512bf16 = 11,
+    neon = 16,
+    arm_dotprod = 17,
+    arm_fp16 = 18,
+    arm_i8mm = 19,
+};
+
+pub fn bit(feature: Feature) u64 {
+    return @as(u64, 1) << @intFromEnum(feature);
+}
+
+pub const Info = struct {
+    features: u64 = 0,
+    cores_physical: u32 = 0,
+    cores_logical: u32 = 0,
+    cache_l1d_bytes: u64 = 0,
+    cache_l2_bytes: u64 = 0,
+    cache_l3_bytes: u64 = 0,
+    memory_bytes: u64 = 0,
+    name: [128]u8 = [_]u8{0} ** 128,
+};
+
+pub fn detect() Info {
+    var info: Info = .{};
+    info.features = detectFeatures();
+    info.cores_logical = @intCast(std.Thread.getCpuCount() catch 1);
+    info.cores_physical = countPhysicalCores() orelse info.cores_logical;
+    readCaches(&info);
+    info.memory_bytes = std.process.totalSystemMemory() catch 0;
+    readModelName(&info.name);
+    return info;
+}
+
+fn detectFeatures() u64 {
+    return switch (builtin.cpu.arch) {
+        .x86_64 => detectX86(),
+        .aarch64 => detectArm(),
+        else => 0,
+    };
+}
+
+const Registers = struct { eax: u32, ebx: u32, ecx: u32, edx: u32 };
+
+fn cpuid(leaf: u32, subleaf: u32) Registers {
+    var eax: u32 = undefined;
+    var ebx: u32 = undefined;
+    var ecx: u32 = undefined;
+    var edx: u32 = undefined;
+    asm volatile ("cpuid"
+        : [eax] "={eax}" (eax),
+          [ebx] "={ebx}" (ebx),
+          [ecx] "={ecx}" (ecx),
+          [edx] "={edx}" (edx),
+        : [leaf] "{eax}" (leaf),
+          [subleaf] "{ecx}" (subleaf),
+    );
+    return .{ .eax = eax, .ebx = ebx, .ecx = ecx, .edx = edx };
+}
+
+/// The OS must save the wider registers on context switch, or the instructions fault (XCR0).
+fn enabledStateMask() u64 {
+    var low: u32 = undefined;
+    var high: u32 = undefined;
+    asm volatile ("xgetbv"
+        : [low] "={eax}" (low),
+          [high] "={edx}" (high),
+        : [index] "{ecx}" (@as(u32, 0)),
+    );
+    return (@as(u64, high) << 32) | low;
+}
+
+fn has(register: u32, index: u5) bool {
+    return (register >> index) & 1 == 1;
+}
+
+fn detectX86() u64 {
+    if (builtin.cpu.arch != .x86_64) return 0;
+    var features: u64 = 0;
+    const max_leaf = cpuid(0, 0).eax;
+    const leaf1 = cpuid(1, 0);
+    if (has(leaf1.ecx, 19)) features |= bit(.sse41);
+    const os_saves_avx = has(leaf1.ecx, 27) and (enabledStateMask() & 0x6) == 0x6;
+    const os_saves_avx512 = os_saves_avx and (enabledStateMask() & 0xE6) == 0xE6;
+    if (!os_saves_avx) return features;
+    if (has(leaf1.ecx, 28)) features |= bit(.avx);
+    if (has(leaf1.ecx, 12)) features |= bit(.fma);
+    if (has(leaf1.ecx, 29)) features |= bit(.f16c);
+    if (max_leaf < 7) return features;
+    const leaf7 = cpuid(7, 0);
+    if (has(leaf7.ebx, 5)) features |= bit(.avx2);
+    const leaf7_1 = cpuid(7, 1);
+    if (has(leaf7_1.eax, 4)) features |= bit(.avx_vnni);
+    if (!os_saves_avx512) return features;
+    if (has(leaf7.ebx, 16)) features |= bit(.avx512f);
+    if (has(leaf7.ebx, 17)) features |= bit(.avx512dq);
+    if (has(leaf7.ebx, 30)) features |= bit(.avx512bw);
+    if (has(leaf7.ebx, 31)) features |= bit(.avx512vl);
+    if (has(leaf7.ecx, 11)) features |= bit(.avx512vnni);
+    if (has(leaf7_1.eax, 5)) features |= bit(.avx512bf16);
+    return features;
+}
+
+fn detectArm() u64 {
+    if (builtin.cpu.arch != .aarch64 or builtin.os.tag != .linux) return 0;
+    // Advanced SIMD is mandatory on AArch64; the rest come from the kernel's hwcaps.
+    var features = bit(.neon);
+    const hwcap = std.c.getauxval(std.elf.AT_HWCAP);
+    const hwcap2 = std.c.getauxval(std.elf.AT_HWCAP2);
+    if (hwcap & (1 << 20) != 0) features |= bit(.arm_dotprod);
+    if (hwcap & (1 << 10) != 0) features |= bit(.arm_fp16);
+    if (hwcap2 & (1 << 13) != 0) features |= bit(.arm_i8mm);
+    return features;
+}
+
+/// Distinct (package, core) pairs in sysfs; null when sysfs does not say.
+fn countPhysicalCores() ?u32 {
+    var seen: [512]u64 = undefined;
+    var seen_len: usize = 0;
+    var cpu: u32 = 0;
+    while (cpu < 4096) : (cpu += 1) {
+        var path_buffer: [128]u8 = undefined;
+        const core_path = std.fmt.bufPrint(&path_buffer, "/sys/devices/system/cpu/cpu{d}/topology/core_id", .{cpu}) catch return null;
+        const core = readSysfsNumber(core_path) orelse break;
+        const package_path = std.fmt.bufPrint(&path_buffer, "/sys/devices/system/cpu/cpu{d}/topology/physical_package_id", .{cpu}) catch return null;
+        const package = readSysfsNumber(package_path) orelse 0;
+        const key = (package << 32) | core;
+        if (std.mem.indexOfScalar(u64, seen[0..seen_len], key) == null and seen_len < seen.len) {
+            seen[seen_len] = key;
+            seen_len += 1;
+        }
+    }
+    if (seen_len == 0) return null;
+    return @intCast(seen_len);
+}
+
+fn readCaches(info: *Info) void {
+    var index: u32 = 0;
+    while (index < 8) : (index += 1) {
+        var path_buffer: [128]u8 = undefined;
+        const base = "/sys/devices/system/cpu/cpu0/cache/index";
+        const level_path = std.fmt.bufPrint(&path_buffer, base ++ "{d}/level", .{index}) catch return;
+        const level = readSysfsNumber(level_path) orelse return;
+        var type_buffer: [32]u8 = undefined;
+        const type_path = std.fmt.bufPrint(&path_buffer, base ++ "{d}/type", .{index}) catch return;
+        const kind = readSysfs(type_path, &type_buffer) orelse return;
+        const size_path = std.fmt.bufPrint(&path_buffer, base ++ "{d}/size", .{index}) catch return;
+        var size_buffer: [32]u8 = undefined;
+        const size = parseSize(readSysfs(size_path, &size_buffer) orelse return) orelse continue;
+        switch (level) {
+            1 => if (!std.mem.eql(u8, kind, "Instruction")) {
+                info.cache_l1d_bytes = size;
+            },
+            2 => info.cache_l2_bytes = size,
+            3 => info.cache_l3_bytes = size,
+            else => {},
+        }
+    }
+}
+
+/// "48K", "1280K", "54M" → bytes.
+fn parseSize(text: []const u8) ?u64 {
+    if (text.len == 0) return null;
+    const multiplier: u64 = switch (text[text.len - 1]) {
+        'K' => 1024,
+        'M' => 1024 * 1024,
+        'G' => 1024 * 1024 * 1024,
+        else => 1,
+    };
+    const digits = if (multiplier == 1) text else text[0 .. text.len - 1];
+    const value = std.fmt.parseInt(u64, digits, 10) catch return null;
+    return value * multiplier;
+}
+
+fn readModelName(name: *[128]u8) void {
+    var buffer: [8192]u8 = undefined;
+    const text = readSysfs("/proc/cpuinfo", &buffer) orelse return;
+    var lines = std.mem.splitScalar(u8, text, '\n');
+    while (lines.next()) |line| {
+        if (!std.mem.startsWith(u8, line, "model name")) continue;
+        const colon = std.mem.indexOfScalar(u8, line, ':') orelse return;
+        const value = std.mem.trim(u8, line[colon + 1 ..], " \t");
+        const len = @min(value.len, name.len - 1);
+        @memcpy(name[0..len], value[0..len]);
+        name[len] = 0;
+        return;
+    }
+}
+
+fn readSysfs(path: []const u8, buffer: []u8) ?[]const u8 {
+    const file = std.fs.cwd().openFile(path, .{}) catch return null;
+    defer file.close();
+    const len = file.readAll(buffer) catch return null;
+    return std.mem.trim(u8, buffer[0..len], " \t\r\n");
+}
+
+fn readSysfsNumber(path: []const u8) ?u64 {
+    var buffer: [32]u8 = undefined;
+    const text = readSysfs(path, &buffer) orelse return null;
+    return std.fmt.parseInt(u64, text, 10) catch null;
+}
+
+test "detection gives a sane machine" {
+    const info = detect();
+    try std.testing.expect(info.cores_logical >= 1);
+    try std.testing.expect(info.cores_physical >= 1 and info.cores_physical <= info.cores_logical);
+    if (builtin.cpu.arch == .x86_64) try std.testing.expect(info.features & bit(.sse41) != 0);
+    if (builtin.cpu.arch == .aarch64) try std.testing.expect(info.features & bit(.neon) != 0);
+}
+
+test "cache sizes parse" {
+    try std.testing.expectEqual(@as(?u64, 48 * 1024), parseSize("48K"));
+    try std.testing.expectEqual(@as(?u64, 54 * 1024 * 1024), parseSize("54M"));
+    try std.testing.expectEqual(@as(?u64, null), parseSize("x"));
+}
