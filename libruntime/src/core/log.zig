@@ -104,13 +104,13 @@ pub fn emit(at: Level, message: [:0]const u8) void {
     const tag = levelName(at);
     if (console_enabled) {
         var buffer: [256]u8 = undefined;
-        var stderr = std.fs.File.stderr().writer(&buffer);
+        var stderr = std.fs.File.stderr().writerStreaming(&buffer);
         stderr.interface.print("[tessera] {s}: {s}\n", .{ tag, message }) catch {};
         stderr.interface.flush() catch {};
     }
     if (file) |f| {
         var buffer: [256]u8 = undefined;
-        var writer = f.writer(&buffer);
+        var writer = f.writerStreaming(&buffer);
         const millis = std.time.milliTimestamp();
         writer.interface.print("{d}.{d:0>3} {s}: {s}\n", .{
             @divFloor(millis, 1000), @mod(millis, 1000), tag, message,

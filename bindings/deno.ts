@@ -1,0 +1,68 @@
+/**
+ * The Deno adapter: Deno.dlopen, with pointers as pointer objects. Needs --allow-ffi (unscoped
+ * when callbacks are used). Threadsafe callbacks block the native thread until JS has run them,
+ * so they are only for events that start on the native side.
+ */
+import type { Adapter, CallbackSignature, NativeLibrary, Pointer } from "./adapter.ts";
+import { type NativeType, symbols } from "./symbols.ts";
+
+// deno-lint-ignore no-explicit-any
+const Deno = (globalThis as any).Deno;
+
+const types: Record<NativeType, string> = {
+  i32: "i32",
+  u32: "u32",
+  i64: "i64",
+  u64: "u64",
+  f32: "f32",
+  f64: "f64",
+  void: "void",
+  pointer: "pointer",
+  buffer: "buffer",
+  function: "function",
+};
+
+function translate(signature: CallbackSignature) {
+  return { parameters: signature.args.map((t) => types[t]), result: types[signature.returns] };
+}
+
+function open(path: string): NativeLibrary {
+  const definitions = Object.fromEntries(
+    Object.entries(symbols).map(([name, signature]) => [name, translate(signature)]),
+  );
+  const library = Deno.dlopen(path, definitions);
+  return {
+    runtime: "deno",
+    path,
+    call: library.symbols,
+    pointerAt: (slots, index = 0) => Deno.UnsafePointer.create(slots[index]),
+    address: (pointer) => (pointer === null ? 0n : BigInt(Deno.UnsafePointer.value(pointer))),
+    cstring: (pointer) => (pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer)),
+    copyBytes: (pointer, length) => {
+      if (pointer === null || length === 0) return new Uint8Array(length);
+      return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, length)).slice();
+    },
+    callback: (signature, fn, options) => {
+      const definition = translate(signature);
+      const callback = options.threadsafe
+        ? Deno.UnsafeCallback.threadSafe(definition, fn)
+        : new Deno.UnsafeCallback(definition, fn);
+      // A log or event callback must not keep the process alive on its own.
+      if (options.threadsafe) callback.unref();
+      return { pointer: callback.pointer as Pointer, close: () => callback.close() };
+    },
+    close: () => library.close(),
+  };
+}
+
+export const adapter: Adapter = {
+  open,
+  env: (name) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined; // no --allow-env: behave as if unset
+    }
+  },
+  os: () => Deno.build.os,
+};

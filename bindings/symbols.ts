@@ -1,0 +1,103 @@
+/**
+ * The one symbol table: every function libtessera exports, with its C prototype.
+ * Both adapters (bun.ts, deno.ts) translate these neutral types to their FFI's spelling;
+ * test/abi.test.ts proves this table matches include/tessera.h.
+ *
+ * Types: i32 u32 i64 u64 f32 f64 void; "pointer" is native memory or a handle (opaque to JS);
+ * "buffer" is JS memory passed in (a TypedArray, or null); "function" is a callback pointer.
+ */
+export const symbols = {
+  // uint32_t tsr_abi_version(void);
+  tsr_abi_version: { args: [], returns: "u32" },
+  // const char *tsr_version(void);
+  tsr_version: { args: [], returns: "pointer" },
+  // tsr_status tsr_build_get_string(int32_t key, const char **value);
+  tsr_build_get_string: { args: ["i32", "buffer"], returns: "i32" },
+  // const char *tsr_last_error(void);
+  tsr_last_error: { args: [], returns: "pointer" },
+  // tsr_status tsr_initialize(void);
+  tsr_initialize: { args: [], returns: "i32" },
+  // tsr_status tsr_finalize(void);
+  tsr_finalize: { args: [], returns: "i32" },
+  // uint32_t tsr_is_initialized(void);
+  tsr_is_initialized: { args: [], returns: "u32" },
+  // tsr_status tsr_stats_get(int32_t key, uint64_t *value);
+  tsr_stats_get: { args: ["i32", "buffer"], returns: "i32" },
+
+  // tsr_status tsr_log_set_level(int32_t level);
+  tsr_log_set_level: { args: ["i32"], returns: "i32" },
+  // int32_t tsr_log_get_level(void);
+  tsr_log_get_level: { args: [], returns: "i32" },
+  // tsr_status tsr_log_set_console(uint32_t enabled);
+  tsr_log_set_console: { args: ["u32"], returns: "i32" },
+  // tsr_status tsr_log_set_file(const char *path);
+  tsr_log_set_file: { args: ["buffer"], returns: "i32" },
+  // tsr_status tsr_log_set_callback(tsr_log_fn callback, void *user);
+  tsr_log_set_callback: { args: ["function", "pointer"], returns: "i32" },
+  // tsr_status tsr_log_write(int32_t level, const char *message);
+  tsr_log_write: { args: ["i32", "buffer"], returns: "i32" },
+
+  // tsr_status tsr_host_get_string(int32_t key, const char **value);
+  tsr_host_get_string: { args: ["i32", "buffer"], returns: "i32" },
+  // tsr_status tsr_device_count(uint32_t *count);
+  tsr_device_count: { args: ["buffer"], returns: "i32" },
+  // tsr_status tsr_device_get(uint32_t index, tsr_device **device);
+  tsr_device_get: { args: ["u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_device_get_u64(const tsr_device *device, int32_t key, uint64_t *value);
+  tsr_device_get_u64: { args: ["pointer", "i32", "buffer"], returns: "i32" },
+  // tsr_status tsr_device_get_string(const tsr_device *device, int32_t key, const char **value);
+  tsr_device_get_string: { args: ["pointer", "i32", "buffer"], returns: "i32" },
+  // tsr_status tsr_device_get_heap(const tsr_device *device, uint32_t index, uint64_t *size_bytes,
+  //                                uint32_t *flags);
+  tsr_device_get_heap: { args: ["pointer", "u32", "buffer", "buffer"], returns: "i32" },
+
+  // tsr_status tsr_dtype_bits(int32_t dtype, uint32_t *bits);
+  tsr_dtype_bits: { args: ["i32", "buffer"], returns: "i32" },
+  // tsr_status tsr_dtype_byte_size(int32_t dtype, const int64_t *shape, uint32_t rank,
+  //                                uint64_t *byte_size);
+  tsr_dtype_byte_size: { args: ["i32", "buffer", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_create(int32_t dtype, const int64_t *shape, uint32_t rank,
+  //                              tsr_tensor **tensor);
+  tsr_tensor_create: { args: ["i32", "buffer", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_wrap(int32_t dtype, const int64_t *shape, uint32_t rank, void *data,
+  //                            uint64_t byte_length, tsr_tensor **tensor);
+  tsr_tensor_wrap: { args: ["i32", "buffer", "u32", "buffer", "u64", "buffer"], returns: "i32" },
+  // void tsr_tensor_destroy(tsr_tensor *tensor);
+  tsr_tensor_destroy: { args: ["pointer"], returns: "void" },
+  // tsr_status tsr_tensor_dtype(const tsr_tensor *tensor, int32_t *dtype);
+  tsr_tensor_dtype: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_rank(const tsr_tensor *tensor, uint32_t *rank);
+  tsr_tensor_rank: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_shape(const tsr_tensor *tensor, int64_t *dims, uint32_t capacity);
+  tsr_tensor_shape: { args: ["pointer", "buffer", "u32"], returns: "i32" },
+  // tsr_status tsr_tensor_data(const tsr_tensor *tensor, void **data);
+  tsr_tensor_data: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_byte_size(const tsr_tensor *tensor, uint64_t *byte_size);
+  tsr_tensor_byte_size: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_fill(tsr_tensor *tensor, const void *value, uint32_t value_size);
+  tsr_tensor_fill: { args: ["pointer", "buffer", "u32"], returns: "i32" },
+  // tsr_status tsr_tensor_set_string(tsr_tensor *tensor, uint32_t index, const void *bytes,
+  //                                  uint32_t len);
+  tsr_tensor_set_string: { args: ["pointer", "u32", "buffer", "u32"], returns: "i32" },
+  // tsr_status tsr_tensor_get_string(tsr_tensor *tensor, uint32_t index, const void **bytes,
+  //                                  uint32_t *len);
+  tsr_tensor_get_string: { args: ["pointer", "u32", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_set_quantization(tsr_tensor *tensor, float scale, int32_t zero_point);
+  tsr_tensor_set_quantization: { args: ["pointer", "f32", "i32"], returns: "i32" },
+  // tsr_status tsr_tensor_get_quantization(const tsr_tensor *tensor, float *scale,
+  //                                        int32_t *zero_point);
+  tsr_tensor_get_quantization: { args: ["pointer", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_save(tsr_tensor *tensor, const char *path);
+  tsr_tensor_save: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_load(const char *path, tsr_tensor **tensor);
+  tsr_tensor_load: { args: ["buffer", "buffer"], returns: "i32" },
+} as const;
+
+export type SymbolName = keyof typeof symbols;
+export type NativeType = "i32" | "u32" | "i64" | "u64" | "f32" | "f64" | "void" | "pointer" | "buffer" | "function";
+
+/** The ABI version these bindings were written for; must equal tsr_abi_version(). */
+export const ABI_VERSION = 1;
+
+/** The log callback's signature: void (*)(int32_t level, const char *message, void *user). */
+export const logCallbackSignature = { args: ["i32", "pointer", "pointer"], returns: "void" } as const;

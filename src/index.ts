@@ -1,0 +1,32 @@
+/**
+ * Tessera: an inference runtime for Bun and Deno.
+ *
+ *   import * as rt from "tessera";
+ *   rt.version; rt.devices(); using t = rt.tensor([[1, 2], [3, 4]]);
+ */
+export * from "./errors.ts";
+export { buildInfo, type BuildInfo, finalize, initialize, isInitialized, version } from "./runtime.ts";
+export { logging, type LogCallback, type LogLevel, logLevels } from "./logging.ts";
+export {
+  cpuFeatureBits,
+  type DeviceInfo,
+  type DeviceKind,
+  devices,
+  getLocalInfo,
+  hostInfo,
+  type HostInfo,
+  type Platform,
+} from "./device.ts";
+export {
+  type DType,
+  type DTypeLike,
+  dtypeOf,
+  dtypes,
+  resolveDType,
+  type TypedArray,
+  typedArrayFor,
+} from "./dtype.ts";
+export { fromBFloat16Bits, fromFloat16Bits, pack, toBFloat16Bits, toFloat16Bits, unpack } from "./packing.ts";
+export { type PrintOptions, printOptions, setPrintOptions } from "./format.ts";
+export { loadTensor, type NestedArray, type Quantization, type Scalar, Tensor, tensor, type TensorOptions } from "./tensor.ts";
+export { nativeStats, type NativeStats } from "./stats.ts";

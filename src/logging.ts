@@ -1,0 +1,57 @@
+/**
+ * Logging: levels, the console and file sinks, and a callback that receives the library's
+ * messages. TESSERA_LOG and TESSERA_LOGFILE configure the same at start-up.
+ */
+import { logCallbackSignature } from "../bindings/symbols.ts";
+import { InvalidArgumentError } from "./errors.ts";
+import { check, cString, lib, native, type Pointer } from "./native.ts";
+import type { NativeCallback } from "../bindings/adapter.ts";
+
+export const logLevels = ["trace", "debug", "info", "warn", "error", "off"] as const;
+export type LogLevel = (typeof logLevels)[number];
+export type LogCallback = (level: LogLevel, message: string) => void;
+
+function levelNumber(level: LogLevel | number): number {
+  const number = typeof level === "number" ? level : logLevels.indexOf(level);
+  if (!Number.isInteger(number) || number < 0 || number >= logLevels.length) {
+    throw new InvalidArgumentError(`unknown log level '${level}'; use one of ${logLevels.join(", ")}`);
+  }
+  return number;
+}
+
+let installed: NativeCallback | null = null;
+
+export const logging = {
+  setLevel(level: LogLevel | number): void {
+    check(lib.tsr_log_set_level(levelNumber(level)));
+  },
+  getLevel(): LogLevel {
+    return logLevels[lib.tsr_log_get_level() as number] ?? "warn";
+  },
+  setConsole(enabled: boolean): void {
+    check(lib.tsr_log_set_console(enabled ? 1 : 0));
+  },
+  /** Appends messages to `path`; null closes the file. */
+  setFile(path: string | null): void {
+    check(lib.tsr_log_set_file(path === null ? null : cString(path)));
+  },
+  /**
+   * Receives every message at or above the level; null removes it. The callback runs
+   * synchronously on the thread that logs, so it should be quick.
+   */
+  setCallback(callback: LogCallback | null): void {
+    const previous = installed;
+    installed = null;
+    if (callback) {
+      installed = native.callback(logCallbackSignature, (level: number, message: Pointer) => {
+        callback(logLevels[level] ?? "info", native.cstring(message));
+      }, { threadsafe: false });
+    }
+    // Native code swaps the callback under its lock, so the old one is unused once this returns.
+    check(lib.tsr_log_set_callback(installed ? installed.pointer : null, null));
+    previous?.close();
+  },
+  write(level: Exclude<LogLevel, "off">, message: string): void {
+    check(lib.tsr_log_write(levelNumber(level), cString(message)));
+  },
+};

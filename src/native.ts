@@ -1,0 +1,67 @@
+/**
+ * The opened native library, plus the small helpers every TS object uses to call it: status
+ * checks that throw typed errors, out-parameter slots, and C strings.
+ */
+import { LibraryLoadError, openLibrary, type NativeLibrary, type Pointer } from "../bindings/index.ts";
+import { ExtensionError, errorFromStatus } from "./errors.ts";
+
+export type { NativeLibrary, Pointer };
+
+function load(): NativeLibrary {
+  try {
+    return openLibrary();
+  } catch (error) {
+    if (error instanceof LibraryLoadError) throw new ExtensionError(error.message, { cause: error });
+    throw error;
+  }
+}
+
+export const native: NativeLibrary = load();
+export const lib = native.call;
+
+/** Throws the typed error for a failed call, with the library's message for this thread. */
+export function check(status: number): void {
+  if (status === 0) return;
+  throw errorFromStatus(status, native.cstring(lib.tsr_last_error()));
+}
+
+const encoder = new TextEncoder();
+
+/** A NUL-terminated UTF-8 copy of `text`, to pass as a `const char *`. */
+export function cString(text: string): Uint8Array {
+  const bytes = encoder.encode(text);
+  if (bytes.includes(0)) throw errorFromStatus(-1, "string contains a NUL character");
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** Calls `fn` with a one-pointer out slot and returns the pointer native code stored there. */
+export function outPointer(fn: (slot: BigUint64Array) => number): Pointer {
+  const slot = new BigUint64Array(1);
+  check(fn(slot));
+  return native.pointerAt(slot);
+}
+
+/** Calls `fn` with a const char ** out slot and returns the string. */
+export function outString(fn: (slot: BigUint64Array) => number): string {
+  return native.cstring(outPointer(fn));
+}
+
+export function outU64(fn: (slot: BigUint64Array) => number): bigint {
+  const slot = new BigUint64Array(1);
+  check(fn(slot));
+  return slot[0]!;
+}
+
+export function outU32(fn: (slot: Uint32Array) => number): number {
+  const slot = new Uint32Array(1);
+  check(fn(slot));
+  return slot[0]!;
+}
+
+export function outI32(fn: (slot: Int32Array) => number): number {
+  const slot = new Int32Array(1);
+  check(fn(slot));
+  return slot[0]!;
+}
