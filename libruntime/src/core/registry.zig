@@ -27,7 +27,21 @@ pub fn remove(pointer: *const anyopaque, kind: Kind) bool {
     if (entry != kind) return false;
     _ = handles.remove(@intFromPtr(pointer));
     counts.getPtr(kind).* -= 1;
+    shrinkIfSparse();
     return true;
+}
+
+/// After a burst of handles dies, give the table's memory back so live bytes return to where
+/// they were. Rebuilding costs O(live), paid at most once per halving: amortized O(1).
+fn shrinkIfSparse() void {
+    const capacity = handles.capacity();
+    if (capacity <= 64 or handles.count() * 8 > capacity) return;
+    var smaller: std.AutoHashMapUnmanaged(usize, Kind) = .empty;
+    smaller.ensureTotalCapacity(memory.allocator, handles.count() * 2) catch return;
+    var entries = handles.iterator();
+    while (entries.next()) |entry| smaller.putAssumeCapacity(entry.key_ptr.*, entry.value_ptr.*);
+    handles.deinit(memory.allocator);
+    handles = smaller;
 }
 
 /// Checks that `pointer` is a live handle of `kind`, and returns it typed.
@@ -55,6 +69,15 @@ pub fn reset() void {
     defer mutex.unlock();
     handles.deinit(memory.allocator);
     handles = .empty;
+}
+
+test "the table shrinks back after a burst" {
+    var objects: [1000]u8 = undefined;
+    const before = memory.liveBytes();
+    for (&objects) |*object| try add(object, .tensor);
+    try std.testing.expect(memory.liveBytes() > before);
+    for (&objects) |*object| try std.testing.expect(remove(object, .tensor));
+    try std.testing.expect(memory.liveBytes() <= before + 2048);
 }
 
 test "a removed handle is rejected" {

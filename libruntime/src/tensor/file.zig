@@ -123,8 +123,15 @@ pub fn load(path: []const u8) status.Error!*Tensor {
     const file_size = file.getEndPos() catch |e|
         return status.fail(error.IOError, "cannot read '{s}': {s}", .{ path, @errorName(e) });
 
-    var header: Header = undefined;
-    try readExact(file, path, std.mem.asBytes(&header), 0, "header");
+    var header: Header = std.mem.zeroes(Header);
+    const read = file.preadAll(std.mem.asBytes(&header), 0) catch |e|
+        return status.fail(error.IOError, "cannot read '{s}': {s}", .{ path, @errorName(e) });
+    if (read < magic.len or !std.mem.eql(u8, &header.magic, magic)) {
+        return status.fail(error.ContainerError, "'{s}' is not a Tessera tensor file (bad magic)", .{path});
+    }
+    if (read < fixed_header_size) {
+        return status.fail(error.ContainerError, "'{s}' is truncated: its header ends early", .{path});
+    }
     var dims_buffer: [tensor_module.max_rank]i64 = undefined;
     const layout = try checkHeader(file, path, &header, file_size, &dims_buffer);
 
@@ -143,9 +150,6 @@ pub fn load(path: []const u8) status.Error!*Tensor {
 }
 
 fn checkHeader(file: std.fs.File, path: []const u8, header: *const Header, file_size: u64, dims: *[tensor_module.max_rank]i64) status.Error!Layout {
-    if (!std.mem.eql(u8, &header.magic, magic)) {
-        return status.fail(error.ContainerError, "'{s}' is not a Tessera tensor file (bad magic)", .{path});
-    }
     if (header.version != format_version) {
         return status.fail(error.ContainerError, "'{s}' has format version {d}; this library reads {d}", .{ path, header.version, format_version });
     }
