@@ -13,7 +13,8 @@ const types: Record<NativeType, FFIType> = {
   void: FFIType.void,
   pointer: FFIType.ptr,
   buffer: FFIType.ptr,
-  function: FFIType.function,
+  // A callback parameter is passed as its address (JSCallback.ptr), which also lets it be NULL.
+  function: FFIType.ptr,
 };
 
 function translate(signature: CallbackSignature) {

@@ -111,10 +111,8 @@ pub fn emit(at: Level, message: [:0]const u8) void {
     if (file) |f| {
         var buffer: [256]u8 = undefined;
         var writer = f.writerStreaming(&buffer);
-        const millis = std.time.milliTimestamp();
-        writer.interface.print("{d}.{d:0>3} {s}: {s}\n", .{
-            @divFloor(millis, 1000), @mod(millis, 1000), tag, message,
-        }) catch {};
+        const millis: u64 = @intCast(@max(0, std.time.milliTimestamp()));
+        writer.interface.print("{d}.{d:0>3} {s}: {s}\n", .{ millis / 1000, millis % 1000, tag, message }) catch {};
         writer.interface.flush() catch {};
     }
     if (callback) |function| function(@intFromEnum(at), message.ptr, callback_user);

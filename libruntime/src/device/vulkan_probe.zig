@@ -44,7 +44,14 @@ pub fn probe(out: []PhysicalDevice) usize {
     };
 }
 
+/// TESSERA_VULKAN_LOADER names a loader to use instead of the system's (and, set to a missing
+/// file, simulates a machine without Vulkan).
 fn openLoader() ?std.DynLib {
+    if (std.posix.getenv("TESSERA_VULKAN_LOADER")) |path| {
+        if (std.DynLib.open(path)) |library| return library else |_| {}
+        log.write(.info, "TESSERA_VULKAN_LOADER={s} cannot be loaded: Vulkan devices are unavailable", .{path});
+        return null;
+    }
     for (library_names) |name| {
         if (std.DynLib.open(name)) |library| return library else |_| {}
     }

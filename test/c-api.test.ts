@@ -1,0 +1,32 @@
+/** C programs use the library through tessera.h alone: compile and run the example against it. */
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { repo, scratchDir, zigScript } from "./support/paths.ts";
+
+test("the C example compiles against tessera.h with -Wall -Werror and runs", () => {
+  const dir = scratchDir();
+  const binary = join(dir, "devices_and_tensors");
+  const compile = Bun.spawnSync([
+    zigScript, "cc", "-std=c11", "-Wall", "-Wextra", "-Werror", `-I${repo}libruntime/include`,
+    `${repo}examples/c/devices_and_tensors.c`, `-L${repo}libruntime/zig-out/lib`, "-ltessera",
+    `-Wl,-rpath,${repo}libruntime/zig-out/lib`, "-o", binary,
+  ]);
+  expect(compile.stderr.toString()).toBe("");
+  expect(compile.exitCode).toBe(0);
+  const run = Bun.spawnSync([binary, join(dir, "t.tsr")]);
+  const out = run.stdout.toString();
+  expect(run.exitCode).toBe(0);
+  expect(out).toMatch(/^tessera \d+\.\d+\.\d+\n/);
+  expect(out).toContain("device cpu:0 kind=0");
+  expect(out).toContain("loaded 24 bytes, last element 0.50");
+  expect(out).toContain("negative dim: status -5 (dim 0 of the shape is negative (-4))");
+}, 60_000);
+
+test("the header compiles as C++ too", async () => {
+  const dir = scratchDir();
+  const source = join(dir, "header.cpp");
+  await Bun.write(source, '#include <tessera.h>\nint main() { return tsr_abi_version() == TSR_ABI_VERSION ? 0 : 1; }\n');
+  const compile = Bun.spawnSync([zigScript, "c++", "-c", "-Wall", "-Werror", `-I${repo}libruntime/include`, source, "-o", join(dir, "header.o")]);
+  expect(compile.stderr.toString()).toBe("");
+  expect(compile.exitCode).toBe(0);
+}, 60_000);
