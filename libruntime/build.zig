@@ -16,19 +16,19 @@ pub fn build(b: *std.Build) void {
     const shared = b.addLibrary(.{
         .name = "tessera",
         .linkage = .dynamic,
-        .root_module = libraryModule(b, target, optimize, options),
+        .root_module = libraryModule(b, target, optimize, options, true),
     });
     b.installArtifact(shared);
 
     const static = b.addLibrary(.{
         .name = "tessera",
         .linkage = .static,
-        .root_module = libraryModule(b, target, optimize, options),
+        .root_module = libraryModule(b, target, optimize, options, true),
     });
     b.installArtifact(static);
     b.installFile("include/tessera.h", "include/tessera.h");
 
-    const unit_tests = b.addTest(.{ .root_module = libraryModule(b, target, optimize, options) });
+    const unit_tests = b.addTest(.{ .root_module = libraryModule(b, target, optimize, options, false) });
     const run_tests = b.addRunArtifact(unit_tests);
     const test_step = b.step("test", "Run the library's unit tests");
     test_step.dependOn(&run_tests.step);
@@ -39,11 +39,14 @@ fn libraryModule(
     target: std.Build.ResolvedTarget,
     optimize: std.builtin.OptimizeMode,
     options: *std.Build.Step.Options,
+    shipped: bool,
 ) *std.Build.Module {
     const module = b.createModule(.{
         .root_source_file = b.path("src/root.zig"),
         .target = target,
         .optimize = optimize,
+        // Shipped release builds drop debug info (most of their size); tests keep it for traces.
+        .strip = shipped and optimize != .Debug,
         // Without libc, std.Thread uses raw clone(), which is unsafe inside glibc hosts (Bun, Deno).
         .link_libc = true,
     });

@@ -36,11 +36,36 @@ export function cString(text: string): Uint8Array {
   return out;
 }
 
+/**
+ * Out-parameter slots are reused rather than allocated per call. A call may re-enter (a log
+ * callback that calls the library), so each nesting depth has its own slot.
+ */
+class SlotStack<T> {
+  readonly #slots: T[] = [];
+  #depth = 0;
+  constructor(readonly make: () => T) {}
+
+  use<R>(fn: (slot: T) => R): R {
+    const slot = (this.#slots[this.#depth] ??= this.make());
+    this.#depth++;
+    try {
+      return fn(slot);
+    } finally {
+      this.#depth--;
+    }
+  }
+}
+
+const u64Slots = new SlotStack(() => new BigUint64Array(1));
+const u32Slots = new SlotStack(() => new Uint32Array(1));
+const i32Slots = new SlotStack(() => new Int32Array(1));
+
 /** Calls `fn` with a one-pointer out slot and returns the pointer native code stored there. */
 export function outPointer(fn: (slot: BigUint64Array) => number): Pointer {
-  const slot = new BigUint64Array(1);
-  check(fn(slot));
-  return native.pointerAt(slot);
+  return u64Slots.use((slot) => {
+    check(fn(slot));
+    return native.pointerAt(slot);
+  });
 }
 
 /** Calls `fn` with a const char ** out slot and returns the string. */
@@ -49,19 +74,22 @@ export function outString(fn: (slot: BigUint64Array) => number): string {
 }
 
 export function outU64(fn: (slot: BigUint64Array) => number): bigint {
-  const slot = new BigUint64Array(1);
-  check(fn(slot));
-  return slot[0]!;
+  return u64Slots.use((slot) => {
+    check(fn(slot));
+    return slot[0]!;
+  });
 }
 
 export function outU32(fn: (slot: Uint32Array) => number): number {
-  const slot = new Uint32Array(1);
-  check(fn(slot));
-  return slot[0]!;
+  return u32Slots.use((slot) => {
+    check(fn(slot));
+    return slot[0]!;
+  });
 }
 
 export function outI32(fn: (slot: Int32Array) => number): number {
-  const slot = new Int32Array(1);
-  check(fn(slot));
-  return slot[0]!;
+  return i32Slots.use((slot) => {
+    check(fn(slot));
+    return slot[0]!;
+  });
 }

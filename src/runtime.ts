@@ -23,7 +23,7 @@ export function initialize(): void {
 /** Disposes every live object, then finalizes the native library. Idempotent. */
 export function finalize(): void {
   if (!holdsReference) return;
-  root.disposeChildren();
+  root.releaseAll();
   check(lib.tsr_finalize());
   holdsReference = false;
 }

@@ -57,6 +57,16 @@ describe("constructors", () => {
     expect(Array.from(source)).toEqual([7, 7, 7, 7, 7, 7]);
   });
 
+  test("zero-copy memory stays valid when the engine would move a small array", () => {
+    const arrays = Array.from({ length: 200 }, (_, i) => new Float32Array([i, i, i]));
+    const tensors = arrays.map((a) => rt.tensor(a, { copy: false }));
+    for (const a of arrays) void a.buffer; // would move an unpinned small array's storage
+    Bun.gc(true);
+    tensors.forEach((t, i) => t.fill(i + 0.5)); // native writes through the pointer it kept
+    arrays.forEach((a, i) => expect(Array.from(a)).toEqual([i + 0.5, i + 0.5, i + 0.5]));
+    tensors.forEach((t) => t.dispose());
+  });
+
   test("toTypedArray is a zero-copy view of the tensor's own memory", () => {
     using t = rt.tensor({ shape: [3], dtype: "uint8" });
     const view = t.toTypedArray();

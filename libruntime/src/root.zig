@@ -20,4 +20,5 @@ test {
     _ = @import("tensor/dtype.zig");
     _ = @import("tensor/tensor.zig");
     _ = @import("tensor/file.zig");
+    _ = @import("model/proto/onnx.zig");
 }

@@ -59,8 +59,13 @@ pub const Fields = struct {
         return self.reader.next() catch |err| self.failKey(err);
     }
 
+    /// Steps over a field this decoder does not read (unknown, or of no use to the runtime).
     pub fn skip(self: *Fields, field: wire.Field) status.Error!void {
-        self.reader.skip(field.wire_type) catch |err| return self.fail("(unknown field)", err, self.reader.fault);
+        self.reader.skip(field.wire_type) catch |err| {
+            return status.fail(error.ModelError, "{s} field {d}: {s} at byte {d}", .{
+                self.message, field.number, wire.describe(err), self.reader.fault,
+            });
+        };
     }
 
     /// A singular scalar; protobuf keeps the last of repeated occurrences, and so do the callers.
@@ -85,9 +90,8 @@ pub const Fields = struct {
     /// writer emits one, and merging does not fit a zero-copy decoder, so it is refused instead.
     pub fn single(self: *Fields, field: wire.Field, name: []const u8, present: bool) status.Error!wire.Reader {
         if (present) {
-            return status.fail(error.ModelError, "{s}.{s}: a second occurrence at byte {d} (merging is not supported)", .{
-                self.message, name, field.offset,
-            });
+            const fmt = "{s}.{s}: a second occurrence at byte {d} (merging is not supported)";
+            return status.fail(error.ModelError, fmt, .{ self.message, name, field.offset });
         }
         return self.nested(field, name);
     }
@@ -108,6 +112,7 @@ pub const Fields = struct {
         var payload = try self.nested(field, name);
         const count = wire.packedCount(T, &payload) catch |err| return self.fail(name, err, payload.fault);
         list.ensureUnusedCapacity(decoder.arena, count) catch return outOfMemory();
+        // `count` is exact for a well-formed payload, and no fewer than what decodes before an error.
         while (!payload.atEnd()) {
             const value = payload.readScalar(T) catch |err| return self.fail(name, err, payload.fault);
             list.appendAssumeCapacity(value);
@@ -131,8 +136,8 @@ pub const Fields = struct {
     }
 
     fn failKey(self: *Fields, err: wire.Error) status.Error {
-        return status.fail(error.ModelError, "{s}: {s} in a field key at byte {d}", .{
-            self.message, wire.describe(err), self.reader.fault,
+        return status.fail(error.ModelError, "{s}: field key at byte {d}: {s}", .{
+            self.message, self.reader.fault, wire.describe(err),
         });
     }
 };
@@ -163,10 +168,16 @@ test "repeated scalars accept packed and unpacked occurrences in one list" {
 
     var bad = Fields.init(wire.Reader.init(&.{ 0x0a, 0x02, 0x01, 0xac }), "Test");
     try testing.expectError(error.ModelError, bad.repeated(&decoder, i64, (try bad.next()).?, "ints", &list));
-    try expectMessage("Test.ints: truncated varint at byte 4");
+    try expectMessage("Test.ints: truncated varint at byte 3");
     var wrong = Fields.init(wire.Reader.init(&.{ 0x0d, 0, 0, 0, 0 }), "Test");
     try testing.expectError(error.ModelError, wrong.repeated(&decoder, i64, (try wrong.next()).?, "ints", &list));
     try expectMessage("Test.ints: wire type fixed32 where varint or packed is expected, at byte 0");
+}
+
+test "skipping a damaged unknown field names its number" {
+    var fields = Fields.init(wire.Reader.init(&.{ 0xf8, 0x07, 0x80 }), "Test");
+    try testing.expectError(error.ModelError, fields.skip((try fields.next()).?));
+    try expectMessage("Test field 127: truncated varint at byte 2");
 }
 
 test "the depth limit holds" {

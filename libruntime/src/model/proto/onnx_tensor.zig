@@ -125,15 +125,42 @@ test "malformed tensors fail with the field named" {
     defer arena.deinit();
     var decoder: Decoder = .{ .arena = arena.allocator() };
     const cases = [_]struct { bytes: []const u8, message: []const u8 }{
-        .{ .bytes = &.{ 0x08, 0x80 }, .message = "TensorProto.dims: truncated varint at byte 1" },
-        .{ .bytes = &.{ 0x4a, 0x05, 0x00 }, .message = "TensorProto.raw_data: length runs past the end of the enclosing message at byte 1" },
-        .{ .bytes = &.{ 0x42, 0x01, 'a', 0x00 }, .message = "TensorProto: field number 0 in a field key at byte 3" },
-        .{ .bytes = &.{0x13}, .message = "TensorProto: group wire type (3 or 4), which is not supported in a field key at byte 0" },
-        .{ .bytes = &.{ 0x15, 0, 0, 0, 0 }, .message = "TensorProto.data_type: wire type fixed32 where varint is expected, at byte 0" },
-        .{ .bytes = &.{ 0x1a, 0x00, 0x1a, 0x00 }, .message = "TensorProto.segment: a second occurrence at byte 2 (merging is not supported)" },
-        .{ .bytes = &.{ 0x1a, 0x01, 0x08 }, .message = "TensorProto.Segment.begin: truncated varint at byte 3" },
-        .{ .bytes = &.{ 0x52, 0x03, 0, 0, 0 }, .message = "TensorProto.double_data: packed length is not a multiple of the element size at byte 2" },
-        .{ .bytes = &.{ 0x6a, 0x02, 0x0a, 0x05 }, .message = "StringStringEntryProto.key: length runs past the end of the enclosing message at byte 3" },
+        .{
+            .bytes = &.{ 0x08, 0x80 },
+            .message = "TensorProto.dims: truncated varint at byte 1",
+        },
+        .{
+            .bytes = &.{ 0x4a, 0x05, 0x00 },
+            .message = "TensorProto.raw_data: length past the end of its message at byte 1",
+        },
+        .{
+            .bytes = &.{ 0x42, 0x01, 'a', 0x00 },
+            .message = "TensorProto: field key at byte 3: field number 0",
+        },
+        .{
+            .bytes = &.{0x13},
+            .message = "TensorProto: field key at byte 0: group wire type 3 or 4 (unsupported)",
+        },
+        .{
+            .bytes = &.{ 0x15, 0, 0, 0, 0 },
+            .message = "TensorProto.data_type: wire type fixed32 where varint is expected, at byte 0",
+        },
+        .{
+            .bytes = &.{ 0x1a, 0x00, 0x1a, 0x00 },
+            .message = "TensorProto.segment: a second occurrence at byte 2 (merging is not supported)",
+        },
+        .{
+            .bytes = &.{ 0x1a, 0x01, 0x08 },
+            .message = "TensorProto.Segment.begin: truncated varint at byte 3",
+        },
+        .{
+            .bytes = &.{ 0x52, 0x03, 0, 0, 0 },
+            .message = "TensorProto.double_data: packed length is not a multiple of the element size at byte 2",
+        },
+        .{
+            .bytes = &.{ 0x6a, 0x02, 0x0a, 0x05 },
+            .message = "StringStringEntryProto.key: length past the end of its message at byte 3",
+        },
     };
     for (cases) |case| {
         try testing.expectError(error.ModelError, decodeTensor(&decoder, wire.Reader.init(case.bytes)));

@@ -38,10 +38,10 @@ pub fn describe(err: Error) []const u8 {
         error.VarintTooLong => "varint longer than 10 bytes",
         error.VarintOverflow => "varint overflows 64 bits",
         error.TruncatedFixed => "truncated fixed-width value",
-        error.LengthPastEnd => "length runs past the end of the enclosing message",
+        error.LengthPastEnd => "length past the end of its message",
         error.FieldNumberZero => "field number 0",
         error.FieldNumberTooLarge => "field number above 2^29-1",
-        error.GroupWireType => "group wire type (3 or 4), which is not supported",
+        error.GroupWireType => "group wire type 3 or 4 (unsupported)",
         error.InvalidWireType => "invalid wire type (6 or 7)",
         error.PackedLengthMismatch => "packed length is not a multiple of the element size",
     };
@@ -194,10 +194,13 @@ pub fn packedCount(comptime T: type, payload: *Reader) Error!usize {
         .varint => {
             // Every varint ends with exactly one byte below 0x80.
             var count: usize = 0;
-            for (bytes) |byte| count += @intFromBool(byte < 0x80);
-            if (bytes.len > 0 and bytes[bytes.len - 1] >= 0x80) {
-                return payload.failAt(error.TruncatedVarint, payload.bytes.len);
+            var complete: usize = 0; // bytes up to the end of the last whole varint
+            for (bytes, 1..) |byte, end| {
+                if (byte >= 0x80) continue;
+                count += 1;
+                complete = end;
             }
+            if (complete != bytes.len) return payload.failAt(error.TruncatedVarint, payload.pos + complete);
             return count;
         },
         .fixed32, .fixed64 => {
@@ -335,6 +338,7 @@ test "packed scalars: counts, decoding, and malformed payloads" {
 
     var cut_varint = Reader.init(&.{ 0x01, 0x96 });
     try testing.expectError(error.TruncatedVarint, packedCount(u64, &cut_varint));
+    try testing.expectEqual(@as(usize, 1), cut_varint.fault);
     var odd_floats = Reader.init(&.{ 0, 0, 0, 0, 0 });
     try testing.expectError(error.PackedLengthMismatch, packedCount(f32, &odd_floats));
     var empty = Reader.init(&.{});

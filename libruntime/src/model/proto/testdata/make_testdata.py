@@ -1,4 +1,9 @@
-"""Builds the small ONNX files that libruntime/src/model/proto tests decode."""
+"""Builds the small ONNX files that the tests in libruntime/src/model/proto decode (onnx_test.zig).
+
+Run from the repository root with the project venv, which has the onnx package:
+    .cache/venv/bin/python libruntime/src/model/proto/testdata/make_testdata.py libruntime/src/model/proto/testdata
+The files were made with onnx 1.23.1 (IR version 14); the tests assert the values written here.
+"""
 import sys
 import numpy as np
 import onnx
@@ -57,8 +62,10 @@ def function_model():
     # External-data initializer: entries only, no file needed for decoding.
     ext = TensorProto(name="ext", data_type=TensorProto.FLOAT, dims=[4])
     ext.data_location = TensorProto.EXTERNAL
-    for k, v in [("location", "weights.bin"), ("offset", "4096"), ("length", "16")]:
-        e = ext.external_data.add(); e.key = k; e.value = v
+    for key, value in [("location", "weights.bin"), ("offset", "4096"), ("length", "16")]:
+        entry = ext.external_data.add()
+        entry.key = key
+        entry.value = value
     sparse = helper.make_sparse_tensor(
         helper.make_tensor("sp_values", TensorProto.FLOAT, [2], [1.5, -3.0]),
         helper.make_tensor("sp_indices", TensorProto.INT64, [2], [1, 6]), [2, 4])
@@ -89,11 +96,10 @@ def function_model():
                               opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("custom", 1)])
     return model
 
+# The If model is a valid standard model; the function model uses a made-up "custom" op on purpose.
+onnx.checker.check_model(if_model(), full_check=True)
 for name, model in [("if_model", if_model()), ("function_model", function_model())]:
     data = model.SerializeToString()
-    path = f"{out}/{name}.onnx"
-    with open(path, "wb") as f:
+    with open(f"{out}/{name}.onnx", "wb") as f:
         f.write(data)
-    print(name, len(data))
-    if name == "if_model":
-        onnx.checker.check_model(model, full_check=True)
+    print(name, len(data), "bytes")
