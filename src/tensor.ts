@@ -133,7 +133,7 @@ export class Tensor extends NativeHandle {
     return this;
   }
 
-  toString(options: Partial<PrintOptions> = {}): string {
+  override toString(options: Partial<PrintOptions> = {}): string {
     const floating = /float|complex/.test(this.dtype);
     const body = formatElements(this.shape, this.#reader(), floating, options);
     return `tensor(${body}, dtype=${this.dtype}, shape=[${this.shape.join(", ")}])`;

@@ -33,7 +33,7 @@ describe("symbol table", () => {
   test("uses types that match each C prototype", () => {
     for (const prototype of declared) {
       const entry = symbols[prototype.name as keyof typeof symbols];
-      expect({ name: prototype.name, arity: entry.args.length }).toEqual({ name: prototype.name, arity: prototype.params.length });
+      expect({ name: prototype.name, arity: entry.args.length as number }).toEqual({ name: prototype.name, arity: prototype.params.length });
       prototype.params.forEach((cType, i) => {
         expect({ name: prototype.name, param: i, ok: allowed(cType).includes(entry.args[i]!) })
           .toEqual({ name: prototype.name, param: i, ok: true });
