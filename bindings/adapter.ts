@@ -40,6 +40,11 @@ export interface NativeLibrary {
     fn: (...args: any[]) => void,
     options: { threadsafe: boolean },
   ): NativeCallback;
+  /**
+   * Resolves once a background job (tsr_job) has finished, without blocking the JS thread and
+   * while keeping the process alive.
+   */
+  awaitJob(job: Pointer, id: number): Promise<void>;
   close(): void;
 }
 

@@ -1,7 +1,7 @@
 /** The Bun adapter: bun:ffi's dlopen, with pointers as numbers and JSCallback for callbacks. */
 import { CString, dlopen, FFIType, JSCallback, toArrayBuffer } from "bun:ffi";
 import type { Adapter, CallbackSignature, NativeLibrary, Pointer } from "./adapter.ts";
-import { type NativeType, symbols } from "./symbols.ts";
+import { jobCallbackSignature, type NativeType, symbols } from "./symbols.ts";
 
 const types: Record<NativeType, FFIType> = {
   i32: FFIType.i32,
@@ -21,15 +21,54 @@ function translate(signature: CallbackSignature) {
   return { args: signature.args.map((t) => types[t]), returns: types[signature.returns] };
 }
 
+/**
+ * Job completion in Bun: one threadsafe JSCallback, called from native worker threads, resolves
+ * the promise waiting on each job id. A threadsafe callback does not keep Bun alive, so a ref'd
+ * timer is held while any job is awaited.
+ */
+function jobWaiter(call: NativeLibrary["call"]) {
+  const waiting = new Map<number, () => void>();
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
+  const settle = (id: number) => {
+    const resolve = waiting.get(id);
+    if (!resolve) return;
+    waiting.delete(id);
+    resolve();
+    if (waiting.size === 0 && keepAlive !== undefined) {
+      clearInterval(keepAlive);
+      keepAlive = undefined;
+    }
+  };
+  const callback = new JSCallback((id: number) => settle(id), { ...translate(jobCallbackSignature), threadsafe: true });
+  call.tsr_jobs_set_callback(callback.ptr, null);
+  const done = new Uint32Array(1);
+  return {
+    awaitJob(job: Pointer, id: number): Promise<void> {
+      return new Promise<void>((resolve) => {
+        waiting.set(id, resolve);
+        keepAlive ??= setInterval(() => {}, 1 << 30);
+        // The job may have finished before it was registered here; then no callback is coming.
+        if (call.tsr_job_wait(job, 0, done) === 0 && done[0] === 1) settle(id);
+      });
+    },
+    close() {
+      call.tsr_jobs_set_callback(null, null); // waits for a callback in progress
+      callback.close();
+    },
+  };
+}
+
 function open(path: string): NativeLibrary {
   const definitions = Object.fromEntries(
     Object.entries(symbols).map(([name, signature]) => [name, translate(signature)]),
   );
   const library = dlopen(path, definitions);
+  const call = library.symbols as unknown as NativeLibrary["call"];
+  let jobs: ReturnType<typeof jobWaiter> | undefined;
   return {
     runtime: "bun",
     path,
-    call: library.symbols as unknown as NativeLibrary["call"],
+    call,
     pointerAt: (slots, index = 0) => {
       const address = slots[index];
       return address === 0n ? null : Number(address);
@@ -44,7 +83,11 @@ function open(path: string): NativeLibrary {
       const callback = new JSCallback(fn, { ...translate(signature), threadsafe: options.threadsafe });
       return { pointer: callback.ptr as Pointer, close: () => callback.close() };
     },
-    close: () => library.close(),
+    awaitJob: (job, id) => (jobs ??= jobWaiter(call)).awaitJob(job, id),
+    close: () => {
+      jobs?.close();
+      library.close();
+    },
   };
 }
 

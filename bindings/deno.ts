@@ -27,9 +27,12 @@ function translate(signature: CallbackSignature) {
 }
 
 function open(path: string): NativeLibrary {
-  const definitions = Object.fromEntries(
+  const definitions: Record<string, unknown> = Object.fromEntries(
     Object.entries(symbols).map(([name, signature]) => [name, translate(signature)]),
   );
+  // Waiting runs on a Deno worker thread and returns a Promise: no callback into JS is needed,
+  // which avoids threadsafe callbacks and their shutdown hazards in Deno.
+  definitions.tsr_job_wait_nonblocking = { ...translate(symbols.tsr_job_wait), name: "tsr_job_wait", nonblocking: true };
   const library = Deno.dlopen(path, definitions);
   return {
     runtime: "deno",
@@ -50,6 +53,10 @@ function open(path: string): NativeLibrary {
       // A log or event callback must not keep the process alive on its own.
       if (options.threadsafe) callback.unref();
       return { pointer: callback.pointer as Pointer, close: () => callback.close() };
+    },
+    awaitJob: async (job) => {
+      const done = new Uint32Array(1);
+      await library.symbols.tsr_job_wait_nonblocking(job, -1n, done);
     },
     close: () => library.close(),
   };

@@ -91,6 +91,70 @@ export const symbols = {
   tsr_tensor_save: { args: ["pointer", "buffer"], returns: "i32" },
   // tsr_status tsr_tensor_load(const char *path, tsr_tensor **tensor);
   tsr_tensor_load: { args: ["buffer", "buffer"], returns: "i32" },
+
+  // tsr_status tsr_options_create(tsr_options **options);
+  tsr_options_create: { args: ["buffer"], returns: "i32" },
+  // void tsr_options_destroy(tsr_options *options);
+  tsr_options_destroy: { args: ["pointer"], returns: "void" },
+  // tsr_status tsr_options_set(tsr_options *options, const char *key, const char *value);
+  tsr_options_set: { args: ["pointer", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_load(const char *path, const tsr_options *options, tsr_model **model);
+  tsr_model_load: { args: ["buffer", "pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_load_bytes(const void *bytes, uint64_t byte_length, const tsr_options *options,
+  //                                 tsr_model **model);
+  tsr_model_load_bytes: { args: ["buffer", "u64", "pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_load_async(const char *path, const void *bytes, uint64_t byte_length,
+  //                                 const tsr_options *options, tsr_job **job);
+  tsr_model_load_async: { args: ["buffer", "buffer", "u64", "pointer", "buffer"], returns: "i32" },
+  // void tsr_model_destroy(tsr_model *model);
+  tsr_model_destroy: { args: ["pointer"], returns: "void" },
+  // tsr_status tsr_model_get_string(const tsr_model *model, int32_t key, const char **value);
+  tsr_model_get_string: { args: ["pointer", "i32", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_get_i64(const tsr_model *model, int32_t key, int64_t *value);
+  tsr_model_get_i64: { args: ["pointer", "i32", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_opset(const tsr_model *model, uint32_t index, const char **domain, int64_t *version);
+  tsr_model_opset: { args: ["pointer", "u32", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_metadata(const tsr_model *model, uint32_t index, const char **key, const char **value);
+  tsr_model_metadata: { args: ["pointer", "u32", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_input_name(const tsr_model *model, uint32_t index, const char **name);
+  tsr_model_input_name: { args: ["pointer", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_output_name(const tsr_model *model, uint32_t index, const char **name);
+  tsr_model_output_name: { args: ["pointer", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_operation(const tsr_model *model, uint32_t index, const char **name,
+  //                                const char **op_type, const char **domain, const char **device);
+  tsr_model_operation: { args: ["pointer", "u32", "buffer", "buffer", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_get_option(const tsr_model *model, const char *key, char *buffer, uint32_t capacity,
+  //                                 uint32_t *length);
+  tsr_model_get_option: { args: ["pointer", "buffer", "buffer", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_tensor_info(const tsr_model *model, const char *name, const tsr_tensor_info **info);
+  tsr_model_tensor_info: { args: ["pointer", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_infer_shape(const tsr_model *model, const char *output, const char *input_shapes,
+  //                                  char *buffer, uint32_t capacity, uint32_t *length);
+  tsr_model_infer_shape: { args: ["pointer", "buffer", "buffer", "buffer", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_info_get_string(const tsr_tensor_info *info, int32_t key, const char **value);
+  tsr_tensor_info_get_string: { args: ["pointer", "i32", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_info_get_i64(const tsr_tensor_info *info, int32_t key, int64_t *value);
+  tsr_tensor_info_get_i64: { args: ["pointer", "i32", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_info_dim(const tsr_tensor_info *info, uint32_t index, int64_t *value, const char **text);
+  tsr_tensor_info_dim: { args: ["pointer", "u32", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_info_quant(const tsr_tensor_info *info, uint32_t index, double *scale,
+  //                                  int64_t *zero_point);
+  tsr_tensor_info_quant: { args: ["pointer", "u32", "buffer", "buffer"], returns: "i32" },
+
+  // tsr_status tsr_job_id(const tsr_job *job, uint32_t *id);
+  tsr_job_id: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_job_wait(tsr_job *job, int64_t timeout_us, uint32_t *done);
+  tsr_job_wait: { args: ["pointer", "i64", "buffer"], returns: "i32" },
+  // tsr_status tsr_job_result(tsr_job *job, int32_t *result);
+  tsr_job_result: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_job_error(tsr_job *job, const char **message);
+  tsr_job_error: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_job_take_model(tsr_job *job, tsr_model **model);
+  tsr_job_take_model: { args: ["pointer", "buffer"], returns: "i32" },
+  // void tsr_job_destroy(tsr_job *job);
+  tsr_job_destroy: { args: ["pointer"], returns: "void" },
+  // tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
+  tsr_jobs_set_callback: { args: ["function", "pointer"], returns: "i32" },
 } as const;
 
 export type SymbolName = keyof typeof symbols;
@@ -98,6 +162,9 @@ export type NativeType = "i32" | "u32" | "i64" | "u64" | "f32" | "f64" | "void" 
 
 /** The ABI version these bindings were written for; must equal tsr_abi_version(). */
 export const ABI_VERSION = 1;
+
+/** The job completion callback's signature: void (*)(uint32_t job_id, int32_t status, void *user). */
+export const jobCallbackSignature = { args: ["u32", "i32", "pointer"], returns: "void" } as const;
 
 /** The log callback's signature: void (*)(int32_t level, const char *message, void *user). */
 export const logCallbackSignature = { args: ["i32", "pointer", "pointer"], returns: "void" } as const;

@@ -16,6 +16,7 @@ const cTypeToNative: Record<string, string[]> = {
   double: ["f64"],
   void: ["void"],
   tsr_log_fn: ["function"],
+  tsr_job_fn: ["function"],
 };
 
 function allowed(cType: string): string[] {

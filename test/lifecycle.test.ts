@@ -73,7 +73,7 @@ describe("finalize", () => {
     const orphan = native.pointerAt(slot);
     const owned = rt.tensor([1]);
     expect(() => rt.finalize()).toThrow(rt.InvalidStateError);
-    expect(() => rt.finalize()).toThrow(/1 tensor\(s\) still alive/);
+    expect(() => rt.finalize()).toThrow(/1 tensor\(s\), 0 model\(s\)/);
     expect(rt.isInitialized()).toBe(true);
     expect(owned.disposed).toBe(true); // the runtime released its own before asking
     using still = rt.tensor([2, 3]);

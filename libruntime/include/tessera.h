@@ -29,6 +29,10 @@ extern "C" {
 
 typedef struct tsr_tensor tsr_tensor;
 typedef struct tsr_device tsr_device;
+typedef struct tsr_options tsr_options;
+typedef struct tsr_model tsr_model;
+typedef struct tsr_tensor_info tsr_tensor_info;
+typedef struct tsr_job tsr_job;
 
 /* ---- status codes ------------------------------------------------------------------------- */
 typedef int32_t tsr_status;
@@ -237,6 +241,105 @@ TSR_API tsr_status tsr_tensor_get_quantization(const tsr_tensor *tensor, float *
  * corrupted file fails with TSR_CONTAINER_ERROR. */
 TSR_API tsr_status tsr_tensor_save(tsr_tensor *tensor, const char *path);
 TSR_API tsr_status tsr_tensor_load(const char *path, tsr_tensor **tensor);
+
+/* ---- load options --------------------------------------------------------------------------- */
+/* Keys and values are text: devices ("cpu", "auto"; "vulkan:N" is TSR_NOT_IMPLEMENTED for now),
+ * strict, memory_optimization, disable_denormals (true/false), intermediate_save_path, threads
+ * (0 = automatic), cores ("0,1"), scheduler (simple, exclusive; pipeline is TSR_NOT_IMPLEMENTED),
+ * passphrase (TSR_NOT_IMPLEMENTED). Each is validated when set; an unknown key is refused. */
+TSR_API tsr_status tsr_options_create(tsr_options **options);
+TSR_API void tsr_options_destroy(tsr_options *options);
+TSR_API tsr_status tsr_options_set(tsr_options *options, const char *key, const char *value);
+
+/* ---- models ---------------------------------------------------------------------------------- */
+/* `path` is a .onnx file or a model folder (model.onnx, external-data files, tessera.json).
+ * Files are memory-mapped; external data must stay inside the model's folder. `options` may be
+ * NULL. A malformed model fails with TSR_MODEL_ERROR, TSR_CONTAINER_ERROR or TSR_SHAPE_ERROR; an
+ * operator or opset the runtime lacks with TSR_NOT_IMPLEMENTED, naming it. */
+TSR_API tsr_status tsr_model_load(const char *path, const tsr_options *options, tsr_model **model);
+/* The bytes are copied; external data cannot be resolved without a folder. */
+TSR_API tsr_status tsr_model_load_bytes(const void *bytes, uint64_t byte_length, const tsr_options *options,
+                                        tsr_model **model);
+/* Loads on a worker thread from `path`, or else from `bytes` (copied before returning). */
+TSR_API tsr_status tsr_model_load_async(const char *path, const void *bytes, uint64_t byte_length,
+                                        const tsr_options *options, tsr_job **job);
+TSR_API void tsr_model_destroy(tsr_model *model);
+
+enum { TSR_MODEL_NAME = 0, TSR_MODEL_PRODUCER_NAME = 1, TSR_MODEL_PRODUCER_VERSION = 2, TSR_MODEL_DOMAIN = 3,
+       TSR_MODEL_DOC_STRING = 4 };
+enum {
+    TSR_MODEL_IR_VERSION = 0,
+    TSR_MODEL_MODEL_VERSION = 1,
+    TSR_MODEL_OPSET_COUNT = 2,
+    TSR_MODEL_METADATA_COUNT = 3,
+    TSR_MODEL_INPUT_COUNT = 4,
+    TSR_MODEL_OUTPUT_COUNT = 5,
+    TSR_MODEL_OPERATION_COUNT = 6,
+    TSR_MODEL_IS_DYNAMIC = 7,
+    TSR_MODEL_PARAMETER_COUNT = 8,
+};
+/* Strings stay valid until the model is destroyed. */
+TSR_API tsr_status tsr_model_get_string(const tsr_model *model, int32_t key, const char **value);
+TSR_API tsr_status tsr_model_get_i64(const tsr_model *model, int32_t key, int64_t *value);
+TSR_API tsr_status tsr_model_opset(const tsr_model *model, uint32_t index, const char **domain, int64_t *version);
+TSR_API tsr_status tsr_model_metadata(const tsr_model *model, uint32_t index, const char **key, const char **value);
+/* Inputs to feed (initializer-backed inputs are left out) and outputs, in model order. */
+TSR_API tsr_status tsr_model_input_name(const tsr_model *model, uint32_t index, const char **name);
+TSR_API tsr_status tsr_model_output_name(const tsr_model *model, uint32_t index, const char **name);
+TSR_API tsr_status tsr_model_operation(const tsr_model *model, uint32_t index, const char **name, const char **op_type,
+                                       const char **domain, const char **device);
+/* Two-call string results: `length` always gets the length; the text (NUL-terminated) is copied
+ * when `capacity` allows. Pass NULL and 0 to ask for the length. */
+TSR_API tsr_status tsr_model_get_option(const tsr_model *model, const char *key, char *buffer, uint32_t capacity,
+                                        uint32_t *length);
+/* Information about any value of the main graph; borrowed until the model is destroyed. */
+TSR_API tsr_status tsr_model_tensor_info(const tsr_model *model, const char *name, const tsr_tensor_info **info);
+/* The shape of `output` given input shapes as text: "name=1,3,224,224;#1=N,4" (an input by name,
+ * or by position with #k; dims are numbers or symbolic expressions). Writes "1,1000" or "N,4*N". */
+TSR_API tsr_status tsr_model_infer_shape(const tsr_model *model, const char *output, const char *input_shapes,
+                                         char *buffer, uint32_t capacity, uint32_t *length);
+
+/* ---- tensor information ---------------------------------------------------------------------- */
+enum { TSR_KIND_TENSOR = 0, TSR_KIND_SEQUENCE = 1, TSR_KIND_OPTIONAL = 2, TSR_KIND_MAP = 3,
+       TSR_KIND_SPARSE_TENSOR = 4, TSR_KIND_UNKNOWN = 5 };
+enum { TSR_QUANT_NONE = 0, TSR_QUANT_PER_TENSOR = 1, TSR_QUANT_PER_CHANNEL = 2 };
+enum { TSR_INFO_NAME = 0, TSR_INFO_SHAPE = 1 };
+enum {
+    TSR_INFO_KIND = 0,
+    TSR_INFO_DTYPE = 1,       /* 0 when unknown */
+    TSR_INFO_RANK = 2,        /* -1 when unknown */
+    TSR_INFO_BYTE_SIZE = 3,   /* -1 when any dim is symbolic */
+    TSR_INFO_ALIGNMENT = 4,
+    TSR_INFO_PADDING = 5,
+    TSR_INFO_IS_CONSTANT = 6,
+    TSR_INFO_OPT_OUT = 7,     /* an input the caller may omit: it has a default */
+    TSR_INFO_QUANT_KIND = 8,
+    TSR_INFO_QUANT_AXIS = 9,
+    TSR_INFO_QUANT_COUNT = 10,
+};
+TSR_API tsr_status tsr_tensor_info_get_string(const tsr_tensor_info *info, int32_t key, const char **value);
+TSR_API tsr_status tsr_tensor_info_get_i64(const tsr_tensor_info *info, int32_t key, int64_t *value);
+/* Dim `index`: its value (-1 when symbolic) and its text ("224", "batch", "2*N"). */
+TSR_API tsr_status tsr_tensor_info_dim(const tsr_tensor_info *info, uint32_t index, int64_t *value, const char **text);
+TSR_API tsr_status tsr_tensor_info_quant(const tsr_tensor_info *info, uint32_t index, double *scale,
+                                         int64_t *zero_point);
+
+/* ---- jobs -------------------------------------------------------------------------------------- */
+/* Called on a worker thread as a job finishes. */
+typedef void (*tsr_job_fn)(uint32_t job_id, int32_t status, void *user);
+
+TSR_API tsr_status tsr_job_id(const tsr_job *job, uint32_t *id);
+/* Blocks until the job is done or `timeout_us` passes (negative: no limit); `done` says which. */
+TSR_API tsr_status tsr_job_wait(tsr_job *job, int64_t timeout_us, uint32_t *done);
+/* The finished job's own status; TSR_INVALID_STATE while it runs. */
+TSR_API tsr_status tsr_job_result(tsr_job *job, int32_t *result);
+TSR_API tsr_status tsr_job_error(tsr_job *job, const char **message);
+/* Moves the model out of a finished load job; the caller destroys it. */
+TSR_API tsr_status tsr_job_take_model(tsr_job *job, tsr_model **model);
+/* A job still running is abandoned: its worker frees it, and anything it made, when done. */
+TSR_API void tsr_job_destroy(tsr_job *job);
+/* NULL removes the callback; returns once no thread is inside the previous one. */
+TSR_API tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,8 @@ comptime {
     _ = @import("api/log_api.zig");
     _ = @import("api/device_api.zig");
     _ = @import("api/tensor_api.zig");
+    _ = @import("api/model_api.zig");
+    _ = @import("api/job_api.zig");
 }
 
 test {
@@ -21,4 +23,9 @@ test {
     _ = @import("tensor/tensor.zig");
     _ = @import("tensor/file.zig");
     _ = @import("model/proto/onnx.zig");
+    _ = @import("model/symbolic.zig");
+    _ = @import("model/constant.zig");
+    _ = @import("model/options.zig");
+    _ = @import("model/source.zig");
+    _ = @import("model/infer/suite_check.zig");
 }

@@ -5,6 +5,7 @@ const std = @import("std");
 const device = @import("../device/device.zig");
 const host = @import("host.zig");
 const log = @import("log.zig");
+const jobs = @import("jobs.zig");
 const registry = @import("registry.zig");
 const status = @import("status.zig");
 
@@ -36,9 +37,12 @@ pub fn finalize() status.Error!void {
     if (references == 0) return;
     if (references == 1) {
         const tensors = registry.count(.tensor);
-        if (tensors > 0) {
-            return status.fail(error.InvalidState, "cannot finalize: {d} tensor(s) still alive; destroy them first", .{tensors});
+        const models = registry.count(.model);
+        const pending = registry.count(.job) + registry.count(.options) + jobs.inFlight();
+        if (tensors + models + pending > 0) {
+            return status.fail(error.InvalidState, "cannot finalize: {d} tensor(s), {d} model(s) and {d} job(s) or option set(s) still alive; destroy them first", .{ tensors, models, pending });
         }
+        jobs.shutdown();
         for (devices[0..device_count]) |*d| _ = registry.remove(d, .device);
         device_count = 0;
         devices_discovered = false;

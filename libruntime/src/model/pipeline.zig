@@ -1,0 +1,52 @@
+//! The load pipeline's named stages, in order: decode (proto/), import (import.zig: IR, functions,
+//! topological order), infer (infer/: types and symbolic shapes). `run` takes model bytes that
+//! must outlive the result, since names and raw weights are slices of them.
+const std = @import("std");
+const status = @import("../core/status.zig");
+const memory = @import("../core/memory.zig");
+const log = @import("../core/log.zig");
+const constant_module = @import("constant.zig");
+const import_module = @import("import.zig");
+const engine_module = @import("infer/engine.zig");
+const ir = @import("ir.zig");
+const onnx = @import("proto/onnx.zig");
+const symbolic = @import("symbolic.zig");
+
+pub const Pipeline = struct {
+    arena_state: std.heap.ArenaAllocator,
+    pool: symbolic.Pool,
+    proto: onnx.ModelProto = .{},
+    graph: *ir.Graph = undefined,
+
+    pub fn create() status.Error!*Pipeline {
+        const self = memory.allocator.create(Pipeline) catch return status.fail(error.OutOfResource, "out of memory", .{});
+        self.* = .{ .arena_state = std.heap.ArenaAllocator.init(memory.allocator), .pool = symbolic.Pool.init(memory.allocator) };
+        return self;
+    }
+
+    pub fn destroy(self: *Pipeline) void {
+        self.pool.deinit();
+        self.arena_state.deinit();
+        memory.allocator.destroy(self);
+    }
+
+    pub fn arena(self: *Pipeline) std.mem.Allocator {
+        return self.arena_state.allocator();
+    }
+
+    /// decode → import → infer.
+    pub fn run(self: *Pipeline, bytes: []const u8, external: ?constant_module.ExternalResolver) status.Error!void {
+        var timer = std.time.Timer.start() catch null;
+        self.proto = try onnx.decodeModel(self.arena(), bytes);
+        const decoded_ns = if (timer) |*t| t.lap() else 0;
+        var importer = try import_module.Importer.init(self.arena(), &self.pool, &self.proto, external);
+        self.graph = try importer.importModel();
+        const imported_ns = if (timer) |*t| t.lap() else 0;
+        var engine = engine_module.Engine{ .arena = self.arena(), .pool = &self.pool };
+        try engine.inferModel(self.graph);
+        const inferred_ns = if (timer) |*t| t.lap() else 0;
+        log.write(.debug, "model pipeline: decode {d} us, import {d} us, infer {d} us, {d} nodes", .{
+            decoded_ns / 1000, imported_ns / 1000, inferred_ns / 1000, self.graph.nodes.items.len,
+        });
+    }
+};
