@@ -30,3 +30,14 @@ export { fromBFloat16Bits, fromFloat16Bits, pack, toBFloat16Bits, toFloat16Bits,
 export { type PrintOptions, printOptions, setPrintOptions } from "./format.ts";
 export { loadTensor, type NestedArray, type Quantization, type Scalar, Tensor, tensor, type TensorOptions } from "./tensor.ts";
 export { nativeStats, type NativeStats } from "./stats.ts";
+export {
+  type DimValue,
+  loadModel,
+  loadModelSync,
+  type LoadOptions,
+  Model,
+  type ModelSource,
+  type Operation,
+  type Quantization as QuantizationInfo,
+  type TensorInfo,
+} from "./model.ts";

@@ -1,0 +1,344 @@
+/**
+ * Models: loading (on a native thread, so the event loop keeps running; or synchronously),
+ * options, and everything the library knows about a model before it runs: signature, TensorInfo
+ * with symbolic shapes, operations, metadata, and shape queries.
+ */
+import { errorFromStatus, InvalidArgumentError } from "./errors.ts";
+import { type DType, dtypeFromCode } from "./dtype.ts";
+import { NativeHandle, type Owner } from "./handle.ts";
+import { check, cString, lib, native, outI32, outPointer, outString, type Pointer } from "./native.ts";
+import { root } from "./runtime.ts";
+
+export interface LoadOptions {
+  /** "cpu", "auto", or a list; Vulkan devices are not available for models yet. */
+  devices?: string | string[];
+  /** Fail instead of falling back to the CPU for unsupported operations. */
+  strict?: boolean;
+  /** Share buffers between tensors whose lifetimes do not overlap (default true). */
+  memoryOptimization?: boolean;
+  disableDenormals?: boolean;
+  /** Write every intermediate tensor there, in the tensor file format. */
+  intermediateSavePath?: string;
+  /** Encrypted model containers: not supported yet (NotImplementedError). */
+  passphrase?: string;
+  /** Worker threads; 0 or absent: one per core. */
+  threads?: number;
+  /** CPU ids to pin threads to. */
+  cores?: number[];
+  scheduler?: "simple" | "exclusive" | "pipeline";
+}
+
+export type ModelSource = string | Uint8Array | ArrayBuffer;
+export type DimValue = number | string;
+
+export interface Quantization {
+  scheme: "per-tensor" | "per-channel";
+  axis: number;
+  scales: number[];
+  zeroPoints: number[];
+}
+
+export interface TensorInfo {
+  name: string;
+  kind: "tensor" | "sequence" | "optional" | "map" | "sparse-tensor" | "unknown";
+  dtype: DType | null;
+  /** Numbers where known, symbolic dims as text ("batch", "2*N"); null for an unknown rank. */
+  shape: DimValue[] | null;
+  /** null when any dim is symbolic. */
+  byteSize: number | null;
+  alignment: number;
+  padding: number;
+  isConstant: boolean;
+  /** An input the caller may leave out: the model has a default for it. */
+  optOut: boolean;
+  quantization: Quantization | null;
+}
+
+export interface Operation {
+  name: string;
+  opType: string;
+  domain: string;
+  device: string;
+}
+
+const optionKeys: Record<keyof LoadOptions, string> = {
+  devices: "devices",
+  strict: "strict",
+  memoryOptimization: "memory_optimization",
+  disableDenormals: "disable_denormals",
+  intermediateSavePath: "intermediate_save_path",
+  passphrase: "passphrase",
+  threads: "threads",
+  cores: "cores",
+  scheduler: "scheduler",
+};
+
+/** A native options object with every given option set (each validated by the library). */
+function nativeOptions(options: LoadOptions): Pointer {
+  const handle = outPointer((slot) => lib.tsr_options_create(slot));
+  try {
+    for (const [key, value] of Object.entries(options)) {
+      if (value === undefined) continue;
+      const nativeKey = optionKeys[key as keyof LoadOptions];
+      if (!nativeKey) throw new InvalidArgumentError(`unknown load option '${key}'`);
+      const text = Array.isArray(value) ? value.join(",") : String(value);
+      check(lib.tsr_options_set(handle, cString(nativeKey), cString(text)));
+    }
+    return handle;
+  } catch (error) {
+    lib.tsr_options_destroy(handle);
+    throw error;
+  }
+}
+
+function sourceBytes(source: Uint8Array | ArrayBuffer): Uint8Array {
+  return source instanceof Uint8Array ? source : new Uint8Array(source);
+}
+
+/** Loads a model synchronously: a .onnx path, a model folder, or the bytes of a model. */
+export function loadModelSync(source: ModelSource, options: LoadOptions = {}): Model {
+  const handle = nativeOptions(options);
+  try {
+    const pointer = typeof source === "string"
+      ? outPointer((slot) => lib.tsr_model_load(cString(source), handle, slot))
+      : outPointer((slot) => {
+        const bytes = sourceBytes(source);
+        return lib.tsr_model_load_bytes(bytes.length ? bytes : null, bytes.length, handle, slot);
+      });
+    return new Model(pointer);
+  } finally {
+    lib.tsr_options_destroy(handle);
+  }
+}
+
+/** Loads a model on a native thread; the event loop keeps running meanwhile. */
+export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
+  const handle = nativeOptions(options);
+  let job: Pointer;
+  try {
+    job = typeof source === "string"
+      ? outPointer((slot) => lib.tsr_model_load_async(cString(source), null, 0, handle, slot))
+      : outPointer((slot) => {
+        const bytes = sourceBytes(source);
+        return lib.tsr_model_load_async(null, bytes.length ? bytes : null, bytes.length, handle, slot);
+      });
+  } finally {
+    lib.tsr_options_destroy(handle); // the job keeps its own copy
+  }
+  try {
+    const id = new Uint32Array(1);
+    check(lib.tsr_job_id(job, id));
+    await native.awaitJob(job, id[0]!);
+    const result = outI32((slot) => lib.tsr_job_result(job, slot));
+    // The job failed on a worker thread: its message travels in the job, not in tsr_last_error.
+    if (result !== 0) throw errorFromStatus(result, outString((slot) => lib.tsr_job_error(job, slot)));
+    return new Model(outPointer((slot) => lib.tsr_job_take_model(job, slot)));
+  } finally {
+    lib.tsr_job_destroy(job);
+  }
+}
+
+const modelString = { name: 0, producerName: 1, producerVersion: 2, domain: 3, docString: 4 } as const;
+const modelNumber = {
+  irVersion: 0, modelVersion: 1, opsetCount: 2, metadataCount: 3, inputCount: 4, outputCount: 5,
+  operationCount: 6, isDynamic: 7, parameterCount: 8,
+} as const;
+const infoNumber = {
+  kind: 0, dtype: 1, rank: 2, byteSize: 3, alignment: 4, padding: 5, isConstant: 6, optOut: 7,
+  quantKind: 8, quantAxis: 9, quantCount: 10,
+} as const;
+const kinds: TensorInfo["kind"][] = ["tensor", "sequence", "optional", "map", "sparse-tensor", "unknown"];
+
+const destroyModel = (pointer: Pointer) => lib.tsr_model_destroy(pointer);
+
+export class Model extends NativeHandle {
+  /** The graph's name. */
+  readonly name: string;
+  readonly producerName: string;
+  readonly producerVersion: string;
+  readonly domain: string;
+  readonly docString: string;
+  readonly irVersion: number;
+  readonly modelVersion: number;
+  readonly opsets: readonly { domain: string; version: number }[];
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Whether any input has a symbolic dim. */
+  readonly isDynamic: boolean;
+  /** Elements in all initializers. */
+  readonly parameterCount: number;
+  #operations: Operation[] | null = null;
+
+  /** @internal Use rt.loadModel() or rt.loadModelSync(). */
+  constructor(pointer: Pointer, owner: Owner = root) {
+    super(pointer, destroyModel, owner);
+    const text = (key: number) => outString((slot) => lib.tsr_model_get_string(pointer, key, slot));
+    const number = (key: number) => this.#number(pointer, key);
+    this.name = text(modelString.name);
+    this.producerName = text(modelString.producerName);
+    this.producerVersion = text(modelString.producerVersion);
+    this.domain = text(modelString.domain);
+    this.docString = text(modelString.docString);
+    this.irVersion = number(modelNumber.irVersion);
+    this.modelVersion = number(modelNumber.modelVersion);
+    this.isDynamic = number(modelNumber.isDynamic) !== 0;
+    this.parameterCount = number(modelNumber.parameterCount);
+    this.opsets = Array.from({ length: number(modelNumber.opsetCount) }, (_, i) => {
+      const domain = new BigUint64Array(1);
+      const version = new BigInt64Array(1);
+      check(lib.tsr_model_opset(pointer, i, domain, version));
+      return { domain: native.cstring(native.pointerAt(domain)), version: Number(version[0]) };
+    });
+    const metadata: Record<string, string> = {};
+    for (let i = 0; i < number(modelNumber.metadataCount); i++) {
+      const pair = new BigUint64Array(2);
+      check(lib.tsr_model_metadata(pointer, i, pair.subarray(0, 1), pair.subarray(1, 2)));
+      metadata[native.cstring(native.pointerAt(pair, 0))] = native.cstring(native.pointerAt(pair, 1));
+    }
+    this.metadata = metadata;
+    this.inputNames = Array.from({ length: number(modelNumber.inputCount) }, (_, i) =>
+      outString((slot) => lib.tsr_model_input_name(pointer, i, slot)));
+    this.outputNames = Array.from({ length: number(modelNumber.outputCount) }, (_, i) =>
+      outString((slot) => lib.tsr_model_output_name(pointer, i, slot)));
+  }
+
+  protected get kind(): string {
+    return "Model";
+  }
+
+  #number(pointer: Pointer, key: number): number {
+    const slot = new BigInt64Array(1);
+    check(lib.tsr_model_get_i64(pointer, key, slot));
+    return Number(slot[0]);
+  }
+
+  /** Every node of the main graph, in execution order. */
+  get operations(): readonly Operation[] {
+    const pointer = this.guard();
+    if (this.#operations) return this.#operations;
+    const count = this.#number(pointer, modelNumber.operationCount);
+    const slots = new BigUint64Array(4);
+    this.#operations = Array.from({ length: count }, (_, i) => {
+      check(lib.tsr_model_operation(pointer, i, slots.subarray(0, 1), slots.subarray(1, 2), slots.subarray(2, 3), slots.subarray(3, 4)));
+      const [name, opType, domain, device] = [0, 1, 2, 3].map((k) => native.cstring(native.pointerAt(slots, k)));
+      return { name: name!, opType: opType!, domain: domain!, device: device! };
+    });
+    return this.#operations;
+  }
+
+  /** A load option as the model keeps it (text, as the library validated it). */
+  getOption(key: keyof LoadOptions): string {
+    const pointer = this.guard();
+    const nativeKey = cString(optionKeys[key] ?? String(key));
+    const length = new Uint32Array(1);
+    check(lib.tsr_model_get_option(pointer, nativeKey, null, 0, length));
+    const buffer = new Uint8Array(length[0]! + 1);
+    check(lib.tsr_model_get_option(pointer, nativeKey, buffer, buffer.length, length));
+    return new TextDecoder().decode(buffer.subarray(0, length[0]));
+  }
+
+  /** TensorInfo for any value of the main graph: inputs, outputs, initializers, intermediates. */
+  getTensor(name: string): TensorInfo {
+    const pointer = this.guard();
+    const info = outPointer((slot) => lib.tsr_model_tensor_info(pointer, cString(name), slot));
+    return describe(info);
+  }
+
+  get inputs(): TensorInfo[] {
+    return this.inputNames.map((name) => this.getTensor(name));
+  }
+
+  get outputs(): TensorInfo[] {
+    return this.outputNames.map((name) => this.getTensor(name));
+  }
+
+  /**
+   * The shape `output` takes when the inputs have the given shapes (by name, or an array in
+   * input order). Dims the inputs do not decide stay symbolic (text).
+   */
+  inferShape(output: string, inputShapes: Record<string, readonly DimValue[]> | readonly (readonly DimValue[])[]): DimValue[] {
+    const pointer = this.guard();
+    const entries = Array.isArray(inputShapes)
+      ? inputShapes.map((shape, i) => [`#${i}`, shape] as const)
+      : Object.entries(inputShapes);
+    const spec = entries.map(([name, shape]) => {
+      if (name.includes("=") || name.includes(";")) throw new InvalidArgumentError(`input name '${name}' cannot be given here`);
+      return `${name}=${shape.map(String).join(",")}`;
+    }).join(";");
+    const outputName = cString(output);
+    const specText = cString(spec);
+    const length = new Uint32Array(1);
+    check(lib.tsr_model_infer_shape(pointer, outputName, specText, null, 0, length));
+    const buffer = new Uint8Array(length[0]! + 1);
+    check(lib.tsr_model_infer_shape(pointer, outputName, specText, buffer, buffer.length, length));
+    const text = new TextDecoder().decode(buffer.subarray(0, length[0]));
+    return text === "" ? [] : text.split(",").map(parseDim);
+  }
+
+  /** A plain summary, as `tessera info --json` prints it. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      producer: { name: this.producerName, version: this.producerVersion },
+      irVersion: this.irVersion,
+      opsets: this.opsets,
+      metadata: this.metadata,
+      inputs: this.inputs,
+      outputs: this.outputs,
+      isDynamic: this.isDynamic,
+      parameterCount: this.parameterCount,
+      operations: this.operations,
+    };
+  }
+}
+
+function parseDim(text: string): DimValue {
+  return /^-?\d+$/.test(text) ? Number(text) : text;
+}
+
+function describe(info: Pointer): TensorInfo {
+  const number = (key: number) => {
+    const slot = new BigInt64Array(1);
+    check(lib.tsr_tensor_info_get_i64(info, key, slot));
+    return Number(slot[0]);
+  };
+  const name = outString((slot) => lib.tsr_tensor_info_get_string(info, 0, slot));
+  const rank = number(infoNumber.rank);
+  const shape = rank < 0 ? null : Array.from({ length: rank }, (_, i) => {
+    const value = new BigInt64Array(1);
+    const text = new BigUint64Array(1);
+    check(lib.tsr_tensor_info_dim(info, i, value, text));
+    return value[0]! >= 0n ? Number(value[0]) : native.cstring(native.pointerAt(text));
+  });
+  const code = number(infoNumber.dtype);
+  const byteSize = number(infoNumber.byteSize);
+  return {
+    name,
+    kind: kinds[number(infoNumber.kind)] ?? "unknown",
+    dtype: code === 0 ? null : dtypeFromCode(code),
+    shape,
+    byteSize: byteSize < 0 ? null : byteSize,
+    alignment: number(infoNumber.alignment),
+    padding: number(infoNumber.padding),
+    isConstant: number(infoNumber.isConstant) !== 0,
+    optOut: number(infoNumber.optOut) !== 0,
+    quantization: quantizationOf(info, number),
+  };
+}
+
+function quantizationOf(info: Pointer, number: (key: number) => number): Quantization | null {
+  const kind = number(infoNumber.quantKind);
+  if (kind === 0) return null;
+  const count = number(infoNumber.quantCount);
+  const scales: number[] = [];
+  const zeroPoints: number[] = [];
+  const scale = new Float64Array(1);
+  const zeroPoint = new BigInt64Array(1);
+  for (let i = 0; i < count; i++) {
+    check(lib.tsr_tensor_info_quant(info, i, scale, zeroPoint));
+    scales.push(scale[0]!);
+    zeroPoints.push(Number(zeroPoint[0]));
+  }
+  return { scheme: kind === 1 ? "per-tensor" : "per-channel", axis: number(infoNumber.quantAxis), scales, zeroPoints };
+}
