@@ -6,9 +6,10 @@ export interface NativeStats {
   peakBytes: number;
   allocations: number;
   liveTensors: number;
+  liveModels: number;
 }
 
-const keys = { liveBytes: 0, peakBytes: 1, allocations: 2, liveTensors: 3 } as const;
+const keys = { liveBytes: 0, peakBytes: 1, allocations: 2, liveTensors: 3, liveModels: 4 } as const;
 
 export function nativeStats(): NativeStats {
   const get = (key: number) => Number(outU64((slot) => lib.tsr_stats_get(key, slot)));
@@ -17,5 +18,6 @@ export function nativeStats(): NativeStats {
     peakBytes: get(keys.peakBytes),
     allocations: get(keys.allocations),
     liveTensors: get(keys.liveTensors),
+    liveModels: get(keys.liveModels),
   };
 }

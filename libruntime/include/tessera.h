@@ -76,7 +76,8 @@ TSR_API tsr_status tsr_initialize(void);
 TSR_API tsr_status tsr_finalize(void);
 TSR_API uint32_t tsr_is_initialized(void);
 
-enum { TSR_STATS_LIVE_BYTES = 0, TSR_STATS_PEAK_BYTES = 1, TSR_STATS_ALLOCATIONS = 2, TSR_STATS_LIVE_TENSORS = 3 };
+enum { TSR_STATS_LIVE_BYTES = 0, TSR_STATS_PEAK_BYTES = 1, TSR_STATS_ALLOCATIONS = 2, TSR_STATS_LIVE_TENSORS = 3,
+       TSR_STATS_LIVE_MODELS = 4 };
 /* The library's own allocations and live objects, for leak checks. */
 TSR_API tsr_status tsr_stats_get(int32_t key, uint64_t *value);
 

@@ -15,7 +15,7 @@ pub const abi_version: u32 = 1;
 pub const BuildKey = enum(i32) { version = 0, zig_version = 1, optimize = 2, target = 3 };
 
 /// TSR_STATS_* keys of tsr_stats_get.
-pub const StatsKey = enum(i32) { live_bytes = 0, peak_bytes = 1, allocations = 2, live_tensors = 3 };
+pub const StatsKey = enum(i32) { live_bytes = 0, peak_bytes = 1, allocations = 2, live_tensors = 3, live_models = 4 };
 
 const version_z: [:0]const u8 = build_options.version ++ "";
 const optimize_z: [:0]const u8 = build_options.optimize ++ "";
@@ -74,5 +74,6 @@ fn stats(key: i32, value: ?*u64) status.Error!void {
         .peak_bytes => memory.peakBytes(),
         .allocations => memory.allocationsTotal(),
         .live_tensors => registry.count(.tensor),
+        .live_models => registry.count(.model),
     };
 }

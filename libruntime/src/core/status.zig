@@ -47,22 +47,27 @@ pub const Error = error{
 
 const message_capacity = 1024;
 threadlocal var message_buffer: [message_capacity:0]u8 = [_:0]u8{0} ** message_capacity;
-/// Set by `fail` so that `toStatus` keeps the precise message instead of the bare error name.
-threadlocal var message_pending: bool = false;
+/// The error `fail` last described, so that `toStatus` keeps the precise message for that error,
+/// and does not pin a stale one on an unrelated error after a failure was caught and handled.
+threadlocal var message_error: ?anyerror = null;
 
 /// Records a message for the calling thread and returns `err`, for `return fail(...)`.
 pub fn fail(err: Error, comptime fmt: []const u8, args: anytype) Error {
     setMessage(fmt, args);
-    message_pending = true;
+    message_error = err;
     return err;
 }
 
+/// Formats into a scratch buffer first: the arguments may be the previous message itself
+/// (wrapping a lower-level error with context), which must not be overwritten while it is read.
 pub fn setMessage(comptime fmt: []const u8, args: anytype) void {
-    const written = std.fmt.bufPrint(message_buffer[0..message_capacity], fmt, args) catch blk: {
+    var scratch: [message_capacity]u8 = undefined;
+    const written = std.fmt.bufPrint(&scratch, fmt, args) catch blk: {
         // Truncated: keep what fits and mark the cut.
-        @memcpy(message_buffer[message_capacity - 3 .. message_capacity], "...");
-        break :blk message_buffer[0..message_capacity];
+        @memcpy(scratch[message_capacity - 3 ..], "...");
+        break :blk scratch[0..];
     };
+    @memcpy(message_buffer[0..written.len], written);
     message_buffer[written.len] = 0;
 }
 
@@ -73,8 +78,9 @@ pub fn lastMessage() [*:0]const u8 {
 /// Maps any error to a status, giving errors that did not come through `fail` a message too.
 pub fn toStatus(err: anyerror) i32 {
     const status = statusOf(err);
-    if (!message_pending) setMessage("{s}", .{describe(err)});
-    message_pending = false;
+    const described = if (message_error) |e| e == err else false;
+    if (!described) setMessage("{s}", .{describe(err)});
+    message_error = null;
     return @intFromEnum(status);
 }
 
@@ -123,6 +129,12 @@ test "fail keeps its message and maps to the status" {
     const err = fail(error.ShapeError, "dim {d} is negative", .{-3});
     try std.testing.expectEqual(@as(i32, -5), toStatus(err));
     try std.testing.expectEqualStrings("dim -3 is negative", std.mem.span(lastMessage()));
+}
+
+test "a message may wrap the previous one" {
+    try std.testing.expectEqual(error.ShapeError, fail(error.ShapeError, "dims overflow", .{}));
+    try std.testing.expectEqual(error.ModelError, fail(error.ModelError, "tensor 'w': {s}", .{std.mem.span(lastMessage())}));
+    try std.testing.expectEqualStrings("tensor 'w': dims overflow", std.mem.span(lastMessage()));
 }
 
 test "errors from std get a readable message" {

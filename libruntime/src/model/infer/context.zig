@@ -89,6 +89,8 @@ pub const Context = struct {
     pub fn elements(self: *const Context, i: usize) status.Error!?[]const Dim {
         const value = self.input(i) orelse return null;
         if (value.symbolic_elements) |e| return e;
+        const c = value.constant orelse return null;
+        if (c.count > 0 and c.int(0) == null) return null; // floats: not shape arithmetic
         const values = try self.ints(i) orelse return null;
         const out = try self.alloc(Dim, values.len);
         for (values, out) |v, *slot| slot.* = try self.pool.constant(v);
