@@ -28,6 +28,13 @@ pub fn build(b: *std.Build) void {
     b.installArtifact(static);
     b.installFile("include/tessera.h", "include/tessera.h");
 
+    // The loader fuzzer keeps safety checks on whatever the library's optimize mode is.
+    const fuzz_module = libraryModule(b, target, .ReleaseSafe, options, false);
+    fuzz_module.root_source_file = b.path("src/fuzz_loader.zig");
+    const fuzzer = b.addExecutable(.{ .name = "tessera-fuzz", .root_module = fuzz_module });
+    const install_fuzzer = b.addInstallArtifact(fuzzer, .{});
+    b.step("fuzz", "Build the model-loader fuzzer (zig-out/bin/tessera-fuzz)").dependOn(&install_fuzzer.step);
+
     const unit_tests = b.addTest(.{ .root_module = libraryModule(b, target, optimize, options, false) });
     const run_tests = b.addRunArtifact(unit_tests);
     const test_step = b.step("test", "Run the library's unit tests");

@@ -30,6 +30,12 @@ fn checkDType(ctx: *Context, i: usize, want: ir.DType, what: []const u8) status.
     if (d != want) return ctx.fail("{s} must be {s}, not {s}", .{ what, @tagName(want), @tagName(d) });
 }
 
+/// A body must take and give as many values as its node's signature implies.
+fn checkBody(ctx: *Context, body: *const ir.Graph, inputs: usize, outputs: usize) status.Error!void {
+    if (body.inputs.len != inputs) return ctx.fail("body takes {d} inputs, not {d}", .{ body.inputs.len, inputs });
+    if (body.outputs.len != outputs) return ctx.fail("body gives {d} outputs, not {d}", .{ body.outputs.len, outputs });
+}
+
 fn outputType(graph: *ir.Graph, i: usize) ValueType {
     return graph.value(graph.outputs[i]).type;
 }
@@ -43,30 +49,34 @@ fn ifRule(ctx: *Context) status.Error!void {
     const else_graph = try graphAttribute(ctx, "else_branch");
     const then_ok = try inferBranch(ctx, then_graph);
     const else_ok = try inferBranch(ctx, else_graph);
-    if (!then_ok and !else_ok) return error.ShapeError; // the message of the else branch stands
     const n = ctx.outputCount();
+    // A known condition picks its branch exactly; a branch that cannot run is never taken.
+    const taken: ?*ir.Graph = if (knownBool(ctx, ctx.input(0).?, 0)) |c|
+        (if (c) then_graph else else_graph)
+    else if (!then_ok) else_graph else if (!else_ok) then_graph else null;
+    if (taken) |g| if (!(if (g == then_graph) then_ok else else_ok)) {
+        try ctx.inferSubgraph(g, &.{}); // fails again, with the message of its own error
+    };
     if (then_graph.outputs.len != n or else_graph.outputs.len != n) {
-        return ctx.fail("has {d} outputs, but then_branch gives {d} and else_branch {d}", .{ n, then_graph.outputs.len, else_graph.outputs.len });
+        const counts = .{ n, then_graph.outputs.len, else_graph.outputs.len };
+        return ctx.fail("has {d} outputs, but then_branch gives {d} and else_branch {d}", counts);
     }
-    // A constant condition picks its branch exactly; the other must still agree in kind and dtype.
-    var taken: ?*ir.Graph = if (constantBool(ctx, 0)) |c| (if (c) then_graph else else_graph) else null;
-    if (!then_ok) taken = else_graph;
-    if (!else_ok) taken = then_graph;
     var u = types.Union{ .ctx = ctx, .hint = "if_output" };
     for (0..n) |i| {
         const a = then_graph.value(then_graph.outputs[i]);
         const b = else_graph.value(else_graph.outputs[i]);
-        const merged = if (then_ok and else_ok) try u.types(a.type, b.type) else undefined;
-        if (taken) |g| {
-            const chosen = g.value(g.outputs[i]);
-            try ctx.setOutputType(i, chosen.type);
-            if (chosen.symbolic_elements) |e| try ctx.setElements(i, e);
+        // The branches must agree in kind and element type even when only one can be taken.
+        const merged = if (then_ok and else_ok) try u.types(a.type, b.type) else a.type;
+        const chosen = if (taken) |g| g.value(g.outputs[i]) else {
+            try ctx.setOutputType(i, merged);
+            const ea = a.symbolic_elements orelse continue;
+            const eb = b.symbolic_elements orelse continue;
+            if (std.mem.eql(Dim, ea, eb)) try ctx.setElements(i, ea);
             continue;
-        }
-        try ctx.setOutputType(i, merged);
-        const ea = a.symbolic_elements orelse continue;
-        const eb = b.symbolic_elements orelse continue;
-        if (std.mem.eql(Dim, ea, eb)) try ctx.setElements(i, ea);
+        };
+        try ctx.setOutputType(i, chosen.type);
+        if (chosen.symbolic_elements) |e| try ctx.setElements(i, e);
+        if (ctx.output(i)) |out| out.constant = chosen.constant;
     }
 }
 
@@ -84,8 +94,47 @@ fn inferBranch(ctx: *Context, graph: *ir.Graph) status.Error!bool {
 /// The value of a one-element bool constant input.
 fn constantBool(ctx: *Context, i: usize) ?bool {
     const c = ctx.constant(i) orelse return null;
+    return oneBool(c);
+}
+
+fn oneBool(c: *const ir.Constant) ?bool {
     if (c.dtype != .bool or c.count != 1) return null;
     return (c.int(0) orelse return null) != 0;
+}
+
+/// A condition known before running: a constant, or Equal / Not over sizes known from shapes
+/// (expanded functions switch on a rank, as in `If(Equal(Size(shape), 4))`).
+fn knownBool(ctx: *Context, value: *const ir.Value, depth: u32) ?bool {
+    if (value.constant) |c| return oneBool(c);
+    if (depth > 8) return null;
+    const graph = ctx.graph;
+    const p = value.producer orelse return null;
+    const node = &graph.nodes.items[p];
+    if (node.domain.len != 0) return null;
+    if (std.mem.eql(u8, node.op_type, "Not") and node.inputs.len == 1) {
+        const input = graph.value(node.inputs[0] orelse return null);
+        return !(knownBool(ctx, input, depth + 1) orelse return null);
+    }
+    if (!std.mem.eql(u8, node.op_type, "Equal") or node.inputs.len != 2) return null;
+    const a = oneElement(ctx, graph.value(node.inputs[0] orelse return null)) orelse return null;
+    const b = oneElement(ctx, graph.value(node.inputs[1] orelse return null)) orelse return null;
+    if (a.dim != null and a.dim == b.dim) return true;
+    const x = a.int orelse return null;
+    const y = b.int orelse return null;
+    return x == y;
+}
+
+/// The single element of an integer value: its symbolic dim and, when known, its number.
+const Element = struct { dim: ?Dim = null, int: ?i64 = null };
+
+fn oneElement(ctx: *Context, value: *const ir.Value) ?Element {
+    if (value.symbolic_elements) |e| {
+        if (e.len != 1) return null;
+        return .{ .dim = e[0], .int = ctx.pool.value(e[0]) };
+    }
+    const c = value.constant orelse return null;
+    if (c.count != 1) return null;
+    return .{ .int = c.int(0) orelse return null };
 }
 
 // ---- carried values ---------------------------------------------------------------------------
@@ -106,7 +155,14 @@ fn inferBody(ctx: *Context, body: *ir.Graph, inputs: []ValueType) status.Error!v
 
 /// Infers a loop body whose inputs `first..first+n` come back as its outputs `out_first..+n` on the
 /// next iteration. Returns the carried types, which cover the initial values and every iteration.
-fn inferCarried(ctx: *Context, body: *ir.Graph, inputs: []ValueType, first: usize, out_first: usize, n: usize) status.Error![]const ValueType {
+fn inferCarried(
+    ctx: *Context,
+    body: *ir.Graph,
+    inputs: []ValueType,
+    first: usize,
+    out_first: usize,
+    n: usize,
+) status.Error![]const ValueType {
     var u = types.Union{ .ctx = ctx, .hint = "loop_carried", .strict = false };
     const carried = inputs[first..][0..n];
     const deep = nesting(ctx.graph) >= max_precise_depth;
@@ -164,8 +220,7 @@ fn loop(ctx: *Context) status.Error!void {
     const n = ctx.inputCount() - 2;
     if (ctx.outputCount() < n) return ctx.fail("has {d} loop-carried values but {d} outputs", .{ n, ctx.outputCount() });
     const k = ctx.outputCount() - n;
-    if (body.inputs.len != n + 2) return ctx.fail("body takes {d} inputs, not {d}", .{ body.inputs.len, n + 2 });
-    if (body.outputs.len != n + k + 1) return ctx.fail("body gives {d} outputs, not {d}", .{ body.outputs.len, n + k + 1 });
+    try checkBody(ctx, body, n + 2, n + k + 1);
     try checkDType(ctx, 0, .int64, "M");
     try checkDType(ctx, 1, .bool, "cond");
     const inputs = try ctx.alloc(ValueType, n + 2);
@@ -173,7 +228,9 @@ fn loop(ctx: *Context) status.Error!void {
     inputs[1] = scalarInput(body, 1, .bool);
     for (0..n) |i| inputs[2 + i] = ctx.inputType(2 + i);
     const carried = try inferCarried(ctx, body, inputs, 2, 1, n);
-    if (outputType(body, 0).dtype) |d| if (d != .bool) return ctx.fail("body's cond output must be bool, not {s}", .{@tagName(d)});
+    if (outputType(body, 0).dtype) |d| if (d != .bool) {
+        return ctx.fail("body's cond output must be bool, not {s}", .{@tagName(d)});
+    };
     for (carried, 0..) |t, i| {
         // An optional carried into a body that hands back the plain value ends as that value.
         const out = outputType(body, 1 + i);
@@ -250,8 +307,7 @@ fn scanPlan(ctx: *Context, body: *ir.Graph) status.Error!ScanPlan {
     const n = available - m;
     if (ctx.outputCount() < n) return ctx.fail("has {d} state values but {d} outputs", .{ n, ctx.outputCount() });
     const k = ctx.outputCount() - n;
-    if (body.inputs.len != n + m) return ctx.fail("body takes {d} inputs, not {d}", .{ body.inputs.len, n + m });
-    if (body.outputs.len != n + k) return ctx.fail("body gives {d} outputs, not {d}", .{ body.outputs.len, n + k });
+    try checkBody(ctx, body, n + m, n + k);
     if (batched) {
         if (ctx.hasInput(0)) try checkDType(ctx, 0, .int64, "sequence_lens");
         try checkFlags(ctx, "directions", m);
@@ -294,7 +350,9 @@ fn agree(ctx: *Context, current: ?Dim, d: Dim, what: []const u8) status.Error!Di
     if (c == d) return c;
     const cv = ctx.pool.value(c);
     const dv = ctx.pool.value(d);
-    if (cv != null and dv != null) return ctx.fail("scan inputs disagree on the {s}: {d} and {d}", .{ what, cv.?, dv.? });
+    if (cv != null and dv != null) {
+        return ctx.fail("scan inputs disagree on the {s}: {d} and {d}", .{ what, cv.?, dv.? });
+    }
     return if (cv != null) c else d;
 }
 
@@ -322,7 +380,9 @@ fn scanInputs(ctx: *Context, plan: ScanPlan, inputs: []ValueType, dims: *ScanDim
         var trimmed = shape;
         if (plan.batched) {
             const need: usize = if (is_state) 1 else 2;
-            if (shape.len < need) return ctx.fail("input {d} has rank {d}, below {d}", .{ plan.first + i, shape.len, need });
+            if (shape.len < need) {
+                return ctx.fail("input {d} has rank {d}, below {d}", .{ plan.first + i, shape.len, need });
+            }
             dims.batch = try agree(ctx, dims.batch, shape[0], "batch size");
             trimmed = shape[1..];
         }
@@ -389,8 +449,7 @@ fn sequenceMap(ctx: *Context) status.Error!void {
     if (first.type.kind != .sequence and first.type.kind != .unknown) {
         return ctx.fail("input 0 must be a sequence, not a {s}", .{@tagName(first.type.kind)});
     }
-    if (body.inputs.len != ctx.inputCount()) return ctx.fail("body takes {d} inputs, not {d}", .{ body.inputs.len, ctx.inputCount() });
-    if (body.outputs.len != ctx.outputCount()) return ctx.fail("body gives {d} outputs, not {d}", .{ body.outputs.len, ctx.outputCount() });
+    try checkBody(ctx, body, ctx.inputCount(), ctx.outputCount());
     const inputs = try ctx.alloc(ValueType, ctx.inputCount());
     for (inputs, 0..) |*slot, i| {
         const t = ctx.inputType(i);
@@ -414,5 +473,5 @@ pub const rules = [_]registry.Entry{
 } ++ sequence.rules;
 
 test {
-    _ = types;
+    _ = @import("control_test.zig");
 }

@@ -89,7 +89,20 @@ fn sequenceAt(ctx: *Context) status.Error!void {
     const seq = try sequenceInput(ctx, 0);
     _ = try ctx.require(1);
     try checkPosition(ctx, 1);
+    // From a sequence just built by SequenceConstruct, a constant position names the very tensor.
+    if (producedBy(ctx, 0, "SequenceConstruct")) |node| if (try constantPosition(ctx, 1)) |p| {
+        const n: i64 = @intCast(node.inputs.len);
+        if (p < -n or p >= n) return ctx.fail("position {d} is out of range for {d} tensors", .{ p, n });
+        const id = node.inputs[@intCast(if (p < 0) p + n else p)] orelse return ctx.fail("empty input", .{});
+        const t = ctx.graph.value(id).type;
+        return ctx.setOutput(0, t.dtype orelse seq.dtype, t.shape);
+    };
     try ctx.setOutput(0, seq.dtype, seq.shape);
+}
+
+fn constantPosition(ctx: *Context, i: usize) status.Error!?i64 {
+    const values = try ctx.ints(i) orelse return null;
+    return if (values.len == 1) values[0] else null;
 }
 
 fn sequenceInsert(ctx: *Context) status.Error!void {
@@ -99,7 +112,8 @@ fn sequenceInsert(ctx: *Context) status.Error!void {
     const dtype = try checkSameDType(ctx, seq.dtype, tensor.dtype);
     // Into a sequence known to be empty, the new tensor alone decides the element shape.
     var u = types.Union{ .ctx = ctx, .hint = "seq" };
-    const shape = if (producedBy(ctx, 0, "SequenceEmpty") != null) tensor.shape else try u.shape(seq.shape, tensor.shape);
+    const empty = producedBy(ctx, 0, "SequenceEmpty") != null;
+    const shape = if (empty) tensor.shape else try u.shape(seq.shape, tensor.shape);
     try ctx.setOutputType(0, types.sequenceOf(dtype, shape));
 }
 
@@ -147,7 +161,9 @@ fn splitChunk(ctx: *Context, total: Dim) status.Error!?Dim {
     if (split_rank > 1) return ctx.fail("split must be a scalar or 1-D, not of rank {d}", .{split_rank});
     const parts = try ctx.elements(1) orelse return null;
     if (parts.len == 0) return ctx.fail("split must not be empty", .{});
-    for (parts) |p| if (ctx.pool.value(p)) |v| if (v <= 0) return ctx.fail("split sizes must be positive, not {d}", .{v});
+    for (parts) |p| if (ctx.pool.value(p)) |v| if (v <= 0) {
+        return ctx.fail("split sizes must be positive, not {d}", .{v});
+    };
     const pool = ctx.pool;
     const total_value = pool.value(total);
     if (split_rank == 0) {

@@ -72,7 +72,8 @@ pub const Union = struct {
         if (a.kind == .unknown) return .{ .kind = b.kind, .dtype = b.dtype, .inner_kind = b.inner_kind };
         const ctx = self.ctx;
         if (a.dtype != null and b.dtype != null and a.dtype.? != b.dtype.?) {
-            return ctx.fail("{s}: element types {s} and {s} differ", .{ self.hint, @tagName(a.dtype.?), @tagName(b.dtype.?) });
+            const names = .{ self.hint, @tagName(a.dtype.?), @tagName(b.dtype.?) };
+            return ctx.fail("{s}: element types {s} and {s} differ", names);
         }
         const dtype = a.dtype orelse b.dtype;
         if (!self.strict and wrapsKind(a, b)) {
@@ -91,7 +92,8 @@ pub const Union = struct {
             }
             return .{ .kind = b.kind, .dtype = dtype, .inner_kind = b.inner_kind };
         }
-        return .{ .kind = a.kind, .dtype = dtype, .shape = try self.shape(a.shape, b.shape), .inner_kind = a.inner_kind };
+        const shape_value = try self.shape(a.shape, b.shape);
+        return .{ .kind = a.kind, .dtype = dtype, .shape = shape_value, .inner_kind = a.inner_kind };
     }
 };
 

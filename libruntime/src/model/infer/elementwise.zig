@@ -88,6 +88,7 @@ fn propagate(ctx: *Context) status.Error!void {
     const b = try ctx.elements(1) orelse return;
     const dtype = ctx.dtype(0) orelse return;
     if (dtype != .int64 and dtype != .int32) return;
+    if (a.len == 0 or b.len == 0) return; // an empty vector broadcasts to empty: nothing to track
     if (a.len != b.len and a.len != 1 and b.len != 1) return;
     const n = @max(a.len, b.len);
     if (n > 64) return;

@@ -1,6 +1,7 @@
 //! Shape rules (family: nn). Convolutions live here; pooling and RoI ops in nn_pool.zig,
 //! normalizations, LRN and Dropout in nn_norm.zig, resampling and vision ops in nn_vision.zig. The
-//! window arithmetic they share (pads, strides, dilations, ceil_mode) is nn_window.zig.
+//! window arithmetic they share (pads, strides, dilations, ceil_mode) is nn_window.zig; unit tests
+//! on symbolic dims are in nn_test.zig.
 const std = @import("std");
 const status = @import("../../core/status.zig");
 const ir = @import("../ir.zig");

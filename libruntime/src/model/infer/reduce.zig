@@ -9,6 +9,7 @@ const ir = @import("../ir.zig");
 const symbolic = @import("../symbolic.zig");
 const context = @import("context.zig");
 const registry = @import("registry.zig");
+const util = @import("reduce_util.zig");
 const signal = @import("reduce_signal.zig");
 const text = @import("reduce_text.zig");
 const ml = @import("reduce_ml.zig");
@@ -40,6 +41,7 @@ fn reduceAxes(ctx: *Context) status.Error!Axes {
         return if (list.len == 0) .none else .{ .list = list };
     }
     if (!ctx.hasInput(1)) return .none;
+    try util.requireInts(ctx, 1);
     if (ctx.rank(1)) |r| if (r > 1) return ctx.fail("axes must be 1-D, not rank {d}", .{r});
     if (try ctx.elements(1)) |dims| {
         if (dims.len == 0) return .none;
@@ -76,13 +78,14 @@ fn reduce(ctx: *Context) status.Error!void {
             }
         },
     }
-    var out: std.ArrayList(Dim) = .empty;
-    out.ensureTotalCapacity(ctx.arena, in_shape.len) catch return ctx.fail("out of memory", .{});
-    const one = try ctx.dim(1);
+    const out = try ctx.alloc(Dim, in_shape.len);
+    var n: usize = 0;
     for (in_shape, reduced) |d, r| {
-        if (!r) out.appendAssumeCapacity(d) else if (keep) out.appendAssumeCapacity(one);
+        if (r and !keep) continue;
+        out[n] = if (r) try ctx.dim(1) else d;
+        n += 1;
     }
-    try ctx.setOutput(0, dtype, out.items);
+    try ctx.setOutput(0, dtype, out[0..n]);
     try reduceElements(ctx, reduced);
 }
 
@@ -150,7 +153,7 @@ fn argReduce(ctx: *Context) status.Error!void {
 /// CumSum/CumProd: the input's type; the axis input is a scalar within the rank.
 fn cumulative(ctx: *Context) status.Error!void {
     _ = try ctx.require(0);
-    _ = try ctx.require(1);
+    try util.requireInts(ctx, 1);
     if (ctx.shape(1)) |s| {
         const single = s.len == 0 or (s.len == 1 and ctx.pool.value(s[0]) orelse 1 == 1);
         if (!single) return ctx.fail("axis must be a scalar", .{});
@@ -169,7 +172,7 @@ fn topKCount(ctx: *Context) status.Error!Dim {
         if (a.i < 0) return ctx.fail("k is {d}", .{a.i});
         return ctx.dim(a.i);
     }
-    _ = try ctx.require(1);
+    try util.requireInts(ctx, 1);
     if (ctx.shape(1)) |s| if (s.len > 1) return ctx.fail("K must be 1-D, not rank {d}", .{s.len});
     const elements = try ctx.elements(1) orelse return ctx.freshDim("topk");
     if (elements.len != 1) return ctx.fail("K must hold one value, not {d}", .{elements.len});
@@ -215,3 +218,7 @@ const own_rules = blk: {
 };
 
 pub const rules = own_rules ++ signal.rules ++ text.rules ++ ml.rules;
+
+test {
+    _ = @import("reduce_test.zig");
+}

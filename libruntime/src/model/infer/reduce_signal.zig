@@ -43,6 +43,7 @@ fn dftAxis(ctx: *Context, rank: usize) status.Error!?usize {
     } else if (!ctx.hasInput(2)) {
         value = -2;
     } else {
+        try util.requireInts(ctx, 2);
         if (ctx.shape(2)) |s| if (s.len > 1) return ctx.fail("axis must be a scalar", .{});
         const elements = try ctx.elements(2) orelse return null;
         if (elements.len != 1) return ctx.fail("axis must hold one value, not {d}", .{elements.len});

@@ -34,9 +34,17 @@ pub fn scalarDim(ctx: *const Context, i: usize, hint: []const u8) status.Error!D
     return try knownScalar(ctx, i) orelse ctx.freshDim(hint);
 }
 
+/// Fails unless input `i` (axes, sizes, counts) has an integer element type, when known.
+pub fn requireInts(ctx: *const Context, i: usize) status.Error!void {
+    _ = try ctx.require(i);
+    const dtype = ctx.dtype(i) orelse return;
+    if (dtype == .int64 or dtype == .int32) return;
+    return ctx.fail("input {d} must be int32 or int64, not {s}", .{ i, @tagName(dtype) });
+}
+
 /// Like scalarDim, but null when the value is unknown.
 pub fn knownScalar(ctx: *const Context, i: usize) status.Error!?Dim {
-    _ = try ctx.require(i);
+    try requireInts(ctx, i);
     if (ctx.shape(i)) |s| {
         const single = s.len == 0 or (s.len == 1 and (ctx.pool.value(s[0]) orelse 1) == 1);
         if (!single) return ctx.fail("input {d} must be a scalar", .{i});

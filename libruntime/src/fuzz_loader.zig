@@ -1,0 +1,111 @@
+//! A mutation fuzzer for the model loader (decode → import → infer), the code that reads untrusted
+//! bytes. Seeds are .onnx files (the ONNX backend suite); each iteration mutates one and loads it.
+//! Built with safety checks on, so any out-of-bounds access, overflow or bad cast panics and the
+//! run fails; memory is checked to return to its baseline after every load.
+//! Usage: tessera-fuzz SEED_DIR SECONDS [RANDOM_SEED]
+const std = @import("std");
+const memory = @import("core/memory.zig");
+const status = @import("core/status.zig");
+const pipeline = @import("model/pipeline.zig");
+
+const max_seed_bytes = 256 * 1024;
+const max_seeds = 4096;
+
+pub fn main() !void {
+    var arena_state = std.heap.ArenaAllocator.init(std.heap.page_allocator);
+    defer arena_state.deinit();
+    const arena = arena_state.allocator();
+    const args = try std.process.argsAlloc(arena);
+    if (args.len < 3) {
+        std.debug.print("usage: tessera-fuzz SEED_DIR SECONDS [RANDOM_SEED]\n", .{});
+        std.process.exit(2);
+    }
+    const seconds = try std.fmt.parseInt(u64, args[2], 10);
+    const random_seed = if (args.len > 3) try std.fmt.parseInt(u64, args[3], 10) else @as(u64, @intCast(std.time.milliTimestamp()));
+    const seeds = try collectSeeds(arena, args[1]);
+    if (seeds.len == 0) return error.NoSeeds;
+    var prng = std.Random.DefaultPrng.init(random_seed);
+    const random = prng.random();
+    var counts = std.EnumArray(Outcome, u64).initFill(0);
+    const deadline = std.time.milliTimestamp() + @as(i64, @intCast(seconds * 1000));
+    var scratch: std.ArrayList(u8) = .empty;
+    var iterations: u64 = 0;
+    while (std.time.milliTimestamp() < deadline) : (iterations += 1) {
+        const seed = seeds[random.uintLessThan(usize, seeds.len)];
+        try mutate(arena, random, seed, seeds, &scratch);
+        counts.getPtr(try loadOnce(scratch.items)).* += 1;
+    }
+    std.debug.print("fuzz: {d} iterations over {d} seeds (random seed {d}): {d} loaded, {d} ModelError, {d} ShapeError, {d} NotImplemented, {d} other errors; 0 crashes, 0 leaks\n", .{
+        iterations, seeds.len, random_seed, counts.get(.loaded), counts.get(.model_error), counts.get(.shape_error), counts.get(.not_implemented), counts.get(.other),
+    });
+}
+
+const Outcome = enum { loaded, model_error, shape_error, not_implemented, other };
+
+fn loadOnce(bytes: []const u8) !Outcome {
+    const before = memory.liveBytes();
+    const loaded = try pipeline.Pipeline.create();
+    const outcome: Outcome = if (loaded.run(bytes, null)) .loaded else |e| switch (e) {
+        error.ModelError => .model_error,
+        error.ShapeError => .shape_error,
+        error.NotImplemented => .not_implemented,
+        else => .other,
+    };
+    loaded.destroy();
+    if (memory.liveBytes() != before) {
+        std.debug.print("leak: {d} bytes live after a load ({s})\n", .{ memory.liveBytes() - before, std.mem.span(status.lastMessage()) });
+        return error.Leak;
+    }
+    return outcome;
+}
+
+fn collectSeeds(arena: std.mem.Allocator, root: []const u8) ![]const []const u8 {
+    var dir = try std.fs.cwd().openDir(root, .{ .iterate = true });
+    defer dir.close();
+    var walker = try dir.walk(arena);
+    var seeds: std.ArrayList([]const u8) = .empty;
+    while (try walker.next()) |entry| {
+        if (entry.kind != .file or !std.mem.endsWith(u8, entry.basename, ".onnx")) continue;
+        const bytes = entry.dir.readFileAlloc(arena, entry.basename, max_seed_bytes) catch continue;
+        try seeds.append(arena, bytes);
+        if (seeds.items.len == max_seeds) break;
+    }
+    return seeds.items;
+}
+
+/// One to four mutations of a seed: bit flips, interesting bytes, truncation, deletion,
+/// duplication, insertion, or a splice with another seed.
+fn mutate(arena: std.mem.Allocator, random: std.Random, seed: []const u8, seeds: []const []const u8, out: *std.ArrayList(u8)) !void {
+    out.clearRetainingCapacity();
+    try out.appendSlice(arena, seed);
+    const rounds = 1 + random.uintLessThan(u8, 4);
+    for (0..rounds) |_| {
+        if (out.items.len == 0) return;
+        const at = random.uintLessThan(usize, out.items.len);
+        switch (random.uintLessThan(u8, 7)) {
+            0 => out.items[at] ^= @as(u8, 1) << random.int(u3),
+            1 => out.items[at] = ([_]u8{ 0, 0x7F, 0x80, 0xFF, 0x01, 0x0A, 0x12 })[random.uintLessThan(usize, 7)],
+            2 => out.shrinkRetainingCapacity(at),
+            3 => {
+                const len = @min(out.items.len - at, random.uintLessThan(usize, 64) + 1);
+                out.replaceRangeAssumeCapacity(at, len, &.{});
+            },
+            4 => {
+                const len = @min(out.items.len - at, random.uintLessThan(usize, 64) + 1);
+                const copy = try arena.dupe(u8, out.items[at .. at + len]);
+                try out.insertSlice(arena, at, copy);
+            },
+            5 => {
+                var bytes: [8]u8 = undefined;
+                random.bytes(&bytes);
+                try out.insertSlice(arena, at, bytes[0 .. 1 + random.uintLessThan(usize, 8)]);
+            },
+            else => {
+                const other = seeds[random.uintLessThan(usize, seeds.len)];
+                const from = random.uintLessThan(usize, other.len + 1);
+                out.shrinkRetainingCapacity(at);
+                try out.appendSlice(arena, other[from..]);
+            },
+        }
+    }
+}
