@@ -195,8 +195,10 @@ fn concatFromSequence(ctx: *Context) status.Error!void {
     const rank = shape.len + @intFromBool(stack);
     const axis = try ctx.axis(ctx.attrInt("axis", 0), rank);
     const out = try ctx.alloc(Dim, rank);
+    // Stacking inserts the new axis; concatenating replaces the dim at the axis.
     for (out, 0..) |*slot, k| {
-        slot.* = if (k < axis or !stack) shape[k] else if (k > axis) shape[k - 1] else undefined;
+        if (k == axis) continue;
+        slot.* = if (stack and k > axis) shape[k - 1] else shape[k];
     }
     out[axis] = try concatLength(ctx, stack, axis) orelse try ctx.freshDim("concat");
     try ctx.setOutput(0, seq.dtype, out);

@@ -246,7 +246,7 @@ test "Scan 9: scan axes come out of the slices and go back in at the output axes
     try std.testing.expectEqualStrings("float32 [B,4,T]", try h.text(root, outs[2].?));
 }
 
-test "sequences: SplitToSequence chunks, ConcatFromSequence of a built sequence, element unions" {
+test "sequences: SplitToSequence chunks, a built sequence's elements, unions and concatenation" {
     const h = try Harness.init();
     defer h.deinit();
     const root = h.root;
@@ -266,10 +266,13 @@ test "sequences: SplitToSequence chunks, ConcatFromSequence of a built sequence,
     };
     const stacked = (try h.node(root, "ConcatFromSequence", 11, &.{built}, 1, &stack_attrs, &.{}))[0].?;
     const length = (try h.node(root, "SequenceLength", 11, &.{split}, 1, &.{}, &.{}))[0].?;
+    const minus_two = try h.constant(root, .int64, -2);
+    const picked = (try h.node(root, "SequenceAt", 11, &.{ built, minus_two }, 1, &.{}, &.{}))[0].?;
     try h.infer();
     try std.testing.expectEqualStrings("float32 [B,2]", try h.text(root, first));
     try std.testing.expectEqualStrings("sequence float32 [B,*]", try h.text(root, built.?));
     try std.testing.expectEqualStrings("float32 [B,14]", try h.text(root, cat));
     try std.testing.expectEqualStrings("float32 [3,B,*]", try h.text(root, stacked));
     try std.testing.expectEqualStrings("int64 []", try h.text(root, length));
+    try std.testing.expectEqualStrings("float32 [B,2]", try h.text(root, picked));
 }

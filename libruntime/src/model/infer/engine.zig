@@ -48,10 +48,10 @@ pub const Engine = struct {
         }
         const given = input_types orelse return;
         for (graph.inputs, 0..) |id, i| {
-            if (i >= given.len) break;
             const value = graph.value(id);
             const declared = value.declared orelse ir.ValueType{ .kind = .unknown };
-            value.type = try common.reconcile(self.pool, self.arena, declared, given[i], value.name, graph.name);
+            // A formal input the caller gave no type for keeps what the subgraph declares.
+            value.type = if (i < given.len) try common.reconcile(self.pool, self.arena, declared, given[i], value.name, graph.name) else declared;
         }
     }
 
