@@ -80,3 +80,17 @@ Deno.test("logging: the callback receives messages", () => {
   rt.logging.setConsole(true);
   assert.deepEqual(seen, ["from deno"]);
 });
+
+Deno.test("models: async load through a nonblocking wait, info, errors", async () => {
+  const { addRelu } = await import("../support/models.ts");
+  const model = await rt.loadModel(addRelu());
+  assert.deepEqual(model.inputNames, ["x"]);
+  assert.deepEqual(model.getTensor("y").shape, ["N", 4]);
+  assert.deepEqual(model.inferShape("y", { x: [3, 4] }), [3, 4]);
+  model.dispose();
+  await assert.rejects(() => rt.loadModel(new Uint8Array([0x0a, 0x01, 0x00])), rt.ModelError);
+  const many = await Promise.all(Array.from({ length: 8 }, () => rt.loadModel(addRelu())));
+  assert.equal(rt.nativeStats().liveModels, 8);
+  for (const m of many) m.dispose();
+  assert.equal(rt.nativeStats().liveModels, 0);
+});

@@ -1,0 +1,64 @@
+/** The `tessera` command: devices and info, as tables and JSON, and its error paths. */
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { addRelu } from "./support/models.ts";
+import { repo, scratchDir } from "./support/paths.ts";
+
+const cli = join(repo, "src/cli/main.ts");
+const modelPath = join(scratchDir("tessera-cli-"), "add_relu.onnx");
+writeFileSync(modelPath, addRelu());
+
+function tessera(...args: string[]) {
+  const result = Bun.spawnSync([process.execPath, cli, ...args]);
+  return { code: result.exitCode, out: result.stdout.toString(), err: result.stderr.toString() };
+}
+
+describe("tessera info", () => {
+  test("prints a table of the model", () => {
+    const { code, out } = tessera("info", modelPath);
+    expect(code).toBe(0);
+    expect(out).toContain("model      add_relu");
+    expect(out).toContain("producer   tessera-tests 1.0");
+    expect(out).toContain("IR         8, opsets ai.onnx 17");
+    expect(out).toContain("dynamic    yes");
+    expect(out).toContain("operations 3 (Add 1, Relu 1, Mul 1)");
+    expect(out).toMatch(/x\s+float32\s+\[N, 4\]\s+dynamic/);
+    expect(out).toMatch(/author\s+tests/);
+  });
+
+  test("--json gives the same facts as the API", () => {
+    const { code, out } = tessera("info", modelPath, "--json");
+    expect(code).toBe(0);
+    const info = JSON.parse(out);
+    expect(info.name).toBe("add_relu");
+    expect(info.inputs[0]).toMatchObject({ name: "x", dtype: "float32", shape: ["N", 4] });
+    expect(info.operations.map((o: { opType: string }) => o.opType)).toEqual(["Add", "Relu", "Mul"]);
+    expect(info.parameterCount).toBe(5);
+  });
+
+  test("bad arguments and bad models get one line and a non-zero status", () => {
+    for (const [args, pattern, status] of [
+      [["info"], /^tessera: info needs exactly one model path\n$/, 2],
+      [["info", "--bogus", modelPath], /^tessera: Unknown option '--bogus'/, 2],
+      [["info", "/nonexistent.onnx"], /^tessera: cannot open model '\/nonexistent.onnx': no such file\n$/, 1],
+      [["frobnicate"], /^tessera: unknown command 'frobnicate'\n$/, 2],
+    ] as const) {
+      const { code, err } = tessera(...args);
+      expect({ args, code }).toEqual({ args, code: status });
+      expect(err).toMatch(pattern);
+      expect(err).not.toContain("    at "); // no stack trace
+    }
+  });
+});
+
+describe("tessera devices", () => {
+  test("lists the CPU first, as a table and as JSON", () => {
+    const table = tessera("devices");
+    expect(table.code).toBe(0);
+    expect(table.out).toMatch(/^host /);
+    expect(table.out).toMatch(/\ncpu:0\s+cpu\s+/);
+    const json = JSON.parse(tessera("devices", "--json").out);
+    expect(json.devices[0].id).toBe("cpu:0");
+  });
+});
