@@ -1,18 +1,25 @@
 /** C programs use the library through tessera.h alone: compile and run the example against it. */
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { addRelu } from "./support/models.ts";
 import { repo, scratchDir, zigScript } from "./support/paths.ts";
 
-test("the C example compiles against tessera.h with -Wall -Werror and runs", () => {
-  const dir = scratchDir();
-  const binary = join(dir, "devices_and_tensors");
+function compileExample(name: string, dir: string): string {
+  const binary = join(dir, name);
   const compile = Bun.spawnSync([
     zigScript, "cc", "-std=c11", "-Wall", "-Wextra", "-Werror", `-I${repo}libruntime/include`,
-    `${repo}examples/c/devices_and_tensors.c`, `-L${repo}libruntime/zig-out/lib`, "-ltessera",
+    `${repo}examples/c/${name}.c`, `-L${repo}libruntime/zig-out/lib`, "-ltessera",
     `-Wl,-rpath,${repo}libruntime/zig-out/lib`, "-o", binary,
   ]);
   expect(compile.stderr.toString()).toBe("");
   expect(compile.exitCode).toBe(0);
+  return binary;
+}
+
+test("the C example compiles against tessera.h with -Wall -Werror and runs", () => {
+  const dir = scratchDir();
+  const binary = compileExample("devices_and_tensors", dir);
   const run = Bun.spawnSync([binary, join(dir, "t.tsr")]);
   const out = run.stdout.toString();
   expect(run.exitCode).toBe(0);
@@ -20,6 +27,21 @@ test("the C example compiles against tessera.h with -Wall -Werror and runs", () 
   expect(out).toContain("device cpu:0 kind=0");
   expect(out).toContain("loaded 24 bytes, last element 0.50");
   expect(out).toContain("negative dim: status -5 (dim 0 of the shape is negative (-4))");
+}, 60_000);
+
+test("a C program loads a model and reads its signature and shapes", () => {
+  const dir = scratchDir();
+  const binary = compileExample("model_info", dir);
+  const model = join(dir, "add_relu.onnx");
+  writeFileSync(model, addRelu());
+  const run = Bun.spawnSync([binary, model]);
+  expect(run.exitCode).toBe(0);
+  expect(run.stdout.toString()).toBe(
+    "model add_relu, dynamic 1\ninputs\n  x: dtype 1 shape [N,4] bytes -1\noutputs\n  y: dtype 1 shape [N,4] bytes -1\ny for x=[7,4]: 7,4\n",
+  );
+  const missing = Bun.spawnSync([binary, join(dir, "missing.onnx")]);
+  expect(missing.exitCode).toBe(1);
+  expect(missing.stdout.toString()).toMatch(/^load failed: status -14 \(cannot open model/);
 }, 60_000);
 
 test("the header compiles as C++ too", async () => {
