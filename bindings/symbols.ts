@@ -91,6 +91,8 @@ export const symbols = {
   tsr_tensor_save: { args: ["pointer", "buffer"], returns: "i32" },
   // tsr_status tsr_tensor_load(const char *path, tsr_tensor **tensor);
   tsr_tensor_load: { args: ["buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_tensor_from_onnx(const void *bytes, uint64_t byte_length, tsr_tensor **tensor);
+  tsr_tensor_from_onnx: { args: ["buffer", "u64", "buffer"], returns: "i32" },
 
   // tsr_status tsr_options_create(tsr_options **options);
   tsr_options_create: { args: ["buffer"], returns: "i32" },
@@ -153,6 +155,25 @@ export const symbols = {
   tsr_job_take_model: { args: ["pointer", "buffer"], returns: "i32" },
   // void tsr_job_destroy(tsr_job *job);
   tsr_job_destroy: { args: ["pointer"], returns: "void" },
+  // tsr_status tsr_request_create(tsr_model *model, tsr_request **request);
+  tsr_request_create: { args: ["pointer", "buffer"], returns: "i32" },
+  // void tsr_request_destroy(tsr_request *request);
+  tsr_request_destroy: { args: ["pointer"], returns: "void" },
+  // tsr_status tsr_request_set_input(tsr_request *request, const char *name, tsr_tensor *tensor);
+  tsr_request_set_input: { args: ["pointer", "buffer", "pointer"], returns: "i32" },
+  // tsr_status tsr_request_run(tsr_request *request);
+  tsr_request_run: { args: ["pointer"], returns: "i32" },
+  // tsr_status tsr_request_run_async(tsr_request *request, tsr_job **job);
+  tsr_request_run_async: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_request_cancel(tsr_request *request);
+  tsr_request_cancel: { args: ["pointer"], returns: "i32" },
+  // tsr_status tsr_request_set_deadline(tsr_request *request, int64_t deadline_us);
+  tsr_request_set_deadline: { args: ["pointer", "i64"], returns: "i32" },
+  // tsr_status tsr_request_output_count(const tsr_request *request, uint32_t *count);
+  tsr_request_output_count: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_request_get_output(tsr_request *request, uint32_t index, tsr_tensor **tensor);
+  tsr_request_get_output: { args: ["pointer", "u32", "buffer"], returns: "i32" },
+
   // tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
   tsr_jobs_set_callback: { args: ["function", "pointer"], returns: "i32" },
 } as const;

@@ -39,6 +39,19 @@ pub fn build(b: *std.Build) void {
     const run_tests = b.addRunArtifact(unit_tests);
     const test_step = b.step("test", "Run the library's unit tests");
     test_step.dependOn(&run_tests.step);
+
+    // The SGEMM benchmark is always ReleaseFast: its numbers are its point, whatever -Doptimize.
+    const bench_gemm = b.addExecutable(.{
+        .name = "tessera-bench-gemm",
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("src/bench_gemm.zig"),
+            .target = target,
+            .optimize = .ReleaseFast,
+            .link_libc = true,
+        }),
+    });
+    const install_bench_gemm = b.addInstallArtifact(bench_gemm, .{});
+    b.step("bench-gemm", "Build the SGEMM benchmark (zig-out/bin/tessera-bench-gemm)").dependOn(&install_bench_gemm.step);
 }
 
 fn libraryModule(

@@ -28,7 +28,7 @@ export {
 } from "./dtype.ts";
 export { fromBFloat16Bits, fromFloat16Bits, pack, toBFloat16Bits, toFloat16Bits, unpack } from "./packing.ts";
 export { type PrintOptions, printOptions, setPrintOptions } from "./format.ts";
-export { loadTensor, type NestedArray, type Quantization, type Scalar, Tensor, tensor, type TensorOptions } from "./tensor.ts";
+export { loadTensor, tensorFromOnnx, type NestedArray, type Quantization, type Scalar, Tensor, tensor, type TensorOptions } from "./tensor.ts";
 export { nativeStats, type NativeStats } from "./stats.ts";
 export {
   type DimValue,
@@ -41,3 +41,4 @@ export {
   type Quantization as QuantizationInfo,
   type TensorInfo,
 } from "./model.ts";
+export { InferRequest, type Inputs, type Outputs } from "./request.ts";

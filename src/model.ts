@@ -8,6 +8,7 @@ import { type DType, dtypeFromCode } from "./dtype.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, type Pointer } from "./native.ts";
 import { root } from "./runtime.ts";
+import { type Inputs, InferRequest, type Outputs } from "./request.ts";
 
 export interface LoadOptions {
   /** "cpu", "auto", or a list; Vulkan devices are not available for models yet. */
@@ -274,6 +275,24 @@ export class Model extends NativeHandle {
     check(lib.tsr_model_infer_shape(pointer, outputName, specText, buffer, buffer.length, length));
     const text = new TextDecoder().decode(buffer.subarray(0, length[0]));
     return text === "" ? [] : text.split(",").map(parseDim);
+  }
+
+  /** A request to run this model; disposed with the model at the latest. */
+  createRequest(): InferRequest {
+    const pointer = this.guard();
+    return new InferRequest(outPointer((slot) => lib.tsr_request_create(pointer, slot)), this, this.children);
+  }
+
+  /** Runs once on a native worker and resolves with the outputs by name. */
+  async run(inputs: Inputs): Promise<Outputs> {
+    using request = this.createRequest();
+    return await request.run(inputs);
+  }
+
+  /** Runs once on the calling thread. */
+  runSync(inputs: Inputs): Outputs {
+    using request = this.createRequest();
+    return request.runSync(inputs);
   }
 
   /** A plain summary, as `tessera info --json` prints it. */

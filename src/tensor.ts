@@ -398,7 +398,19 @@ export function tensor(source: unknown, options: TensorOptions = {}): Tensor {
 
 /** Reads a tensor file; the elements are copied into JS memory and the file's tensor released. */
 export function loadTensor(path: string): Tensor {
-  const loaded = outPointer((slot) => lib.tsr_tensor_load(cString(path), slot));
+  return adoptNative(outPointer((slot) => lib.tsr_tensor_load(cString(path), slot)));
+}
+
+/** A tensor from the bytes of an ONNX TensorProto (such as ONNX test data's .pb files). */
+export function tensorFromOnnx(bytes: Uint8Array): Tensor {
+  return adoptNative(outPointer((slot) => lib.tsr_tensor_from_onnx(bytes.length ? bytes : null, bytes.length, slot)));
+}
+
+/**
+ * @internal Takes a tensor the library made (loaded, decoded, or a request's output): its
+ * elements are copied into JS memory, so views of them stay valid, and the native one released.
+ */
+export function adoptNative(loaded: Pointer): Tensor {
   try {
     const dtype = dtypeFromCode(outI32((slot) => lib.tsr_tensor_dtype(loaded, slot)));
     const rank = outU32((slot) => lib.tsr_tensor_rank(loaded, slot));

@@ -33,6 +33,7 @@ typedef struct tsr_options tsr_options;
 typedef struct tsr_model tsr_model;
 typedef struct tsr_tensor_info tsr_tensor_info;
 typedef struct tsr_job tsr_job;
+typedef struct tsr_request tsr_request;
 
 /* ---- status codes ------------------------------------------------------------------------- */
 typedef int32_t tsr_status;
@@ -242,6 +243,8 @@ TSR_API tsr_status tsr_tensor_get_quantization(const tsr_tensor *tensor, float *
  * corrupted file fails with TSR_CONTAINER_ERROR. */
 TSR_API tsr_status tsr_tensor_save(tsr_tensor *tensor, const char *path);
 TSR_API tsr_status tsr_tensor_load(const char *path, tsr_tensor **tensor);
+/* A tensor from a serialized ONNX TensorProto (the .pb files of ONNX test data). */
+TSR_API tsr_status tsr_tensor_from_onnx(const void *bytes, uint64_t byte_length, tsr_tensor **tensor);
 
 /* ---- load options --------------------------------------------------------------------------- */
 /* Keys and values are text: devices ("cpu", "auto"; "vulkan:N" is TSR_NOT_IMPLEMENTED for now),
@@ -341,6 +344,26 @@ TSR_API tsr_status tsr_job_take_model(tsr_job *job, tsr_model **model);
 TSR_API void tsr_job_destroy(tsr_job *job);
 /* NULL removes the callback; returns once no thread is inside the previous one. */
 TSR_API tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
+
+/* ---- requests -------------------------------------------------------------------------------- */
+TSR_API tsr_status tsr_request_create(tsr_model *model, tsr_request **request);
+TSR_API void tsr_request_destroy(tsr_request *request);
+/* Binds `tensor` to input `name` (NULL unbinds). It is read in place when the request runs: keep it
+ * alive and unchanged until the run ends. Inputs are checked (type, rank, fixed dims) before any
+ * node runs: TSR_TYPE_ERROR, TSR_SHAPE_ERROR, or TSR_INVALID_ARGUMENT for a missing input. */
+TSR_API tsr_status tsr_request_set_input(tsr_request *request, const char *name, tsr_tensor *tensor);
+/* Runs on the calling thread. */
+TSR_API tsr_status tsr_request_run(tsr_request *request);
+/* Runs on a worker thread; the job finishes with the run. */
+TSR_API tsr_status tsr_request_run_async(tsr_request *request, tsr_job **job);
+/* Stops a run between nodes; it then fails with TSR_REQUEST_ERROR. */
+TSR_API tsr_status tsr_request_cancel(tsr_request *request);
+/* Nodes not started `deadline_us` after a run begins are skipped, and the run fails with
+ * TSR_REQUEST_ERROR; 0 means no deadline. */
+TSR_API tsr_status tsr_request_set_deadline(tsr_request *request, int64_t deadline_us);
+TSR_API tsr_status tsr_request_output_count(const tsr_request *request, uint32_t *count);
+/* A new tensor holding output `index` of the last run; the caller destroys it. */
+TSR_API tsr_status tsr_request_get_output(tsr_request *request, uint32_t index, tsr_tensor **tensor);
 
 #ifdef __cplusplus
 }

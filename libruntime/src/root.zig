@@ -6,6 +6,7 @@ comptime {
     _ = @import("api/tensor_api.zig");
     _ = @import("api/model_api.zig");
     _ = @import("api/job_api.zig");
+    _ = @import("api/request_api.zig");
 }
 
 test {

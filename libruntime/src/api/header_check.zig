@@ -25,6 +25,7 @@ const api_modules = .{
     @import("tensor_api.zig"),
     model_api,
     @import("job_api.zig"),
+    @import("request_api.zig"),
 };
 
 /// Zig enums whose fields are C constants: the prefix, and whether values are bit positions.
@@ -67,6 +68,7 @@ fn cType(comptime T: type) []const u8 {
         options_module.Options => "tsr_options",
         info_module.TensorInfo => "tsr_tensor_info",
         jobs.Job => "tsr_job",
+        @import("../exec/request.zig").Request => "tsr_request",
         else => switch (@typeInfo(T)) {
             .optional => |o| cType(o.child),
             .pointer => |p| (if (p.is_const) "const " else "") ++ cType(p.child) ++ "*",

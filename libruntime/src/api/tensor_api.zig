@@ -6,6 +6,9 @@ const registry = @import("../core/registry.zig");
 const status = @import("../core/status.zig");
 const file = @import("../tensor/file.zig");
 const tensor_module = @import("../tensor/tensor.zig");
+const memory = @import("../core/memory.zig");
+const onnx = @import("../model/proto/onnx.zig");
+const constant_module = @import("../model/constant.zig");
 
 const Tensor = tensor_module.Tensor;
 const Layout = tensor_module.Layout;
@@ -194,6 +197,30 @@ fn load(path: ?[*:0]const u8, tensor: ?*?*Tensor) status.Error!void {
     const out = try args.out(?*Tensor, tensor, "tensor");
     try context.require();
     out.* = try file.load(try args.string(path, "path"));
+}
+
+/// A tensor from a serialized ONNX TensorProto (such as the .pb files of ONNX test data).
+pub export fn tsr_tensor_from_onnx(bytes: ?*const anyopaque, byte_length: u64, tensor: ?*?*Tensor) callconv(.c) i32 {
+    return status.report(fromOnnx(bytes, byte_length, tensor));
+}
+
+fn fromOnnx(bytes: ?*const anyopaque, byte_length: u64, tensor: ?*?*Tensor) status.Error!void {
+    const out = try args.out(?*Tensor, tensor, "tensor");
+    try context.require();
+    const data = try args.slice(u8, @ptrCast(bytes), byte_length, "bytes");
+    var arena_state = std.heap.ArenaAllocator.init(memory.allocator);
+    defer arena_state.deinit();
+    const arena = arena_state.allocator();
+    const proto = try onnx.decodeTensor(arena, data);
+    const constant = try constant_module.fromProto(arena, &proto, null);
+    const created = try Tensor.create(try Layout.init(constant.dtype, constant.dims));
+    errdefer created.destroy();
+    if (constant.dtype == .string) {
+        for (constant.strings, 0..) |s, i| try created.setString(i, s);
+    } else {
+        @memcpy(created.data, constant.bytes);
+    }
+    out.* = created;
 }
 
 comptime {

@@ -38,7 +38,7 @@ pub fn finalize() status.Error!void {
     if (references == 1) {
         const tensors = registry.count(.tensor);
         const models = registry.count(.model);
-        const pending = registry.count(.job) + registry.count(.options) + jobs.inFlight();
+        const pending = registry.count(.job) + registry.count(.options) + registry.count(.request) + jobs.inFlight();
         if (tensors + models + pending > 0) {
             return status.fail(error.InvalidState, "cannot finalize: {d} tensor(s), {d} model(s) and {d} job(s) or option set(s) still alive; destroy them first", .{ tensors, models, pending });
         }

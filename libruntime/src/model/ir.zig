@@ -77,6 +77,34 @@ pub const Node = struct {
         return null;
     }
 
+    // Typed attribute reads, shared by shape rules and kernels.
+
+    pub fn attrProto(self: *const Node, name: []const u8) ?*const onnx.AttributeProto {
+        const a = self.attribute(name) orelse return null;
+        return a.proto;
+    }
+
+    pub fn attrInt(self: *const Node, name: []const u8, default: i64) i64 {
+        return if (self.attrProto(name)) |a| a.i else default;
+    }
+
+    pub fn attrFloat(self: *const Node, name: []const u8, default: f32) f32 {
+        return if (self.attrProto(name)) |a| a.f else default;
+    }
+
+    pub fn attrString(self: *const Node, name: []const u8, default: []const u8) []const u8 {
+        return if (self.attrProto(name)) |a| a.s else default;
+    }
+
+    /// null when absent (an empty list is returned as empty).
+    pub fn attrInts(self: *const Node, name: []const u8) ?[]const i64 {
+        return if (self.attrProto(name)) |a| a.ints else null;
+    }
+
+    pub fn attrFloats(self: *const Node, name: []const u8) ?[]const f32 {
+        return if (self.attrProto(name)) |a| a.floats else null;
+    }
+
     /// "name (OpType)", or "OpType #id" for unnamed nodes, for error messages.
     pub fn describe(self: *const Node, buffer: []u8, id: NodeId) []const u8 {
         if (self.name.len > 0) return std.fmt.bufPrint(buffer, "'{s}' ({s})", .{ self.name, self.op_type }) catch self.name;

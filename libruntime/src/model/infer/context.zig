@@ -100,34 +100,28 @@ pub const Context = struct {
     // ---- attributes ----------------------------------------------------------------------------
 
     pub fn attribute(self: *const Context, name: []const u8) ?*const onnx.AttributeProto {
-        const a = self.node.attribute(name) orelse return null;
-        return a.proto;
+        return self.node.attrProto(name);
     }
 
     pub fn attrInt(self: *const Context, name: []const u8, default: i64) i64 {
-        const a = self.attribute(name) orelse return default;
-        return a.i;
+        return self.node.attrInt(name, default);
     }
 
     pub fn attrFloat(self: *const Context, name: []const u8, default: f32) f32 {
-        const a = self.attribute(name) orelse return default;
-        return a.f;
+        return self.node.attrFloat(name, default);
     }
 
     pub fn attrString(self: *const Context, name: []const u8, default: []const u8) []const u8 {
-        const a = self.attribute(name) orelse return default;
-        return a.s;
+        return self.node.attrString(name, default);
     }
 
     /// null when the attribute is absent (an empty list is returned as empty).
     pub fn attrInts(self: *const Context, name: []const u8) ?[]const i64 {
-        const a = self.attribute(name) orelse return null;
-        return a.ints;
+        return self.node.attrInts(name);
     }
 
     pub fn attrFloats(self: *const Context, name: []const u8) ?[]const f32 {
-        const a = self.attribute(name) orelse return null;
-        return a.floats;
+        return self.node.attrFloats(name);
     }
 
     pub fn attrTensor(self: *const Context, name: []const u8) ?*const onnx.TensorProto {

@@ -2,122 +2,12 @@
 //! the symbolic text syntax, so the window arithmetic, constant scales and error paths are checked
 //! on symbolic dims. The ONNX backend suite (suite_check.zig) covers the static cases more widely.
 const std = @import("std");
-const status = @import("../../core/status.zig");
 const ir = @import("../ir.zig");
-const onnx = @import("../proto/onnx.zig");
-const symbolic = @import("../symbolic.zig");
-const context = @import("context.zig");
-const registry = @import("registry.zig");
+const testing = @import("testing.zig");
 
-const Attr = onnx.AttributeProto;
-
-const Harness = struct {
-    arena_state: std.heap.ArenaAllocator,
-    pool: symbolic.Pool,
-    graph: ir.Graph = .{ .name = "nn-test" },
-    counter: u32 = 0,
-
-    fn init() Harness {
-        return .{
-            .arena_state = std.heap.ArenaAllocator.init(std.testing.allocator),
-            .pool = symbolic.Pool.init(std.testing.allocator),
-        };
-    }
-
-    fn deinit(self: *Harness) void {
-        self.pool.deinit();
-        self.arena_state.deinit();
-    }
-
-    fn tensor(self: *Harness, dtype: ?ir.DType, shape: ?[]const []const u8) !ir.ValueId {
-        const a = self.arena_state.allocator();
-        var dims: ?[]const ir.Dim = null;
-        if (shape) |texts| {
-            const out = try a.alloc(ir.Dim, texts.len);
-            for (texts, out) |t, *d| d.* = try self.pool.parse(t);
-            dims = out;
-        }
-        try self.graph.values.append(a, .{ .name = "v", .type = .{ .dtype = dtype, .shape = dims } });
-        return @intCast(self.graph.values.items.len - 1);
-    }
-
-    /// A 1-D constant input of f32 or i64 values.
-    fn constant(self: *Harness, comptime T: type, values: []const T) !ir.ValueId {
-        const a = self.arena_state.allocator();
-        const dtype: ir.DType = if (T == f32) .float32 else .int64;
-        const id = try self.tensor(dtype, &.{try std.fmt.allocPrint(a, "{d}", .{values.len})});
-        const c = try a.create(ir.Constant);
-        const dims = try a.dupe(i64, &.{@intCast(values.len)});
-        const bytes = std.mem.sliceAsBytes(try a.dupe(T, values));
-        c.* = .{ .dtype = dtype, .dims = dims, .count = values.len, .bytes = bytes };
-        self.graph.value(id).constant = c;
-        return id;
-    }
-
-    /// Runs the rule of `op` and returns its outputs formatted as "dtype [d0,d1]" ("?" if unknown).
-    fn run(
-        self: *Harness,
-        op: []const u8,
-        opset: i64,
-        inputs: []const ?ir.ValueId,
-        output_count: usize,
-        attributes: []const Attr,
-    ) ![]const []const u8 {
-        const a = self.arena_state.allocator();
-        const outputs = try a.alloc(?ir.ValueId, output_count);
-        for (outputs) |*o| o.* = try self.tensor(null, null);
-        const attrs = try a.alloc(ir.Attribute, attributes.len);
-        for (attributes, attrs) |*proto, *attr| attr.* = .{ .name = proto.name, .proto = proto };
-        const node = ir.Node{
-            .name = "n",
-            .op_type = op,
-            .domain = "",
-            .opset = opset,
-            .inputs = inputs,
-            .outputs = outputs,
-            .attributes = attrs,
-        };
-        var ctx = context.Context{
-            .arena = a,
-            .pool = &self.pool,
-            .graph = &self.graph,
-            .node = &node,
-            .node_id = 0,
-            .subgraphs = .{ .context = undefined, .infer = noSubgraphs },
-            .fresh_counter = &self.counter,
-        };
-        try registry.lookup("", op).?(&ctx);
-        const texts = try a.alloc([]const u8, output_count);
-        for (outputs, texts) |id, *t| t.* = try self.format(self.graph.value(id.?).type);
-        return texts;
-    }
-
-    fn format(self: *Harness, t: ir.ValueType) ![]const u8 {
-        var text: std.Io.Writer.Allocating = .init(self.arena_state.allocator());
-        const w = &text.writer;
-        try w.writeAll(if (t.dtype) |d| @tagName(d) else "?");
-        const shape = t.shape orelse {
-            try w.writeAll(" ?");
-            return text.written();
-        };
-        try w.writeAll(" [");
-        for (shape, 0..) |d, k| {
-            if (k > 0) try w.writeAll(",");
-            try self.pool.format(d, w);
-        }
-        try w.writeAll("]");
-        return text.written();
-    }
-
-    fn noSubgraphs(_: *anyopaque, _: *ir.Graph, _: []const ir.ValueType) status.Error!void {
-        return error.NotImplemented;
-    }
-};
-
-fn expectTypes(expected: []const []const u8, actual: []const []const u8) !void {
-    try std.testing.expectEqual(expected.len, actual.len);
-    for (expected, actual) |e, a| try std.testing.expectEqualStrings(e, a);
-}
+const Attr = testing.Attr;
+const Harness = testing.Harness;
+const expectTypes = testing.expectTypes;
 
 test "Conv: symbolic extents with pads, strides, dilations and SAME padding" {
     var h = Harness.init();

@@ -3,140 +3,12 @@
 //! Reshape -1, and error paths. The ONNX backend suite (suite_check.zig) covers static cases.
 const std = @import("std");
 const ir = @import("../ir.zig");
-const onnx = @import("../proto/onnx.zig");
-const symbolic = @import("../symbolic.zig");
-const context = @import("context.zig");
-const registry = @import("registry.zig");
+const testing = @import("testing.zig");
 
-const Attr = onnx.AttributeProto;
-
-const Harness = struct {
-    arena_state: std.heap.ArenaAllocator,
-    pool: symbolic.Pool,
-    graph: ir.Graph = .{ .name = "tensor-ops-test" },
-    counter: u32 = 0,
-
-    fn init() Harness {
-        return .{
-            .arena_state = std.heap.ArenaAllocator.init(std.testing.allocator),
-            .pool = symbolic.Pool.init(std.testing.allocator),
-        };
-    }
-
-    fn deinit(self: *Harness) void {
-        self.pool.deinit();
-        self.arena_state.deinit();
-    }
-
-    fn arena(self: *Harness) std.mem.Allocator {
-        return self.arena_state.allocator();
-    }
-
-    /// A value of the given type; dims in the symbolic text syntax ("B", "S+1").
-    fn tensor(self: *Harness, dtype: ?ir.DType, shape: ?[]const []const u8) !ir.ValueId {
-        var dims: ?[]const ir.Dim = null;
-        if (shape) |texts| {
-            const out = try self.arena().alloc(ir.Dim, texts.len);
-            for (texts, out) |t, *d| d.* = try self.pool.parse(t);
-            dims = out;
-        }
-        try self.graph.values.append(self.arena(), .{ .name = "v", .type = .{ .dtype = dtype, .shape = dims } });
-        return @intCast(self.graph.values.items.len - 1);
-    }
-
-    /// A 1-D int64 constant.
-    fn ints(self: *Harness, values: []const i64) !ir.ValueId {
-        const a = self.arena();
-        const id = try self.tensor(.int64, &.{try std.fmt.allocPrint(a, "{d}", .{values.len})});
-        const c = try a.create(ir.Constant);
-        const dims = try a.dupe(i64, &.{@intCast(values.len)});
-        const bytes = std.mem.sliceAsBytes(try a.dupe(i64, values));
-        c.* = .{ .dtype = .int64, .dims = dims, .count = values.len, .bytes = bytes };
-        self.graph.value(id).constant = c;
-        return id;
-    }
-
-    /// Runs the rule of `op` and returns the ids of its outputs.
-    fn node(
-        self: *Harness,
-        op: []const u8,
-        opset: i64,
-        inputs: []const ?ir.ValueId,
-        output_count: usize,
-        attributes: []const Attr,
-    ) ![]const ?ir.ValueId {
-        const a = self.arena();
-        const outputs = try a.alloc(?ir.ValueId, output_count);
-        for (outputs) |*o| o.* = try self.tensor(null, null);
-        const protos = try a.dupe(Attr, attributes);
-        const attrs = try a.alloc(ir.Attribute, attributes.len);
-        for (protos, attrs) |*proto, *attr| attr.* = .{ .name = proto.name, .proto = proto };
-        const n = ir.Node{
-            .name = "n",
-            .op_type = op,
-            .domain = "",
-            .opset = opset,
-            .inputs = try a.dupe(?ir.ValueId, inputs),
-            .outputs = outputs,
-            .attributes = attrs,
-        };
-        var ctx = context.Context{
-            .arena = a,
-            .pool = &self.pool,
-            .graph = &self.graph,
-            .node = &n,
-            .node_id = 0,
-            .subgraphs = .{ .context = undefined, .infer = noSubgraphs },
-            .fresh_counter = &self.counter,
-        };
-        try registry.lookup("", op).?(&ctx);
-        return outputs;
-    }
-
-    /// Output 0 of one node.
-    fn one(self: *Harness, op: []const u8, opset: i64, inputs: []const ?ir.ValueId, attrs: []const Attr) !ir.ValueId {
-        return (try self.node(op, opset, inputs, 1, attrs))[0].?;
-    }
-
-    /// "dtype [d0,d1]" or "dtype ?", for comparisons.
-    fn text(self: *Harness, id: ir.ValueId) ![]const u8 {
-        const t = self.graph.value(id).type;
-        var out: std.Io.Writer.Allocating = .init(self.arena());
-        try out.writer.print("{s} ", .{if (t.dtype) |d| @tagName(d) else "?"});
-        try self.writeDims(&out.writer, t.shape);
-        return out.written();
-    }
-
-    /// The symbolic elements as "[e0,e1]", or "none".
-    fn elements(self: *Harness, id: ir.ValueId) ![]const u8 {
-        var out: std.Io.Writer.Allocating = .init(self.arena());
-        const e = self.graph.value(id).symbolic_elements orelse return "none";
-        try self.writeDims(&out.writer, e);
-        return out.written();
-    }
-
-    fn writeDims(self: *Harness, writer: *std.Io.Writer, dims: ?[]const ir.Dim) !void {
-        const s = dims orelse return writer.writeAll("?");
-        try writer.writeAll("[");
-        for (s, 0..) |d, k| {
-            if (k > 0) try writer.writeAll(",");
-            try self.pool.format(d, writer);
-        }
-        try writer.writeAll("]");
-    }
-};
-
-fn noSubgraphs(_: *anyopaque, _: *ir.Graph, _: []const ir.ValueType) @import("../../core/status.zig").Error!void {
-    unreachable;
-}
-
-fn int(name: []const u8, value: i64) Attr {
-    return .{ .name = name, .type = .int, .i = value };
-}
-
-fn intList(name: []const u8, values: []const i64) Attr {
-    return .{ .name = name, .type = .ints, .ints = values };
-}
+const Attr = testing.Attr;
+const Harness = testing.Harness;
+const int = testing.int;
+const intList = testing.intList;
 
 const expectText = std.testing.expectEqualStrings;
 
@@ -192,7 +64,7 @@ test "Split, Squeeze, Unsqueeze, Transpose, Pad and Tile" {
     var h = Harness.init();
     defer h.deinit();
     const x = try h.tensor(.float16, &.{ "N", "1", "10" });
-    const parts = try h.node("Split", 18, &.{x}, 3, &.{ int("axis", 2), int("num_outputs", 3) });
+    const parts = try h.apply("", "Split", 18, &.{x}, 3, &.{ int("axis", 2), int("num_outputs", 3) });
     try expectText("float16 [N,1,4]", try h.text(parts[0].?));
     try expectText("float16 [N,1,2]", try h.text(parts[2].?));
     const squeezed = try h.one("Squeeze", 13, &.{ x, try h.ints(&.{1}) }, &.{});
@@ -219,7 +91,7 @@ test "impossible inputs are ShapeErrors" {
     try std.testing.expectError(error.ShapeError, h.one("Transpose", 13, &.{x}, &.{intList("perm", &.{ 0, 0 })}));
     try std.testing.expectError(error.ShapeError, h.one("Squeeze", 13, &.{ x, try h.ints(&.{1}) }, &.{}));
     try std.testing.expectError(error.ShapeError, h.one("Unsqueeze", 13, &.{ x, try h.ints(&.{ 1, 1 }) }, &.{}));
-    try std.testing.expectError(error.ShapeError, h.node("Split", 13, &.{x}, 4, &.{int("axis", 1)}));
+    try std.testing.expectError(error.ShapeError, h.apply("", "Split", 13, &.{x}, 4, &.{int("axis", 1)}));
     const bad_axis = try h.ints(&.{5});
     const bad_slice = [_]?ir.ValueId{ x, try h.ints(&.{0}), try h.ints(&.{1}), bad_axis };
     try std.testing.expectError(error.ShapeError, h.one("Slice", 13, &bad_slice, &.{}));

@@ -1,0 +1,116 @@
+//! C exports: inference requests (bind inputs, run synchronously or on a worker, read outputs,
+//! cancel, deadline).
+const args = @import("args.zig");
+const jobs = @import("../core/jobs.zig");
+const memory = @import("../core/memory.zig");
+const registry = @import("../core/registry.zig");
+const status = @import("../core/status.zig");
+const model_module = @import("../model/model.zig");
+const request_module = @import("../exec/request.zig");
+const tensor_module = @import("../tensor/tensor.zig");
+
+const Request = request_module.Request;
+const Model = model_module.Model;
+const Tensor = tensor_module.Tensor;
+
+fn requestOf(handle: ?*const Request) status.Error!*Request {
+    return registry.get(Request, handle, .request);
+}
+
+pub export fn tsr_request_create(model: ?*Model, request: ?*?*Request) callconv(.c) i32 {
+    return status.report(requestCreate(model, request));
+}
+
+fn requestCreate(model: ?*Model, request: ?*?*Request) status.Error!void {
+    const out = try args.out(?*Request, request, "request");
+    out.* = try Request.create(try registry.get(Model, model, .model));
+}
+
+/// Destroying a request that runs on a worker waits for that run to end.
+pub export fn tsr_request_destroy(request: ?*Request) callconv(.c) void {
+    if (request) |r| r.destroy();
+}
+
+/// Binds `tensor` to the input `name` (NULL unbinds). The tensor is read, not copied, when the
+/// request runs: it must stay alive and unchanged until then.
+pub export fn tsr_request_set_input(request: ?*Request, name: ?[*:0]const u8, tensor: ?*Tensor) callconv(.c) i32 {
+    return status.report(setInput(request, name, tensor));
+}
+
+fn setInput(request: ?*Request, name: ?[*:0]const u8, tensor: ?*Tensor) status.Error!void {
+    const self = try requestOf(request);
+    const bound = if (tensor) |t| try registry.get(Tensor, t, .tensor) else null;
+    try self.setInput(try args.string(name, "name"), bound);
+}
+
+/// Runs on the calling thread.
+pub export fn tsr_request_run(request: ?*Request) callconv(.c) i32 {
+    return status.report(run(request));
+}
+
+fn run(request: ?*Request) status.Error!void {
+    try (try requestOf(request)).run();
+}
+
+/// Stops a run between nodes; it then fails with TSR_REQUEST_ERROR.
+pub export fn tsr_request_cancel(request: ?*Request) callconv(.c) i32 {
+    return status.report(cancel(request));
+}
+
+fn cancel(request: ?*Request) status.Error!void {
+    (try requestOf(request)).cancel();
+}
+
+/// Nodes not started `deadline_us` after a run begins are skipped and the run fails; 0: none.
+pub export fn tsr_request_set_deadline(request: ?*Request, deadline_us: i64) callconv(.c) i32 {
+    return status.report(setDeadline(request, deadline_us));
+}
+
+fn setDeadline(request: ?*Request, deadline_us: i64) status.Error!void {
+    if (deadline_us < 0) return status.fail(error.InvalidArgument, "deadline must be >= 0 microseconds", .{});
+    (try requestOf(request)).deadline_us = deadline_us;
+}
+
+pub export fn tsr_request_output_count(request: ?*const Request, count: ?*u32) callconv(.c) i32 {
+    return status.report(outputCount(request, count));
+}
+
+fn outputCount(request: ?*const Request, count: ?*u32) status.Error!void {
+    const out = try args.out(u32, count, "count");
+    out.* = @intCast((try requestOf(request)).outputs.len);
+}
+
+/// A new tensor holding output `index` of the last run; the caller destroys it.
+pub export fn tsr_request_get_output(request: ?*Request, index: u32, tensor: ?*?*Tensor) callconv(.c) i32 {
+    return status.report(getOutput(request, index, tensor));
+}
+
+fn getOutput(request: ?*Request, index: u32, tensor: ?*?*Tensor) status.Error!void {
+    const out = try args.out(?*Tensor, tensor, "tensor");
+    out.* = try (try requestOf(request)).output(index);
+}
+
+/// Runs on a worker thread; the job finishes when the run does (see tsr_job_*).
+pub export fn tsr_request_run_async(request: ?*Request, job: ?*?*jobs.Job) callconv(.c) i32 {
+    return status.report(runAsync(request, job));
+}
+
+fn runAsync(request: ?*Request, job: ?*?*jobs.Job) status.Error!void {
+    const out = try args.out(?*jobs.Job, job, "job");
+    const self = try requestOf(request);
+    const started = try jobs.create(runJob, discardNothing, cleanupNothing, self);
+    jobs.submit(started) catch |e| {
+        memory.allocator.destroy(started);
+        return e;
+    };
+    out.* = started;
+}
+
+fn runJob(job: *jobs.Job) status.Error!?*anyopaque {
+    const self: *Request = @ptrCast(@alignCast(job.payload));
+    try self.run();
+    return null;
+}
+
+fn discardNothing(_: *anyopaque) void {}
+fn cleanupNothing(_: *jobs.Job) void {}

@@ -1,0 +1,222 @@
+//! Elementwise kernels: broadcasting binary arithmetic and comparisons, variadic Sum/Mean/Max/Min,
+//! Where, and unary math and activations. Each is generic over the element type; the dtype is
+//! dispatched once per node, and same-shape and scalar operands take flat loops that vectorize.
+const std = @import("std");
+const status = @import("../../../core/status.zig");
+const kernel = @import("../../../exec/kernel.zig");
+const broadcast = @import("broadcast.zig");
+const registry = @import("registry.zig");
+const unary = @import("elementwise_unary.zig");
+
+const Context = kernel.Context;
+const Tensor = kernel.Tensor;
+
+const BinaryOp = enum { add, sub, mul, div, pow, mod, fmod, max, min, equal, less, greater, less_equal, greater_equal, logical_and, logical_or, logical_xor, bit_and, bit_or, bit_xor, shift_left, shift_right };
+
+fn isComparison(op: BinaryOp) bool {
+    return switch (op) {
+        .equal, .less, .greater, .less_equal, .greater_equal, .logical_and, .logical_or, .logical_xor => true,
+        else => false,
+    };
+}
+
+fn apply(comptime T: type, comptime op: BinaryOp, a: T, b: T) error{DivisionByZero}!ResultType(T, op) {
+    const is_float = @typeInfo(T) == .float;
+    return switch (op) {
+        .add => if (is_float) a + b else a +% b,
+        .sub => if (is_float) a - b else a -% b,
+        .mul => if (is_float) a * b else a *% b,
+        .div => if (is_float) a / b else blk: {
+            if (b == 0) return error.DivisionByZero;
+            if (@typeInfo(T).int.signedness == .signed and b == -1) break :blk 0 -% a;
+            break :blk @divTrunc(a, b);
+        },
+        .pow => if (is_float) std.math.pow(T, a, b) else intPow(T, a, b),
+        // Mod with fmod=0 follows the divisor's sign (Python); fmod=1 the dividend's (C).
+        .mod => if (is_float) a - b * @floor(a / b) else blk: {
+            if (b == 0) return error.DivisionByZero;
+            if (@typeInfo(T).int.signedness == .signed and b == -1) break :blk 0;
+            break :blk @mod(a, b);
+        },
+        .fmod => if (is_float) @rem(a, b) else blk: {
+            if (b == 0) return error.DivisionByZero;
+            if (@typeInfo(T).int.signedness == .signed and b == -1) break :blk 0;
+            break :blk @rem(a, b);
+        },
+        .max => if (is_float) (if (std.math.isNan(a) or std.math.isNan(b)) std.math.nan(T) else @max(a, b)) else @max(a, b),
+        .min => if (is_float) (if (std.math.isNan(a) or std.math.isNan(b)) std.math.nan(T) else @min(a, b)) else @min(a, b),
+        .equal => a == b,
+        .less => a < b,
+        .greater => a > b,
+        .less_equal => a <= b,
+        .greater_equal => a >= b,
+        .logical_and => a != 0 and b != 0,
+        .logical_or => a != 0 or b != 0,
+        .logical_xor => (a != 0) != (b != 0),
+        .bit_and => a & b,
+        .bit_or => a | b,
+        .bit_xor => a ^ b,
+        .shift_left => if (b >= @bitSizeOf(T)) 0 else a << @intCast(b),
+        .shift_right => if (b >= @bitSizeOf(T)) 0 else a >> @intCast(b),
+    };
+}
+
+fn ResultType(comptime T: type, comptime op: BinaryOp) type {
+    return if (isComparison(op)) bool else T;
+}
+
+fn intPow(comptime T: type, base: T, exponent: T) T {
+    if (exponent < 0) return if (base == 1) 1 else 0;
+    var result: T = 1;
+    var b = base;
+    var e = exponent;
+    while (e > 0) : (e >>= 1) {
+        if (e & 1 == 1) result *%= b;
+        b *%= b;
+    }
+    return result;
+}
+
+fn binaryLoop(comptime T: type, comptime op: BinaryOp, ctx: *Context, a: *const Tensor, b: *const Tensor, out: *Tensor) status.Error!void {
+    const R = ResultType(T, op);
+    const x = a.items(T);
+    const y = b.items(T);
+    const z: []R = if (R == bool) @ptrCast(out.data) else out.items(R);
+    const division_error = "division by zero in integer {s}";
+    if (x.len == z.len and y.len == z.len) {
+        for (z, x, y) |*o, p, q| o.* = apply(T, op, p, q) catch return ctx.fail(division_error, .{@tagName(op)});
+    } else if (y.len == 1 and x.len == z.len) {
+        const q = y[0];
+        for (z, x) |*o, p| o.* = apply(T, op, p, q) catch return ctx.fail(division_error, .{@tagName(op)});
+    } else if (x.len == 1 and y.len == z.len) {
+        const p = x[0];
+        for (z, y) |*o, q| o.* = apply(T, op, p, q) catch return ctx.fail(division_error, .{@tagName(op)});
+    } else {
+        var walker = broadcast.Walker(2).init(out.shape, .{ a.shape, b.shape });
+        for (z) |*o| {
+            o.* = apply(T, op, x[walker.offsets[0]], y[walker.offsets[1]]) catch return ctx.fail(division_error, .{@tagName(op)});
+            walker.next();
+        }
+    }
+}
+
+fn binaryTyped(comptime op: BinaryOp, ctx: *Context, a: *const Tensor, b: *const Tensor) status.Error!*Tensor {
+    if (a.dtype != b.dtype) return ctx.fail("inputs mix {s} and {s}", .{ @tagName(a.dtype), @tagName(b.dtype) });
+    const shape = try broadcast.shape(ctx, &.{ a.shape, b.shape });
+    const out_dtype: kernel.DType = if (isComparison(op)) .bool else a.dtype;
+    const out = try ctx.output(0, out_dtype, shape);
+    const allow_float = switch (op) {
+        .bit_and, .bit_or, .bit_xor, .shift_left, .shift_right, .logical_and, .logical_or, .logical_xor => false,
+        else => true,
+    };
+    switch (a.dtype) {
+        .float32 => if (allow_float) try binaryLoop(f32, op, ctx, a, b, out) else return ctx.unsupported(a.dtype),
+        .float64 => if (allow_float) try binaryLoop(f64, op, ctx, a, b, out) else return ctx.unsupported(a.dtype),
+        .int8 => try binaryLoop(i8, op, ctx, a, b, out),
+        .int16 => try binaryLoop(i16, op, ctx, a, b, out),
+        .int32 => try binaryLoop(i32, op, ctx, a, b, out),
+        .int64 => try binaryLoop(i64, op, ctx, a, b, out),
+        .uint8, .bool => try binaryLoop(u8, op, ctx, a, b, out),
+        .uint16 => try binaryLoop(u16, op, ctx, a, b, out),
+        .uint32 => try binaryLoop(u32, op, ctx, a, b, out),
+        .uint64 => try binaryLoop(u64, op, ctx, a, b, out),
+        else => return ctx.unsupported(a.dtype),
+    }
+    return out;
+}
+
+fn binary(comptime op: BinaryOp) kernel.Kernel {
+    return struct {
+        fn run(ctx: *Context) status.Error!void {
+            _ = try binaryTyped(op, ctx, try ctx.require(0), try ctx.require(1));
+        }
+    }.run;
+}
+
+fn modKernel(ctx: *Context) status.Error!void {
+    const a = try ctx.require(0);
+    const b = try ctx.require(1);
+    if (ctx.node.attrInt("fmod", 0) != 0) {
+        _ = try binaryTyped(.fmod, ctx, a, b);
+    } else {
+        _ = try binaryTyped(.mod, ctx, a, b);
+    }
+}
+
+fn bitShift(ctx: *Context) status.Error!void {
+    const left = std.mem.eql(u8, ctx.node.attrString("direction", ""), "LEFT");
+    if (left) _ = try binaryTyped(.shift_left, ctx, try ctx.require(0), try ctx.require(1)) else _ = try binaryTyped(.shift_right, ctx, try ctx.require(0), try ctx.require(1));
+}
+
+/// Pow's exponent may have another type than its base: it is converted to the base's type.
+fn powKernel(ctx: *Context) status.Error!void {
+    const base = try ctx.require(0);
+    const exponent = try ctx.require(1);
+    const converted = if (exponent.dtype == base.dtype) exponent else try unary.convert(ctx, exponent, base.dtype);
+    _ = try binaryTyped(.pow, ctx, base, converted);
+}
+
+/// Sum, Mean, Max, Min: fold the inputs pairwise with broadcasting.
+fn variadic(comptime op: BinaryOp, comptime mean: bool) kernel.Kernel {
+    return struct {
+        fn run(ctx: *Context) status.Error!void {
+            if (ctx.inputCount() == 0) return ctx.fail("needs at least one input", .{});
+            var acc = try ctx.require(0);
+            if (ctx.inputCount() == 1) {
+                const out = try ctx.output(0, acc.dtype, acc.shape);
+                @memcpy(out.data, acc.data);
+                acc = out;
+            }
+            for (1..ctx.inputCount()) |i| acc = try binaryTyped(op, ctx, acc, try ctx.require(i));
+            if (mean) try unary.scaleInPlace(ctx, @constCast(acc), 1.0 / @as(f64, @floatFromInt(ctx.inputCount())));
+        }
+    }.run;
+}
+
+fn where(ctx: *Context) status.Error!void {
+    const cond = try ctx.require(0);
+    const x = try ctx.require(1);
+    const y = try ctx.require(2);
+    if (cond.dtype != .bool) return ctx.fail("condition must be bool, not {s}", .{@tagName(cond.dtype)});
+    if (x.dtype != y.dtype) return ctx.fail("X is {s} but Y is {s}", .{ @tagName(x.dtype), @tagName(y.dtype) });
+    const shape = try broadcast.shape(ctx, &.{ cond.shape, x.shape, y.shape });
+    const out = try ctx.output(0, x.dtype, shape);
+    const size = x.dtype.bits() / 8;
+    if (x.dtype == .string or x.dtype.isPacked()) return ctx.unsupported(x.dtype);
+    var walker = broadcast.Walker(3).init(shape, .{ cond.shape, x.shape, y.shape });
+    for (0..out.count()) |i| {
+        const source = if (cond.data[walker.offsets[0]] != 0) x.data[walker.offsets[1] * size ..] else y.data[walker.offsets[2] * size ..];
+        @memcpy(out.data[i * size ..][0..size], source[0..size]);
+        walker.next();
+    }
+}
+
+fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+    return .{ .op = op, .run = run };
+}
+
+pub const kernels = [_]registry.Entry{
+    entry("Add", binary(.add)),
+    entry("Sub", binary(.sub)),
+    entry("Mul", binary(.mul)),
+    entry("Div", binary(.div)),
+    entry("Pow", powKernel),
+    entry("Mod", modKernel),
+    entry("Equal", binary(.equal)),
+    entry("Less", binary(.less)),
+    entry("Greater", binary(.greater)),
+    entry("LessOrEqual", binary(.less_equal)),
+    entry("GreaterOrEqual", binary(.greater_equal)),
+    entry("And", binary(.logical_and)),
+    entry("Or", binary(.logical_or)),
+    entry("Xor", binary(.logical_xor)),
+    entry("BitwiseAnd", binary(.bit_and)),
+    entry("BitwiseOr", binary(.bit_or)),
+    entry("BitwiseXor", binary(.bit_xor)),
+    entry("BitShift", bitShift),
+    entry("Sum", variadic(.add, false)),
+    entry("Mean", variadic(.add, true)),
+    entry("Max", variadic(.max, false)),
+    entry("Min", variadic(.min, false)),
+    entry("Where", where),
+} ++ unary.kernels;

@@ -1,0 +1,96 @@
+//! What a CPU kernel sees of one node at run time: its input tensors (concrete shapes), its
+//! attributes, a way to allocate its outputs, and the run's scratch memory. A kernel computes its
+//! outputs' shapes from its inputs, so dynamic shapes need no planning step to be correct.
+const std = @import("std");
+const status = @import("../core/status.zig");
+const ir = @import("../model/ir.zig");
+const tensor_module = @import("../tensor/tensor.zig");
+const value = @import("value.zig");
+
+pub const Tensor = value.Tensor;
+pub const DType = value.DType;
+
+/// Runs a subgraph (If/Loop/Scan bodies) with the given inputs; implemented by executor.zig.
+pub const SubgraphRunner = struct {
+    context: *anyopaque,
+    run: *const fn (context: *anyopaque, graph: *ir.Graph, inputs: []const *const Tensor) status.Error![]*Tensor,
+};
+
+pub const Context = struct {
+    arena: std.mem.Allocator,
+    node: *const ir.Node,
+    node_id: ir.NodeId,
+    inputs: []const ?*const Tensor,
+    outputs: []?*Tensor,
+    subgraphs: SubgraphRunner,
+
+    pub fn inputCount(self: *const Context) usize {
+        return self.inputs.len;
+    }
+
+    pub fn input(self: *const Context, i: usize) ?*const Tensor {
+        return if (i < self.inputs.len) self.inputs[i] else null;
+    }
+
+    pub fn require(self: *const Context, i: usize) status.Error!*const Tensor {
+        return self.input(i) orelse self.fail("input {d} is required", .{i});
+    }
+
+    pub fn wantsOutput(self: *const Context, i: usize) bool {
+        return i < self.node.outputs.len and self.node.outputs[i] != null;
+    }
+
+    /// Allocates output `i` (64-byte aligned, uninitialized) with a checked shape.
+    pub fn output(self: *const Context, i: usize, dtype: DType, shape: []const i64) status.Error!*Tensor {
+        if (i >= self.outputs.len) return self.fail("has no output {d}", .{i});
+        const layout = tensor_module.Layout.init(dtype, shape) catch
+            return self.fail("output {d} has an invalid shape: {s}", .{ i, std.mem.span(status.lastMessage()) });
+        const data = self.arena.alignedAlloc(u8, .fromByteUnits(tensor_module.data_alignment), @intCast(layout.byte_size)) catch
+            return status.fail(error.OutOfResource, "cannot allocate {d} bytes for an output", .{layout.byte_size});
+        const tensor = self.arena.create(Tensor) catch return status.fail(error.OutOfResource, "out of memory", .{});
+        tensor.* = .{ .dtype = dtype, .shape = self.arena.dupe(i64, shape) catch return status.fail(error.OutOfResource, "out of memory", .{}), .data = data };
+        if (dtype == .string) {
+            tensor.data = &.{};
+            tensor.strings = self.arena.alloc([]const u8, @intCast(layout.count)) catch return status.fail(error.OutOfResource, "out of memory", .{});
+            @memset(tensor.strings, "");
+        }
+        self.outputs[i] = tensor;
+        return tensor;
+    }
+
+    /// Output `i` is input `j` itself (Identity, Reshape, Squeeze...): no copy, a new shape.
+    pub fn alias(self: *const Context, i: usize, j: usize, shape: []const i64) status.Error!void {
+        const source = try self.require(j);
+        if (i >= self.outputs.len) return self.fail("has no output {d}", .{i});
+        const tensor = self.arena.create(Tensor) catch return status.fail(error.OutOfResource, "out of memory", .{});
+        tensor.* = source.*;
+        tensor.shape = self.arena.dupe(i64, shape) catch return status.fail(error.OutOfResource, "out of memory", .{});
+        self.outputs[i] = tensor;
+    }
+
+    pub fn alloc(self: *const Context, comptime T: type, n: usize) status.Error![]T {
+        return self.arena.alloc(T, n) catch status.fail(error.OutOfResource, "out of memory", .{});
+    }
+
+    /// An InferError whose message starts with the node, e.g. "node 'conv1' (Conv): ...".
+    pub fn fail(self: *const Context, comptime fmt: []const u8, args: anytype) status.Error {
+        var name_buffer: [160]u8 = undefined;
+        const who = self.node.describe(&name_buffer, self.node_id);
+        var message: [768]u8 = undefined;
+        const text = std.fmt.bufPrint(&message, fmt, args) catch fmt;
+        return status.fail(error.InferError, "node {s}: {s}", .{ who, text });
+    }
+
+    /// Fails for an element type the kernel does not handle, naming it.
+    pub fn unsupported(self: *const Context, dtype: DType) status.Error {
+        var name_buffer: [160]u8 = undefined;
+        const who = self.node.describe(&name_buffer, self.node_id);
+        return status.fail(error.NotImplemented, "node {s}: no CPU kernel for {s} elements", .{ who, @tagName(dtype) });
+    }
+
+    pub fn runSubgraph(self: *const Context, graph: *ir.Graph, inputs: []const *const Tensor) status.Error![]*Tensor {
+        return self.subgraphs.run(self.subgraphs.context, graph, inputs);
+    }
+};
+
+pub const Kernel = *const fn (ctx: *Context) status.Error!void;

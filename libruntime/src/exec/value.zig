@@ -1,0 +1,53 @@
+//! Tensors as the executor passes them between kernels: an element type, concrete dims, and
+//! little-endian bytes (packed for sub-byte types), or one byte string per element for strings.
+//! Memory comes from the run's arena, or points at constants and caller buffers without a copy.
+const std = @import("std");
+const dtype_module = @import("../tensor/dtype.zig");
+
+pub const DType = dtype_module.DType;
+
+pub const Tensor = struct {
+    dtype: DType,
+    shape: []const i64,
+    /// Element bytes; empty for strings.
+    data: []u8 = &.{},
+    /// One entry per element for string tensors.
+    strings: [][]const u8 = &.{},
+
+    pub fn count(self: *const Tensor) usize {
+        var n: usize = 1;
+        for (self.shape) |d| n *= @intCast(d);
+        return n;
+    }
+
+    pub fn rank(self: *const Tensor) usize {
+        return self.shape.len;
+    }
+
+    /// The elements as a typed slice; the dtype must be stored as T (checked in safe builds).
+    pub fn items(self: *const Tensor, comptime T: type) []T {
+        std.debug.assert(self.dtype.bits() == @bitSizeOf(T) or self.data.len == 0);
+        const aligned: [*]T = @ptrCast(@alignCast(self.data.ptr));
+        return aligned[0 .. self.data.len / @sizeOf(T)];
+    }
+
+    /// The dims after `axis` multiplied: the stride of `axis` in elements.
+    pub fn stride(self: *const Tensor, axis: usize) usize {
+        var n: usize = 1;
+        for (self.shape[axis + 1 ..]) |d| n *= @intCast(d);
+        return n;
+    }
+};
+
+/// Row-major strides of `shape`, in elements.
+pub fn strides(allocator: std.mem.Allocator, shape: []const i64) ![]usize {
+    const out = try allocator.alloc(usize, shape.len);
+    var running: usize = 1;
+    var i = shape.len;
+    while (i > 0) {
+        i -= 1;
+        out[i] = running;
+        running *= @intCast(shape[i]);
+    }
+    return out;
+}
