@@ -1,110 +1,35 @@
 /**
- * Runs the ONNX backend test suite through Tessera's public API: every case's model, fed its
- * test_data_set inputs, compared with the expected outputs (rtol 1e-3, atol 1e-7 as onnx's runner;
- * exact for integers, bools and strings). Prints pass/fail/error per category and writes a JSON
- * result file. Usage: bun test/conformance/run.ts [SUITE_DIR] [--filter TEXT] [--out FILE] [--verbose]
+ * Runs the ONNX backend test suite and prints pass/fail/error per category.
+ * Usage: bun test/conformance/run.ts [SUITE_DIR] [--filter TEXT] [--out FILE] [--verbose]
+ *        [--update-passing]  (rewrites passing.txt from this run: only cases that pass are listed)
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import * as rt from "../../src/index.ts";
+import { runSuite } from "./suite.ts";
 
 const { values, positionals } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { filter: { type: "string" }, out: { type: "string" }, verbose: { type: "boolean" } },
+  options: { filter: { type: "string" }, out: { type: "string" }, verbose: { type: "boolean" }, "update-passing": { type: "boolean" } },
   allowPositionals: true,
 });
 const suite = positionals[0] ?? join(import.meta.dir, "../../.cache/onnx-backend");
-const categories = ["node", "simple", "pytorch-converted", "pytorch-operator"];
-
-type Outcome = { status: "pass" | "fail" | "error"; detail?: string };
-
-function compare(expected: rt.Tensor, actual: rt.Tensor): string | null {
-  if (expected.dtype !== actual.dtype) return `dtype ${actual.dtype}, expected ${expected.dtype}`;
-  if (expected.shape.join(",") !== actual.shape.join(",")) return `shape [${actual.shape}], expected [${expected.shape}]`;
-  if (expected.dtype === "string") {
-    return JSON.stringify(expected.toArray()) === JSON.stringify(actual.toArray()) ? null : "strings differ";
-  }
-  const floating = /float|complex/.test(expected.dtype);
-  const want = expected.toTypedArray();
-  const got = actual.toTypedArray();
-  if (!floating || expected.dtype.startsWith("float8") || expected.dtype === "float4e2m1") {
-    const a = new Uint8Array(want.buffer, want.byteOffset, want.byteLength);
-    const b = new Uint8Array(got.buffer, got.byteOffset, got.byteLength);
-    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return `byte ${i} is ${b[i]}, expected ${a[i]}`;
-    return null;
-  }
-  const decode = (t: rt.Tensor) => t.dtype === "bfloat16" ? (i: number) => rt.fromBFloat16Bits(t.toTypedArray()[i] as number) : (i: number) => Number(t.toTypedArray()[i]);
-  const [e, g] = [decode(expected), decode(actual)];
-  for (let i = 0; i < want.length; i++) {
-    const x = e(i);
-    const y = g(i);
-    if (Number.isNaN(x) && Number.isNaN(y)) continue;
-    if (x === y) continue;
-    if (!(Math.abs(x - y) <= 1e-7 + 1e-3 * Math.abs(x))) return `element ${i} is ${y}, expected ${x}`;
-  }
-  return null;
-}
-
-function runCase(folder: string): Outcome {
-  let model: rt.Model;
-  try {
-    model = rt.loadModelSync(join(folder, "model.onnx"));
-  } catch (error) {
-    return { status: "error", detail: `load: ${(error as Error).message}` };
-  }
-  try {
-    const sets = readdirSync(folder).filter((f) => f.startsWith("test_data_set_")).sort();
-    for (const set of sets) {
-      const dir = join(folder, set);
-      const read = (prefix: string) =>
-        readdirSync(dir).filter((f) => f.startsWith(prefix)).sort((a, b) => parseInt(a.slice(prefix.length)) - parseInt(b.slice(prefix.length)))
-          .map((f) => rt.tensorFromOnnx(new Uint8Array(readFileSync(join(dir, f)))));
-      let inputs: rt.Tensor[];
-      let expected: rt.Tensor[];
-      try {
-        inputs = read("input_");
-        expected = read("output_");
-      } catch (error) {
-        return { status: "error", detail: `test data: ${(error as Error).message}` };
-      }
-      let outputs: rt.Outputs;
-      try {
-        outputs = model.runSync(inputs.slice(0, model.inputNames.length));
-      } catch (error) {
-        return { status: "error", detail: `run: ${(error as Error).message}` };
-      }
-      for (const [i, want] of expected.entries()) {
-        const got = outputs[model.outputNames[i]!];
-        if (!got) return { status: "fail", detail: `output ${i} missing` };
-        const problem = compare(want, got);
-        if (problem) return { status: "fail", detail: `${set} output ${i}: ${problem}` };
-      }
-      for (const t of [...inputs, ...expected, ...Object.values(outputs)]) t.dispose();
-    }
-    return { status: "pass" };
-  } finally {
-    model.dispose();
-  }
-}
-
-const results: Record<string, Record<string, Outcome>> = {};
+const results = runSuite(suite, values.filter ?? "", (category, name, outcome) => {
+  if (values.verbose && outcome.status !== "pass") console.log(`${category}/${name}: ${outcome.status}: ${outcome.detail}`);
+});
 const rows: string[] = [];
-let totals = { pass: 0, fail: 0, error: 0 };
-for (const category of categories) {
-  const root = join(suite, category);
-  if (!existsSync(root)) continue;
+const totals = { pass: 0, fail: 0, error: 0 };
+for (const [category, cases] of Object.entries(results)) {
   const counts = { pass: 0, fail: 0, error: 0 };
-  results[category] = {};
-  for (const name of readdirSync(root).sort()) {
-    if (values.filter && !name.includes(values.filter)) continue;
-    const outcome = runCase(join(root, name));
-    results[category][name] = outcome;
-    counts[outcome.status]++;
-    if (values.verbose && outcome.status !== "pass") console.log(`${category}/${name}: ${outcome.status}: ${outcome.detail}`);
-  }
+  for (const outcome of Object.values(cases)) counts[outcome.status]++;
   rows.push(`${category}\t${counts.pass}\t${counts.fail}\t${counts.error}`);
-  totals = { pass: totals.pass + counts.pass, fail: totals.fail + counts.fail, error: totals.error + counts.error };
+  for (const key of ["pass", "fail", "error"] as const) totals[key] += counts[key];
 }
 console.log(["category\tpass\tfail\terror", ...rows, `total\t${totals.pass}\t${totals.fail}\t${totals.error}`].join("\n"));
 if (values.out) writeFileSync(values.out, JSON.stringify(results, null, 1));
+if (values["update-passing"]) {
+  const passing = Object.entries(results).flatMap(([category, cases]) =>
+    Object.entries(cases).filter(([, o]) => o.status === "pass").map(([name]) => `${category}/${name}`));
+  writeFileSync(join(import.meta.dir, "passing.txt"), passing.sort().join("\n") + "\n");
+  console.log(`passing.txt: ${passing.length} cases`);
+}

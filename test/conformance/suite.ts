@@ -1,0 +1,101 @@
+/**
+ * The ONNX backend suite through Tessera's public API: a case passes when its model, fed each
+ * test_data_set's inputs, produces the expected outputs (rtol 1e-3, atol 1e-7 as onnx's runner;
+ * exact for integers, bools and strings). Used by run.ts (the CLI) and the conformance test.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as rt from "../../src/index.ts";
+
+export const categories = ["node", "simple", "pytorch-converted", "pytorch-operator"];
+
+export type Outcome = { status: "pass" | "fail" | "error"; detail?: string };
+
+function compare(expected: rt.Tensor, actual: rt.Tensor): string | null {
+  if (expected.dtype !== actual.dtype) return `dtype ${actual.dtype}, expected ${expected.dtype}`;
+  if (expected.shape.join(",") !== actual.shape.join(",")) return `shape [${actual.shape}], expected [${expected.shape}]`;
+  if (expected.dtype === "string") {
+    return JSON.stringify(expected.toArray()) === JSON.stringify(actual.toArray()) ? null : "strings differ";
+  }
+  const floating = /float|complex/.test(expected.dtype);
+  const want = expected.toTypedArray();
+  const got = actual.toTypedArray();
+  if (!floating || expected.dtype.startsWith("float8") || expected.dtype === "float4e2m1") {
+    const a = new Uint8Array(want.buffer, want.byteOffset, want.byteLength);
+    const b = new Uint8Array(got.buffer, got.byteOffset, got.byteLength);
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return `byte ${i} is ${b[i]}, expected ${a[i]}`;
+    return null;
+  }
+  const decode = (t: rt.Tensor) => t.dtype === "bfloat16" ? (i: number) => rt.fromBFloat16Bits(t.toTypedArray()[i] as number) : (i: number) => Number(t.toTypedArray()[i]);
+  const [e, g] = [decode(expected), decode(actual)];
+  for (let i = 0; i < want.length; i++) {
+    const x = e(i);
+    const y = g(i);
+    if (Number.isNaN(x) && Number.isNaN(y)) continue;
+    if (x === y) continue;
+    if (!(Math.abs(x - y) <= 1e-7 + 1e-3 * Math.abs(x))) return `element ${i} is ${y}, expected ${x}`;
+  }
+  return null;
+}
+
+export function runCase(folder: string): Outcome {
+  let model: rt.Model;
+  try {
+    model = rt.loadModelSync(join(folder, "model.onnx"));
+  } catch (error) {
+    return { status: "error", detail: `load: ${(error as Error).message}` };
+  }
+  try {
+    const sets = readdirSync(folder).filter((f) => f.startsWith("test_data_set_")).sort();
+    for (const set of sets) {
+      const dir = join(folder, set);
+      const read = (prefix: string) =>
+        readdirSync(dir).filter((f) => f.startsWith(prefix)).sort((a, b) => parseInt(a.slice(prefix.length)) - parseInt(b.slice(prefix.length)))
+          .map((f) => rt.tensorFromOnnx(new Uint8Array(readFileSync(join(dir, f)))));
+      let inputs: rt.Tensor[];
+      let expected: rt.Tensor[];
+      try {
+        inputs = read("input_");
+        expected = read("output_");
+      } catch (error) {
+        return { status: "error", detail: `test data: ${(error as Error).message}` };
+      }
+      let outputs: rt.Outputs;
+      try {
+        outputs = model.runSync(inputs.slice(0, model.inputNames.length));
+      } catch (error) {
+        return { status: "error", detail: `run: ${(error as Error).message}` };
+      }
+      for (const [i, want] of expected.entries()) {
+        const got = outputs[model.outputNames[i]!];
+        if (!got) return { status: "fail", detail: `output ${i} missing` };
+        const problem = compare(want, got);
+        if (problem) return { status: "fail", detail: `${set} output ${i}: ${problem}` };
+      }
+      for (const t of [...inputs, ...expected, ...Object.values(outputs)]) t.dispose();
+    }
+    return { status: "pass" };
+  } finally {
+    model.dispose();
+  }
+}
+
+
+export type Results = Record<string, Record<string, Outcome>>;
+
+/** Runs every case (whose name contains `filter`) of each category present under `suite`. */
+export function runSuite(suite: string, filter = "", onCase?: (category: string, name: string, outcome: Outcome) => void): Results {
+  const results: Results = {};
+  for (const category of categories) {
+    const root = join(suite, category);
+    if (!existsSync(root)) continue;
+    results[category] = {};
+    for (const name of readdirSync(root).sort()) {
+      if (filter && !name.includes(filter)) continue;
+      const outcome = runCase(join(root, name));
+      results[category][name] = outcome;
+      onCase?.(category, name, outcome);
+    }
+  }
+  return results;
+}
