@@ -36,8 +36,9 @@ export const logging = {
     check(lib.tsr_log_set_file(path === null ? null : cString(path)));
   },
   /**
-   * Receives every message at or above the level; null removes it. The callback runs
-   * synchronously on the thread that logs, so it should be quick.
+   * Receives every message at or above the level that is logged on the JS thread; null removes
+   * it. It runs synchronously, so it should be quick. Messages from the library's worker threads
+   * (background loads and runs) go to the console and file sinks only.
    */
   setCallback(callback: LogCallback | null): void {
     const previous = installed;

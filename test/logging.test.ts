@@ -3,6 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as rt from "../src/index.ts";
+import { addRelu } from "./support/models.ts";
 import { scratchDir } from "./support/paths.ts";
 
 const entry = new URL("../src/index.ts", import.meta.url).pathname;
@@ -45,6 +46,17 @@ describe("levels and sinks", () => {
     rt.initialize();
     expect(seen).toContain("finalized");
     expect(seen.some((m) => m.startsWith("initialized"))).toBe(true);
+  });
+
+  test("messages from worker threads never enter the JS callback", async () => {
+    const seen: string[] = [];
+    rt.logging.setConsole(false);
+    rt.logging.setLevel("debug");
+    rt.logging.setCallback((_, message) => seen.push(message));
+    using sync = rt.loadModelSync(addRelu()); // logs on this thread
+    using background = await rt.loadModel(addRelu()); // logs on a worker: must not call into JS
+    expect(seen.filter((m) => m.startsWith("model pipeline")).length).toBe(1);
+    expect([sync.name, background.name]).toEqual(["add_relu", "add_relu"]);
   });
 
   test("the file sink appends timestamped lines", () => {

@@ -85,7 +85,9 @@ TSR_API tsr_status tsr_stats_get(int32_t key, uint64_t *value);
 /* ---- logging ------------------------------------------------------------------------------- */
 enum { TSR_LOG_TRACE = 0, TSR_LOG_DEBUG = 1, TSR_LOG_INFO = 2, TSR_LOG_WARN = 3, TSR_LOG_ERR = 4, TSR_LOG_OFF = 5 };
 
-/* `message` is valid only during the call. Called on the thread that logs. */
+/* `message` is valid only during the call. Called only on the thread that installed the callback
+ * (hosts such as Bun and Deno cannot be entered from other threads); messages logged on other
+ * threads go to the console and file sinks only. */
 typedef void (*tsr_log_fn)(int32_t level, const char *message, void *user);
 
 TSR_API tsr_status tsr_log_set_level(int32_t level);

@@ -29,4 +29,5 @@ test {
     _ = @import("model/options.zig");
     _ = @import("model/source.zig");
     _ = @import("model/infer/suite_check.zig");
+    _ = @import("backends/cpu/cpu_tests.zig");
 }

@@ -15,6 +15,10 @@ var console_enabled: bool = true;
 var file: ?std.fs.File = null;
 var callback: ?Callback = null;
 var callback_user: ?*anyopaque = null;
+/// The callback runs only on the thread that installed it. JS callbacks may not be entered from
+/// other threads (Bun and Deno would crash or deadlock), and worker threads log too; their
+/// messages still reach the console and file sinks.
+var callback_thread: std.Thread.Id = 0;
 /// A callback that logs again would deadlock on `mutex`; such nested messages skip the sinks.
 threadlocal var inside_sink: bool = false;
 
@@ -58,6 +62,7 @@ pub fn setCallback(function: ?Callback, user: ?*anyopaque) void {
     defer mutex.unlock();
     callback = function;
     callback_user = user;
+    callback_thread = std.Thread.getCurrentId();
 }
 
 /// Reads TESSERA_LOG (a level name or number) and TESSERA_LOGFILE; bad values are reported, not fatal.
@@ -115,7 +120,9 @@ pub fn emit(at: Level, message: [:0]const u8) void {
         writer.interface.print("{d}.{d:0>3} {s}: {s}\n", .{ millis / 1000, millis % 1000, tag, message }) catch {};
         writer.interface.flush() catch {};
     }
-    if (callback) |function| function(@intFromEnum(at), message.ptr, callback_user);
+    if (callback) |function| {
+        if (std.Thread.getCurrentId() == callback_thread) function(@intFromEnum(at), message.ptr, callback_user);
+    }
 }
 
 fn levelName(at: Level) []const u8 {
@@ -141,6 +148,30 @@ fn testCallback(_: i32, message: [*:0]const u8, _: ?*anyopaque) callconv(.c) voi
     if (std.mem.eql(u8, std.mem.span(message), "hello 42")) test_received += 1;
     // Logging from inside the callback must not deadlock.
     write(.err, "nested", .{});
+}
+
+var other_thread_calls: usize = 0;
+fn countingCallback(_: i32, _: [*:0]const u8, _: ?*anyopaque) callconv(.c) void {
+    other_thread_calls += 1;
+}
+
+test "the callback is not entered from other threads" {
+    const saved = getLevel();
+    defer level.store(saved, .monotonic);
+    setConsole(false);
+    defer setConsole(true);
+    try setLevel(@intFromEnum(Level.info));
+    setCallback(countingCallback, null);
+    defer setCallback(null, null);
+    const thread = try std.Thread.spawn(.{}, struct {
+        fn run() void {
+            write(.err, "from a worker", .{});
+        }
+    }.run, .{});
+    thread.join();
+    try std.testing.expectEqual(@as(usize, 0), other_thread_calls);
+    write(.err, "from the installing thread", .{});
+    try std.testing.expectEqual(@as(usize, 1), other_thread_calls);
 }
 
 test "the callback sink receives formatted messages" {

@@ -74,13 +74,16 @@ pub const Request = struct {
                 };
             };
             if (!fixed) {
-                var expected_text: std.Io.Writer.Allocating = .init(memory.allocator);
-                defer expected_text.deinit();
+                var text: std.Io.Writer.Allocating = .init(memory.allocator);
+                defer text.deinit();
+                text.writer.writeAll("[") catch {};
                 for (shape, 0..) |d, i| {
-                    if (i > 0) expected_text.writer.writeByte(',') catch {};
-                    pool.format(d, &expected_text.writer) catch {};
+                    if (i > 0) text.writer.writeByte(',') catch {};
+                    pool.format(d, &text.writer) catch {};
                 }
-                return status.fail(error.ShapeError, "input '{s}' must have shape [{s}], not {any}", .{ name, expected_text.written(), given });
+                text.writer.writeAll("], not [") catch {};
+                for (given, 0..) |g, i| text.writer.print("{s}{d}", .{ if (i > 0) "," else "", g }) catch {};
+                return status.fail(error.ShapeError, "input '{s}' must have shape {s}]", .{ name, text.written() });
             }
         }
     }

@@ -4,8 +4,9 @@
 //!
 //! B is the weight: `PackedB` lays it out once, at model load, as NR-wide column panels (K x NR
 //! each, k-major, zero-padded), and is then read-only and shared by every call and request. A is
-//! packed per call, one MC x KC block at a time, into a per-thread `Workspace` slot that the caller
-//! owns (planned once, so no call allocates). Loop nest, in BLIS order:
+//! the activation: one MC x KC block at a time is packed into a per-thread `Workspace` slot that
+//! the caller owns (planned once, so no call allocates), or read in place when too few B panels
+//! would reuse the pack (see pack_a_min_panels). Loop nest, in BLIS order:
 //!   task (rows x panel range) -> K block (KC) -> B panel (NR) -> micro-tile (MR rows).
 //! The KC x NR micro-panel of B stays in L1 while the MC x KC block of A streams from L2.
 //! Tasks split M (and N when M is short) so that every thread gets equal work; threads take them
@@ -43,9 +44,11 @@ pub const Tuning = struct {
         const l2: usize = @intCast(if (l2_bytes == 0) 512 * 1024 else @min(l2_bytes, 1 << 24));
         // Half of L1 for the B micro-panel leaves room for the A micro-panel and C lines.
         const kc = std.math.clamp(l1 / 2 / (s.nr * @sizeOf(f32)), 64, 512) / 8 * 8;
-        // Half of L2 for the A block; the rest holds B panels on their way to L1.
-        const mc_rows = std.math.clamp(l2 / 2 / (kc * @sizeOf(f32)), s.mr, 480);
-        return .{ .variant = variant, .mc = mc_rows / s.mr * s.mr, .kc = kc, .nc = 4096 / s.nr * s.nr };
+        // A third of L2 for the A block (BLIS picks MC 168 for 6x16 on 256 KiB-L2 Haswell
+        // with KC 256); the rest holds B panels on their way to L1 and the lines of C.
+        const mc_rows = std.math.clamp(l2 / 3 / (kc * @sizeOf(f32)), s.mr, 480);
+        const mc = mc_rows / s.mr * s.mr;
+        return .{ .variant = variant, .mc = mc, .kc = kc, .nc = 4096 / s.nr * s.nr };
     }
 };
 
@@ -58,7 +61,16 @@ pub const PackedB = struct {
     n: usize,
 
     /// `b` is K x N row-major (trans = false) or N x K row-major (trans = true), leading dim `ldb`.
-    pub fn init(allocator: std.mem.Allocator, tuning: Tuning, b: []const f32, ldb: usize, trans: bool, k: usize, n: usize) status.Error!PackedB {
+    pub fn init(
+        allocator: std.mem.Allocator,
+        tuning: Tuning,
+        b: []const f32,
+        ldb: usize,
+        trans: bool,
+        k: usize,
+        n: usize,
+    ) status.Error!PackedB {
+        try checkTuning(tuning);
         try checkMatrix("B", b, if (trans) n else k, if (trans) k else n, ldb);
         const nr = kernels.shape(tuning.variant).nr;
         const panels = std.math.divCeil(usize, n, nr) catch unreachable;
@@ -95,7 +107,12 @@ pub const Workspace = struct {
     data: []align(64) f32,
     slot_len: usize,
 
-    pub fn init(allocator: std.mem.Allocator, tuning: Tuning, slot_count: usize) status.Error!Workspace {
+    pub fn init(
+        allocator: std.mem.Allocator,
+        tuning: Tuning,
+        slot_count: usize,
+    ) status.Error!Workspace {
+        try checkTuning(tuning);
         // Slots start on their own cache lines, so neighbours never share one.
         const slot_len = std.mem.alignForward(usize, blockRows(tuning) * tuning.kc, 16);
         const len = std.math.mul(usize, slot_len, @max(slot_count, 1)) catch return tooLarge();
@@ -128,7 +145,8 @@ fn blockRows(tuning: Tuning) usize {
 pub const Epilogue = struct {
     /// Added to every row: one value per column (N of them).
     bias: ?[]const f32 = null,
-    /// Added elementwise: an M x N matrix with its own leading dimension.
+    /// Added elementwise: an M x N matrix with its own leading dimension. It must not overlap
+    /// C (earlier K blocks have already written there); for C += A * B use beta = 1.
     residual: ?[]const f32 = null,
     residual_ld: usize = 0,
     relu: bool = false,
@@ -151,7 +169,12 @@ pub const Params = struct {
 };
 
 /// C = relu?(alpha * op(A) * B + beta * C + bias + residual), on the pool's threads when given.
-pub fn gemm(params: Params, b: *const PackedB, workspace: *const Workspace, pool: ?*ThreadPool) status.Error!void {
+pub fn gemm(
+    params: Params,
+    b: *const PackedB,
+    workspace: *const Workspace,
+    pool: ?*ThreadPool,
+) status.Error!void {
     try checkParams(params, b, workspace);
     if (params.m == 0 or params.n == 0) return;
     var out = outputOf(params);
@@ -170,7 +193,15 @@ pub fn gemm(params: Params, b: *const PackedB, workspace: *const Workspace, pool
 
 /// Packs B, runs, frees: for one-off products and tests. Kernels with constant weights keep a
 /// PackedB and a Workspace instead, so that no call allocates.
-pub fn gemmOnce(allocator: std.mem.Allocator, tuning: Tuning, params: Params, b: []const f32, ldb: usize, trans_b: bool, pool: ?*ThreadPool) status.Error!void {
+pub fn gemmOnce(
+    allocator: std.mem.Allocator,
+    tuning: Tuning,
+    params: Params,
+    b: []const f32,
+    ldb: usize,
+    trans_b: bool,
+    pool: ?*ThreadPool,
+) status.Error!void {
     var packed_b = try PackedB.init(allocator, tuning, b, ldb, trans_b, params.k, params.n);
     defer packed_b.deinit();
     var workspace = try Workspace.init(allocator, tuning, if (pool) |p| p.threadCount() else 1);
@@ -231,14 +262,21 @@ fn planGrid(m: usize, n: usize, tuning: Tuning, threads: usize) Grid {
             n_blocks = @min(std.mem.alignForward(usize, n_blocks, threads), panels);
         }
     }
-    return .{ .m = m, .mr = s.mr, .units = units, .m_blocks = m_blocks, .panels = panels, .n_blocks = n_blocks };
+    return .{
+        .m = m,
+        .mr = s.mr,
+        .units = units,
+        .m_blocks = m_blocks,
+        .panels = panels,
+        .n_blocks = n_blocks,
+    };
 }
 
 /// A row-major A is packed when a task reuses the block over this many B panels or more: the
 /// pack costs about 0.7 cycle per element, against one cycle of FMAs per element and panel, and
 /// packed rows are contiguous (rows in place at a power-of-two stride alias in L2's sets).
 /// With fewer panels (N = 64 in early convolutions) reading A in place is faster.
-pub var pack_a_min_panels: usize = 16;
+const pack_a_min_panels = 16;
 
 fn Job(comptime variant: Variant) type {
     return struct {
@@ -251,6 +289,8 @@ fn Job(comptime variant: Variant) type {
         out: kernels.Output,
         grid: Grid,
         kc: usize,
+        /// M fits one micro-tile and A is row-major: A is read in place, and K is not blocked.
+        short_m: bool,
         next_task: std.atomic.Value(usize) = .init(0),
 
         /// One call per thread slot: the slot index picks the A buffer, the counter the tasks.
@@ -273,7 +313,7 @@ fn Job(comptime variant: Variant) type {
             while (k0 < p.k) : (k0 += self.kc) {
                 const kc = @min(self.kc, p.k - k0);
                 const pass: kernels.Pass = .{ .first = k0 == 0, .last = k0 + kc == p.k };
-                if (p.trans_a or panels[1] - panels[0] >= pack_a_min_panels) {
+                if (p.trans_a or (!self.short_m and panels[1] - panels[0] >= pack_a_min_panels)) {
                     const a_block = if (p.trans_a) p.a.ptr + k0 * p.lda + rows[0] else p.a.ptr + rows[0] * p.lda + k0;
                     kernels.packA(Kernel.mr, scratch, a_block, p.lda, p.trans_a, rows[1] - rows[0], kc);
                     self.runBlock(.panel, rows, panels, k0, kc, scratch, Kernel.mr * kc, pass);
@@ -285,7 +325,17 @@ fn Job(comptime variant: Variant) type {
         }
 
         /// One K block of a task: every B panel in range against every micro-tile of rows.
-        fn runBlock(self: *Self, comptime layout: kernels.ALayout, rows: [2]usize, panels: [2]usize, k0: usize, kc: usize, a_block: [*]const f32, a_tile_stride: usize, pass: kernels.Pass) void {
+        fn runBlock(
+            self: *Self,
+            comptime layout: kernels.ALayout,
+            rows: [2]usize,
+            panels: [2]usize,
+            k0: usize,
+            kc: usize,
+            a_block: [*]const f32,
+            a_tile_stride: usize,
+            pass: kernels.Pass,
+        ) void {
             const p = self.params;
             for (panels[0]..panels[1]) |panel| {
                 const b_panel = self.b.data.ptr + panel * p.k * Kernel.nr + k0 * Kernel.nr;
@@ -302,15 +352,24 @@ fn Job(comptime variant: Variant) type {
     };
 }
 
-fn runJob(comptime variant: Variant, params: Params, b: *const PackedB, workspace: *const Workspace, pool: ?*ThreadPool, out: kernels.Output) void {
+fn runJob(
+    comptime variant: Variant,
+    params: Params,
+    b: *const PackedB,
+    workspace: *const Workspace,
+    pool: ?*ThreadPool,
+    out: kernels.Output,
+) void {
     const tuning = b.tuning;
     const macs = params.m *| params.n *| params.k;
     var threads: usize = if (pool) |p| p.threadCount() else 1;
     threads = @min(threads, workspace.slots(), @max(1, macs / @max(1, tuning.min_macs_per_thread)));
     const grid = planGrid(params.m, params.n, tuning, threads);
     // Even K blocks: 576 = 3 x 192 rather than 256 + 256 + 64, whose last pass would be mostly
-    // loads and stores of C.
-    const k_blocks = std.math.divCeil(usize, params.k, tuning.kc) catch unreachable;
+    // loads and stores of C. A single row of tiles (a GEMV, batch 1) uses each B element once:
+    // K blocks would buy no L1 reuse, only cut B's stream into short runs and add passes over C.
+    const short_m = params.m <= kernels.shape(variant).mr and !params.trans_a;
+    const k_blocks = if (short_m) 1 else std.math.divCeil(usize, params.k, tuning.kc) catch unreachable;
     var job: Job(variant) = .{
         .params = &params,
         .b = b,
@@ -318,10 +377,21 @@ fn runJob(comptime variant: Variant, params: Params, b: *const PackedB, workspac
         .out = out,
         .grid = grid,
         .kc = std.math.divCeil(usize, params.k, k_blocks) catch unreachable,
+        .short_m = short_m,
     };
     threads = @min(threads, grid.tasks());
     if (threads <= 1) return job.runSlots(0, 1);
     pool.?.parallelForGrain(threads, 1, &job, Job(variant).runSlots);
+}
+
+fn checkTuning(tuning: Tuning) status.Error!void {
+    if (tuning.mc == 0 or tuning.kc == 0 or tuning.nc == 0) {
+        return status.fail(
+            error.InvalidArgument,
+            "gemm: block sizes must be positive (MC {d}, KC {d}, NC {d})",
+            .{ tuning.mc, tuning.kc, tuning.nc },
+        );
+    }
 }
 
 fn tooLarge() status.Error {
@@ -329,16 +399,34 @@ fn tooLarge() status.Error {
 }
 
 /// A rows x cols row-major matrix with leading dimension ld must fit in `data`.
-fn checkMatrix(name: []const u8, data: []const f32, rows: usize, cols: usize, ld: usize) status.Error!void {
+fn checkMatrix(
+    name: []const u8,
+    data: []const f32,
+    rows: usize,
+    cols: usize,
+    ld: usize,
+) status.Error!void {
     if (rows == 0 or cols == 0) return;
-    if (ld < cols) return status.fail(error.InvalidArgument, "gemm: leading dimension of {s} is {d}, less than its {d} columns", .{ name, ld, cols });
+    if (ld < cols) return status.fail(
+        error.InvalidArgument,
+        "gemm: leading dimension of {s} is {d}, less than its {d} columns",
+        .{ name, ld, cols },
+    );
     const needed = std.math.add(usize, std.math.mul(usize, rows - 1, ld) catch return tooLarge(), cols) catch return tooLarge();
-    if (data.len < needed) return status.fail(error.InvalidArgument, "gemm: {s} holds {d} floats, {d} needed", .{ name, data.len, needed });
+    if (data.len < needed) return status.fail(
+        error.InvalidArgument,
+        "gemm: {s} holds {d} floats, {d} needed",
+        .{ name, data.len, needed },
+    );
 }
 
 fn checkParams(p: Params, b: *const PackedB, workspace: *const Workspace) status.Error!void {
     if (b.k != p.k or b.n != p.n) {
-        return status.fail(error.InvalidArgument, "gemm: packed B is {d}x{d}, the call needs {d}x{d}", .{ b.k, b.n, p.k, p.n });
+        return status.fail(
+            error.InvalidArgument,
+            "gemm: packed B is {d}x{d}, the call needs {d}x{d}",
+            .{ b.k, b.n, p.k, p.n },
+        );
     }
     if (workspace.slot_len < blockRows(b.tuning) * b.tuning.kc) {
         return status.fail(error.InvalidArgument, "gemm: the workspace was made for a smaller blocking", .{});
@@ -346,7 +434,11 @@ fn checkParams(p: Params, b: *const PackedB, workspace: *const Workspace) status
     if (p.k > 0 and p.alpha != 0) try checkMatrix("A", p.a, if (p.trans_a) p.k else p.m, if (p.trans_a) p.m else p.k, p.lda);
     try checkMatrix("C", p.c, p.m, p.n, p.ldc);
     if (p.epilogue.bias) |bias| {
-        if (bias.len < p.n) return status.fail(error.InvalidArgument, "gemm: bias has {d} values, {d} needed", .{ bias.len, p.n });
+        if (bias.len < p.n) return status.fail(
+            error.InvalidArgument,
+            "gemm: bias has {d} values, {d} needed",
+            .{ bias.len, p.n },
+        );
     }
     if (p.epilogue.residual) |res| try checkMatrix("the residual", res, p.m, p.n, p.epilogue.residual_ld);
 }

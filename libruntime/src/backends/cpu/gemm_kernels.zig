@@ -1,6 +1,8 @@
 //! SGEMM micro-kernels and the packing they read. A micro-kernel keeps an MR x NR tile of C in
 //! vector registers and walks K once: per step it loads NR/W vectors of packed B, broadcasts MR
-//! values of packed A, and issues MR*NR/W fused multiply-adds. The epilogue (alpha, beta, bias,
+//! values of A (packed, or read in place), and issues MR*NR/W fused multiply-adds. Each row count
+//! 1..MR has its own unrolled kernel, so bottom edges cost no padding work, and short tiles split
+//! K over several accumulator sets to keep the FMA pipes full. The epilogue (alpha, beta, bias,
 //! residual, ReLU) is applied in the store, so C is written once per K block and never re-read
 //! by a separate pass.
 //!
@@ -78,7 +80,8 @@ pub const Output = struct {
 
 /// Where a micro-kernel reads A. `.rows` is a row-major A read in place (row r of the tile at
 /// a + r * lda): no packing, which matters when N is short and a pack would be reused by few
-/// panels. `.panel` is a micro-panel made by packA (mr values per k), for a transposed A.
+/// panels. `.panel` is a micro-panel made by packA (mr values per k): contiguous, for a
+/// transposed A or a block that many panels reuse.
 pub const ALayout = enum { panel, rows };
 
 /// Which K block a store finishes: the first one applies beta (and reads C only if beta != 0),
@@ -99,7 +102,19 @@ pub fn Kernel(comptime variant: Variant) type {
 
         /// C[i..i+rows, j..j+cols] from an A micro-panel (see ALayout; `lda` is used by .rows)
         /// and a packed B micro-panel (kc x nr, k-major). Columns past the edge are padding.
-        pub fn tile(comptime layout: ALayout, rows: usize, cols: usize, kc: usize, a: [*]const f32, lda: usize, b: [*]const f32, out: *const Output, i: usize, j: usize, pass: Pass) void {
+        pub fn tile(
+            comptime layout: ALayout,
+            rows: usize,
+            cols: usize,
+            kc: usize,
+            a: [*]const f32,
+            lda: usize,
+            b: [*]const f32,
+            out: *const Output,
+            i: usize,
+            j: usize,
+            pass: Pass,
+        ) void {
             std.debug.assert(cols >= 1 and cols <= nr);
             // Every row count gets its own unrolled kernel: more comptime loop steps than default.
             @setEvalBranchQuota(20_000);
@@ -107,7 +122,11 @@ pub fn Kernel(comptime variant: Variant) type {
                 inline 1...mr => |r| {
                     prefetchTile(r, out, i, j);
                     const acc = accumulate(r, layout, kc, a, lda, b);
-                    if (cols == nr) storeFull(r, &acc, out, i, j, pass) else storePartial(r, &acc, cols, out, i, j, pass);
+                    if (cols == nr) {
+                        storeFull(r, &acc, out, i, j, pass);
+                    } else {
+                        storePartial(r, &acc, cols, out, i, j, pass);
+                    }
                 },
                 else => unreachable,
             }
@@ -129,11 +148,19 @@ pub fn Kernel(comptime variant: Variant) type {
             return @min(4, @max(1, mr / rows));
         }
 
-        inline fn accumulate(comptime rows: usize, comptime layout: ALayout, kc: usize, a: [*]const f32, lda: usize, b: [*]const f32) Tile(rows) {
+        inline fn accumulate(
+            comptime rows: usize,
+            comptime layout: ALayout,
+            kc: usize,
+            a: [*]const f32,
+            lda: usize,
+            b: [*]const f32,
+        ) Tile(rows) {
             const a_step = if (layout == .panel) mr else 1;
             const sets = comptime chains(rows);
             const unroll = if (sets == 1) 4 else sets;
             var acc: [sets]Tile(rows) = @splat(@splat(@splat(@splat(0))));
+            // Bumped pointers rather than an index: the loads then use constant offsets.
             var ap = a;
             var bp = b;
             var left = kc;
@@ -155,16 +182,33 @@ pub fn Kernel(comptime variant: Variant) type {
             return acc[0];
         }
 
-        inline fn step(comptime rows: usize, comptime layout: ALayout, acc: *Tile(rows), a: [*]const f32, lda: usize, b: [*]const f32) void {
+        /// One k: NR/W vectors of B, then per row one broadcast of A and NR/W multiply-adds.
+        inline fn step(
+            comptime rows: usize,
+            comptime layout: ALayout,
+            acc: *Tile(rows),
+            a: [*]const f32,
+            lda: usize,
+            b: [*]const f32,
+        ) void {
             var bv: [vectors]V = undefined;
             inline for (0..vectors) |v| bv[v] = b[v * width ..][0..width].*;
             inline for (0..rows) |r| {
                 const av: V = @splat(if (layout == .panel) a[r] else a[r * lda]);
-                inline for (0..vectors) |v| acc[r][v] = if (fused) @mulAdd(V, av, bv[v], acc[r][v]) else av * bv[v] + acc[r][v];
+                inline for (0..vectors) |v| {
+                    acc[r][v] = if (fused) @mulAdd(V, av, bv[v], acc[r][v]) else av * bv[v] + acc[r][v];
+                }
             }
         }
 
-        fn storeFull(comptime rows: usize, acc: *const Tile(rows), out: *const Output, i: usize, j: usize, pass: Pass) void {
+        fn storeFull(
+            comptime rows: usize,
+            acc: *const Tile(rows),
+            out: *const Output,
+            i: usize,
+            j: usize,
+            pass: Pass,
+        ) void {
             const alpha: V = @splat(out.alpha);
             const beta: V = @splat(out.beta);
             const read_c = !pass.first or out.beta != 0;
@@ -189,7 +233,15 @@ pub fn Kernel(comptime variant: Variant) type {
         }
 
         /// The right edge: spill the tile and finish the valid columns one by one.
-        fn storePartial(comptime rows: usize, acc: *const Tile(rows), cols: usize, out: *const Output, i: usize, j: usize, pass: Pass) void {
+        fn storePartial(
+            comptime rows: usize,
+            acc: *const Tile(rows),
+            cols: usize,
+            out: *const Output,
+            i: usize,
+            j: usize,
+            pass: Pass,
+        ) void {
             var spill: [rows][nr]f32 = undefined;
             inline for (0..rows) |r| {
                 inline for (0..vectors) |v| spill[r][v * width ..][0..width].* = acc[r][v];
@@ -219,9 +271,18 @@ pub fn storeOne(out: *const Output, row: usize, col: usize, sum: f32, pass: Pass
 }
 
 /// Packs rows [0, rows) x K range [0, kc) of op(A) into micro-panels of `mr` rows, k-major
-/// (mr values per k), padding missing rows with zeros. `a` points at op(A)[i0, p0]:
-/// a row-major A (trans = false) is read row by row, a transposed one column by column.
-pub fn packA(comptime mr: usize, dst: [*]f32, a: [*]const f32, lda: usize, trans: bool, rows: usize, kc: usize) void {
+/// (mr values per k). `a` points at op(A)[i0, p0]: a row-major A (trans = false) is read row by
+/// row, a transposed one column by column. The slots of a last, short panel stay unwritten:
+/// its tile runs the kernel made for that row count, which never reads them.
+pub fn packA(
+    comptime mr: usize,
+    dst: [*]f32,
+    a: [*]const f32,
+    lda: usize,
+    trans: bool,
+    rows: usize,
+    kc: usize,
+) void {
     var out = dst;
     var r0: usize = 0;
     while (r0 < rows) : (r0 += mr) {
@@ -229,19 +290,18 @@ pub fn packA(comptime mr: usize, dst: [*]f32, a: [*]const f32, lda: usize, trans
         if (trans) {
             for (0..kc) |k| {
                 const src = a + k * lda + r0;
-                for (0..here) |r| out[k * mr + r] = src[r];
-                for (here..mr) |r| out[k * mr + r] = 0;
+                if (here == mr) {
+                    out[k * mr ..][0..mr].* = src[0..mr].*;
+                } else {
+                    for (0..here) |r| out[k * mr + r] = src[r];
+                }
             }
         } else if (here == mr) {
             packRowsFull(mr, out, a + r0 * lda, lda, kc);
         } else {
-            for (0..mr) |r| {
-                if (r < here) {
-                    const src = a + (r0 + r) * lda;
-                    for (0..kc) |k| out[k * mr + r] = src[k];
-                } else {
-                    for (0..kc) |k| out[k * mr + r] = 0;
-                }
+            for (0..here) |r| {
+                const src = a + (r0 + r) * lda;
+                for (0..kc) |k| out[k * mr + r] = src[k];
             }
         }
         out += mr * kc;

@@ -240,7 +240,11 @@ test "large K" {
     try checkEverywhere(.{ .m = 17, .n = 33, .k = 1500, .trans_a = true, .bias = true, .relu = true }, prng.random(), pool);
 }
 
-fn runShared(operands: *const Operands, packed_b: *const gemm.PackedB, failures: *std.atomic.Value(u32)) void {
+fn runShared(
+    operands: *const Operands,
+    packed_b: *const gemm.PackedB,
+    failures: *std.atomic.Value(u32),
+) void {
     runSharedChecked(operands, packed_b) catch {
         _ = failures.fetchAdd(1, .monotonic);
     };
@@ -332,6 +336,10 @@ test "invalid arguments are rejected with InvalidArgument" {
     bad.epilogue.residual_ld = 4;
     try testing.expectError(error.InvalidArgument, gemm.gemm(bad, &packed_b, &workspace, null));
     try testing.expectError(error.InvalidArgument, gemm.PackedB.init(allocator, tuning, b[0..11], 4, false, 3, 4));
+
+    var zero_kc = tuning;
+    zero_kc.kc = 0;
+    try testing.expectError(error.InvalidArgument, gemm.Workspace.init(allocator, zero_kc, 1));
 
     var bigger = tuning;
     bigger.kc *= 2;

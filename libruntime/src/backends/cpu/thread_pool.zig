@@ -84,10 +84,18 @@ pub const ThreadPool = struct {
     pub fn init(allocator: std.mem.Allocator, options: Options) status.Error!*ThreadPool {
         const threads = if (options.threads == 0) defaultThreadCount() else options.threads;
         if (threads > max_threads) {
-            return status.fail(error.InvalidArgument, "thread pool: {d} threads (at most {d})", .{ threads, max_threads });
+            return status.fail(
+                error.InvalidArgument,
+                "thread pool: {d} threads (at most {d})",
+                .{ threads, max_threads },
+            );
         }
         for (options.cores) |core| {
-            if (core >= cpu_set_bits) return status.fail(error.InvalidArgument, "thread pool: core id {d} is out of range", .{core});
+            if (core >= cpu_set_bits) return status.fail(
+                error.InvalidArgument,
+                "thread pool: core id {d} is out of range",
+                .{core},
+            );
         }
         const self = allocator.create(ThreadPool) catch return outOfMemory();
         errdefer allocator.destroy(self);
@@ -104,13 +112,21 @@ pub const ThreadPool = struct {
             const config: std.Thread.SpawnConfig = .{ .stack_size = options.stack_size_bytes };
             worker.* = std.Thread.spawn(config, workerMain, .{ self, core }) catch {
                 self.stopWorkers(index - 1);
-                return status.fail(error.OutOfResource, "thread pool: could not start thread {d} of {d}", .{ index, threads });
+                return status.fail(
+                    error.OutOfResource,
+                    "thread pool: could not start thread {d} of {d}",
+                    .{ index, threads },
+                );
             };
         }
         self.waitStarted(@intCast(workers.len));
         if (self.start_failures.load(.acquire) != 0) {
             self.stopWorkers(workers.len);
-            return status.fail(error.OSError, "thread pool: could not pin threads to the requested cores", .{});
+            return status.fail(
+                error.OSError,
+                "thread pool: could not pin threads to the requested cores",
+                .{},
+            );
         }
         return self;
     }
@@ -133,13 +149,24 @@ pub const ThreadPool = struct {
     /// Runs func(context, begin, end) over chunks covering [0, count), about 4 chunks per thread.
     /// `context` is a pointer; func runs on several threads at once, so it must only write what
     /// its range owns (or use atomics).
-    pub fn parallelFor(self: *ThreadPool, count: usize, context: anytype, comptime func: fn (@TypeOf(context), usize, usize) void) void {
+    pub fn parallelFor(
+        self: *ThreadPool,
+        count: usize,
+        context: anytype,
+        comptime func: fn (@TypeOf(context), usize, usize) void,
+    ) void {
         const target_chunks = 4 * self.threadCount();
         self.parallelForGrain(count, std.math.divCeil(usize, count, target_chunks) catch 1, context, func);
     }
 
     /// Like parallelFor, with chunks of `grain` items (the last may be shorter).
-    pub fn parallelForGrain(self: *ThreadPool, count: usize, grain: usize, context: anytype, comptime func: fn (@TypeOf(context), usize, usize) void) void {
+    pub fn parallelForGrain(
+        self: *ThreadPool,
+        count: usize,
+        grain: usize,
+        context: anytype,
+        comptime func: fn (@TypeOf(context), usize, usize) void,
+    ) void {
         const Context = @TypeOf(context);
         comptime std.debug.assert(@typeInfo(Context) == .pointer);
         const Adapter = struct {
@@ -150,7 +177,13 @@ pub const ThreadPool = struct {
         self.run(count, grain, @ptrCast(context), Adapter.call);
     }
 
-    fn run(self: *ThreadPool, count: usize, grain_asked: usize, context: *const anyopaque, func: Erased) void {
+    fn run(
+        self: *ThreadPool,
+        count: usize,
+        grain_asked: usize,
+        context: *const anyopaque,
+        func: Erased,
+    ) void {
         if (count == 0) return;
         const grain = @max(grain_asked, 1, std.math.divCeil(usize, count, max_chunks) catch 1);
         const chunks = std.math.divCeil(usize, count, grain) catch 1;
@@ -287,8 +320,16 @@ const cpu_set_bits = if (builtin.os.tag == .linux) @bitSizeOf(std.os.linux.cpu_s
 
 /// Pins the calling thread to one core. A no-op returning success outside Linux.
 pub fn pinCurrentThread(core: u16) status.Error!void {
-    if (core >= cpu_set_bits) return status.fail(error.InvalidArgument, "core id {d} is out of range", .{core});
-    if (!setAffinity(core)) return status.fail(error.OSError, "could not pin the thread to core {d}", .{core});
+    if (core >= cpu_set_bits) return status.fail(
+        error.InvalidArgument,
+        "core id {d} is out of range",
+        .{core},
+    );
+    if (!setAffinity(core)) return status.fail(
+        error.OSError,
+        "could not pin the thread to core {d}",
+        .{core},
+    );
 }
 
 fn setAffinity(core: u16) bool {

@@ -9,6 +9,8 @@ pub const max_rank = 32;
 pub fn shape(ctx: *const kernel.Context, shapes: []const []const i64) status.Error![]i64 {
     var rank: usize = 0;
     for (shapes) |s| rank = @max(rank, s.len);
+    // Walker keeps per-axis state in fixed arrays of max_rank entries.
+    if (rank > max_rank) return ctx.fail("rank {d} exceeds the maximum of {d}", .{ rank, max_rank });
     const out = try ctx.alloc(i64, rank);
     for (out, 0..) |*d, k| {
         d.* = 1;

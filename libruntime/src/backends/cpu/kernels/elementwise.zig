@@ -33,7 +33,11 @@ fn apply(comptime T: type, comptime op: BinaryOp, a: T, b: T) error{DivisionByZe
         },
         .pow => if (is_float) std.math.pow(T, a, b) else intPow(T, a, b),
         // Mod with fmod=0 follows the divisor's sign (Python); fmod=1 the dividend's (C).
-        .mod => if (is_float) a - b * @floor(a / b) else blk: {
+        // Python's float modulo: the remainder takes the divisor's sign (and x mod inf is inf).
+        .mod => if (is_float) blk: {
+            const r = @rem(a, b);
+            break :blk if (r != 0 and ((r < 0) != (b < 0))) r + b else r;
+        } else blk: {
             if (b == 0) return error.DivisionByZero;
             if (@typeInfo(T).int.signedness == .signed and b == -1) break :blk 0;
             break :blk @mod(a, b);
@@ -102,6 +106,7 @@ fn binaryLoop(comptime T: type, comptime op: BinaryOp, ctx: *Context, a: *const 
 
 fn binaryTyped(comptime op: BinaryOp, ctx: *Context, a: *const Tensor, b: *const Tensor) status.Error!*Tensor {
     if (a.dtype != b.dtype) return ctx.fail("inputs mix {s} and {s}", .{ @tagName(a.dtype), @tagName(b.dtype) });
+    if (a.dtype == .float16) return halfViaSingle(op, ctx, a, b);
     const shape = try broadcast.shape(ctx, &.{ a.shape, b.shape });
     const out_dtype: kernel.DType = if (isComparison(op)) .bool else a.dtype;
     const out = try ctx.output(0, out_dtype, shape);
@@ -123,6 +128,15 @@ fn binaryTyped(comptime op: BinaryOp, ctx: *Context, a: *const Tensor, b: *const
         else => return ctx.unsupported(a.dtype),
     }
     return out;
+}
+
+/// float16 is computed in float32 and rounded back, as hardware without f16 arithmetic does.
+fn halfViaSingle(comptime op: BinaryOp, ctx: *Context, a: *const Tensor, b: *const Tensor) status.Error!*Tensor {
+    const wide = try binaryTyped(op, ctx, try unary.convert(ctx, a, .float32), try unary.convert(ctx, b, .float32));
+    if (isComparison(op)) return wide;
+    const narrow = try unary.convert(ctx, wide, .float16);
+    ctx.outputs[0] = narrow;
+    return narrow;
 }
 
 fn binary(comptime op: BinaryOp) kernel.Kernel {

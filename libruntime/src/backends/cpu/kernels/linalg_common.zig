@@ -67,10 +67,6 @@ pub const int_kinds = [_]Kind{
 
 pub const numeric_kinds = float_kinds ++ int_kinds;
 
-pub fn isFloat(comptime T: type) bool {
-    return T == BF16 or @typeInfo(T) == .float;
-}
-
 /// Addition and multiplication that wrap for integers, like ORT's and numpy's.
 pub inline fn add(comptime A: type, a: A, b: A) A {
     return if (@typeInfo(A) == .float) a + b else a +% b;
@@ -123,7 +119,9 @@ pub fn checkData(ctx: *const Context, t: *const Tensor) status.Error!usize {
     const n = try product(ctx, t.shape);
     if (t.dtype == .string) return ctx.unsupported(t.dtype);
     const bytes = t.dtype.byteSize(n) orelse return ctx.fail("the tensor is too large", .{});
-    if (t.data.len < bytes) return ctx.fail("a {s} tensor holds {d} bytes, needs {d}", .{ @tagName(t.dtype), t.data.len, bytes });
+    if (t.data.len < bytes) {
+        return ctx.fail("a {s} tensor holds {d} bytes, needs {d}", .{ @tagName(t.dtype), t.data.len, bytes });
+    }
     return n;
 }
 
@@ -131,13 +129,4 @@ pub fn checkData(ctx: *const Context, t: *const Tensor) status.Error!usize {
 pub fn elems(ctx: *const Context, comptime T: type, t: *const Tensor) status.Error![]T {
     const n = try checkData(ctx, t);
     return t.items(T)[0..n];
-}
-
-/// One scalar of any numeric dtype as f32 (scales, zero points, loss weights).
-pub fn scalarF32(t: *const Tensor, index: usize) f32 {
-    inline for (numeric_kinds) |k| if (t.dtype == k.dtype) {
-        const v = load(k.T, t.items(k.T)[index]);
-        return if (@typeInfo(@TypeOf(v)) == .float) @floatCast(v) else @floatFromInt(v);
-    };
-    return 0;
 }

@@ -1,0 +1,309 @@
+//! Convolutions (part of the nn family, see nn.zig): Conv, ConvInteger and QLinearConv. Each
+//! group of each image is one GEMM, W (M/g x C/g*k) times the im2col matrix of the input (or the
+//! input itself for 1x1 windows); depthwise convolutions (one input channel per group) skip the
+//! GEMM and run a direct loop, since their K is only the kernel size.
+const std = @import("std");
+const common = @import("nn_common.zig");
+const im2col_module = @import("nn_im2col.zig");
+
+const Context = common.Context;
+const Tensor = common.Tensor;
+const Error = common.Error;
+const Geometry = common.Geometry;
+
+/// Sizes of a grouped convolution: N images, C input and M output channels, `group` groups.
+pub const ConvShape = struct {
+    n: usize,
+    c: usize,
+    m: usize,
+    group: usize,
+    geo: Geometry,
+
+    pub fn cg(self: ConvShape) usize {
+        return self.c / self.group;
+    }
+    pub fn mg(self: ConvShape) usize {
+        return self.m / self.group;
+    }
+    /// The GEMM's K: input channels per group times kernel taps.
+    pub fn depth(self: ConvShape) usize {
+        return self.cg() * self.geo.kernelCount();
+    }
+};
+
+/// Checks X (N x C x spatial) against W (M x C/group x kernel) and reads the window attributes.
+pub fn convShape(ctx: *const Context, x: *const Tensor, w: *const Tensor) Error!ConvShape {
+    if (x.rank() < 3) return ctx.fail("X has rank {d}; it needs N, C and a spatial axis", .{x.rank()});
+    if (w.rank() != x.rank()) return ctx.fail("W has rank {d} but X has rank {d}", .{ w.rank(), x.rank() });
+    const group_attribute = ctx.node.attrInt("group", 1);
+    if (group_attribute < 1) return ctx.fail("group is {d}; it must be >= 1", .{group_attribute});
+    const c = common.dim(x, 1);
+    const m = common.dim(w, 0);
+    const group: usize = @intCast(group_attribute);
+    if (std.math.mul(usize, common.dim(w, 1), group) catch 0 != c) {
+        return ctx.fail("X has {d} channels but W.shape[1] x group is {d} x {d}", .{ c, common.dim(w, 1), group });
+    }
+    if (m % group != 0) return ctx.fail("{d} feature maps do not split into {d} groups", .{ m, group });
+    const geo = try common.window(ctx, x.shape[2..], .{ .kernel = try common.kernelFromWeight(ctx, w) });
+    // K x out-positions is the im2col buffer; refuse what cannot be addressed.
+    _ = try common.mulChecked(ctx, try common.mulChecked(ctx, c, geo.kernelCount()), geo.outCount());
+    _ = try common.mulChecked(ctx, try common.mulChecked(ctx, common.dim(x, 0), m), geo.outCount());
+    return .{ .n = common.dim(x, 0), .c = c, .m = m, .group = group, .geo = geo };
+}
+
+/// The optional bias: 1-D with one value per output channel.
+pub fn checkBias(ctx: *const Context, b: ?*const Tensor, m: usize) Error!void {
+    const bias = b orelse return;
+    if (bias.rank() != 1 or common.dim(bias, 0) != m) return ctx.fail("the bias must be 1-D with {d} values", .{m});
+}
+
+fn conv(ctx: *Context) Error!void {
+    const x = try ctx.require(0);
+    const w = try ctx.require(1);
+    if (x.dtype != w.dtype) return ctx.fail("X is {s} but W is {s}", .{ @tagName(x.dtype), @tagName(w.dtype) });
+    const shape = try convShape(ctx, x, w);
+    try checkBias(ctx, ctx.input(2), shape.m);
+    switch (try common.precision(ctx, x.dtype, false)) {
+        inline else => |p| {
+            const F = if (p == .f32) f32 else f64;
+            const bias = if (ctx.input(2)) |b| try common.floats(F, ctx, b) else null;
+            const out = try common.floatOutput(F, ctx, 0, x.dtype, try shape.geo.outShape(ctx, shape.n, shape.m));
+            try convolve(F, ctx, shape, try common.floats(F, ctx, x), try common.floats(F, ctx, w), bias, out.values);
+            out.finish();
+        },
+    }
+}
+
+/// Y = conv(X, W) + bias over float values laid out as the tensors are.
+pub fn convolve(comptime T: type, ctx: *const Context, s: ConvShape, x: []const T, w: []const T, bias: ?[]const T, y: []T) Error!void {
+    const g = s.geo;
+    const in_plane = g.inCount();
+    const out_plane = g.outCount();
+    if (s.cg() == 1 and s.depth() <= 64) return depthwise(T, s, x, w, bias, y);
+    const k = s.depth();
+    const pointwise = g.isPointwise();
+    const col: []T = if (pointwise) &.{} else try ctx.alloc(T, k * out_plane);
+    defer if (!pointwise) ctx.arena.free(col);
+    for (0..s.n) |image| {
+        for (0..s.group) |group| {
+            const xg = x[(image * s.c + group * s.cg()) * in_plane ..][0 .. s.cg() * in_plane];
+            const b_matrix: []const T = if (pointwise) xg else blk: {
+                im2col_module.im2col(T, g, xg, s.cg(), col);
+                break :blk col;
+            };
+            const first = image * s.m + group * s.mg();
+            const yg = y[first * out_plane ..][0 .. s.mg() * out_plane];
+            if (bias) |b| for (0..s.mg()) |i| @memset(yg[i * out_plane ..][0..out_plane], b[group * s.mg() + i]);
+            const wg = w[group * s.mg() * k ..][0 .. s.mg() * k];
+            try im2col_module.matmul(T, ctx, .{ .m = s.mg(), .n = out_plane, .k = k, .accumulate = bias != null }, wg, b_matrix, yg);
+        }
+    }
+}
+
+/// One input channel per group: each output plane is a sum of kernel-weighted shifted copies of
+/// its input plane, accumulated row by row (contiguous when the stride is 1).
+fn depthwise(comptime T: type, s: ConvShape, x: []const T, w: []const T, bias: ?[]const T, y: []T) void {
+    const g = s.geo;
+    const in_plane = g.inCount();
+    const out_plane = g.outCount();
+    const taps = g.kernelCount();
+    for (0..s.n) |image| for (0..s.m) |oc| {
+        const group = oc / s.mg();
+        const src = x[(image * s.c + group) * in_plane ..][0..in_plane];
+        const dst = y[(image * s.m + oc) * out_plane ..][0..out_plane];
+        @memset(dst, if (bias) |b| b[oc] else 0);
+        const weights = w[oc * taps ..][0..taps];
+        var tap: usize = 0;
+        for (0..g.kernel[0]) |kd| for (0..g.kernel[1]) |kh| for (0..g.kernel[2]) |kw| {
+            accumulateTap(T, g, .{ kd, kh, kw }, weights[tap], src, dst);
+            tap += 1;
+        };
+    };
+}
+
+fn accumulateTap(comptime T: type, g: Geometry, taps: [3]usize, weight: T, src: []const T, dst: []T) void {
+    if (weight == 0) return;
+    var offsets: [3]i64 = undefined;
+    for (0..3) |i| offsets[i] = @as(i64, @intCast(taps[i] * g.dilation[i])) - g.pad[i];
+    const r0 = common.validRange(g.out[0], g.in[0], g.stride[0], offsets[0]);
+    const r1 = common.validRange(g.out[1], g.in[1], g.stride[1], offsets[1]);
+    const r2 = common.validRange(g.out[2], g.in[2], g.stride[2], offsets[2]);
+    if (r2[0] == r2[1]) return;
+    const iw0: usize = @intCast(@as(i64, @intCast(r2[0] * g.stride[2])) + offsets[2]);
+    for (r0[0]..r0[1]) |od| {
+        const id: usize = @intCast(@as(i64, @intCast(od * g.stride[0])) + offsets[0]);
+        for (r1[0]..r1[1]) |oh| {
+            const ih: usize = @intCast(@as(i64, @intCast(oh * g.stride[1])) + offsets[1]);
+            const line = dst[(od * g.out[1] + oh) * g.out[2] ..][r2[0]..r2[1]];
+            const row = src[(id * g.in[1] + ih) * g.in[2] ..][0..g.in[2]];
+            if (g.stride[2] == 1) {
+                for (line, row[iw0..][0..line.len]) |*o, v| o.* += weight * v;
+            } else {
+                var iw = iw0;
+                for (line) |*o| {
+                    o.* += weight * row[iw];
+                    iw += g.stride[2];
+                }
+            }
+        }
+    }
+}
+
+// ---- Integer convolutions --------------------------------------------------------------------
+
+/// A quantized operand widened to int32 with its zero point subtracted, so that padding (zero
+/// after the shift) is exact. `per_row` zero points apply to each of the first dim's slices.
+fn widen(ctx: *const Context, t: *const Tensor, zero_point: ?*const Tensor, rows: usize) Error![]i32 {
+    const n = t.count();
+    const out = try ctx.alloc(i32, n);
+    const zp = try zeroPoints(ctx, zero_point, rows);
+    const per = if (rows == 0) 0 else n / rows;
+    switch (t.dtype) {
+        inline .uint8, .int8 => |tag| {
+            const values = t.items(if (tag == .uint8) u8 else i8)[0..n];
+            for (out, values, 0..) |*o, v, i| o.* = @as(i32, v) - zp.at(if (per == 0) 0 else i / per);
+        },
+        else => return ctx.fail("the quantized operands must be int8 or uint8, not {s}", .{@tagName(t.dtype)}),
+    }
+    return out;
+}
+
+const ZeroPoints = struct {
+    values: []const i32,
+    fn at(self: ZeroPoints, i: usize) i32 {
+        return if (self.values.len == 1) self.values[0] else self.values[i];
+    }
+};
+
+/// A scalar zero point, or (for W) one per output channel; absent means 0.
+fn zeroPoints(ctx: *const Context, zero_point: ?*const Tensor, rows: usize) Error!ZeroPoints {
+    const zp = zero_point orelse return .{ .values = &[_]i32{0} };
+    const count = zp.count();
+    if (count != 1 and count != rows) return ctx.fail("a zero point has {d} values; it needs 1 or {d}", .{ count, rows });
+    const values = try ctx.alloc(i32, count);
+    switch (zp.dtype) {
+        .uint8 => for (values, zp.items(u8)[0..count]) |*o, v| {
+            o.* = v;
+        },
+        .int8 => for (values, zp.items(i8)[0..count]) |*o, v| {
+            o.* = v;
+        },
+        else => return ctx.fail("zero points must be int8 or uint8, not {s}", .{@tagName(zp.dtype)}),
+    }
+    return .{ .values = values };
+}
+
+fn convInteger(ctx: *Context) Error!void {
+    const x = try ctx.require(0);
+    const w = try ctx.require(1);
+    const shape = try convShape(ctx, x, w);
+    const xi = try widen(ctx, x, try scalarOrNull(ctx, ctx.input(2)), 1);
+    const wi = try widen(ctx, w, ctx.input(3), shape.m);
+    const out = try ctx.output(0, .int32, try shape.geo.outShape(ctx, shape.n, shape.m));
+    try convolve(i32, ctx, shape, xi, wi, null, out.items(i32));
+}
+
+fn scalarOrNull(ctx: *const Context, t: ?*const Tensor) Error!?*const Tensor {
+    const zp = t orelse return null;
+    if (zp.count() != 1) return ctx.fail("x_zero_point must be a scalar", .{});
+    return zp;
+}
+
+/// Inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, optional B.
+fn qlinearConv(ctx: *Context) Error!void {
+    const x = try ctx.require(0);
+    const w = try ctx.require(3);
+    const shape = try convShape(ctx, x, w);
+    const xi = try widen(ctx, x, try scalarOrNull(ctx, try ctx.require(2)), 1);
+    const wi = try widen(ctx, w, try ctx.require(5), shape.m);
+    var bias: ?[]const i32 = null;
+    if (ctx.input(8)) |b| {
+        try checkBias(ctx, b, shape.m);
+        if (b.dtype != .int32) return ctx.fail("the bias must be int32, not {s}", .{@tagName(b.dtype)});
+        bias = try common.alignedItems(i32, ctx, b);
+    }
+    const x_scale = try scalar(ctx, try ctx.require(1));
+    const y_scale = try scalar(ctx, try ctx.require(6));
+    const w_scale = try common.floats(f32, ctx, try ctx.require(4));
+    if (w_scale.len != 1 and w_scale.len != shape.m) return ctx.fail("w_scale needs 1 or {d} values", .{shape.m});
+    const y_zp_tensor = try ctx.require(7);
+    const y_zp = (try zeroPoints(ctx, y_zp_tensor, 1)).values[0];
+    const acc = try ctx.alloc(i32, shape.n * shape.m * shape.geo.outCount());
+    try convolve(i32, ctx, shape, xi, wi, bias, acc);
+    const out = try ctx.output(0, y_zp_tensor.dtype, try shape.geo.outShape(ctx, shape.n, shape.m));
+    const plane = shape.geo.outCount();
+    switch (y_zp_tensor.dtype) {
+        inline .uint8, .int8 => |tag| {
+            const T = if (tag == .uint8) u8 else i8;
+            for (out.items(T), acc, 0..) |*o, a, i| {
+                const channel = (i / @max(plane, 1)) % shape.m;
+                // The multiplier is formed in f32 as the reference does, then applied in f64.
+                const multiplier: f32 = x_scale * w_scale[if (w_scale.len == 1) 0 else channel] / y_scale;
+                const v = @as(f64, @floatFromInt(a)) * multiplier + @as(f64, @floatFromInt(y_zp));
+                o.* = common.saturate(T, v);
+            }
+        },
+        else => unreachable, // zeroPoints checked the type
+    }
+}
+
+fn scalar(ctx: *const Context, t: *const Tensor) Error!f32 {
+    if (t.count() != 1) return ctx.fail("a scale must be a scalar", .{});
+    return (try common.floats(f32, ctx, t))[0];
+}
+
+/// CausalConvWithState (opset 27): a depthwise causal 1-D conv over (B, C, L) whose left context
+/// is past_state (zeros when absent); also returns the last k - 1 padded positions.
+fn causalConvWithState(ctx: *Context) Error!void {
+    const x = try ctx.require(0);
+    const w = try ctx.require(1);
+    if (x.rank() != 3 or w.rank() != 3) return ctx.fail("input and weight must be rank 3", .{});
+    const b = common.dim(x, 0);
+    const c = common.dim(x, 1);
+    const len = common.dim(x, 2);
+    const k = common.dim(w, 2);
+    if (common.dim(w, 0) != c or common.dim(w, 1) != 1 or k < 1) return ctx.fail("weight must be (C, 1, k) with k >= 1", .{});
+    const activation = ctx.node.attrString("activation", "none");
+    const silu = std.mem.eql(u8, activation, "silu") or std.mem.eql(u8, activation, "swish");
+    if (!silu and !std.mem.eql(u8, activation, "none")) return ctx.fail("activation must be none, silu or swish", .{});
+    try checkBias(ctx, ctx.input(2), c);
+    const past = ctx.input(3);
+    if (past) |p| if (p.rank() != 3 or common.dim(p, 0) != b or common.dim(p, 1) != c or common.dim(p, 2) != k - 1) {
+        return ctx.fail("past_state must be (B, C, k - 1)", .{});
+    };
+    const padded_len = len + k - 1;
+    switch (try common.precision(ctx, x.dtype, false)) {
+        inline else => |prec| {
+            const F = if (prec == .f32) f32 else f64;
+            const values = try common.floats(F, ctx, x);
+            const weights = try common.floats(F, ctx, w);
+            const bias = if (ctx.input(2)) |t| try common.floats(F, ctx, t) else null;
+            const state = if (past) |p| try common.floats(F, ctx, p) else null;
+            const out = try common.floatOutput(F, ctx, 0, x.dtype, x.shape);
+            const present = try common.floatOutput(F, ctx, 1, x.dtype, &.{ x.shape[0], x.shape[1], @intCast(k - 1) });
+            const padded = try ctx.alloc(F, padded_len);
+            for (0..b * c) |row| {
+                const history = padded[0 .. k - 1];
+                if (state) |s| @memcpy(history, s[row * (k - 1) ..][0 .. k - 1]) else @memset(history, 0);
+                @memcpy(padded[k - 1 ..], values[row * len ..][0..len]);
+                const taps = weights[(row % c) * k ..][0..k];
+                for (out.values[row * len ..][0..len], 0..) |*o, t| {
+                    var acc: F = if (bias) |bv| bv[row % c] else 0;
+                    for (taps, padded[t..][0..k]) |wv, v| acc += wv * v;
+                    if (x.dtype == .float16) acc = @as(f16, @floatCast(acc)); // the reference rounds here
+                    o.* = if (silu) acc / (1 + @exp(-acc)) else acc;
+                }
+                @memcpy(present.values[row * (k - 1) ..][0 .. k - 1], padded[padded_len - (k - 1) ..]);
+            }
+            out.finish();
+            present.finish();
+        },
+    }
+}
+
+pub const kernels = [_]@import("registry.zig").Entry{
+    .{ .op = "CausalConvWithState", .run = causalConvWithState },
+    .{ .op = "Conv", .run = conv },
+    .{ .op = "ConvInteger", .run = convInteger },
+    .{ .op = "QLinearConv", .run = qlinearConv },
+};

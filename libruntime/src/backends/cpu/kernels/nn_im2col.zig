@@ -1,0 +1,142 @@
+//! The data movement under the convolutions: im2col (each kernel tap's shifted input plane as a
+//! row, so a convolution is one GEMM), its adjoint col2im (ConvTranspose, Col2Im), and the GEMMs
+//! they feed: the packed SGEMM of backends/cpu/gemm.zig for f32, plain loops for f64 and int32.
+const std = @import("std");
+const common = @import("nn_common.zig");
+const gemm_module = @import("../gemm.zig");
+
+const Context = common.Context;
+const Error = common.Error;
+const Geometry = common.Geometry;
+
+/// Writes `channels` planes of `src` (each g.inCount()) as channels * kernelCount rows of
+/// g.outCount() columns; taps that fall in the padding read as zero.
+pub fn im2col(comptime T: type, g: Geometry, src: []const T, channels: usize, col: []T) void {
+    const plane_in = g.inCount();
+    const plane_out = g.outCount();
+    var row: usize = 0;
+    for (0..channels) |c| {
+        const plane = src[c * plane_in ..][0..plane_in];
+        for (0..g.kernel[0]) |kd| for (0..g.kernel[1]) |kh| for (0..g.kernel[2]) |kw| {
+            const dst = col[row * plane_out ..][0..plane_out];
+            row += 1;
+            const taps = [3]usize{ kd, kh, kw };
+            tapRows(T, g, taps, @constCast(plane), dst, .copy); // copy only reads the plane
+        };
+    }
+}
+
+/// The adjoint of im2col: adds each row of `col` back into the planes it was read from.
+pub fn col2im(comptime T: type, g: Geometry, col: []const T, channels: usize, dst: []T) void {
+    const plane_in = g.inCount();
+    const plane_out = g.outCount();
+    var row: usize = 0;
+    for (0..channels) |c| {
+        const plane = dst[c * plane_in ..][0..plane_in];
+        for (0..g.kernel[0]) |kd| for (0..g.kernel[1]) |kh| for (0..g.kernel[2]) |kw| {
+            const src = col[row * plane_out ..][0..plane_out];
+            row += 1;
+            const taps = [3]usize{ kd, kh, kw };
+            tapRows(T, g, taps, plane, @constCast(src), .accumulate); // accumulate only reads the row
+        };
+    }
+}
+
+const Direction = enum { copy, accumulate };
+
+/// For one kernel tap, walks the output positions: `.copy` gathers plane -> row (zeros outside),
+/// `.accumulate` scatters row -> plane (adds, skipping taps outside).
+fn tapRows(comptime T: type, g: Geometry, taps: [3]usize, plane: []T, row: []T, comptime direction: Direction) void {
+    var offsets: [3]i64 = undefined;
+    for (0..3) |i| offsets[i] = @as(i64, @intCast(taps[i] * g.dilation[i])) - g.pad[i];
+    const r0 = common.validRange(g.out[0], g.in[0], g.stride[0], offsets[0]);
+    const r1 = common.validRange(g.out[1], g.in[1], g.stride[1], offsets[1]);
+    const r2 = common.validRange(g.out[2], g.in[2], g.stride[2], offsets[2]);
+    const out_hw = g.out[1] * g.out[2];
+    if (direction == .copy) {
+        @memset(row[0 .. r0[0] * out_hw], 0);
+        @memset(row[r0[1] * out_hw ..], 0);
+    }
+    for (r0[0]..r0[1]) |od| {
+        const id: usize = @intCast(@as(i64, @intCast(od * g.stride[0])) + offsets[0]);
+        const slab = row[od * out_hw ..][0..out_hw];
+        if (direction == .copy) {
+            @memset(slab[0 .. r1[0] * g.out[2]], 0);
+            @memset(slab[r1[1] * g.out[2] ..], 0);
+        }
+        for (r1[0]..r1[1]) |oh| {
+            const ih: usize = @intCast(@as(i64, @intCast(oh * g.stride[1])) + offsets[1]);
+            const line = slab[oh * g.out[2] ..][0..g.out[2]];
+            const src = plane[(id * g.in[1] + ih) * g.in[2] ..][0..g.in[2]];
+            if (direction == .copy) {
+                @memset(line[0..r2[0]], 0);
+                @memset(line[r2[1]..], 0);
+            }
+            if (r2[0] == r2[1]) continue;
+            const iw0: usize = @intCast(@as(i64, @intCast(r2[0] * g.stride[2])) + offsets[2]);
+            if (g.stride[2] == 1) {
+                const n = r2[1] - r2[0];
+                if (direction == .copy) {
+                    @memcpy(line[r2[0]..r2[1]], src[iw0..][0..n]);
+                } else for (src[iw0..][0..n], line[r2[0]..r2[1]]) |*d, v| {
+                    d.* += v;
+                }
+            } else {
+                var iw = iw0;
+                for (line[r2[0]..r2[1]]) |*v| {
+                    if (direction == .copy) v.* = src[iw] else src[iw] += v.*;
+                    iw += g.stride[2];
+                }
+            }
+        }
+    }
+}
+
+var tuning_once = std.once(initTuning);
+var tuning: gemm_module.Tuning = undefined;
+
+fn initTuning() void {
+    tuning = gemm_module.Tuning.host();
+}
+
+/// C (m x n, leading dim n) = A (m x k) * B (k x n) + (C when `accumulate`), all row-major.
+/// A may be given transposed (k x m) with `trans_a`.
+pub fn matmul(
+    comptime T: type,
+    ctx: *const Context,
+    dims: struct { m: usize, n: usize, k: usize, trans_a: bool = false, accumulate: bool = false },
+    a: []const T,
+    b: []const T,
+    c: []T,
+) Error!void {
+    const m = dims.m;
+    const n = dims.n;
+    const k = dims.k;
+    if (m == 0 or n == 0) return;
+    if (T == f32) {
+        tuning_once.call();
+        return gemm_module.gemmOnce(ctx.arena, tuning, .{
+            .m = m,
+            .n = n,
+            .k = k,
+            .a = a,
+            .lda = if (dims.trans_a) m else k,
+            .trans_a = dims.trans_a,
+            .c = c,
+            .ldc = n,
+            .beta = if (dims.accumulate) 1 else 0,
+        }, b, n, false, null);
+    }
+    // f64 and int32: i-k-j order, so the inner loop streams rows of B and C and vectorizes.
+    for (0..m) |i| {
+        const row = c[i * n ..][0..n];
+        if (!dims.accumulate) @memset(row, 0);
+        for (0..k) |kk| {
+            const av = if (dims.trans_a) a[kk * m + i] else a[i * k + kk];
+            if (av == 0) continue;
+            for (row, b[kk * n ..][0..n]) |*o, bv| {
+                if (@typeInfo(T) == .int) o.* +%= av *% bv else o.* += av * bv;
+            }
+        }
+    }
+}
