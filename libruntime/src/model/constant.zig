@@ -45,6 +45,19 @@ pub const Constant = struct {
     }
 };
 
+/// Kernels read constants as typed slices, which must be aligned to the element size. Bytes
+/// inside a protobuf sit at any offset, so those that are not aligned are copied once, at load;
+/// aligned ones (external data, typically) stay memory-mapped.
+pub fn ensureAligned(arena: std.mem.Allocator, constant: *Constant) status.Error!void {
+    const element_bytes = @max(1, constant.dtype.bits() / 8);
+    const need = @min(element_bytes, 8);
+    if (constant.bytes.len == 0 or @intFromPtr(constant.bytes.ptr) % need == 0) return;
+    const copy = arena.alignedAlloc(u8, .@"64", constant.bytes.len) catch
+        return status.fail(error.OutOfResource, "out of memory aligning a {d}-byte constant", .{constant.bytes.len});
+    @memcpy(copy, constant.bytes);
+    constant.bytes = copy;
+}
+
 /// Finds the bytes of external data: `location` relative to the model, `offset` and `length`
 /// (null: to the end of the file). Implemented by the loader, which memory-maps the files.
 pub const ExternalResolver = struct {

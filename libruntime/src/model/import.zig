@@ -89,6 +89,7 @@ pub const Importer = struct {
     fn addConstant(self: *Importer, graph: *Graph, dense: constant_module.Constant, name: []const u8) status.Error!void {
         const stored = self.arena.create(constant_module.Constant) catch return outOfMemory();
         stored.* = dense;
+        try constant_module.ensureAligned(self.arena, stored);
         const value_type = try types.ofConstant(self.pool, self.arena, stored);
         if (graph.find(name)) |existing| {
             // ONNX before IR 4 lists initializers among the inputs: the initializer is the default.

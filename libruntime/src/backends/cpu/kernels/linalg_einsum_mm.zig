@@ -11,7 +11,7 @@ const Context = kernel.Context;
 
 const max_axes = 64;
 
-const Operand = struct { labels: []const usize, shape: []const i64 };
+pub const Operand = struct { labels: []const usize, shape: []const i64 };
 
 /// Writes the product into `out` and returns true, or returns false (nothing written) when the
 /// equation is not a plain contraction.
