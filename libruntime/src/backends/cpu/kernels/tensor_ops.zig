@@ -197,3 +197,9 @@ pub const kernels = own_kernels ++
     @import("tensor_ops_select.zig").kernels ++
     @import("tensor_ops_sort.zig").kernels ++
     @import("tensor_ops_cast.zig").kernels;
+
+test {
+    _ = @import("tensor_ops_util.zig");
+    _ = @import("tensor_ops_join.zig");
+    _ = @import("tensor_ops_cast_small.zig");
+}

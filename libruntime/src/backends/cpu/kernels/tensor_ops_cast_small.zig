@@ -218,3 +218,28 @@ fn toE8m0(x: f32, up: bool, nearest: bool, saturate: bool) u8 {
     if (round_up) exponent += 1;
     return @truncate(exponent);
 }
+
+test "small floats round to nearest even and saturate as asked" {
+    const expect = std.testing.expectEqual;
+    const e4m3fn = formats[0][1];
+    const e5m2 = formats[2][1];
+    const e2m1 = formats[4][1];
+    try expect(@as(u8, 0x7e), e4m3fn.encode(1e6, true));
+    try expect(@as(u8, 0x7f), e4m3fn.encode(1e6, false));
+    try expect(@as(u8, 0x80), e4m3fn.encode(-1e-7, true));
+    try expect(@as(u8, 0x7c), e5m2.encode(std.math.inf(f64), false));
+    try expect(@as(u8, 0x0), e2m1.encode(0.25, true)); // a tie between 0 and 0.5 goes to 0
+    try expect(@as(u8, 0xe), e2m1.encode(-3.5, true)); // a tie between 3 and 4 goes to 4
+    for (0..256) |c| {
+        const code: u8 = @intCast(c);
+        const v = e4m3fn.decode(code);
+        if (!std.math.isNan(v)) try expect(code, e4m3fn.encode(v, false));
+    }
+}
+
+test "float8e8m0 keeps the exponent" {
+    try std.testing.expectEqual(@as(u8, 127), toE8m0(1.0, true, false, true));
+    try std.testing.expectEqual(@as(u8, 128), toE8m0(1.5, true, false, true));
+    try std.testing.expectEqual(@as(u8, 127), toE8m0(1.5, false, false, true));
+    try std.testing.expectEqual(@as(u8, 0xff), toE8m0(std.math.nan(f32), true, false, true));
+}

@@ -401,3 +401,28 @@ pub const kernels = [_]registry.Entry{
     entry("Pad", pad),
     entry("CenterCropPad", centerCropPad),
 };
+
+test "sliceRange clamps every bound without overflow" {
+    const expect = std.testing.expectEqual;
+    const max = std.math.maxInt(i64);
+    const min = std.math.minInt(i64);
+    try expect(Range{ .first = 1, .len = 2 }, sliceRange(4, 1, 3, 1));
+    try expect(Range{ .first = 3, .len = 4 }, sliceRange(4, max, min, -1));
+    try expect(Range{ .first = 0, .len = 1 }, sliceRange(4, 0, max, max));
+    try expect(Range{ .first = 0, .len = 0 }, sliceRange(4, min, max, min));
+    try expect(Range{ .first = 3, .len = 2 }, sliceRange(4, -1, 0, -2));
+}
+
+test "pad modes map outside indices back into the axis" {
+    const expect = std.testing.expectEqual;
+    try expect(@as(i64, -1), sourceIndex(.constant, -1, 3));
+    try expect(@as(i64, 0), sourceIndex(.edge, -5, 3));
+    try expect(@as(i64, 2), sourceIndex(.wrap, -1, 3));
+    // reflect over [0, 1, 2]: ... 2 1 | 0 1 2 | 1 0 1 2 ...
+    try expect(@as(i64, 1), sourceIndex(.reflect, -1, 3));
+    try expect(@as(i64, 2), sourceIndex(.reflect, -2, 3));
+    try expect(@as(i64, 1), sourceIndex(.reflect, 3, 3));
+    try expect(@as(i64, 0), sourceIndex(.reflect, 4, 3));
+    try expect(@as(i64, 1), sourceIndex(.reflect, 7, 3));
+    try expect(@as(i64, 0), sourceIndex(.reflect, 9, 1));
+}

@@ -164,29 +164,7 @@ fn transpose(ctx: *Context) Error!void {
         dims[k] = @intCast(x.shape[p]);
         strides[k] = in_strides[p];
     }
-    if (rank == 2 and x.dtype != .string) return transpose2d(ctx, out, x, dims[0], dims[1]);
     try util.copyStrided(ctx, out, x, dims[0..rank], strides[0..rank], 0);
-}
-
-/// out (rows × cols) = xᵀ, in tiles so that both sides stay in cache.
-fn transpose2d(ctx: *Context, out: *Tensor, x: *const Tensor, rows: usize, cols: usize) Error!void {
-    switch (try util.width(ctx, x.dtype)) {
-        inline else => |w| {
-            const T = util.Elem(w);
-            const dst = util.viewMut(T, out);
-            const src = util.view(T, x);
-            const block = 32;
-            var row0: usize = 0;
-            while (row0 < rows) : (row0 += block) {
-                var col0: usize = 0;
-                while (col0 < cols) : (col0 += block) {
-                    for (row0..@min(row0 + block, rows)) |i| {
-                        for (col0..@min(col0 + block, cols)) |j| dst[i * cols + j] = src[j * rows + i];
-                    }
-                }
-            }
-        },
-    }
 }
 
 // ---- Expand, Tile ----------------------------------------------------------------------------------

@@ -203,7 +203,17 @@ pub fn stridedCopy(
     var index: [max_view_rank]usize = @splat(0);
     var offset = base;
     var o: usize = 0;
-    outer: while (true) {
+    if (rank >= 2 and strides[rank - 2] == 1 and inner_stride > 1) {
+        // The last two dims are a transpose (NCHW <-> NHWC, x^T): copy them in tiles, so that
+        // both the reads and the writes stay within a few cache lines.
+        const rows = shape[rank - 2];
+        while (true) {
+            transposeTile(T, out[o..][0 .. rows * inner], src, offset, rows, inner, inner_stride);
+            o += rows * inner;
+            if (!advance(&index, shape[0 .. rank - 2], strides[0 .. rank - 2], &offset)) return;
+        }
+    }
+    while (true) {
         const row = out[o..][0..inner];
         if (inner_stride == 1) {
             @memcpy(row, src[@intCast(offset)..][0..inner]);
@@ -217,16 +227,45 @@ pub fn stridedCopy(
             }
         }
         o += inner;
-        var k = rank - 1;
-        while (k > 0) {
-            k -= 1;
-            index[k] += 1;
-            offset += strides[k];
-            if (index[k] < shape[k]) continue :outer;
-            offset -= strides[k] * @as(isize, @intCast(shape[k]));
-            index[k] = 0;
+        if (!advance(&index, shape[0 .. rank - 1], strides[0 .. rank - 1], &offset)) return;
+    }
+}
+
+/// Steps a row-major multi-index over `shape`, keeping `offset` in step; false after the last.
+inline fn advance(index: []usize, shape: []const usize, strides: []const isize, offset: *isize) bool {
+    var k = shape.len;
+    while (k > 0) {
+        k -= 1;
+        index[k] += 1;
+        offset.* += strides[k];
+        if (index[k] < shape[k]) return true;
+        offset.* -= strides[k] * @as(isize, @intCast(shape[k]));
+        index[k] = 0;
+    }
+    return false;
+}
+
+/// out (rows × cols, row-major) = src[base + i + j * col_stride], in 32 × 32 tiles.
+fn transposeTile(
+    comptime T: type,
+    out: []align(1) T,
+    src: []align(1) const T,
+    base: isize,
+    rows: usize,
+    cols: usize,
+    col_stride: isize,
+) void {
+    const tile = 32;
+    const step: usize = @intCast(col_stride);
+    const from = src[@intCast(base)..];
+    var r0: usize = 0;
+    while (r0 < rows) : (r0 += tile) {
+        var c0: usize = 0;
+        while (c0 < cols) : (c0 += tile) {
+            for (r0..@min(r0 + tile, rows)) |i| {
+                for (c0..@min(c0 + tile, cols)) |j| out[i * cols + j] = from[i + j * step];
+            }
         }
-        return;
     }
 }
 
@@ -338,3 +377,11 @@ pub const Walker = struct {
         }
     }
 };
+
+test "bfloat16 rounds to nearest even" {
+    try std.testing.expectEqual(@as(u16, 0x3f80), f32ToBf16(1.0));
+    try std.testing.expectEqual(@as(u16, 0x3f80), f32ToBf16(@bitCast(@as(u32, 0x3f808000))));
+    try std.testing.expectEqual(@as(u16, 0x3f82), f32ToBf16(@bitCast(@as(u32, 0x3f818000))));
+    try std.testing.expect(std.math.isNan(bf16ToF32(f32ToBf16(std.math.nan(f32)))));
+    try std.testing.expectEqual(@as(f32, 1.0), bf16ToF32(0x3f80));
+}
