@@ -3,10 +3,12 @@
 //! and window geometry they share. See exec/kernel.zig for what a kernel can read and produce.
 const registry = @import("registry.zig");
 
-pub const kernels = @import("nn_conv.zig").kernels ++ @import("nn_convt.zig").kernels ++ @import("nn_pool.zig").kernels ++
+pub const kernels = @import("nn_conv.zig").kernels ++ @import("nn_convt.zig").kernels ++
+    @import("nn_pool.zig").kernels ++
     @import("nn_norm.zig").kernels ++ @import("nn_norm_misc.zig").kernels ++ @import("nn_resize.zig").kernels ++
     @import("nn_vision.zig").kernels;
 
 test {
     _ = @import("nn_common.zig");
+    _ = @import("nn_im2col.zig");
 }

@@ -50,7 +50,19 @@ pub fn floats(comptime F: type, ctx: *const Context, t: *const Tensor) Error![]c
         .bfloat16 => for (out, unaligned(u16, t, n)) |*o, v| {
             o.* = @floatCast(bf16ToF32(v));
         },
-        inline .float32, .float64, .float16, .int8, .uint8, .int16, .uint16, .int32, .uint32, .int64, .uint64, .bool => |tag| {
+        inline .float32,
+        .float64,
+        .float16,
+        .int8,
+        .uint8,
+        .int16,
+        .uint16,
+        .int32,
+        .uint32,
+        .int64,
+        .uint64,
+        .bool,
+        => |tag| {
             const T = Storage(tag);
             for (out, unaligned(T, t, n)) |*o, v| o.* = if (@typeInfo(T) == .float) @floatCast(v) else @floatFromInt(v);
         },
@@ -105,9 +117,22 @@ pub fn FloatOutput(comptime F: type) type {
                 .bfloat16 => for (t.items(u16), self.values) |*o, v| {
                     o.* = f32ToBf16(@floatCast(v));
                 },
-                inline .float32, .float64, .float16, .int8, .uint8, .int16, .uint16, .int32, .uint32, .int64, .uint64 => |tag| {
+                inline .float32,
+                .float64,
+                .float16,
+                .int8,
+                .uint8,
+                .int16,
+                .uint16,
+                .int32,
+                .uint32,
+                .int64,
+                .uint64,
+                => |tag| {
                     const T = Storage(tag);
-                    for (t.items(T), self.values) |*o, v| o.* = if (@typeInfo(T) == .float) @floatCast(v) else saturate(T, v);
+                    for (t.items(T), self.values) |*o, v| {
+                        o.* = if (@typeInfo(T) == .float) @floatCast(v) else saturate(T, v);
+                    }
                 },
                 else => unreachable, // precision() admitted only these
             }
@@ -127,10 +152,18 @@ pub fn saturate(comptime T: type, v: anytype) T {
     return @intFromFloat(wide);
 }
 
-pub fn floatOutput(comptime F: type, ctx: *const Context, index: usize, dtype: DType, shape: []const i64) Error!FloatOutput(F) {
+pub fn floatOutput(
+    comptime F: type,
+    ctx: *const Context,
+    index: usize,
+    dtype: DType,
+    shape: []const i64,
+) Error!FloatOutput(F) {
     const t = try ctx.output(index, dtype, shape);
     const n = t.count();
-    if ((F == f32 and dtype == .float32) or (F == f64 and dtype == .float64)) return .{ .tensor = t, .values = t.items(F)[0..n] };
+    if ((F == f32 and dtype == .float32) or (F == f64 and dtype == .float64)) {
+        return .{ .tensor = t, .values = t.items(F)[0..n] };
+    }
     return .{ .tensor = t, .values = try ctx.alloc(F, n) };
 }
 
@@ -199,7 +232,9 @@ pub fn perAxis(ctx: *const Context, name: []const u8, n: usize, default: i64, mi
     const values = ctx.node.attrInts(name) orelse return out;
     if (values.len != n) return ctx.fail("{s} has {d} values for {d} spatial axes", .{ name, values.len, n });
     for (values, 0..) |v, i| {
-        if (v < min or v > max_attribute) return ctx.fail("{s} holds {d}; it must be in [{d}, 2^31]", .{ name, v, min });
+        if (v < min or v > max_attribute) {
+            return ctx.fail("{s} holds {d}; it must be in [{d}, 2^31]", .{ name, v, min });
+        }
         out[i] = v;
     }
     return out;
@@ -226,10 +261,22 @@ pub const Geometry = struct {
     pub fn kernelCount(self: Geometry) usize {
         return self.kernel[0] * self.kernel[1] * self.kernel[2];
     }
+    /// Fails unless the input and output extents multiply without overflow (an empty batch
+    /// may come with absurd spatial dims), so that inCount and outCount are safe afterwards.
+    pub fn checkCounts(self: Geometry, ctx: *const Context) Error!void {
+        for ([2][max_spatial]usize{ self.in, self.out }) |extents| {
+            var n: usize = 1;
+            for (extents) |e| {
+                n = std.math.mul(usize, n, e) catch return ctx.fail("the spatial extents are too large", .{});
+            }
+        }
+    }
     /// Whether every window reads its input one to one (a 1x1 conv as a plain GEMM).
     pub fn isPointwise(self: Geometry) bool {
         for (0..max_spatial) |i| {
-            if (self.kernel[i] != 1 or self.stride[i] != 1 or self.pad[i] != 0 or self.in[i] != self.out[i]) return false;
+            if (self.kernel[i] != 1 or self.stride[i] != 1 or self.pad[i] != 0 or self.in[i] != self.out[i]) {
+                return false;
+            }
         }
         return true;
     }
@@ -255,7 +302,9 @@ pub fn window(ctx: *const Context, spatial: []const i64, options: WindowOptions)
     const n = spatial.len;
     if (n == 0) return ctx.fail("X has no spatial axes", .{});
     if (n > max_spatial) return notImplemented(ctx, "{d} spatial axes (at most 3 are supported)", .{n});
-    if (options.kernel.len != n) return ctx.fail("the kernel has {d} axes for {d} spatial axes", .{ options.kernel.len, n });
+    if (options.kernel.len != n) {
+        return ctx.fail("the kernel has {d} axes for {d} spatial axes", .{ options.kernel.len, n });
+    }
     const strides = try perAxis(ctx, "strides", n, 1, 1);
     const dilations = try perAxis(ctx, "dilations", n, 1, 1);
     const auto_pad = try autoPad(ctx);
@@ -272,7 +321,7 @@ pub fn window(ctx: *const Context, spatial: []const i64, options: WindowOptions)
         const k = options.kernel[i];
         if (k < 1 or k > max_attribute) return ctx.fail("kernel extent {d} is out of range", .{k});
         const in = spatial[i];
-        if (in > 1 << 62) return ctx.fail("spatial axis {d} is too large ({d})", .{ i, in });
+        if (in > 1 << 40) return ctx.fail("spatial axis {d} is too large ({d})", .{ i, in });
         const s = strides[i];
         const span = (k - 1) * dilations[i] + 1;
         var begin = pads[i];
@@ -286,7 +335,8 @@ pub fn window(ctx: *const Context, spatial: []const i64, options: WindowOptions)
             .valid, .notset => {
                 const padded = in + pads[i] + pads[i + n];
                 if (padded < span) {
-                    return ctx.fail("spatial axis {d}: the window spans {d}, more than the padded input {d}", .{ i, span, padded });
+                    const message = "spatial axis {d}: the window spans {d}, more than the padded input {d}";
+                    return ctx.fail(message, .{ i, span, padded });
                 }
                 out = @divFloor(padded - span, s) + 1;
                 if (options.ceil_mode) {
@@ -305,6 +355,7 @@ pub fn window(ctx: *const Context, spatial: []const i64, options: WindowOptions)
         g.dilation[j] = @intCast(dilations[i]);
         g.pad[j] = begin;
     }
+    try g.checkCounts(ctx);
     return g;
 }
 
@@ -333,4 +384,12 @@ test "validRange keeps taps inside the input" {
     try std.testing.expectEqual([2]usize{ 1, 3 }, validRange(4, 5, 2, -1));
     try std.testing.expectEqual([2]usize{ 0, 0 }, validRange(4, 5, 1, 7));
     try std.testing.expectEqual([2]usize{ 0, 4 }, validRange(4, 5, 1, 1));
+}
+
+test "saturate rounds half to even and clamps" {
+    try std.testing.expectEqual(@as(u8, 2), saturate(u8, @as(f32, 2.5)));
+    try std.testing.expectEqual(@as(u8, 4), saturate(u8, @as(f32, 3.5)));
+    try std.testing.expectEqual(@as(u8, 255), saturate(u8, @as(f32, 300)));
+    try std.testing.expectEqual(@as(i8, -128), saturate(i8, @as(f64, -1e9)));
+    try std.testing.expectEqual(@as(u16, 0x3f80), f32ToBf16(1.0));
 }

@@ -3,6 +3,7 @@
 //! input itself for 1x1 windows); depthwise convolutions (one input channel per group) skip the
 //! GEMM and run a direct loop, since their K is only the kernel size.
 const std = @import("std");
+const builtin = @import("builtin");
 const common = @import("nn_common.zig");
 const im2col_module = @import("nn_im2col.zig");
 
@@ -75,13 +76,33 @@ fn conv(ctx: *Context) Error!void {
 }
 
 /// Y = conv(X, W) + bias over float values laid out as the tensors are.
-pub fn convolve(comptime T: type, ctx: *const Context, s: ConvShape, x: []const T, w: []const T, bias: ?[]const T, y: []T) Error!void {
+pub fn convolve(
+    comptime T: type,
+    ctx: *const Context,
+    s: ConvShape,
+    x: []const T,
+    w: []const T,
+    bias: ?[]const T,
+    y: []T,
+) Error!void {
     const g = s.geo;
     const in_plane = g.inCount();
     const out_plane = g.outCount();
-    if (s.cg() == 1 and s.depth() <= 64) return depthwise(T, s, x, w, bias, y);
+    if (s.cg() == 1 and s.geo.kernel[2] <= 64 and s.depth() <= 64) return depthwise(T, s, x, w, bias, y);
     const k = s.depth();
     const pointwise = g.isPointwise();
+    if (T == f32 and out_plane > 0 and s.mg() > 0) {
+        const packed_b = try im2col_module.PackedIm2col.init(ctx, k, out_plane);
+        for (0..s.n) |image| for (0..s.group) |group| {
+            const xg = x[(image * s.c + group * s.cg()) * in_plane ..][0 .. s.cg() * in_plane];
+            packed_b.pack(g, xg, s.cg(), pointwise);
+            const first = image * s.m + group * s.mg();
+            const yg = y[first * out_plane ..][0 .. s.mg() * out_plane];
+            if (bias) |b| for (0..s.mg()) |i| @memset(yg[i * out_plane ..][0..out_plane], b[group * s.mg() + i]);
+            try packed_b.multiply(w[group * s.mg() * k ..][0 .. s.mg() * k], s.mg(), yg, bias != null);
+        };
+        return;
+    }
     const col: []T = if (pointwise) &.{} else try ctx.alloc(T, k * out_plane);
     defer if (!pointwise) ctx.arena.free(col);
     for (0..s.n) |image| {
@@ -95,59 +116,73 @@ pub fn convolve(comptime T: type, ctx: *const Context, s: ConvShape, x: []const 
             const yg = y[first * out_plane ..][0 .. s.mg() * out_plane];
             if (bias) |b| for (0..s.mg()) |i| @memset(yg[i * out_plane ..][0..out_plane], b[group * s.mg() + i]);
             const wg = w[group * s.mg() * k ..][0 .. s.mg() * k];
-            try im2col_module.matmul(T, ctx, .{ .m = s.mg(), .n = out_plane, .k = k, .accumulate = bias != null }, wg, b_matrix, yg);
+            const dims = im2col_module.Dims{ .m = s.mg(), .n = out_plane, .k = k, .accumulate = bias != null };
+            try im2col_module.matmul(T, ctx, dims, wg, b_matrix, yg);
         }
     }
 }
 
-/// One input channel per group: each output plane is a sum of kernel-weighted shifted copies of
-/// its input plane, accumulated row by row (contiguous when the stride is 1).
+/// One input channel per group: each output row sums kernel-weighted shifted input rows while
+/// it stays in L1 (contiguous reads when the stride is 1); no im2col, no GEMM.
 fn depthwise(comptime T: type, s: ConvShape, x: []const T, w: []const T, bias: ?[]const T, y: []T) void {
     const g = s.geo;
     const in_plane = g.inCount();
     const out_plane = g.outCount();
     const taps = g.kernelCount();
+    // Per kw: the output columns whose tap lands inside the row, and the first input column.
+    var columns: [64][2]usize = undefined;
+    var first_in: [64]usize = undefined;
+    for (0..g.kernel[2]) |kw| {
+        const offset = @as(i64, @intCast(kw * g.dilation[2])) - g.pad[2];
+        columns[kw] = common.validRange(g.out[2], g.in[2], g.stride[2], offset);
+        first_in[kw] = @intCast(@max(0, @as(i64, @intCast(columns[kw][0] * g.stride[2])) + offset));
+    }
     for (0..s.n) |image| for (0..s.m) |oc| {
-        const group = oc / s.mg();
-        const src = x[(image * s.c + group) * in_plane ..][0..in_plane];
+        const src = x[(image * s.c + oc / s.mg()) * in_plane ..][0..in_plane];
         const dst = y[(image * s.m + oc) * out_plane ..][0..out_plane];
-        @memset(dst, if (bias) |b| b[oc] else 0);
         const weights = w[oc * taps ..][0..taps];
-        var tap: usize = 0;
-        for (0..g.kernel[0]) |kd| for (0..g.kernel[1]) |kh| for (0..g.kernel[2]) |kw| {
-            accumulateTap(T, g, .{ kd, kh, kw }, weights[tap], src, dst);
-            tap += 1;
+        for (0..g.out[0]) |od| for (0..g.out[1]) |oh| {
+            const line = dst[(od * g.out[1] + oh) * g.out[2] ..][0..g.out[2]];
+            @memset(line, if (bias) |b| b[oc] else 0);
+            for (0..g.kernel[0]) |kd| {
+                const id = @as(i64, @intCast(od * g.stride[0] + kd * g.dilation[0])) - g.pad[0];
+                if (id < 0 or id >= g.in[0]) continue;
+                for (0..g.kernel[1]) |kh| {
+                    const ih = @as(i64, @intCast(oh * g.stride[1] + kh * g.dilation[1])) - g.pad[1];
+                    if (ih < 0 or ih >= g.in[1]) continue;
+                    const at = (@as(usize, @intCast(id)) * g.in[1] + @as(usize, @intCast(ih))) * g.in[2];
+                    const row = src[at..][0..g.in[2]];
+                    const tap_row = weights[(kd * g.kernel[1] + kh) * g.kernel[2] ..][0..g.kernel[2]];
+                    for (tap_row, 0..) |weight, kw| {
+                        const part = line[columns[kw][0]..columns[kw][1]];
+                        if (g.stride[2] == 1) {
+                            for (part, row[first_in[kw]..][0..part.len]) |*o, v| o.* = fma(T, weight, v, o.*);
+                        } else {
+                            var iw = first_in[kw];
+                            for (part) |*o| {
+                                o.* = fma(T, weight, row[iw], o.*);
+                                iw += g.stride[2];
+                            }
+                        }
+                    }
+                }
+            }
         };
     };
 }
 
-fn accumulateTap(comptime T: type, g: Geometry, taps: [3]usize, weight: T, src: []const T, dst: []T) void {
-    if (weight == 0) return;
-    var offsets: [3]i64 = undefined;
-    for (0..3) |i| offsets[i] = @as(i64, @intCast(taps[i] * g.dilation[i])) - g.pad[i];
-    const r0 = common.validRange(g.out[0], g.in[0], g.stride[0], offsets[0]);
-    const r1 = common.validRange(g.out[1], g.in[1], g.stride[1], offsets[1]);
-    const r2 = common.validRange(g.out[2], g.in[2], g.stride[2], offsets[2]);
-    if (r2[0] == r2[1]) return;
-    const iw0: usize = @intCast(@as(i64, @intCast(r2[0] * g.stride[2])) + offsets[2]);
-    for (r0[0]..r0[1]) |od| {
-        const id: usize = @intCast(@as(i64, @intCast(od * g.stride[0])) + offsets[0]);
-        for (r1[0]..r1[1]) |oh| {
-            const ih: usize = @intCast(@as(i64, @intCast(oh * g.stride[1])) + offsets[1]);
-            const line = dst[(od * g.out[1] + oh) * g.out[2] ..][r2[0]..r2[1]];
-            const row = src[(id * g.in[1] + ih) * g.in[2] ..][0..g.in[2]];
-            if (g.stride[2] == 1) {
-                for (line, row[iw0..][0..line.len]) |*o, v| o.* += weight * v;
-            } else {
-                var iw = iw0;
-                for (line) |*o| {
-                    o.* += weight * row[iw];
-                    iw += g.stride[2];
-                }
-            }
-        }
-    }
+/// weight * v + acc, fused where the target has FMA (LLVM does not contract a * b + c itself,
+/// and @mulAdd without hardware FMA is a slow library call).
+inline fn fma(comptime T: type, weight: T, v: T, acc: T) T {
+    if (@typeInfo(T) != .float) return acc +% weight *% v;
+    return if (has_fma) @mulAdd(T, weight, v, acc) else acc + weight * v;
 }
+
+const has_fma = switch (builtin.cpu.arch) {
+    .x86_64 => std.Target.x86.featureSetHas(builtin.cpu.features, .fma),
+    .aarch64 => true,
+    else => false,
+};
 
 // ---- Integer convolutions --------------------------------------------------------------------
 
@@ -179,7 +214,9 @@ const ZeroPoints = struct {
 fn zeroPoints(ctx: *const Context, zero_point: ?*const Tensor, rows: usize) Error!ZeroPoints {
     const zp = zero_point orelse return .{ .values = &[_]i32{0} };
     const count = zp.count();
-    if (count != 1 and count != rows) return ctx.fail("a zero point has {d} values; it needs 1 or {d}", .{ count, rows });
+    if (count != 1 and count != rows) {
+        return ctx.fail("a zero point has {d} values; it needs 1 or {d}", .{ count, rows });
+    }
     const values = try ctx.alloc(i32, count);
     switch (zp.dtype) {
         .uint8 => for (values, zp.items(u8)[0..count]) |*o, v| {
@@ -262,7 +299,9 @@ fn causalConvWithState(ctx: *Context) Error!void {
     const c = common.dim(x, 1);
     const len = common.dim(x, 2);
     const k = common.dim(w, 2);
-    if (common.dim(w, 0) != c or common.dim(w, 1) != 1 or k < 1) return ctx.fail("weight must be (C, 1, k) with k >= 1", .{});
+    if (common.dim(w, 0) != c or common.dim(w, 1) != 1 or k < 1) {
+        return ctx.fail("weight must be (C, 1, k) with k >= 1", .{});
+    }
     const activation = ctx.node.attrString("activation", "none");
     const silu = std.mem.eql(u8, activation, "silu") or std.mem.eql(u8, activation, "swish");
     if (!silu and !std.mem.eql(u8, activation, "none")) return ctx.fail("activation must be none, silu or swish", .{});

@@ -29,7 +29,9 @@ fn transposedGeometry(ctx: *const Context, x: *const Tensor, w: *const Tensor) E
     }
     var given: ?[]const i64 = ctx.node.attrInts("output_shape");
     if (given) |s| {
-        if (s.len != n and s.len != n + 2) return ctx.fail("output_shape has {d} values for {d} spatial axes", .{ s.len, n });
+        if (s.len != n and s.len != n + 2) {
+            return ctx.fail("output_shape has {d} values for {d} spatial axes", .{ s.len, n });
+        }
         given = s[s.len - n ..];
     }
     var g = Geometry{ .rank = n };
@@ -39,12 +41,16 @@ fn transposedGeometry(ctx: *const Context, x: *const Tensor, w: *const Tensor) E
         const k = kernel[i];
         if (k < 1 or k > 1 << 31) return ctx.fail("kernel extent {d} is out of range", .{k});
         if (in > 1 << 40) return ctx.fail("spatial axis {d} is too large", .{i});
-        const full = strides[i] * @max(in - 1, 0) + output_padding[i] + (k - 1) * dilations[i] + 1;
+        // Every term is below 2^71 at most, so the sum is formed in i128 and then bounded.
+        const wide = @as(i128, strides[i]) * @max(in - 1, 0) + output_padding[i] + @as(i128, k - 1) * dilations[i] + 1;
+        if (wide > 1 << 40) return ctx.fail("spatial axis {d}: the output would be too large", .{i});
+        const full: i64 = @intCast(wide);
         var out: i64 = undefined;
         var begin: i64 = undefined;
         if (given != null or auto_pad == .same_upper or auto_pad == .same_lower) {
-            out = if (given) |s| s[i] else in * strides[i];
-            if (out < 0 or out > 1 << 40) return ctx.fail("output_shape holds {d}", .{out});
+            const wanted: i128 = if (given) |s| s[i] else @as(i128, in) * strides[i];
+            if (wanted < 0 or wanted > 1 << 40) return ctx.fail("spatial axis {d}: output extent {d}", .{ i, wanted });
+            out = @intCast(wanted);
             // The spec's split of the total padding; floor division keeps a negative total
             // (an output larger than the windows reach) at the end.
             const total = full - out;
@@ -63,6 +69,7 @@ fn transposedGeometry(ctx: *const Context, x: *const Tensor, w: *const Tensor) E
         g.dilation[j] = @intCast(dilations[i]);
         g.pad[j] = begin;
     }
+    try g.checkCounts(ctx);
     return g;
 }
 
@@ -98,7 +105,8 @@ fn convTranspose(ctx: *Context) Error!void {
             const bias = if (ctx.input(2)) |b| try common.floats(F, ctx, b) else null;
             const out = try common.floatOutput(F, ctx, 0, x.dtype, shape);
             const sizes = Sizes{ .n = common.dim(x, 0), .c = c, .m = m, .group = group };
-            try transposed(F, ctx, g, sizes, try common.floats(F, ctx, x), try common.floats(F, ctx, w), bias, out.values);
+            const xs = try common.floats(F, ctx, x);
+            try transposed(F, ctx, g, sizes, xs, try common.floats(F, ctx, w), bias, out.values);
             out.finish();
         },
     }
@@ -106,7 +114,16 @@ fn convTranspose(ctx: *Context) Error!void {
 
 const Sizes = struct { n: usize, c: usize, m: usize, group: usize };
 
-fn transposed(comptime T: type, ctx: *const Context, g: Geometry, s: Sizes, x: []const T, w: []const T, bias: ?[]const T, y: []T) Error!void {
+fn transposed(
+    comptime T: type,
+    ctx: *const Context,
+    g: Geometry,
+    s: Sizes,
+    x: []const T,
+    w: []const T,
+    bias: ?[]const T,
+    y: []T,
+) Error!void {
     const cg = s.c / s.group;
     const mg = s.m / s.group;
     const rows = mg * g.kernelCount();
@@ -133,11 +150,15 @@ fn col2Im(ctx: *Context) Error!void {
     if (x.rank() != 3) return ctx.fail("the input has rank {d}; it needs 3", .{x.rank()});
     const image = try intVector(ctx, try ctx.require(1), "image_shape");
     const block = try intVector(ctx, try ctx.require(2), "block_shape");
-    if (image.len != block.len) return ctx.fail("image_shape has {d} values but block_shape has {d}", .{ image.len, block.len });
+    if (image.len != block.len) {
+        return ctx.fail("image_shape has {d} values but block_shape has {d}", .{ image.len, block.len });
+    }
     for (image) |v| if (v < 0 or v > 1 << 40) return ctx.fail("image_shape holds {d}", .{v});
     const g = try common.window(ctx, image, .{ .kernel = block });
     const taps = g.kernelCount();
-    if (common.dim(x, 1) % taps != 0) return ctx.fail("input.shape[1] is not a multiple of the block size {d}", .{taps});
+    if (common.dim(x, 1) % taps != 0) {
+        return ctx.fail("input.shape[1] is not a multiple of the block size {d}", .{taps});
+    }
     if (common.dim(x, 2) != g.outCount()) {
         return ctx.fail("the input has {d} blocks but the image holds {d}", .{ common.dim(x, 2), g.outCount() });
     }
@@ -152,7 +173,9 @@ fn col2Im(ctx: *Context) Error!void {
             @memset(out.values, 0);
             const plane = g.inCount() * c;
             const cols = c * taps * g.outCount();
-            for (0..n) |i| im2col_module.col2im(F, g, values[i * cols ..][0..cols], c, out.values[i * plane ..][0..plane]);
+            for (0..n) |i| {
+                im2col_module.col2im(F, g, values[i * cols ..][0..cols], c, out.values[i * plane ..][0..plane]);
+            }
             out.finish();
         },
     }
@@ -235,9 +258,12 @@ fn Deform(comptime T: type) type {
                 self.sample(image, group, col);
                 const first = image * s.m + group * s.mg();
                 const yg = y[first * out_plane ..][0 .. s.mg() * out_plane];
-                for (0..s.mg()) |i| @memset(yg[i * out_plane ..][0..out_plane], if (bias) |b| b[group * s.mg() + i] else 0);
+                for (0..s.mg()) |i| {
+                    @memset(yg[i * out_plane ..][0..out_plane], if (bias) |b| b[group * s.mg() + i] else 0);
+                }
                 const wg = w[group * s.mg() * k ..][0 .. s.mg() * k];
-                try im2col_module.matmul(T, ctx, .{ .m = s.mg(), .n = out_plane, .k = k, .accumulate = true }, wg, col, yg);
+                const dims = im2col_module.Dims{ .m = s.mg(), .n = out_plane, .k = k, .accumulate = true };
+                try im2col_module.matmul(T, ctx, dims, wg, col, yg);
             };
         }
 
@@ -260,7 +286,8 @@ fn Deform(comptime T: type) type {
                     const row = col[(ci * taps + tap) * out_plane ..][0..out_plane];
                     const dy = offsets[(tap * 2) * out_plane ..][0..out_plane];
                     const dx = offsets[(tap * 2 + 1) * out_plane ..][0..out_plane];
-                    const mask = if (self.mask) |m| m[((image * self.og + og) * taps + tap) * out_plane ..][0..out_plane] else null;
+                    const mask_at = ((image * self.og + og) * taps + tap) * out_plane;
+                    const mask = if (self.mask) |m| m[mask_at..][0..out_plane] else null;
                     for (0..g.out[1]) |oy| for (0..g.out[2]) |ox| {
                         const at = oy * g.out[2] + ox;
                         const base_y = @as(i64, @intCast(oy * g.stride[1] + i * g.dilation[1])) - g.pad[1];
@@ -286,7 +313,12 @@ pub fn bilinearZeros(comptime T: type, plane: []const T, height: usize, width: u
     const y0: i64 = @intFromFloat(y0f);
     const x0: i64 = @intFromFloat(x0f);
     var sum: T = 0;
-    const corners = [4][3]T{ .{ 0, 0, (1 - ly) * (1 - lx) }, .{ 0, 1, (1 - ly) * lx }, .{ 1, 0, ly * (1 - lx) }, .{ 1, 1, ly * lx } };
+    const corners = [4][3]T{
+        .{ 0, 0, (1 - ly) * (1 - lx) },
+        .{ 0, 1, (1 - ly) * lx },
+        .{ 1, 0, ly * (1 - lx) },
+        .{ 1, 1, ly * lx },
+    };
     for (corners) |corner| {
         const yy = y0 + @as(i64, @intFromFloat(corner[0]));
         const xx = x0 + @as(i64, @intFromFloat(corner[1]));

@@ -4,6 +4,7 @@
 const std = @import("std");
 const common = @import("nn_common.zig");
 const gemm_module = @import("../gemm.zig");
+const gemm_kernels = @import("../gemm_kernels.zig");
 
 const Context = common.Context;
 const Error = common.Error;
@@ -99,12 +100,97 @@ fn initTuning() void {
     tuning = gemm_module.Tuning.host();
 }
 
+/// An f32 convolution's GEMM operand B (the im2col matrix, K x N) built straight into the packed
+/// panels of gemm.PackedB, one im2col row at a time through a small row buffer: this skips the
+/// K x N intermediate and PackedB.init's strided second copy (which cost as much as the GEMM for
+/// early layers). It relies on PackedB's documented layout: NR-wide column panels, each K x NR,
+/// k-major, zero-padded past N. Made once per node and reused for every image and group.
+pub const PackedIm2col = struct {
+    packed_b: gemm_module.PackedB,
+    workspace: gemm_module.Workspace,
+    row: []f32,
+
+    pub fn init(ctx: *const Context, k: usize, n: usize) Error!PackedIm2col {
+        tuning_once.call();
+        const nr = gemm_kernels.shape(tuning.variant).nr;
+        const panels = std.math.divCeil(usize, n, nr) catch unreachable;
+        const len = try common.mulChecked(ctx, try common.mulChecked(ctx, panels, nr), k);
+        const data = ctx.arena.alignedAlloc(f32, .@"64", len) catch
+            return ctx.fail("out of memory ({d} floats)", .{len});
+        return .{
+            .packed_b = .{ .allocator = ctx.arena, .data = data, .tuning = tuning, .k = k, .n = n },
+            .workspace = try gemm_module.Workspace.init(ctx.arena, tuning, 1),
+            .row = try ctx.alloc(f32, n),
+        };
+    }
+
+    /// Packs im2col(src) (or, for a pointwise window, src itself as `channels` rows).
+    pub fn pack(self: *const PackedIm2col, g: Geometry, src: []const f32, channels: usize, pointwise: bool) void {
+        switch (self.packed_b.tuning.variant) {
+            inline else => |variant| self.packPanels(gemm_kernels.shapeOf(variant).nr, g, src, channels, pointwise),
+        }
+    }
+
+    fn packPanels(
+        self: *const PackedIm2col,
+        comptime nr: usize,
+        g: Geometry,
+        src: []const f32,
+        channels: usize,
+        pointwise: bool,
+    ) void {
+        const k = self.packed_b.k;
+        const n = self.packed_b.n;
+        const full = n / nr;
+        const tail = n - full * nr;
+        const plane_in = g.inCount();
+        var kk: usize = 0;
+        for (0..channels) |c| {
+            const plane = src[c * plane_in ..][0..plane_in];
+            for (0..if (pointwise) 1 else g.kernelCount()) |tap| {
+                const line: []const f32 = if (pointwise) plane[0..n] else blk: {
+                    const kw = tap % g.kernel[2];
+                    const kh = (tap / g.kernel[2]) % g.kernel[1];
+                    const kd = tap / (g.kernel[2] * g.kernel[1]);
+                    tapRows(f32, g, .{ kd, kh, kw }, @constCast(plane), self.row, .copy);
+                    break :blk self.row;
+                };
+                const out = self.packed_b.data;
+                for (0..full) |p| out[(p * k + kk) * nr ..][0..nr].* = line[p * nr ..][0..nr].*;
+                if (tail > 0) {
+                    const dst = out[(full * k + kk) * nr ..][0..nr];
+                    @memcpy(dst[0..tail], line[full * nr ..][0..tail]);
+                    @memset(dst[tail..], 0);
+                }
+                kk += 1;
+            }
+        }
+    }
+
+    /// C (m x N) = A (m x K) * B, plus C when `accumulate` (a bias prefilled in C).
+    pub fn multiply(self: *const PackedIm2col, a: []const f32, m: usize, c: []f32, accumulate: bool) Error!void {
+        const n = self.packed_b.n;
+        return gemm_module.gemm(.{
+            .m = m,
+            .n = n,
+            .k = self.packed_b.k,
+            .a = a,
+            .lda = self.packed_b.k,
+            .c = c,
+            .ldc = n,
+            .beta = if (accumulate) 1 else 0,
+        }, &self.packed_b, &self.workspace, null);
+    }
+};
+
+pub const Dims = struct { m: usize, n: usize, k: usize, trans_a: bool = false, accumulate: bool = false };
+
 /// C (m x n, leading dim n) = A (m x k) * B (k x n) + (C when `accumulate`), all row-major.
 /// A may be given transposed (k x m) with `trans_a`.
 pub fn matmul(
     comptime T: type,
     ctx: *const Context,
-    dims: struct { m: usize, n: usize, k: usize, trans_a: bool = false, accumulate: bool = false },
+    dims: Dims,
     a: []const T,
     b: []const T,
     c: []T,
@@ -139,4 +225,30 @@ pub fn matmul(
             }
         }
     }
+}
+
+test "col2im is the adjoint of im2col" {
+    // <im2col(x), c> == <x, col2im(c)> for any x and c: every tap is read and written alike.
+    const g = Geometry{
+        .rank = 2,
+        .in = .{ 1, 5, 4 },
+        .out = .{ 1, 3, 2 },
+        .kernel = .{ 1, 3, 2 },
+        .stride = .{ 1, 2, 2 },
+        .dilation = .{ 1, 1, 2 },
+        .pad = .{ 0, 1, 1 },
+    };
+    var x: [2 * 20]f64 = undefined;
+    var c: [2 * 6 * 6]f64 = undefined;
+    for (&x, 0..) |*v, i| v.* = @floatFromInt(i % 7);
+    for (&c, 0..) |*v, i| v.* = @floatFromInt(i % 5);
+    var col: [2 * 6 * 6]f64 = undefined;
+    im2col(f64, g, &x, 2, &col);
+    var back = [_]f64{0} ** 40;
+    col2im(f64, g, &c, 2, &back);
+    var left: f64 = 0;
+    var right: f64 = 0;
+    for (col, c) |a, b| left += a * b;
+    for (x, back) |a, b| right += a * b;
+    try std.testing.expectEqual(left, right);
 }

@@ -56,7 +56,13 @@ fn channelsOf(x: *const Tensor) [3]usize {
     return .{ n, c, if (n * c == 0) 0 else x.count() / (n * c) };
 }
 
-fn perChannel(comptime F: type, ctx: *const Context, t: *const Tensor, count: usize, comptime name: []const u8) Error![]const F {
+fn perChannel(
+    comptime F: type,
+    ctx: *const Context,
+    t: *const Tensor,
+    count: usize,
+    comptime name: []const u8,
+) Error![]const F {
     if (t.count() != count) return ctx.fail(name ++ " has {d} values; it needs {d}", .{ t.count(), count });
     return common.floats(F, ctx, t);
 }
@@ -122,7 +128,13 @@ fn batchStatistics(comptime F: type, ctx: *const Context, values: []const F, sha
 }
 
 /// Opset 14+: running_mean, running_var. Before: mean, var (running), saved_mean, saved_var.
-fn writeTrainingOutputs(comptime F: type, ctx: *const Context, mean: []const F, variance: []const F, stats: [2][]F) Error!void {
+fn writeTrainingOutputs(
+    comptime F: type,
+    ctx: *const Context,
+    mean: []const F,
+    variance: []const F,
+    stats: [2][]F,
+) Error!void {
     const momentum: F = @floatCast(ctx.node.attrFloat("momentum", 0.9));
     const mean_type = (try ctx.require(3)).dtype;
     const var_type = (try ctx.require(4)).dtype;
@@ -203,8 +215,16 @@ fn groupNormalization(ctx: *Context) Error!void {
 
 /// A Scale or B input broadcast against X, flattened over X's trailing axes from the first one
 /// it varies along (at most `axis`): element i of a row block of X uses values[i % len].
-fn trailingParameter(comptime F: type, ctx: *const Context, t: *const Tensor, x_shape: []const i64, axis: usize) Error![]const F {
-    if (t.rank() > x_shape.len) return ctx.fail("a scale or bias has rank {d}, above X's {d}", .{ t.rank(), x_shape.len });
+fn trailingParameter(
+    comptime F: type,
+    ctx: *const Context,
+    t: *const Tensor,
+    x_shape: []const i64,
+    axis: usize,
+) Error![]const F {
+    if (t.rank() > x_shape.len) {
+        return ctx.fail("a scale or bias has rank {d}, above X's {d}", .{ t.rank(), x_shape.len });
+    }
     const lead = x_shape.len - t.rank();
     var start = axis;
     for (t.shape, 0..) |d, i| {
@@ -260,14 +280,21 @@ fn rowNormalization(ctx: *Context, comptime rms: bool) Error!void {
             const F = if (p == .f32) f32 else f64;
             _ = try common.precision(ctx, out_type, false);
             const scale = try trailingParameter(F, ctx, scale_tensor, x.shape, axis);
-            const bias = if (!rms and ctx.input(2) != null) try trailingParameter(F, ctx, ctx.input(2).?, x.shape, axis) else null;
+            const bias_tensor = if (rms) null else ctx.input(2);
+            const bias = if (bias_tensor) |b| try trailingParameter(F, ctx, b, x.shape, axis) else null;
             const values = try common.floats(F, ctx, x);
             const out = try common.floatOutput(F, ctx, 0, out_type, x.shape);
             const stats_shape = try ctx.alloc(i64, x.rank());
             @memcpy(stats_shape[0..axis], x.shape[0..axis]);
             @memset(stats_shape[axis..], 1);
-            const mean_out = if (!rms and ctx.wantsOutput(1)) try common.floatOutput(F, ctx, 1, stash, stats_shape) else null;
-            const inv_out = if (!rms and ctx.wantsOutput(2)) try common.floatOutput(F, ctx, 2, stash, stats_shape) else null;
+            const mean_out = if (!rms and ctx.wantsOutput(1))
+                try common.floatOutput(F, ctx, 1, stash, stats_shape)
+            else
+                null;
+            const inv_out = if (!rms and ctx.wantsOutput(2))
+                try common.floatOutput(F, ctx, 2, stash, stats_shape)
+            else
+                null;
             for (0..if (cols == 0) 0 else rows) |row| {
                 const src = values[row * cols ..][0..cols];
                 const m: [2]F = if (rms) .{ 0, meanSquare(F, src) } else moments(F, src);

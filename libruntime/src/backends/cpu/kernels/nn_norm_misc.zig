@@ -43,7 +43,9 @@ fn lpNormalization(ctx: *Context) Error!void {
                 };
                 for (0..s.len) |k| {
                     const at = block + k * s.inner;
-                    for (out.values[at..][0..s.inner], values[at..][0..s.inner], norms) |*y, v, n| y.* = if (n == 0) 0 else v / n;
+                    for (out.values[at..][0..s.inner], values[at..][0..s.inner], norms) |*y, v, n| {
+                        y.* = if (n == 0) 0 else v / n;
+                    }
                 }
             }
             out.finish();
@@ -56,7 +58,9 @@ fn lrn(ctx: *Context) Error!void {
     const x = try ctx.require(0);
     if (x.rank() < 2) return ctx.fail("X has rank {d}; it needs N and C", .{x.rank()});
     const size_attribute = ctx.node.attrInt("size", 0);
-    if (size_attribute < 1 or size_attribute > 1 << 31) return ctx.fail("size is {d}; it must be >= 1", .{size_attribute});
+    if (size_attribute < 1 or size_attribute > 1 << 31) {
+        return ctx.fail("size is {d}; it must be >= 1", .{size_attribute});
+    }
     const size: usize = @intCast(size_attribute);
     const alpha: f64 = ctx.node.attrFloat("alpha", 1e-4);
     const beta: f64 = ctx.node.attrFloat("beta", 0.75);

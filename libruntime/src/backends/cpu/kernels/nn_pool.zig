@@ -37,7 +37,8 @@ fn paddedTaps(o: usize, g: Geometry, pad_end: i64, axis: usize) usize {
 fn poolGeometry(ctx: *const Context, x: *const Tensor) Error!Geometry {
     if (x.rank() < 3) return ctx.fail("X has rank {d}; it needs N, C and a spatial axis", .{x.rank()});
     const kernel = ctx.node.attrInts("kernel_shape") orelse return ctx.fail("kernel_shape is required", .{});
-    const g = try common.window(ctx, x.shape[2..], .{ .kernel = kernel, .ceil_mode = try common.flag(ctx, "ceil_mode", 0) });
+    const ceil_mode = try common.flag(ctx, "ceil_mode", 0);
+    const g = try common.window(ctx, x.shape[2..], .{ .kernel = kernel, .ceil_mode = ceil_mode });
     _ = try common.countOf(ctx, try g.outShape(ctx, common.dim(x, 0), common.dim(x, 1)));
     return g;
 }
@@ -55,7 +56,8 @@ fn endPads(ctx: *const Context, g: Geometry) [max_spatial]i64 {
             .valid => {},
             .same_upper, .same_lower => {
                 const span: i64 = @intCast((g.kernel[j] - 1) * g.dilation[j] + 1);
-                const total = @max(0, @as(i64, @intCast((g.out[j] - 1) * g.stride[j])) + span - @as(i64, @intCast(g.in[j])));
+                const reach = @as(i64, @intCast((g.out[j] - 1) * g.stride[j])) + span;
+                const total = @max(0, reach - @as(i64, @intCast(g.in[j])));
                 out[j] = total - g.pad[j];
             },
         }
@@ -108,7 +110,16 @@ fn pAttribute(ctx: *const Context) f64 {
 
 const Options = struct { storage_order: bool, include_pad: bool, pad_end: [max_spatial]i64, p: f64 };
 
-fn poolPlane(comptime F: type, comptime kind: Kind, g: Geometry, o: Options, src: []const F, dst: []F, indices: ?[]i64, base: usize) void {
+fn poolPlane(
+    comptime F: type,
+    comptime kind: Kind,
+    g: Geometry,
+    o: Options,
+    src: []const F,
+    dst: []F,
+    indices: ?[]i64,
+    base: usize,
+) void {
     var at: usize = 0;
     for (0..g.out[0]) |od| for (0..g.out[1]) |oh| for (0..g.out[2]) |ow| {
         const pos = [3]usize{ od, oh, ow };
@@ -241,7 +252,9 @@ fn maxUnpool(ctx: *Context) Error!void {
         const k = kernel[i];
         if (x.shape[2 + i] > 1 << 40) return ctx.fail("spatial axis {d} is too large", .{i});
         const pad_total = if (pads) |p| p[i] + p[i + n] else 0;
-        if (k < 1 or k > 1 << 31 or pad_total < 0 or pad_total > 1 << 32) return ctx.fail("kernel_shape or pads are out of range", .{});
+        if (k < 1 or k > 1 << 31 or pad_total < 0 or pad_total > 1 << 32) {
+            return ctx.fail("kernel_shape or pads are out of range", .{});
+        }
         const extent = (@max(x.shape[2 + i], 1) - 1) * strides[i] + k - pad_total;
         if (extent < 0) return ctx.fail("spatial axis {d}: pads exceed the output", .{i});
         inferred[2 + i] = extent;
@@ -249,7 +262,9 @@ fn maxUnpool(ctx: *Context) Error!void {
     var shape: []const i64 = inferred;
     if (ctx.input(2)) |given| {
         shape = try @import("nn_convt.zig").intVector(ctx, given, "output_shape");
-        if (shape.len != x.rank()) return ctx.fail("output_shape has {d} values for rank {d}", .{ shape.len, x.rank() });
+        if (shape.len != x.rank()) {
+            return ctx.fail("output_shape has {d} values for rank {d}", .{ shape.len, x.rank() });
+        }
         for (shape, inferred) |a, b| if (a < b) return ctx.fail("output_shape is smaller than the unpooled shape", .{});
     }
     const inferred_count = try common.countOf(ctx, inferred);

@@ -11,7 +11,14 @@ const Tensor = common.Tensor;
 const Error = common.Error;
 
 const Mode = enum { nearest, linear, cubic };
-const Transform = enum { half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners, asymmetric, tf_crop_and_resize };
+const Transform = enum {
+    half_pixel,
+    half_pixel_symmetric,
+    pytorch_half_pixel,
+    align_corners,
+    asymmetric,
+    tf_crop_and_resize,
+};
 const Nearest = enum { round_prefer_floor, round_prefer_ceil, floor, ceil };
 
 const Settings = struct {
@@ -37,8 +44,11 @@ const AxisPlan = struct {
 
 fn parseEnum(comptime E: type, ctx: *const Context, name: []const u8, default: []const u8) Error!E {
     const text = ctx.node.attrString(name, default);
-    if (std.mem.eql(u8, text, "bilinear")) return std.meta.stringToEnum(E, "linear") orelse ctx.fail("{s} 'bilinear' is not supported", .{name});
-    return std.meta.stringToEnum(E, text) orelse ctx.fail("{s} '{s}' is not supported", .{ name, text[0..@min(text.len, 64)] });
+    if (std.mem.eql(u8, text, "bilinear")) {
+        return std.meta.stringToEnum(E, "linear") orelse ctx.fail("{s} 'bilinear' is not supported", .{name});
+    }
+    const shown = text[0..@min(text.len, 64)];
+    return std.meta.stringToEnum(E, text) orelse ctx.fail("{s} '{s}' is not supported", .{ name, shown });
 }
 
 fn coordinate(s: Settings, o: usize, scale: f64, in: usize, out: usize, roi: [2]f64) f64 {
@@ -68,13 +78,14 @@ fn cubicKernel(x_signed: f64, a: f64) f64 {
     return 0;
 }
 
-/// The reference's coefficient count for a mode at a scale.
-fn tapCount(s: Settings, scale: f64) usize {
+/// The reference's coefficient count for a mode at a scale; null past 2^16 (a tiny antialias scale).
+fn tapCount(s: Settings, scale: f64) ?usize {
     if (!s.antialias or s.mode == .nearest) return if (s.mode == .cubic) 4 else 2;
     const sc = @min(scale, 1.0);
     const reach: f64 = if (s.mode == .cubic) 2 else 1;
-    const start = @floor(-reach / sc) + 1;
-    return @intFromFloat(2 - 2 * start);
+    const count = 2 - 2 * (@floor(-reach / sc) + 1);
+    if (!(count <= 1 << 16)) return null;
+    return @intFromFloat(count);
 }
 
 /// Weights for fraction `ratio` (1 when the source is on a sample), into `w`.
@@ -113,9 +124,17 @@ fn coefficients(s: Settings, ratio: f64, scale: f64, w: []f64) void {
     }
 }
 
-fn planAxis(ctx: *const Context, s: Settings, axis: usize, in: usize, out: usize, scale: f64, roi: [2]f64) Error!AxisPlan {
-    const taps = tapCount(s, scale);
-    if (taps > 1 << 16) return ctx.fail("axis {d}: the antialias footprint is too wide", .{axis});
+fn planAxis(
+    ctx: *const Context,
+    s: Settings,
+    axis: usize,
+    in: usize,
+    out: usize,
+    scale: f64,
+    roi: [2]f64,
+) Error!AxisPlan {
+    if (in == 0 and out > 0) return ctx.fail("axis {d} is empty and cannot be resized", .{axis});
+    const taps = tapCount(s, scale) orelse return ctx.fail("axis {d}: the antialias footprint is too wide", .{axis});
     const total = try common.mulChecked(ctx, out, taps);
     const plan = AxisPlan{
         .axis = axis,
@@ -153,7 +172,16 @@ fn planAxis(ctx: *const Context, s: Settings, axis: usize, in: usize, out: usize
 }
 
 /// One separable pass: `src` viewed as outer x in x inner becomes outer x plan.out x inner.
-fn resample(comptime F: type, plan: AxisPlan, s: Settings, src: []const F, dst: []F, outer: usize, in: usize, inner: usize) void {
+fn resample(
+    comptime F: type,
+    plan: AxisPlan,
+    s: Settings,
+    src: []const F,
+    dst: []F,
+    outer: usize,
+    in: usize,
+    inner: usize,
+) void {
     const extrapolation: F = @floatCast(s.extrapolation);
     for (0..outer) |b| {
         const from = src[b * in * inner ..][0 .. in * inner];
@@ -181,7 +209,9 @@ fn run(ctx: *const Context, x: *const Tensor, s: Settings, plans: []const AxisPl
         try ctx.alias(0, 0, x.shape);
         return;
     }
-    for (out_shape, 0..) |d, a| if (d > 0 and x.shape[a] == 0) return ctx.fail("axis {d} is empty and cannot be resized", .{a});
+    for (out_shape, 0..) |d, a| {
+        if (d > 0 and x.shape[a] == 0) return ctx.fail("axis {d} is empty and cannot be resized", .{a});
+    }
     switch (try common.precision(ctx, x.dtype, true)) {
         inline else => |p| {
             const F = if (p == .f32) f32 else f64;
@@ -195,7 +225,8 @@ fn run(ctx: *const Context, x: *const Tensor, s: Settings, plans: []const AxisPl
                 var inner: usize = 1;
                 for (shape[plan.axis + 1 ..]) |d| inner *= @intCast(d);
                 const in: usize = @intCast(shape[plan.axis]);
-                const dst = if (k + 1 == plans.len) out.values else try ctx.alloc(F, try common.mulChecked(ctx, outer * plan.out, inner));
+                const size = try common.mulChecked(ctx, outer * plan.out, inner);
+                const dst = if (k + 1 == plans.len) out.values else try ctx.alloc(F, size);
                 resample(F, plan, s, current, dst, outer, in, inner);
                 shape[plan.axis] = @intCast(plan.out);
                 current = dst;
@@ -216,7 +247,10 @@ fn resize(ctx: *Context) Error!void {
     const old = ctx.node.opset < 11;
     var s = Settings{
         .mode = try parseEnum(Mode, ctx, "mode", "nearest"),
-        .transform = if (old) .asymmetric else try parseEnum(Transform, ctx, "coordinate_transformation_mode", "half_pixel"),
+        .transform = if (old)
+            .asymmetric
+        else
+            try parseEnum(Transform, ctx, "coordinate_transformation_mode", "half_pixel"),
         .nearest = if (old) .floor else try parseEnum(Nearest, ctx, "nearest_mode", "round_prefer_floor"),
         .cubic_a = ctx.node.attrFloat("cubic_coeff_a", -0.75),
         .exclude_outside = try common.flag(ctx, "exclude_outside", 0),
@@ -252,7 +286,10 @@ fn resize(ctx: *Context) Error!void {
             out_shape[a] = @intFromFloat(extent);
             sc.* = v;
         }
-    } else try sizesToScales(ctx, x, axes, try @import("nn_convt.zig").intVector(ctx, sizes_input.?, "sizes"), scale, out_shape);
+    } else {
+        const sizes = try @import("nn_convt.zig").intVector(ctx, sizes_input.?, "sizes");
+        try sizesToScales(ctx, x, axes, sizes, scale, out_shape);
+    }
     _ = try common.countOf(ctx, out_shape);
     const roi = try roiOf(ctx, if (old) null else ctx.input(1), axes, r);
     var plans = std.ArrayList(AxisPlan).empty;
@@ -261,13 +298,21 @@ fn resize(ctx: *Context) Error!void {
         const out: usize = @intCast(out_shape[a]);
         const trivial_roi = s.transform != .tf_crop_and_resize or (roi[a][0] == 0 and roi[a][1] == 1);
         if (std.math.approxEqRel(f64, sc, 1, 1e-9) and in == out and trivial_roi) continue;
-        plans.append(ctx.arena, try planAxis(ctx, s, a, in, out, sc, roi[a])) catch return ctx.fail("out of memory", .{});
+        const plan = try planAxis(ctx, s, a, in, out, sc, roi[a]);
+        plans.append(ctx.arena, plan) catch return ctx.fail("out of memory", .{});
     }
     try run(ctx, x, s, plans.items, out_shape);
 }
 
 /// sizes -> output extents and scales, with keep_aspect_ratio_policy's single scale (opset 18).
-fn sizesToScales(ctx: *const Context, x: *const Tensor, axes: []const usize, sizes: []const i64, scale: []f64, out_shape: []i64) Error!void {
+fn sizesToScales(
+    ctx: *const Context,
+    x: *const Tensor,
+    axes: []const usize,
+    sizes: []const i64,
+    scale: []f64,
+    out_shape: []i64,
+) Error!void {
     if (sizes.len != axes.len) return ctx.fail("sizes has {d} values for {d} axes", .{ sizes.len, axes.len });
     for (sizes) |v| if (v < 0 or v > 1 << 40) return ctx.fail("sizes holds {d}", .{v});
     const policy = if (ctx.node.opset >= 18) ctx.node.attrString("keep_aspect_ratio_policy", "stretch") else "stretch";
@@ -277,7 +322,9 @@ fn sizesToScales(ctx: *const Context, x: *const Tensor, axes: []const usize, siz
     }
     if (std.mem.eql(u8, policy, "stretch")) return;
     const larger = std.mem.eql(u8, policy, "not_smaller");
-    if (!larger and !std.mem.eql(u8, policy, "not_larger")) return ctx.fail("keep_aspect_ratio_policy '{s}' is unknown", .{policy[0..@min(policy.len, 64)]});
+    if (!larger and !std.mem.eql(u8, policy, "not_larger")) {
+        return ctx.fail("keep_aspect_ratio_policy '{s}' is unknown", .{policy[0..@min(policy.len, 64)]});
+    }
     var chosen = scale[0];
     for (scale) |sc| chosen = if (larger) @max(chosen, sc) else @min(chosen, sc);
     for (axes, scale) |a, *sc| {
@@ -305,7 +352,8 @@ fn roiOf(ctx: *const Context, t: ?*const Tensor, axes: []const usize, r: usize) 
 fn upsample(ctx: *Context) Error!void {
     const x = try ctx.require(0);
     const r = x.rank();
-    const s = Settings{ .mode = try parseEnum(Mode, ctx, "mode", "nearest"), .transform = .asymmetric, .nearest = .floor };
+    const mode = try parseEnum(Mode, ctx, "mode", "nearest");
+    const s = Settings{ .mode = mode, .transform = .asymmetric, .nearest = .floor };
     if (s.mode == .cubic) return ctx.fail("mode 'cubic' is not an Upsample mode", .{});
     const scales = try ctx.alloc(f64, r);
     if (ctx.node.opset >= 9) {

@@ -132,7 +132,8 @@ fn GridSampler(comptime F: type) type {
                 const t0 = taps[0][a] orelse continue;
                 const t1 = taps[1][b] orelse continue;
                 const t2 = taps[2][c] orelse continue;
-                sum += weights[0][a] * weights[1][b] * weights[2][c] * plane[t0 * strides[0] + t1 * strides[1] + t2 * strides[2]];
+                const v = plane[t0 * strides[0] + t1 * strides[1] + t2 * strides[2]];
+                sum += weights[0][a] * weights[1][b] * weights[2][c] * v;
             };
             return sum;
         }
@@ -164,6 +165,8 @@ fn gridSample(ctx: *Context) Error!void {
                 .dims = .{ 1, 1, 1 },
             };
             for (0..r - 2) |i| sampler.dims[i] = common.dim(x, 2 + i);
+            const empty = sampler.dims[0] * sampler.dims[1] * sampler.dims[2] == 0;
+            if (empty and try common.countOf(ctx, shape) > 0) return ctx.fail("X has an empty spatial axis", .{});
             const values = try common.floats(F, ctx, x);
             const coords = try common.floats(F, ctx, grid);
             const out = try common.floatOutput(F, ctx, 0, x.dtype, shape);
@@ -254,7 +257,8 @@ fn roiAlign(ctx: *Context) Error!void {
     if (ratio < 0 or ratio > 1 << 16) return ctx.fail("sampling_ratio is {d}", .{ratio});
     const max_mode = std.mem.eql(u8, ctx.node.attrString("mode", "avg"), "max");
     const default_mode = if (ctx.node.opset >= 16) "half_pixel" else "output_half_pixel";
-    const half_pixel = std.mem.eql(u8, ctx.node.attrString("coordinate_transformation_mode", default_mode), "half_pixel");
+    const transform = ctx.node.attrString("coordinate_transformation_mode", default_mode);
+    const half_pixel = std.mem.eql(u8, transform, "half_pixel");
     const c = common.dim(x, 1);
     const shape = [4]i64{ @intCast(r), @intCast(c), oh, ow };
     _ = try common.countOf(ctx, &shape);
@@ -277,7 +281,9 @@ fn roiAlign(ctx: *Context) Error!void {
             const plane = job.height * job.width;
             for (0..r) |i| {
                 const b = batches[i];
-                if (!(b >= 0 and b < @as(f64, @floatFromInt(common.dim(x, 0))))) return ctx.fail("roi {d} names batch {d}", .{ i, b });
+                if (!(b >= 0 and b < @as(f64, @floatFromInt(common.dim(x, 0))))) {
+                    return ctx.fail("roi {d} names batch {d}", .{ i, b });
+                }
                 const batch: usize = @intFromFloat(b);
                 for (0..c) |ch| {
                     const src = values[(batch * c + ch) * plane ..][0..plane];
@@ -312,16 +318,18 @@ fn RoiJob(comptime F: type) type {
             }
             const bin_h = roi_h / @as(F, @floatFromInt(self.ph));
             const bin_w = roi_w / @as(F, @floatFromInt(self.pw));
-            const grid_h: usize = if (self.ratio > 0) self.ratio else gridCount(F, roi_h / @as(F, @floatFromInt(self.ph)));
-            const grid_w: usize = if (self.ratio > 0) self.ratio else gridCount(F, roi_w / @as(F, @floatFromInt(self.pw)));
+            const grid_h: usize = if (self.ratio > 0) self.ratio else gridCount(F, bin_h);
+            const grid_w: usize = if (self.ratio > 0) self.ratio else gridCount(F, bin_w);
+            const step_h = bin_h / @as(F, @floatFromInt(grid_h));
+            const step_w = bin_w / @as(F, @floatFromInt(grid_w));
             const count: F = @floatFromInt(@max(grid_h * grid_w, 1));
             for (0..self.ph) |i| for (0..self.pw) |j| {
                 var acc: F = 0;
                 var first = true;
                 for (0..grid_h) |iy| {
-                    const y = start_h + @as(F, @floatFromInt(i)) * bin_h + (@as(F, @floatFromInt(iy)) + 0.5) * bin_h / @as(F, @floatFromInt(grid_h));
+                    const y = start_h + @as(F, @floatFromInt(i)) * bin_h + (float(F, iy) + 0.5) * step_h;
                     for (0..grid_w) |ix| {
-                        const x = start_w + @as(F, @floatFromInt(j)) * bin_w + (@as(F, @floatFromInt(ix)) + 0.5) * bin_w / @as(F, @floatFromInt(grid_w));
+                        const x = start_w + @as(F, @floatFromInt(j)) * bin_w + (float(F, ix) + 0.5) * step_w;
                         const v = self.bilinear(src, y, x);
                         if (self.max_mode) {
                             acc = if (first) v else @max(acc, v);
@@ -372,6 +380,10 @@ fn RoiJob(comptime F: type) type {
     };
 }
 
+fn float(comptime F: type, i: usize) F {
+    return @floatFromInt(i);
+}
+
 /// ceil(extent), bounded: the number of samples per bin when sampling_ratio is 0.
 fn gridCount(comptime F: type, extent: F) usize {
     if (!(extent > 0)) return 0;
@@ -383,7 +395,9 @@ fn gridCount(comptime F: type, extent: F) usize {
 fn nonMaxSuppression(ctx: *Context) Error!void {
     const boxes_tensor = try ctx.require(0);
     const scores_tensor = try ctx.require(1);
-    if (boxes_tensor.rank() != 3 or common.dim(boxes_tensor, 2) != 4) return ctx.fail("boxes must be (batches, boxes, 4)", .{});
+    if (boxes_tensor.rank() != 3 or common.dim(boxes_tensor, 2) != 4) {
+        return ctx.fail("boxes must be (batches, boxes, 4)", .{});
+    }
     if (scores_tensor.rank() != 3) return ctx.fail("scores must be (batches, classes, boxes)", .{});
     const batches = common.dim(boxes_tensor, 0);
     const count = common.dim(boxes_tensor, 1);
@@ -399,7 +413,10 @@ fn nonMaxSuppression(ctx: *Context) Error!void {
         limit = if (v > 0) @intFromFloat(@min(v, 1 << 40)) else 0;
     };
     const iou: f32 = if (ctx.input(3)) |t| (if (t.count() > 0) (try common.floats(f32, ctx, t))[0] else 0) else 0;
-    const threshold: ?f32 = if (ctx.input(4)) |t| (if (t.count() > 0) (try common.floats(f32, ctx, t))[0] else null) else null;
+    var threshold: ?f32 = null;
+    if (ctx.input(4)) |t| if (t.count() > 0) {
+        threshold = (try common.floats(f32, ctx, t))[0];
+    };
     const boxes = try common.floats(f32, ctx, boxes_tensor);
     const scores = try common.floats(f32, ctx, scores_tensor);
     var selected = std.ArrayList([3]i64).empty;
@@ -428,7 +445,8 @@ fn nonMaxSuppression(ctx: *Context) Error!void {
             if (suppressed) continue;
             kept[kept_count] = candidate;
             kept_count += 1;
-            selected.append(ctx.arena, .{ @intCast(b), @intCast(c), candidate }) catch return ctx.fail("out of memory", .{});
+            const row = [3]i64{ @intCast(b), @intCast(c), candidate };
+            selected.append(ctx.arena, row) catch return ctx.fail("out of memory", .{});
         }
     };
     const out = try ctx.output(0, .int64, &.{ @intCast(selected.items.len), 3 });
