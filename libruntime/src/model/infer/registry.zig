@@ -19,30 +19,10 @@ const families = .{
     @import("control.zig"),
 };
 
-const table = blk: {
-    @setEvalBranchQuota(200_000);
-    var total: usize = 0;
-    for (families) |family| total += family.rules.len;
-    var pairs: [total]struct { []const u8, context.Rule } = undefined;
-    var i: usize = 0;
-    for (families) |family| {
-        for (family.rules) |entry| {
-            pairs[i] = .{ entry.domain ++ ":" ++ entry.op, entry.rule };
-            i += 1;
-        }
-    }
-    break :blk std.StaticStringMap(context.Rule).initComptime(pairs);
-};
+const table = @import("../../core/op_table.zig").OpTable(context.Rule, families, "rules", "rule");
 
-/// The rule for an operator; "ai.onnx" and "" are the same domain.
-pub fn lookup(domain: []const u8, op_type: []const u8) ?context.Rule {
-    var buffer: [256]u8 = undefined;
-    const d = if (std.mem.eql(u8, domain, "ai.onnx")) "" else domain;
-    const key = std.fmt.bufPrint(&buffer, "{s}:{s}", .{ d, op_type }) catch return null;
-    return table.get(key);
-}
+/// The entry for an operator; "ai.onnx" and "" are the same domain.
+pub const lookup = table.lookup;
 
-/// How many operators have rules, for tests and `tessera info`.
-pub fn count() usize {
-    return table.kvs.len;
-}
+/// How many operators have entries.
+pub const count = table.count;
