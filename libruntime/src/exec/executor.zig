@@ -9,6 +9,7 @@ const registry = @import("../backends/cpu/kernels/registry.zig");
 const value_module = @import("value.zig");
 
 const Tensor = value_module.Tensor;
+const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
 
 /// Signals a run may be stopped by: a cancel flag and a deadline in ns (monotonic clock).
 pub const Stop = struct {
@@ -19,6 +20,10 @@ pub const Stop = struct {
 pub const Executor = struct {
     arena: std.mem.Allocator,
     stop: ?Stop = null,
+    /// The model's kernel pool; null runs every kernel on the calling thread.
+    pool: ?*ThreadPool = null,
+    /// Kept state per node of the top-level graph (the one `run` is first called with).
+    node_states: []kernel.NodeState = &.{},
     /// The value tables of the graphs being run, innermost last, for outer-scope reads.
     scopes: std.ArrayList(Scope) = .empty,
 
@@ -94,6 +99,10 @@ pub const Executor = struct {
             .inputs = inputs,
             .outputs = outputs,
             .subgraphs = .{ .context = self, .run = runSubgraph },
+            .graph = graph,
+            .pool = self.pool,
+            // Only the outermost graph keeps state: subgraph nodes share ids with no stable slot.
+            .state = if (self.scopes.items.len == 1 and index < self.node_states.len) &self.node_states[index] else null,
         };
         try run_kernel(&ctx);
         for (node.outputs, outputs, 0..) |maybe_id, produced, k| {

@@ -6,9 +6,24 @@ const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
 const tensor_module = @import("../tensor/tensor.zig");
 const value = @import("value.zig");
+const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
 
 pub const Tensor = value.Tensor;
 pub const DType = value.DType;
+
+/// State one node keeps across runs for the model's life (weights packed for the GEMM, folded
+/// constants). It is built once, by the first run that needs it, under `mutex`, and is read-only
+/// after that, so concurrent requests share it safely.
+pub const NodeState = struct {
+    mutex: std.Thread.Mutex = .{},
+    data: ?*anyopaque = null,
+    release: ?*const fn (data: *anyopaque) void = null,
+
+    pub fn deinit(self: *NodeState) void {
+        if (self.data) |data| if (self.release) |release| release(data);
+        self.* = .{};
+    }
+};
 
 /// Runs a subgraph (If/Loop/Scan bodies) with the given inputs; implemented by executor.zig.
 pub const SubgraphRunner = struct {
@@ -23,6 +38,12 @@ pub const Context = struct {
     inputs: []const ?*const Tensor,
     outputs: []?*Tensor,
     subgraphs: SubgraphRunner,
+    /// The graph the node belongs to: tells which inputs are constants.
+    graph: *const ir.Graph,
+    /// The model's kernel thread pool; null runs everything on the calling thread.
+    pool: ?*ThreadPool = null,
+    /// This node's state across runs; null inside subgraphs, where nothing is kept.
+    state: ?*NodeState = null,
 
     pub fn inputCount(self: *const Context) usize {
         return self.inputs.len;
@@ -34,6 +55,49 @@ pub const Context = struct {
 
     pub fn require(self: *const Context, i: usize) status.Error!*const Tensor {
         return self.input(i) orelse self.fail("input {d} is required", .{i});
+    }
+
+    /// True when input `i` is a graph constant (an initializer or Constant output): the same bytes
+    /// on every run, so work derived from it may be kept in `state`.
+    pub fn isConstantInput(self: *const Context, i: usize) bool {
+        if (i >= self.node.inputs.len) return false;
+        const id = self.node.inputs[i] orelse return false;
+        const v = &self.graph.values.items[id];
+        return v.constant != null and v.role != .input;
+    }
+
+    /// The node's kept state of type T, built by `build` on first use; null when the node has no
+    /// state slot (subgraphs), in which case the caller builds a temporary. `build` allocates with
+    /// memory.allocator, and `release` frees it when the model is destroyed.
+    pub fn keptState(
+        self: *const Context,
+        comptime T: type,
+        build: *const fn (ctx: *const Context) status.Error!*T,
+        comptime release: fn (data: *T) void,
+    ) status.Error!?*const T {
+        const slot = self.state orelse return null;
+        slot.mutex.lock();
+        defer slot.mutex.unlock();
+        if (slot.data) |data| return @ptrCast(@alignCast(data));
+        const built = try build(self);
+        const Release = struct {
+            fn call(data: *anyopaque) void {
+                release(@ptrCast(@alignCast(data)));
+            }
+        };
+        slot.data = built;
+        slot.release = Release.call;
+        return built;
+    }
+
+    /// Runs func over [0, count) on the model's pool, or inline without one.
+    pub fn parallelFor(self: *const Context, count: usize, context: anytype, comptime func: fn (@TypeOf(context), usize, usize) void) void {
+        if (self.pool) |pool| return pool.parallelFor(count, context, func);
+        func(context, 0, count);
+    }
+
+    pub fn threadCount(self: *const Context) usize {
+        return if (self.pool) |pool| pool.threadCount() else 1;
     }
 
     pub fn wantsOutput(self: *const Context, i: usize) bool {

@@ -116,7 +116,15 @@ pub const Request = struct {
             }
         }
         const deadline: ?i128 = if (self.deadline_us > 0) std.time.nanoTimestamp() + @as(i128, self.deadline_us) * 1000 else null;
-        var executor = executor_module.Executor{ .arena = arena, .stop = .{ .cancelled = &self.cancelled, .deadline_ns = deadline } };
+        const state = self.model.exec_state;
+        if (state.scheduler == .exclusive) state.turn.enter();
+        defer if (state.scheduler == .exclusive) state.turn.leave();
+        var executor = executor_module.Executor{
+            .arena = arena,
+            .stop = .{ .cancelled = &self.cancelled, .deadline_ns = deadline },
+            .pool = state.pool,
+            .node_states = state.node_states,
+        };
         self.outputs = try executor.run(graph, inputs);
     }
 

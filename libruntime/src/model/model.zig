@@ -13,6 +13,7 @@ const source_module = @import("source.zig");
 const shape_query = @import("shape_query.zig");
 
 pub const TensorInfo = info_module.TensorInfo;
+const ModelState = @import("../exec/model_state.zig").ModelState;
 pub const Options = options_module.Options;
 
 pub const MetadataEntry = struct { key: [:0]const u8, value: [:0]const u8 };
@@ -37,6 +38,8 @@ pub const Model = struct {
     is_dynamic: bool = false,
     infos: std.StringHashMapUnmanaged(*TensorInfo) = .empty,
     mutex: std.Thread.Mutex = .{},
+    /// The thread pool, kept node state and memory plans for running; built at load.
+    exec_state: *ModelState = undefined,
 
     /// Loads from a path (file or folder) or from bytes; the result is registered as a handle.
     pub fn load(source: source_module.Source, options: *const Options) status.Error!*Model {
@@ -51,6 +54,8 @@ pub const Model = struct {
         self.* = .{ .source = owned_source, .pipeline = pipeline, .options = owned_options };
         try pipeline.run(self.source.bytes, self.source.resolver());
         try self.describe();
+        self.exec_state = try ModelState.create(pipeline.graph, &self.options);
+        errdefer self.exec_state.destroy();
         try registry.add(self, .model);
         return self;
     }
@@ -59,6 +64,7 @@ pub const Model = struct {
         if (!registry.remove(self, .model)) return;
         var infos = self.infos.valueIterator();
         while (infos.next()) |info| _ = registry.remove(info.*, .tensor_info);
+        self.exec_state.destroy();
         self.options.deinit();
         self.pipeline.destroy();
         self.source.deinit();
