@@ -173,6 +173,14 @@ export const symbols = {
   tsr_request_output_count: { args: ["pointer", "buffer"], returns: "i32" },
   // tsr_status tsr_request_get_output(tsr_request *request, uint32_t index, tsr_tensor **tensor);
   tsr_request_get_output: { args: ["pointer", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_request_status(const tsr_request *request, int32_t *state);
+  tsr_request_status: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_request_set_output(tsr_request *request, const char *name, tsr_tensor *tensor);
+  tsr_request_set_output: { args: ["pointer", "buffer", "pointer"], returns: "i32" },
+  // tsr_status tsr_request_select_outputs(tsr_request *request, const char *names);
+  tsr_request_select_outputs: { args: ["pointer", "buffer"], returns: "i32" },
+  // tsr_status tsr_request_get_tensor(tsr_request *request, const char *name, tsr_tensor **tensor);
+  tsr_request_get_tensor: { args: ["pointer", "buffer", "buffer"], returns: "i32" },
 
   // tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
   tsr_jobs_set_callback: { args: ["function", "pointer"], returns: "i32" },

@@ -348,6 +348,9 @@ TSR_API void tsr_job_destroy(tsr_job *job);
 TSR_API tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
 
 /* ---- requests -------------------------------------------------------------------------------- */
+#define TSR_REQUEST_READY 0
+#define TSR_REQUEST_RUNNING 1
+#define TSR_REQUEST_FAULT 2
 TSR_API tsr_status tsr_request_create(tsr_model *model, tsr_request **request);
 TSR_API void tsr_request_destroy(tsr_request *request);
 /* Binds `tensor` to input `name` (NULL unbinds). It is read in place when the request runs: keep it
@@ -364,8 +367,22 @@ TSR_API tsr_status tsr_request_cancel(tsr_request *request);
  * TSR_REQUEST_ERROR; 0 means no deadline. */
 TSR_API tsr_status tsr_request_set_deadline(tsr_request *request, int64_t deadline_us);
 TSR_API tsr_status tsr_request_output_count(const tsr_request *request, uint32_t *count);
-/* A new tensor holding output `index` of the last run; the caller destroys it. */
+/* A new tensor holding output `index` of the last run; the caller destroys it. An output left out
+ * by tsr_request_select_outputs gives TSR_INVALID_ARGUMENT. */
 TSR_API tsr_status tsr_request_get_output(tsr_request *request, uint32_t index, tsr_tensor **tensor);
+/* TSR_REQUEST_READY, TSR_REQUEST_RUNNING or TSR_REQUEST_FAULT (the last run failed; the request
+ * stays usable). */
+TSR_API tsr_status tsr_request_status(const tsr_request *request, int32_t *state);
+/* Binds `tensor` to output `name` (NULL unbinds): later runs copy that output into it, after
+ * checking its type (TSR_TYPE_ERROR) and shape (TSR_SHAPE_ERROR). */
+TSR_API tsr_status tsr_request_set_output(tsr_request *request, const char *name, tsr_tensor *tensor);
+/* Later runs compute only the nodes that the newline-separated output `names` need; NULL or ""
+ * selects every output. */
+TSR_API tsr_status tsr_request_select_outputs(tsr_request *request, const char *names);
+/* A new tensor holding value `name` of the last run: an input, an intermediate or an output.
+ * TSR_INVALID_STATE for an intermediate whose memory the plan reused (the model was loaded with
+ * memory optimization on) or that the selected outputs did not need. */
+TSR_API tsr_status tsr_request_get_tensor(tsr_request *request, const char *name, tsr_tensor **tensor);
 
 #ifdef __cplusplus
 }

@@ -30,4 +30,5 @@ test {
     _ = @import("model/source.zig");
     _ = @import("model/infer/suite_check.zig");
     _ = @import("backends/cpu/cpu_tests.zig");
+    _ = @import("exec/memory_plan.zig");
 }

@@ -47,6 +47,7 @@ const constant_sets = .{
     .{ model_api.InfoNumberKey, "TSR_INFO_", false },
     .{ ir.TypeKind, "TSR_KIND_", false },
     .{ info_module.QuantizationKind, "TSR_QUANT_", false },
+    .{ @import("../exec/request.zig").State, "TSR_REQUEST_", false },
 };
 
 fn cType(comptime T: type) []const u8 {

@@ -1,5 +1,6 @@
-//! C exports: inference requests (bind inputs, run synchronously or on a worker, read outputs,
-//! cancel, deadline).
+//! C exports: inference requests (bind inputs and in-place outputs, select outputs, run
+//! synchronously or on a worker, read outputs and intermediates, status, cancel, deadline).
+const std = @import("std");
 const args = @import("args.zig");
 const jobs = @import("../core/jobs.zig");
 const memory = @import("../core/memory.zig");
@@ -88,6 +89,48 @@ pub export fn tsr_request_get_output(request: ?*Request, index: u32, tensor: ?*?
 fn getOutput(request: ?*Request, index: u32, tensor: ?*?*Tensor) status.Error!void {
     const out = try args.out(?*Tensor, tensor, "tensor");
     out.* = try (try requestOf(request)).output(index);
+}
+
+/// 0 ready, 1 running, 2 fault (the last run failed; the request stays usable).
+pub export fn tsr_request_status(request: ?*const Request, state: ?*i32) callconv(.c) i32 {
+    return status.report(getStatus(request, state));
+}
+
+fn getStatus(request: ?*const Request, state: ?*i32) status.Error!void {
+    const out = try args.out(i32, state, "state");
+    out.* = @intFromEnum((try requestOf(request)).currentState());
+}
+
+/// Binds a caller tensor that later runs fill in place with output `name` (NULL unbinds).
+pub export fn tsr_request_set_output(request: ?*Request, name: ?[*:0]const u8, tensor: ?*Tensor) callconv(.c) i32 {
+    return status.report(setOutput(request, name, tensor));
+}
+
+fn setOutput(request: ?*Request, name: ?[*:0]const u8, tensor: ?*Tensor) status.Error!void {
+    const self = try requestOf(request);
+    const bound = if (tensor) |t| try registry.get(Tensor, t, .tensor) else null;
+    try self.setOutput(try args.string(name, "name"), bound);
+}
+
+/// Later runs compute only what the newline-separated output `names` need; NULL or "": all.
+pub export fn tsr_request_select_outputs(request: ?*Request, names: ?[*:0]const u8) callconv(.c) i32 {
+    return status.report(selectOutputs(request, names));
+}
+
+fn selectOutputs(request: ?*Request, names: ?[*:0]const u8) status.Error!void {
+    const self = try requestOf(request);
+    try self.selectOutputs(if (names) |n| std.mem.span(n) else "");
+}
+
+/// A new tensor holding the value `name` (input, intermediate or output) of the last run.
+pub export fn tsr_request_get_tensor(request: ?*Request, name: ?[*:0]const u8, tensor: ?*?*Tensor) callconv(.c) i32 {
+    return status.report(getTensor(request, name, tensor));
+}
+
+fn getTensor(request: ?*Request, name: ?[*:0]const u8, tensor: ?*?*Tensor) status.Error!void {
+    const out = try args.out(?*Tensor, tensor, "tensor");
+    const self = try requestOf(request);
+    out.* = try self.valueTensor(try args.string(name, "name"));
 }
 
 /// Runs on a worker thread; the job finishes when the run does (see tsr_job_*).

@@ -1,6 +1,8 @@
 //! Runs a graph on the CPU: binds inputs and constants, then calls each node's kernel in
 //! topological order. Subgraphs (If/Loop/Scan bodies) run through the same path and see their
-//! enclosing graph's values. Between nodes it honours cancellation and the deadline.
+//! enclosing graph's values. Between nodes it honours cancellation and the deadline. The top-level
+//! graph also skips nodes no wanted output needs, places outputs by the memory plan (recording
+//! one on a shape's first run), and can write every intermediate to a folder.
 const std = @import("std");
 const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
@@ -10,11 +12,24 @@ const value_module = @import("value.zig");
 
 const Tensor = value_module.Tensor;
 const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
+const graph_uses = @import("graph_uses.zig");
+const memory_plan = @import("memory_plan.zig");
+const snapshot = @import("snapshot.zig");
 
 /// Signals a run may be stopped by: a cancel flag and a deadline in ns (monotonic clock).
 pub const Stop = struct {
     cancelled: *const std.atomic.Value(bool),
     deadline_ns: ?i128 = null,
+};
+
+/// What only the outermost graph of a run has: output selection, memory planning, snapshots.
+pub const TopLevel = struct {
+    uses: *const graph_uses.Uses,
+    /// One flag per graph output; null: all. Nodes no wanted output needs are skipped.
+    wanted: ?[]const bool = null,
+    planning: memory_plan.Planning = .none,
+    /// Every node output is written here as a tensor file when not empty.
+    save_path: []const u8 = "",
 };
 
 pub const Executor = struct {
@@ -24,13 +39,47 @@ pub const Executor = struct {
     pool: ?*ThreadPool = null,
     /// Kept state per node of the top-level graph (the one `run` is first called with).
     node_states: []kernel.NodeState = &.{},
+    top: ?TopLevel = null,
+    /// The top-level graph's values after a run, by value id (for request.getTensor).
+    top_values: []?*const Tensor = &.{},
+    /// Set when a planned run found an output where the plan did not expect it.
+    plan_mismatch: bool = false,
     /// The value tables of the graphs being run, innermost last, for outer-scope reads.
     scopes: std.ArrayList(Scope) = .empty,
 
     const Scope = struct { graph: *ir.Graph, values: []?*const Tensor };
 
-    /// Runs `graph` with `inputs` in graph-input order; returns its outputs in order.
+    /// Runs the model's graph: outputs in order, null for those not wanted.
+    pub fn runTop(self: *Executor, graph: *ir.Graph, inputs: []const ?*const Tensor) status.Error![]?*Tensor {
+        const top = self.top.?;
+        var needed: ?[]bool = null;
+        if (top.wanted) |wanted| {
+            needed = self.arena.alloc(bool, graph.nodes.items.len) catch return oom();
+            const scratch = self.arena.alloc(bool, graph.values.items.len) catch return oom();
+            top.uses.neededNodes(graph, wanted, needed.?, scratch);
+        }
+        const values = try self.runGraph(graph, inputs, needed);
+        self.top_values = values;
+        const outputs = self.arena.alloc(?*Tensor, graph.outputs.len) catch return oom();
+        for (graph.outputs, outputs, 0..) |id, *slot, i| {
+            if (top.wanted) |wanted| if (!wanted[i]) {
+                slot.* = null;
+                continue;
+            };
+            slot.* = try producedOutput(graph, values, id);
+        }
+        return outputs;
+    }
+
+    /// Runs a subgraph with `inputs` in graph-input order; returns its outputs in order.
     pub fn run(self: *Executor, graph: *ir.Graph, inputs: []const ?*const Tensor) status.Error![]*Tensor {
+        const values = try self.runGraph(graph, inputs, null);
+        const outputs = self.arena.alloc(*Tensor, graph.outputs.len) catch return oom();
+        for (graph.outputs, outputs) |id, *slot| slot.* = try producedOutput(graph, values, id);
+        return outputs;
+    }
+
+    fn runGraph(self: *Executor, graph: *ir.Graph, inputs: []const ?*const Tensor, needed: ?[]const bool) status.Error![]?*const Tensor {
         const values = self.arena.alloc(?*const Tensor, graph.values.items.len) catch return oom();
         @memset(values, null);
         for (graph.inputs, 0..) |id, i| values[id] = if (i < inputs.len) inputs[i] else null;
@@ -41,15 +90,11 @@ pub const Executor = struct {
             values[id] = try self.outerValue(v.name);
         };
         for (graph.nodes.items, 0..) |*node, index| {
+            if (needed) |flags| if (!flags[index]) continue;
             try self.checkStop(node, @intCast(index));
             try self.runNode(graph, values, node, @intCast(index));
         }
-        const outputs = self.arena.alloc(*Tensor, graph.outputs.len) catch return oom();
-        for (graph.outputs, outputs) |id, *slot| {
-            const produced = values[id] orelse return status.fail(error.InferError, "graph '{s}': output '{s}' was not computed", .{ graph.name, graph.value(id).name });
-            slot.* = @constCast(produced);
-        }
-        return outputs;
+        return values;
     }
 
     fn bindConstants(self: *Executor, graph: *ir.Graph, values: []?*const Tensor) status.Error!void {
@@ -92,6 +137,7 @@ pub const Executor = struct {
         for (node.inputs, inputs) |maybe, *slot| slot.* = if (maybe) |id| values[id] else null;
         const outputs = self.arena.alloc(?*Tensor, node.outputs.len) catch return oom();
         @memset(outputs, null);
+        const top_level = self.top != null and self.scopes.items.len == 1;
         var ctx = kernel.Context{
             .arena = self.arena,
             .node = node,
@@ -102,12 +148,25 @@ pub const Executor = struct {
             .graph = graph,
             .pool = self.pool,
             // Only the outermost graph keeps state: subgraph nodes share ids with no stable slot.
-            .state = if (self.scopes.items.len == 1 and index < self.node_states.len) &self.node_states[index] else null,
+            .state = if (top_level and index < self.node_states.len) &self.node_states[index] else null,
+            .planning = if (top_level) self.top.?.planning else .none,
         };
         try run_kernel(&ctx);
         for (node.outputs, outputs, 0..) |maybe_id, produced, k| {
             const id = maybe_id orelse continue;
-            values[id] = produced orelse return ctx.fail("output {d} ('{s}') was not produced", .{ k, graph.value(id).name });
+            const tensor = produced orelse return ctx.fail("output {d} ('{s}') was not produced", .{ k, graph.value(id).name });
+            values[id] = tensor;
+            if (!top_level) continue;
+            const top = self.top.?;
+            switch (top.planning) {
+                .none => {},
+                .record => |recorder| recorder.produced(index, k, id, tensor),
+                .replay => |session| if (!session.agrees(index, k, tensor)) {
+                    self.plan_mismatch = true;
+                    return ctx.fail("output {d} is not where the memory plan put it", .{k});
+                },
+            }
+            if (top.save_path.len > 0) try snapshot.save(tensor, top.save_path, graph.value(id).name);
         }
     }
 
@@ -118,6 +177,11 @@ pub const Executor = struct {
         return self.run(graph, optional);
     }
 };
+
+fn producedOutput(graph: *ir.Graph, values: []?*const Tensor, id: ir.ValueId) status.Error!*Tensor {
+    const produced = values[id] orelse return status.fail(error.InferError, "graph '{s}': output '{s}' was not computed", .{ graph.name, graph.value(id).name });
+    return @constCast(produced);
+}
 
 fn oom() status.Error {
     return status.fail(error.OutOfResource, "out of memory while running", .{});

@@ -7,6 +7,7 @@ const ir = @import("../model/ir.zig");
 const tensor_module = @import("../tensor/tensor.zig");
 const value = @import("value.zig");
 const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
+const memory_plan = @import("memory_plan.zig");
 
 pub const Tensor = value.Tensor;
 pub const DType = value.DType;
@@ -44,6 +45,8 @@ pub const Context = struct {
     pool: ?*ThreadPool = null,
     /// This node's state across runs; null inside subgraphs, where nothing is kept.
     state: ?*NodeState = null,
+    /// Where output memory comes from in the top-level graph (see memory_plan.zig).
+    planning: memory_plan.Planning = .none,
 
     pub fn inputCount(self: *const Context) usize {
         return self.inputs.len;
@@ -109,8 +112,7 @@ pub const Context = struct {
         if (i >= self.outputs.len) return self.fail("has no output {d}", .{i});
         const layout = tensor_module.Layout.init(dtype, shape) catch
             return self.fail("output {d} has an invalid shape: {s}", .{ i, std.mem.span(status.lastMessage()) });
-        const data = self.arena.alignedAlloc(u8, .fromByteUnits(tensor_module.data_alignment), @intCast(layout.byte_size)) catch
-            return status.fail(error.OutOfResource, "cannot allocate {d} bytes for an output", .{layout.byte_size});
+        const data = try self.outputMemory(i, @intCast(layout.byte_size), dtype == .string);
         const tensor = self.arena.create(Tensor) catch return status.fail(error.OutOfResource, "out of memory", .{});
         tensor.* = .{ .dtype = dtype, .shape = self.arena.dupe(i64, shape) catch return status.fail(error.OutOfResource, "out of memory", .{}), .data = data };
         if (dtype == .string) {
@@ -120,6 +122,20 @@ pub const Context = struct {
         }
         self.outputs[i] = tensor;
         return tensor;
+    }
+
+    fn outputMemory(self: *const Context, i: usize, bytes: usize, is_string: bool) status.Error![]u8 {
+        const planned = !is_string and bytes > 0;
+        if (planned) if (self.planning == .replay) {
+            if (self.planning.replay.take(self.node_id, i, bytes)) |data| return data;
+        };
+        const data = self.arena.alignedAlloc(u8, .fromByteUnits(tensor_module.data_alignment), bytes) catch
+            return status.fail(error.OutOfResource, "cannot allocate {d} bytes for an output", .{bytes});
+        if (planned) if (self.planning == .record) {
+            self.planning.record.allocated(self.node_id, i, self.node.outputs[i], data) catch
+                return status.fail(error.OutOfResource, "out of memory", .{});
+        };
+        return data;
     }
 
     /// Output `i` is input `j` itself (Identity, Reshape, Squeeze...): no copy, a new shape.

@@ -8,17 +8,25 @@ const ir = @import("../model/ir.zig");
 const options_module = @import("../model/options.zig");
 const kernel = @import("kernel.zig");
 const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
+const graph_uses = @import("graph_uses.zig");
+const memory_plan = @import("memory_plan.zig");
 
 pub const ModelState = struct {
     pool: *ThreadPool,
     cores: []u16,
     node_states: []kernel.NodeState,
+    uses: graph_uses.Uses,
+    /// Memory plans per input shape; used only with memoryOptimization on.
+    plans: memory_plan.PlanCache = .{},
+    memory_optimization: bool,
+    intermediate_save_path: []const u8,
     scheduler: options_module.Scheduler,
     /// Held for a whole run under the `exclusive` scheduler: requests run one at a time, in the
     /// order they asked (a ticket lock, so first come is first served).
     turn: Turnstile = .{},
 
-    pub fn create(graph: *const ir.Graph, options: *const options_module.Options) status.Error!*ModelState {
+    /// `options` must outlive the state (the model keeps both).
+    pub fn create(graph: *ir.Graph, options: *const options_module.Options) status.Error!*ModelState {
         const cores = try parseCores(options.cores);
         errdefer memory.allocator.free(cores);
         const pool = try ThreadPool.init(memory.allocator, .{
@@ -31,11 +39,16 @@ pub const ModelState = struct {
         const node_states = memory.allocator.alloc(kernel.NodeState, graph.nodes.items.len) catch return oom();
         errdefer memory.allocator.free(node_states);
         for (node_states) |*s| s.* = .{};
+        var uses = graph_uses.Uses.init(memory.allocator, graph) catch return oom();
+        errdefer uses.deinit(memory.allocator);
         const self = memory.allocator.create(ModelState) catch return oom();
         self.* = .{
             .pool = pool,
             .cores = cores,
             .node_states = node_states,
+            .uses = uses,
+            .memory_optimization = options.memory_optimization,
+            .intermediate_save_path = options.intermediate_save_path,
             .scheduler = options.scheduler,
         };
         return self;
@@ -44,6 +57,8 @@ pub const ModelState = struct {
     pub fn destroy(self: *ModelState) void {
         for (self.node_states) |*s| s.deinit();
         memory.allocator.free(self.node_states);
+        self.uses.deinit(memory.allocator);
+        self.plans.deinit();
         self.pool.deinit();
         memory.allocator.free(self.cores);
         memory.allocator.destroy(self);

@@ -9,6 +9,8 @@ const model_module = @import("../model/model.zig");
 const tensor_module = @import("../tensor/tensor.zig");
 const executor_module = @import("executor.zig");
 const value = @import("value.zig");
+const memory_plan = @import("memory_plan.zig");
+const snapshot = @import("snapshot.zig");
 
 const Model = model_module.Model;
 
@@ -19,7 +21,18 @@ pub const Request = struct {
     arena_state: std.heap.ArenaAllocator,
     /// Caller tensors bound to the model's inputs (to feed), by position; not owned.
     inputs: []?*tensor_module.Tensor,
-    outputs: []*value.Tensor = &.{},
+    /// Caller tensors the next runs fill in place, by output position; not owned.
+    bound_outputs: []?*tensor_module.Tensor,
+    /// Which outputs runs compute; null: all.
+    selected: ?[]bool = null,
+    /// The last run's outputs (null: not selected), and its top-level values by id.
+    outputs: []?*value.Tensor = &.{},
+    values: []?*const value.Tensor = &.{},
+    /// The last run used a memory plan, so intermediates may have been overwritten.
+    values_reused: bool = false,
+    /// Bytes the arena keeps between runs: after a recording run, what the plan's block and
+    /// kernel scratch need, so the recording's distinct buffers are given back.
+    arena_keep_bytes: ?usize = null,
     state: std.atomic.Value(i32) = .init(@intFromEnum(State.ready)),
     cancelled: std.atomic.Value(bool) = .init(false),
     /// Relative deadline for the next run, in microseconds; 0: none.
@@ -29,12 +42,18 @@ pub const Request = struct {
         const self = memory.allocator.create(Request) catch return oom();
         errdefer memory.allocator.destroy(self);
         const inputs = memory.allocator.alloc(?*tensor_module.Tensor, model.input_names.len) catch return oom();
+        errdefer memory.allocator.free(inputs);
         @memset(inputs, null);
-        self.* = .{ .model = model, .arena_state = std.heap.ArenaAllocator.init(memory.allocator), .inputs = inputs };
-        registry.add(self, .request) catch |e| {
-            memory.allocator.free(inputs);
-            return e;
+        const bound_outputs = memory.allocator.alloc(?*tensor_module.Tensor, model.output_names.len) catch return oom();
+        errdefer memory.allocator.free(bound_outputs);
+        @memset(bound_outputs, null);
+        self.* = .{
+            .model = model,
+            .arena_state = std.heap.ArenaAllocator.init(memory.allocator),
+            .inputs = inputs,
+            .bound_outputs = bound_outputs,
         };
+        try registry.add(self, .request);
         return self;
     }
 
@@ -42,6 +61,8 @@ pub const Request = struct {
         if (!registry.remove(self, .request)) return;
         self.arena_state.deinit();
         memory.allocator.free(self.inputs);
+        memory.allocator.free(self.bound_outputs);
+        if (self.selected) |selected| memory.allocator.free(selected);
         memory.allocator.destroy(self);
     }
 
@@ -53,6 +74,48 @@ pub const Request = struct {
             }
         }
         return status.fail(error.InvalidArgument, "the model has no input named '{s}' (inputs: {d})", .{ name, self.model.input_names.len });
+    }
+
+    /// Binds a caller tensor that later runs fill in place (null unbinds).
+    pub fn setOutput(self: *Request, name: []const u8, tensor: ?*tensor_module.Tensor) status.Error!void {
+        try self.refuseWhileRunning();
+        const index = self.outputIndex(name) orelse
+            return status.fail(error.InvalidArgument, "the model has no output named '{s}'", .{name});
+        self.bound_outputs[index] = tensor;
+    }
+
+    /// Restricts later runs to the named outputs (newline-separated; empty: all of them).
+    pub fn selectOutputs(self: *Request, names: []const u8) status.Error!void {
+        try self.refuseWhileRunning();
+        if (std.mem.trim(u8, names, "\n ").len == 0) {
+            if (self.selected) |selected| memory.allocator.free(selected);
+            self.selected = null;
+            return;
+        }
+        const selected = memory.allocator.alloc(bool, self.model.output_names.len) catch return oom();
+        errdefer memory.allocator.free(selected);
+        @memset(selected, false);
+        var parts = std.mem.tokenizeScalar(u8, names, '\n');
+        while (parts.next()) |name| {
+            const index = self.outputIndex(name) orelse
+                return status.fail(error.InvalidArgument, "the model has no output named '{s}'", .{name});
+            selected[index] = true;
+        }
+        if (self.selected) |old| memory.allocator.free(old);
+        self.selected = selected;
+    }
+
+    pub fn currentState(self: *const Request) State {
+        return @enumFromInt(self.state.load(.acquire));
+    }
+
+    fn refuseWhileRunning(self: *const Request) status.Error!void {
+        if (self.currentState() == .running) return status.fail(error.InvalidState, "the request is running", .{});
+    }
+
+    fn outputIndex(self: *const Request, name: []const u8) ?usize {
+        for (self.model.output_names, 0..) |output_name, i| if (std.mem.eql(u8, output_name, name)) return i;
+        return null;
     }
 
     /// Checks every input against the model's declared type before anything runs.
@@ -103,7 +166,62 @@ pub const Request = struct {
 
     fn runUnchecked(self: *Request) status.Error!void {
         try self.validate();
-        _ = self.arena_state.reset(.retain_capacity);
+        const state = self.model.exec_state;
+        if (state.scheduler == .exclusive) state.turn.enter();
+        defer if (state.scheduler == .exclusive) state.turn.leave();
+        if (state.intermediate_save_path.len > 0) std.fs.cwd().makePath(state.intermediate_save_path) catch |e|
+            return status.fail(error.IOError, "cannot create intermediate save path '{s}': {s}", .{ state.intermediate_save_path, @errorName(e) });
+        self.values = &.{};
+        self.outputs = &.{};
+        _ = self.arena_state.reset(if (self.arena_keep_bytes) |limit| .{ .retain_with_limit = limit } else .retain_capacity);
+        if (!state.memory_optimization) return self.execute(.none, null);
+
+        const key = try self.planKey();
+        if (state.plans.acquire(key)) |plan| {
+            defer state.plans.release(plan);
+            const block = self.arena_state.allocator().alignedAlloc(u8, .fromByteUnits(tensor_module.data_alignment), plan.block_bytes) catch return oom();
+            const session = memory_plan.Session{ .plan = plan, .block = block };
+            var mismatch = false;
+            self.execute(.{ .replay = &session }, &mismatch) catch |e| {
+                if (!mismatch) return e;
+                // A kernel put an output somewhere else on this input; the plan cannot hold for
+                // this shape. Drop it and run again with plain memory (same result, once).
+                state.plans.forget(key);
+                _ = self.arena_state.reset(.retain_capacity);
+                return self.execute(.none, null);
+            };
+            self.values_reused = true;
+            return;
+        }
+        const graph = self.model.graph();
+        const arena = self.arena_state.allocator();
+        const outputs_per_node = arena.alloc(usize, graph.nodes.items.len) catch return oom();
+        for (graph.nodes.items, outputs_per_node) |node, *n| n.* = node.outputs.len;
+        var recorder = memory_plan.Recorder.init(arena, state.uses.last_use, outputs_per_node) catch return oom();
+        try self.execute(.{ .record = &recorder }, null);
+        const plan = recorder.finish(key) catch return oom();
+        self.arena_keep_bytes = plan.block_bytes + scratch_allowance;
+        state.plans.insert(plan);
+        // The recording run's memory was all distinct; report intermediates as reused anyway, so
+        // getTensor answers the same on every run of a memory-optimized model.
+        self.values_reused = true;
+    }
+
+    /// Input shapes and the output selection: what a memory plan depends on.
+    fn planKey(self: *Request) status.Error![]const i64 {
+        var key: std.ArrayList(i64) = .empty;
+        const arena = self.arena_state.allocator();
+        for (self.inputs) |maybe| {
+            const shape = maybe.?.layout.shape();
+            key.append(arena, @intCast(shape.len)) catch return oom();
+            key.appendSlice(arena, shape) catch return oom();
+        }
+        if (self.selected) |selected| for (selected) |s| key.append(arena, if (s) 1 else 0) catch return oom();
+        return key.items;
+    }
+
+    fn execute(self: *Request, planning: memory_plan.Planning, mismatch: ?*bool) status.Error!void {
+        self.values_reused = false;
         const arena = self.arena_state.allocator();
         const graph = self.model.graph();
         const inputs = arena.alloc(?*const value.Tensor, graph.inputs.len) catch return oom();
@@ -117,15 +235,39 @@ pub const Request = struct {
         }
         const deadline: ?i128 = if (self.deadline_us > 0) std.time.nanoTimestamp() + @as(i128, self.deadline_us) * 1000 else null;
         const state = self.model.exec_state;
-        if (state.scheduler == .exclusive) state.turn.enter();
-        defer if (state.scheduler == .exclusive) state.turn.leave();
         var executor = executor_module.Executor{
             .arena = arena,
             .stop = .{ .cancelled = &self.cancelled, .deadline_ns = deadline },
             .pool = state.pool,
             .node_states = state.node_states,
+            .top = .{
+                .uses = &state.uses,
+                .wanted = self.selected,
+                .planning = planning,
+                .save_path = state.intermediate_save_path,
+            },
         };
-        self.outputs = try executor.run(graph, inputs);
+        const outputs = executor.runTop(graph, inputs) catch |e| {
+            if (mismatch) |flag| flag.* = executor.plan_mismatch;
+            return e;
+        };
+        self.values = executor.top_values;
+        self.outputs = outputs;
+        try self.fillBoundOutputs();
+    }
+
+    fn fillBoundOutputs(self: *Request) status.Error!void {
+        for (self.bound_outputs, self.outputs, self.model.output_names) |maybe_target, maybe_source, name| {
+            const target = maybe_target orelse continue;
+            const source = maybe_source orelse continue;
+            if (target.layout.dtype != source.dtype) {
+                return status.fail(error.TypeError, "output '{s}' is {s}, but the tensor bound to it is {s}", .{ name, @tagName(source.dtype), @tagName(target.layout.dtype) });
+            }
+            if (!std.mem.eql(i64, target.layout.shape(), source.shape)) {
+                return status.fail(error.ShapeError, "output '{s}' has {d} dims ({d} elements), but the tensor bound to it has {d} dims ({d} elements)", .{ name, source.shape.len, source.count(), target.layout.rank, target.layout.count });
+            }
+            try snapshot.copyInto(source, target);
+        }
     }
 
     pub fn cancel(self: *Request) void {
@@ -135,17 +277,28 @@ pub const Request = struct {
     /// Output `index` as a new tensor the caller owns (a copy of the run's result).
     pub fn output(self: *Request, index: u32) status.Error!*tensor_module.Tensor {
         if (index >= self.outputs.len) return status.fail(error.InvalidArgument, "output {d} does not exist (the last run produced {d})", .{ index, self.outputs.len });
-        const source = self.outputs[index];
-        const copy = try tensor_module.Tensor.create(try tensor_module.Layout.init(source.dtype, source.shape));
-        errdefer copy.destroy();
-        if (source.dtype == .string) {
-            for (source.strings, 0..) |s, i| try copy.setString(i, s);
-        } else {
-            @memcpy(copy.data, source.data[0..copy.data.len]);
+        const source = self.outputs[index] orelse
+            return status.fail(error.InvalidArgument, "output '{s}' was not among the selected outputs", .{self.model.output_names[index]});
+        return snapshot.copyOut(source);
+    }
+
+    /// Any value of the last run by name, as a new tensor the caller owns.
+    pub fn valueTensor(self: *Request, name: []const u8) status.Error!*tensor_module.Tensor {
+        const graph = self.model.graph();
+        const id = graph.find(name) orelse return status.fail(error.InvalidArgument, "the model has no value named '{s}'", .{name});
+        if (self.values.len == 0) return status.fail(error.InvalidState, "the request has not run yet", .{});
+        if (self.outputIndex(name)) |index| return self.output(@intCast(index));
+        const v = graph.value(id);
+        if (self.values_reused and v.role == .intermediate) {
+            return status.fail(error.InvalidState, "'{s}' is an intermediate whose memory was reused (load the model with memoryOptimization off to read intermediates)", .{name});
         }
-        return copy;
+        const source = self.values[id] orelse return status.fail(error.InvalidState, "'{s}' was not computed by the last run (not needed by the selected outputs)", .{name});
+        return snapshot.copyOut(source);
     }
 };
+
+/// Arena bytes kept beyond a plan's block, for kernel scratch and small run-time tables.
+const scratch_allowance = 8 << 20;
 
 /// The executor's view of a caller tensor: the same memory, no copy.
 fn viewOf(arena: std.mem.Allocator, tensor: *tensor_module.Tensor) status.Error!*const value.Tensor {
