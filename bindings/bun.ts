@@ -23,21 +23,23 @@ function translate(signature: CallbackSignature) {
 
 /**
  * Job completion in Bun: one threadsafe JSCallback, called from native worker threads, resolves
- * the promise waiting on each job id. A threadsafe callback does not keep Bun alive, so a ref'd
- * timer is held while any job is awaited.
+ * the promise waiting on each job id (Bun queues the call to the JS thread, so the worker never
+ * waits for JS). A threadsafe callback does not keep Bun alive, so a ref'd timer is held while
+ * any job is awaited, and dropped when none is.
  */
 function jobWaiter(call: NativeLibrary["call"]) {
   const waiting = new Map<number, () => void>();
   let keepAlive: ReturnType<typeof setInterval> | undefined;
+  let closing: (() => void) | null = null;
   const settle = (id: number) => {
     const resolve = waiting.get(id);
     if (!resolve) return;
     waiting.delete(id);
     resolve();
-    if (waiting.size === 0 && keepAlive !== undefined) {
-      clearInterval(keepAlive);
-      keepAlive = undefined;
-    }
+    if (waiting.size > 0) return;
+    if (keepAlive !== undefined) clearInterval(keepAlive);
+    keepAlive = undefined;
+    closing?.();
   };
   const callback = new JSCallback((id: number) => settle(id), { ...translate(jobCallbackSignature), threadsafe: true });
   call.tsr_jobs_set_callback(callback.ptr, null);
@@ -51,9 +53,15 @@ function jobWaiter(call: NativeLibrary["call"]) {
         if (call.tsr_job_wait(job, 0, done) === 0 && done[0] === 1) settle(id);
       });
     },
-    close() {
-      call.tsr_jobs_set_callback(null, null); // waits for a callback in progress
-      callback.close();
+    /** Closes once no job is awaited: closing earlier would leave those promises hanging. */
+    close(then: () => void) {
+      closing = () => {
+        closing = null;
+        call.tsr_jobs_set_callback(null, null); // waits for a callback in progress
+        callback.close();
+        then();
+      };
+      if (waiting.size === 0) closing();
     },
   };
 }
@@ -85,8 +93,8 @@ function open(path: string): NativeLibrary {
     },
     awaitJob: (job, id) => (jobs ??= jobWaiter(call)).awaitJob(job, id),
     close: () => {
-      jobs?.close();
-      library.close();
+      if (jobs) jobs.close(() => library.close());
+      else library.close();
     },
   };
 }

@@ -34,6 +34,10 @@ function open(path: string): NativeLibrary {
   // which avoids threadsafe callbacks and their shutdown hazards in Deno.
   definitions.tsr_job_wait_nonblocking = { ...translate(symbols.tsr_job_wait), name: "tsr_job_wait", nonblocking: true };
   const library = Deno.dlopen(path, definitions);
+  // Closing the library while a nonblocking wait runs on a Deno thread would unmap code under
+  // it, so close() waits for the last one.
+  let waits = 0;
+  let closeRequested = false;
   return {
     runtime: "deno",
     path,
@@ -56,9 +60,17 @@ function open(path: string): NativeLibrary {
     },
     awaitJob: async (job) => {
       const done = new Uint32Array(1);
-      await library.symbols.tsr_job_wait_nonblocking(job, -1n, done);
+      waits++;
+      try {
+        await library.symbols.tsr_job_wait_nonblocking(job, -1n, done);
+      } finally {
+        if (--waits === 0 && closeRequested) library.close();
+      }
     },
-    close: () => library.close(),
+    close: () => {
+      closeRequested = true;
+      if (waits === 0) library.close();
+    },
   };
 }
 
