@@ -31,6 +31,7 @@ export { type PrintOptions, printOptions, setPrintOptions } from "./format.ts";
 export { loadTensor, tensorFromOnnx, type NestedArray, type Quantization, type Scalar, Tensor, tensor, type TensorOptions } from "./tensor.ts";
 export { nativeStats, type NativeStats } from "./stats.ts";
 export {
+  compileModel,
   type DimValue,
   loadModel,
   loadModelSync,
@@ -41,4 +42,15 @@ export {
   type Quantization as QuantizationInfo,
   type TensorInfo,
 } from "./model.ts";
-export { InferRequest, type Inputs, type Outputs } from "./request.ts";
+export {
+  InferRequest,
+  type InferOptions,
+  type Inputs,
+  type OutputTargets,
+  type Outputs,
+  type RequestCallback,
+  type RequestStatus,
+  type RunOptions,
+  type TensorLike,
+} from "./request.ts";
+export { AsyncInferQueue, type QueueCallback } from "./queue.ts";

@@ -8,7 +8,7 @@ import { type DType, dtypeFromCode } from "./dtype.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, type Pointer } from "./native.ts";
 import { root } from "./runtime.ts";
-import { type Inputs, InferRequest, type Outputs } from "./request.ts";
+import { type Inputs, InferRequest, type Outputs, type Port, RunGate, type RunOptions, type Signature } from "./request.ts";
 
 export interface LoadOptions {
   /** "cpu", "auto", or a list; Vulkan devices are not available for models yet. */
@@ -112,6 +112,24 @@ export function loadModelSync(source: ModelSource, options: LoadOptions = {}): M
   }
 }
 
+/**
+ * Loads a model and prepares it to run, choosing its device: the CPU is the only device that can
+ * execute models today (the Vulkan backend does not run models yet), so `devices` absent or
+ * "auto" picks "cpu"; a list keeps the CPU and drops Vulkan devices after it; a request that
+ * names only Vulkan devices is NotImplementedError, as loadModel's is.
+ */
+export async function compileModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
+  return await loadModel(source, { ...options, devices: chooseDevices(options.devices) });
+}
+
+function chooseDevices(devices: LoadOptions["devices"]): string | string[] {
+  if (devices === undefined || devices === "auto") return "cpu";
+  const names = (Array.isArray(devices) ? devices : String(devices).split(",")).map((d) => d.trim());
+  const runnable = names.map((d) => (d === "auto" ? "cpu" : d)).filter((d) => !d.startsWith("vulkan"));
+  // Nothing runnable left: pass the request on, so the library names what it cannot do.
+  return runnable.length ? runnable : names;
+}
+
 /** Loads a model on a native thread; the event loop keeps running meanwhile. */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
   const handle = nativeOptions(options);
@@ -170,10 +188,16 @@ export class Model extends NativeHandle {
   /** Elements in all initializers. */
   readonly parameterCount: number;
   #operations: Operation[] | null = null;
+  #signature: Signature | null = null;
+  /** Requests kept for run() and runSync(), so that each call does not create one. */
+  readonly #idle: InferRequest[] = [];
+  /** @internal Closed while any request of this model runs: the native model outlives its runs. */
+  readonly runs: RunGate;
 
   /** @internal Use rt.loadModel() or rt.loadModelSync(). */
-  constructor(pointer: Pointer, owner: Owner = root) {
-    super(pointer, destroyModel, owner);
+  constructor(pointer: Pointer, owner: Owner = root, runs = new RunGate()) {
+    super(pointer, (p) => runs.close(() => destroyModel(p)), owner);
+    this.runs = runs;
     const text = (key: number) => outString((slot) => lib.tsr_model_get_string(pointer, key, slot));
     const number = (key: number) => this.#number(pointer, key);
     this.name = text(modelString.name);
@@ -277,22 +301,70 @@ export class Model extends NativeHandle {
     return text === "" ? [] : text.split(",").map(parseDim);
   }
 
-  /** A request to run this model; disposed with the model at the latest. */
+  /** @internal Inputs and outputs as requests check them. */
+  get signature(): Signature {
+    if (this.#signature) return this.#signature;
+    const port = (name: string): Port => {
+      const info = this.getTensor(name);
+      return { name, cName: cString(name), dtype: info.dtype, shape: info.shape, optOut: info.optOut };
+    };
+    const index = (names: readonly string[]) => new Map(names.map((name, i) => [name, i]));
+    this.#signature = {
+      inputs: this.inputNames.map(port),
+      outputs: this.outputNames.map(port),
+      inputIndex: index(this.inputNames),
+      outputIndex: index(this.outputNames),
+    };
+    return this.#signature;
+  }
+
+  /**
+   * A request to run this model; disposed with the model at the latest. Disposing either while
+   * the request runs cancels the run; native memory is freed once it has stopped.
+   */
   createRequest(): InferRequest {
     const pointer = this.guard();
     return new InferRequest(outPointer((slot) => lib.tsr_request_create(pointer, slot)), this, this.children);
   }
 
-  /** Runs once on a native worker and resolves with the outputs by name. */
-  async run(inputs: Inputs): Promise<Outputs> {
-    using request = this.createRequest();
-    return await request.run(inputs);
+  /**
+   * Runs once on a native worker and resolves with the outputs by name: all of them, or those
+   * named in `options.outputs` (computing only the nodes they need).
+   */
+  async run(inputs: Inputs, options: RunOptions = {}): Promise<Outputs> {
+    const request = this.#take();
+    try {
+      return await request.run(inputs, { ...options, outputs: options.outputs ?? null });
+    } finally {
+      this.#give(request);
+    }
   }
 
-  /** Runs once on the calling thread. */
-  runSync(inputs: Inputs): Outputs {
-    using request = this.createRequest();
-    return request.runSync(inputs);
+  /** Runs once on the calling thread; options as run(). */
+  runSync(inputs: Inputs, options: RunOptions = {}): Outputs {
+    const request = this.#take();
+    try {
+      return request.runSync(inputs, { ...options, outputs: options.outputs ?? null });
+    } finally {
+      this.#give(request);
+    }
+  }
+
+  #take(): InferRequest {
+    this.guard();
+    return this.#idle.pop() ?? this.createRequest();
+  }
+
+  /** Keeps a few idle requests (enough for the usual concurrency), without their inputs. */
+  #give(request: InferRequest): void {
+    if (request.disposed) return;
+    if (this.#idle.length >= 8) return request.dispose();
+    try {
+      request.unbind();
+      this.#idle.push(request);
+    } catch {
+      request.dispose(); // still running (its caller gave up waiting): not reusable now
+    }
   }
 
   /** A plain summary, as `tessera info --json` prints it. */

@@ -1,107 +1,505 @@
 /**
- * Inference requests: bind inputs (Tensors, by name or in model order), run on a native worker
- * (infer + wait) or on the calling thread (runSync), read the outputs. A request keeps its input
- * tensors alive until its run has finished, since the library reads them in place.
+ * Inference requests: bind inputs (Tensors or TypedArrays, by name or in model order) and, if
+ * wanted, tensors to fill in place with outputs; run on a native worker (infer, then wait(),
+ * waitSync() or a callback) or on the calling thread (runSync); read outputs and intermediates.
+ *
+ * Native code reads inputs and writes bound outputs in place while a run is in flight, so a
+ * request keeps those JS objects referenced until the run has ended. A request or model disposed
+ * mid-run is cancelled at once but destroyed natively only when its run is over (RunGate): the
+ * worker may still be inside it, and freeing it there would be a use-after-free.
  */
-import { errorFromStatus, InvalidArgumentError, InvalidStateError } from "./errors.ts";
+import { type DType, canStore, dtypeInfo, type TypedArray } from "./dtype.ts";
+import {
+  errorFromStatus,
+  InvalidArgumentError,
+  InvalidStateError,
+  type RuntimeException,
+  ShapeError,
+  TypeError as TesseraTypeError,
+} from "./errors.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
-import type { Model } from "./model.ts";
+import type { DimValue, Model } from "./model.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, outU32, type Pointer } from "./native.ts";
-import { adoptNative, Tensor } from "./tensor.ts";
+import { activity } from "./runtime.ts";
+import { adoptNative, Tensor, tensor } from "./tensor.ts";
 
-export type Inputs = Record<string, Tensor> | readonly Tensor[];
+/** A tensor, or a TypedArray that is wrapped zero-copy with the model's declared shape. */
+export type TensorLike = Tensor | TypedArray;
+/** By name, or an array in the model's order. */
+export type Inputs = Record<string, TensorLike> | readonly TensorLike[];
+/** Tensors that a run fills in place: by output name, or an array in the model's output order. */
+export type OutputTargets = Record<string, TensorLike> | readonly (TensorLike | null | undefined)[];
 export type Outputs = Record<string, Tensor>;
+export type RequestStatus = "READY" | "RUNNING" | "FAULT";
+/** Called when a run started by infer() ends: "READY" and null, or "FAULT" and its error. */
+export type RequestCallback = (status: RequestStatus, error: Error | null) => void;
 
-const destroyRequest = (pointer: Pointer) => lib.tsr_request_destroy(pointer);
+export interface InferOptions {
+  /** Nodes not started this many µs into this run are skipped and it fails (RequestError). */
+  deadlineUs?: number;
+}
+
+export interface RunOptions extends InferOptions {
+  /** Compute only these outputs (and only the nodes they need); as selectOutputs() does. */
+  outputs?: readonly string[] | null;
+  /** Tensors to fill in place, as infer()'s second argument. */
+  into?: OutputTargets;
+}
+
+/** @internal A model input or output as requests check it; made once per model. */
+export interface Port {
+  readonly name: string;
+  readonly cName: Uint8Array;
+  readonly dtype: DType | null;
+  readonly shape: readonly DimValue[] | null;
+  readonly optOut: boolean;
+}
+
+/** @internal */
+export interface Signature {
+  readonly inputs: readonly Port[];
+  readonly outputs: readonly Port[];
+  readonly inputIndex: ReadonlyMap<string, number>;
+  readonly outputIndex: ReadonlyMap<string, number>;
+}
+
+/**
+ * Holds a native destroy back while runs are in flight on an object (a request, or a model whose
+ * requests run). `close` cancels what runs, and the destroy happens when the last run leaves.
+ */
+export class RunGate {
+  #runs = 0;
+  #pending: (() => void) | null = null;
+
+  get busy(): boolean {
+    return this.#runs > 0;
+  }
+
+  enter(): void {
+    this.#runs++;
+  }
+
+  leave(): void {
+    if (--this.#runs > 0 || this.#pending === null) return;
+    const destroy = this.#pending;
+    this.#pending = null;
+    destroy();
+  }
+
+  close(destroy: () => void, cancel?: () => void): void {
+    if (this.#runs === 0) return destroy();
+    this.#pending = destroy;
+    cancel?.();
+  }
+}
+
+const states: RequestStatus[] = ["READY", "RUNNING", "FAULT"];
+
+/** One run started by infer(): its job, and its outcome once JS has learnt it. */
+class Run {
+  settled = false;
+  error: Error | null = null;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  constructor(readonly job: Pointer) {
+    this.done = new Promise((resolve) => (this.resolve = resolve));
+  }
+}
+
+/** The JS side of a request's bindings, shared with its destroy so wrappers die with it. */
+class Bindings {
+  readonly inputs: (Tensor | null)[];
+  readonly outputs: (Tensor | null)[];
+  /** TypedArrays wrapped as tensors, per slot, reused while the same array comes back. */
+  readonly inputWrappers: ({ array: TypedArray; tensor: Tensor } | null)[];
+  readonly outputWrappers: ({ array: TypedArray; tensor: Tensor } | null)[];
+  /** Which outputs runs compute; null: all. */
+  selected: boolean[] | null = null;
+  selectedText = "";
+  deadlineUs = 0;
+  nativeDeadlineUs = 0;
+
+  constructor(signature: Signature) {
+    this.inputs = signature.inputs.map(() => null);
+    this.outputs = signature.outputs.map(() => null);
+    this.inputWrappers = signature.inputs.map(() => null);
+    this.outputWrappers = signature.outputs.map(() => null);
+  }
+
+  disposeWrappers(): void {
+    for (const wrapper of [...this.inputWrappers, ...this.outputWrappers]) wrapper?.tensor.dispose();
+  }
+}
 
 export class InferRequest extends NativeHandle {
   readonly model: Model;
-  #bound: Tensor[] = [];
-  #running: Promise<void> | null = null;
+  readonly #gate: RunGate;
+  readonly #bindings: Bindings;
+  readonly #signature: Signature;
+  #run: Run | null = null;
+  /** The last run started by infer(), whose outcome wait() reports; null after runSync. */
+  #last: Run | null = null;
+  /** The last run's outcome, whichever way it ran: undefined before any run. */
+  #lastError: Error | null | undefined = undefined;
+  #callback: RequestCallback | null = null;
 
   /** @internal Use model.createRequest(). */
-  constructor(pointer: Pointer, model: Model, owner: Owner) {
-    super(pointer, destroyRequest, owner);
+  constructor(pointer: Pointer, model: Model, owner: Owner, gate = new RunGate(), bindings = new Bindings(model.signature)) {
+    super(pointer, (p) => gate.close(() => {
+      lib.tsr_request_destroy(p);
+      bindings.disposeWrappers();
+    }, () => lib.tsr_request_cancel(p)), owner);
     this.model = model;
+    this.#gate = gate;
+    this.#bindings = bindings;
+    this.#signature = model.signature;
   }
 
   protected get kind(): string {
     return "InferRequest";
   }
 
-  #bind(inputs: Inputs): void {
+  /** READY, RUNNING, or FAULT when the last run failed (the request stays usable). */
+  get status(): RequestStatus {
     const pointer = this.guard();
-    const names = this.model.inputNames;
-    const entries: [string, Tensor][] = Array.isArray(inputs)
-      ? inputs.map((t, i) => {
-        if (i >= names.length) throw new InvalidArgumentError(`the model has ${names.length} inputs; ${inputs.length} were given`);
-        return [names[i]!, t];
-      })
-      : Object.entries(inputs);
-    const bound: Tensor[] = [];
-    for (const [name, tensor] of entries) {
-      if (!(tensor instanceof Tensor)) throw new InvalidArgumentError(`input '${name}' must be a Tensor (make one with rt.tensor)`);
-      check(lib.tsr_request_set_input(pointer, cString(name), tensor.nativeHandle));
-      bound.push(tensor);
-    }
-    this.#bound = bound; // keeps the JS memory the library reads alive during the run
+    // A started job may still wait in the native queue, where the request itself reads READY.
+    const run = this.#run;
+    if (run && outU32((slot) => lib.tsr_job_wait(run.job, 0n, slot)) === 0) return "RUNNING";
+    return states[outI32((slot) => lib.tsr_request_status(pointer, slot))] ?? "FAULT";
   }
 
-  /** Starts a run on a native worker and returns at once; `await wait()` for the end. */
-  infer(inputs: Inputs): void {
-    if (this.#running) throw new InvalidStateError("the request is already running");
-    const pointer = this.guard();
-    this.#bind(inputs);
+  /**
+   * Starts a run on a native worker and returns at once. Inputs are checked first, and a bad one
+   * throws here (TypeError, ShapeError, InvalidArgumentError) without anything running. Tensors
+   * in `outputs` are filled in place. Learn the end with wait(), waitSync() or setCallback().
+   */
+  infer(inputs: Inputs, outputs?: OutputTargets, options: InferOptions = {}): void {
+    const pointer = this.#idle();
+    this.#prepare(pointer, inputs, outputs, options.deadlineUs);
     const job = outPointer((slot) => lib.tsr_request_run_async(pointer, slot));
     const id = outU32((slot) => lib.tsr_job_id(job, slot));
-    this.#running = native.awaitJob(job, id).then(() => {
-      const result = outI32((slot) => lib.tsr_job_result(job, slot));
-      if (result !== 0) throw errorFromStatus(result, outString((slot) => lib.tsr_job_error(job, slot)));
-    }).finally(() => {
-      lib.tsr_job_destroy(job);
-      this.#running = null;
+    const run = new Run(job);
+    this.#run = this.#last = run;
+    // Both gates stay closed until the job has ended and no one waits on it any more.
+    this.#gate.enter();
+    this.model.runs.enter();
+    activity.runs++;
+    native.awaitJob(job, id).then(() => {
+      try {
+        this.#settle(run);
+      } finally {
+        lib.tsr_job_destroy(job);
+        activity.runs--;
+        this.#gate.leave(); // the request first: a pending model destroy must come after it
+        this.model.runs.leave();
+      }
     });
   }
 
-  /** Resolves when the run started by infer() has finished; rejects with its error. */
+  /**
+   * Resolves when the last run started by infer() has ended; rejects with its error (or with
+   * what the callback threw). Resolves at once when no run was started.
+   */
   async wait(): Promise<void> {
-    if (this.#running) await this.#running;
+    const run = this.#run ?? this.#last;
+    if (!run) return;
+    await run.done;
+    if (run.error) throw run.error;
+  }
+
+  /**
+   * Blocks the calling thread until the run ends or `timeoutUs` passes (negative: no limit).
+   * Returns true if it timed out. Throws the run's error like wait(). The callback, if any, has
+   * run when this returns false.
+   */
+  waitSync(timeoutUs = -1): boolean {
+    this.guard();
+    const run = this.#run;
+    if (run) {
+      const timeout = BigInt(Math.trunc(timeoutUs));
+      if (outU32((slot) => lib.tsr_job_wait(run.job, timeout, slot)) === 0) return true;
+      this.#settle(run);
+    }
+    const last = this.#last;
+    if (last?.error) throw last.error;
+    return false;
+  }
+
+  /**
+   * Called with the status and error of each run started by infer(), as it ends. It may start
+   * the next infer(). What it throws becomes the run's error for wait() and waitSync().
+   * Not called for runs that end after the request was disposed.
+   */
+  setCallback(callback: RequestCallback | null): void {
+    this.guard();
+    this.#callback = callback;
   }
 
   /** Runs on the calling thread (blocking it) and returns the outputs. */
-  runSync(inputs: Inputs): Outputs {
-    if (this.#running) throw new InvalidStateError("the request is already running");
-    const pointer = this.guard();
-    this.#bind(inputs);
-    check(lib.tsr_request_run(pointer));
+  runSync(inputs: Inputs, options: RunOptions = {}): Outputs {
+    const pointer = this.#idle();
+    if (options.outputs !== undefined) this.selectOutputs(options.outputs);
+    this.#prepare(pointer, inputs, options.into, options.deadlineUs);
+    this.#last = null;
+    const status = lib.tsr_request_run(pointer);
+    this.#lastError = status === 0 ? null : errorFromStatus(status, native.cstring(lib.tsr_last_error()));
+    if (this.#lastError) throw this.#lastError;
     return this.getOutputs();
   }
 
   /** Runs on a native worker and resolves with the outputs. */
-  async run(inputs: Inputs): Promise<Outputs> {
-    this.infer(inputs);
+  async run(inputs: Inputs, options: RunOptions = {}): Promise<Outputs> {
+    if (options.outputs !== undefined) this.selectOutputs(options.outputs);
+    this.infer(inputs, options.into, options);
     await this.wait();
     return this.getOutputs();
   }
 
-  /** Stops the run between nodes; wait() then rejects with a RequestError. */
+  /** Stops the run between nodes; it then fails with a RequestError. A no-op when idle. */
   cancel(): void {
     check(lib.tsr_request_cancel(this.guard()));
   }
 
-  /** Nodes not started this many microseconds into a run are skipped, failing it; 0: none. */
+  /** Nodes not started this many µs into a run are skipped, failing it; 0: none. */
   setDeadline(deadlineUs: number): void {
-    check(lib.tsr_request_set_deadline(this.guard(), BigInt(Math.trunc(deadlineUs))));
+    this.guard();
+    this.#bindings.deadlineUs = checkDeadline(deadlineUs);
   }
 
-  /** The last run's outputs by name, copied into JS memory. */
-  getOutputs(): Outputs {
+  /**
+   * Later runs compute only these outputs and the nodes they need; null or [] selects all.
+   * getOutputs() then holds only the selected ones.
+   */
+  selectOutputs(names: readonly string[] | null): void {
     const pointer = this.guard();
-    const count = outU32((slot) => lib.tsr_request_output_count(pointer, slot));
-    const outputs: Outputs = {};
-    for (let i = 0; i < count; i++) {
-      outputs[this.model.outputNames[i] ?? `output_${i}`] = adoptNative(outPointer((slot) => lib.tsr_request_get_output(pointer, i, slot)));
+    const b = this.#bindings;
+    const text = (names ?? []).join("\n");
+    if (text === b.selectedText) return;
+    if (this.#run) throw new InvalidStateError(`InferRequest ${this.id} is running`);
+    const selected = names && names.length ? this.#signature.outputs.map(() => false) : null;
+    for (const name of names ?? []) {
+      const index = this.#signature.outputIndex.get(name);
+      if (index === undefined) throw unknownName("output", name, this.#signature.outputs);
+      selected![index] = true;
     }
+    check(lib.tsr_request_select_outputs(pointer, cString(text)));
+    b.selected = selected;
+    b.selectedText = text;
+  }
+
+  /**
+   * The last run's outputs by name: tensors bound in place are returned as they are (TypedArrays
+   * as the tensors wrapping them), the others are copied into JS memory. Unselected outputs are
+   * left out.
+   */
+  getOutputs(): Outputs {
+    const pointer = this.#finished();
+    const b = this.#bindings;
+    const outputs: Outputs = {};
+    this.#signature.outputs.forEach((port, i) => {
+      if (b.selected && !b.selected[i]) return;
+      outputs[port.name] = b.outputs[i] ?? adoptNative(outPointer((slot) => lib.tsr_request_get_output(pointer, i, slot)));
+    });
     return outputs;
   }
+
+  /**
+   * A copy of any value of the last run by name: an input, an output, or an intermediate. An
+   * intermediate is InvalidStateError when its memory was reused (memoryOptimization, the
+   * default) or the selected outputs did not need it.
+   */
+  getTensor(name: string): Tensor {
+    const pointer = this.#finished();
+    return adoptNative(outPointer((slot) => lib.tsr_request_get_tensor(pointer, cString(name), slot)));
+  }
+
+  /** @internal Drops the JS references to the last run's tensors (pooled requests). */
+  unbind(): void {
+    const pointer = this.#idle();
+    const b = this.#bindings;
+    this.#signature.inputs.forEach((port, i) => {
+      if (b.inputs[i] === null) return;
+      check(lib.tsr_request_set_input(pointer, port.cName, null));
+      b.inputs[i] = null;
+    });
+    this.#bindOutputs(pointer, this.#signature.outputs.map(() => null));
+  }
+
+  /** The native pointer of a request with no run in flight (settling one that has ended). */
+  #idle(): Pointer {
+    const pointer = this.guard();
+    if (this.#run) this.#settleIfEnded(this.#run);
+    if (this.#run) throw new InvalidStateError(`InferRequest ${this.id} is already running`);
+    return pointer;
+  }
+
+  /** The pointer of a request whose last run ended well: its results may be read. */
+  #finished(): Pointer {
+    const pointer = this.#idle();
+    const error = this.#lastError;
+    if (error === undefined) throw new InvalidStateError(`InferRequest ${this.id} has not run yet`);
+    if (error) throw new InvalidStateError(`the last run of InferRequest ${this.id} failed, so it has no results: ${error.message}`, { cause: error });
+    return pointer;
+  }
+
+  #settleIfEnded(run: Run): void {
+    if (outU32((slot) => lib.tsr_job_wait(run.job, 0n, slot)) === 1) this.#settle(run);
+  }
+
+  /** Records how a run ended and tells the callback; once per run, whoever learns it first. */
+  #settle(run: Run): void {
+    if (run.settled) return;
+    run.settled = true;
+    const result = outI32((slot) => lib.tsr_job_result(run.job, slot));
+    if (result !== 0) run.error = errorFromStatus(result, outString((slot) => lib.tsr_job_error(run.job, slot)));
+    if (this.#run === run) this.#run = null;
+    if (this.#last === run) this.#lastError = run.error;
+    const callback = this.#callback;
+    if (callback && !this.disposed) {
+      try {
+        callback(run.error ? "FAULT" : "READY", run.error);
+      } catch (thrown) {
+        run.error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      }
+    }
+    run.resolve();
+  }
+
+  /** Checks everything, then binds: nothing is bound when anything is wrong. */
+  #prepare(pointer: Pointer, inputs: Inputs, outputs: OutputTargets | undefined, deadlineUs: number | undefined): void {
+    const b = this.#bindings;
+    const deadline = deadlineUs === undefined ? b.deadlineUs : checkDeadline(deadlineUs);
+    const inputTensors = this.#resolve(collect(inputs, this.#signature.inputs, this.#signature.inputIndex, "input"), "input");
+    const outputTensors = outputs === undefined
+      ? this.#signature.outputs.map(() => null)
+      : this.#resolve(collect(outputs, this.#signature.outputs, this.#signature.outputIndex, "output"), "output");
+    outputTensors.forEach((t, i) => {
+      if (t && b.selected && !b.selected[i]) {
+        throw new InvalidArgumentError(`output '${this.#signature.outputs[i]!.name}' is not among the selected outputs`);
+      }
+    });
+    this.#signature.inputs.forEach((port, i) => {
+      const t = inputTensors[i]!;
+      const handle = t?.nativeHandle ?? null; // throws InvalidStateError for a disposed tensor
+      if (b.inputs[i] === t) return; // bound already: skip the native call
+      check(lib.tsr_request_set_input(pointer, port.cName, handle));
+      b.inputs[i] = t;
+    });
+    this.#bindOutputs(pointer, outputTensors);
+    if (deadline !== b.nativeDeadlineUs) {
+      check(lib.tsr_request_set_deadline(pointer, BigInt(deadline)));
+      b.nativeDeadlineUs = deadline;
+    }
+    this.#lastError = undefined;
+  }
+
+  #bindOutputs(pointer: Pointer, tensors: readonly (Tensor | null)[]): void {
+    const b = this.#bindings;
+    this.#signature.outputs.forEach((port, i) => {
+      const t = tensors[i]!;
+      const handle = t?.nativeHandle ?? null;
+      if (b.outputs[i] === t) return;
+      check(lib.tsr_request_set_output(pointer, port.cName, handle));
+      b.outputs[i] = t;
+    });
+  }
+
+  /** Tensors for each port, TypedArrays wrapped; a missing required input is an error. */
+  #resolve(values: readonly unknown[], role: "input" | "output"): (Tensor | null)[] {
+    const ports = role === "input" ? this.#signature.inputs : this.#signature.outputs;
+    const wrappers = role === "input" ? this.#bindings.inputWrappers : this.#bindings.outputWrappers;
+    return ports.map((port, i) => {
+      const value = values[i];
+      if (value === undefined || value === null) {
+        if (role === "input" && !port.optOut) throw new InvalidArgumentError(`input '${port.name}' is missing`);
+        return null;
+      }
+      if (value instanceof Tensor) {
+        checkTensor(value, port, role);
+        return value;
+      }
+      const array = checkArray(value, port, role);
+      const cached = wrappers[i];
+      if (cached && cached.array === array && !cached.tensor.disposed) return cached.tensor;
+      // The old wrapper may still be bound natively; it is disposed with the request, or here
+      // once a new one replaced it (the request is idle, so native code no longer reads it).
+      cached?.tensor.dispose();
+      wrappers[i] = null;
+      const wrapped = tensor(array, { shape: port.shape as number[], dtype: port.dtype!, copy: false });
+      wrappers[i] = { array, tensor: wrapped };
+      return wrapped;
+    });
+  }
+}
+
+function checkDeadline(deadlineUs: number): number {
+  if (!(deadlineUs >= 0) || !Number.isFinite(deadlineUs)) {
+    throw new InvalidArgumentError(`deadlineUs must be a number of microseconds >= 0, not ${deadlineUs}`);
+  }
+  return Math.trunc(deadlineUs);
+}
+
+function unknownName(role: string, name: string, ports: readonly Port[]): InvalidArgumentError {
+  return new InvalidArgumentError(`the model has no ${role} named '${name}' (${role}s: ${ports.map((p) => p.name).join(", ")})`);
+}
+
+/** The given values by port index, from an array in model order or a record by name. */
+function collect(values: object, ports: readonly Port[], index: ReadonlyMap<string, number>, role: string): unknown[] {
+  if (Array.isArray(values)) {
+    if (values.length > ports.length) {
+      throw new InvalidArgumentError(`the model has ${ports.length} ${role}s; ${values.length} were given`);
+    }
+    return values;
+  }
+  if (values === null || typeof values !== "object" || ArrayBuffer.isView(values) || values instanceof Tensor) {
+    throw new InvalidArgumentError(`${role}s must be an array in model order or a record by name`);
+  }
+  const out: unknown[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    const i = index.get(name);
+    if (i === undefined) throw unknownName(role, name, ports);
+    out[i] = value;
+  }
+  return out;
+}
+
+const formatShape = (shape: readonly (number | string)[]) => `[${shape.join(",")}]`;
+
+/** The same checks, and messages, as the native side makes before a run; here they fail early. */
+function checkTensor(t: Tensor, port: Port, role: string): void {
+  if (port.dtype !== null && t.dtype !== port.dtype) {
+    throw new TesseraTypeError(`${role} '${port.name}' must be ${port.dtype}, not ${t.dtype}`);
+  }
+  const shape = port.shape;
+  if (shape === null) return;
+  const fits = shape.length === t.shape.length && shape.every((d, i) => typeof d !== "number" || d === t.shape[i]);
+  if (!fits) throw new ShapeError(`${role} '${port.name}' must have shape ${formatShape(shape)}, not ${formatShape(t.shape)}`);
+}
+
+/** A TypedArray that can stand for the port's tensor: right element type and exact size. */
+function checkArray(value: unknown, port: Port, role: string): TypedArray {
+  if (!ArrayBuffer.isView(value) || value instanceof DataView) {
+    const what = Array.isArray(value) ? "a plain array" : value === null ? "null" : typeof value;
+    throw new InvalidArgumentError(`${role} '${port.name}' must be a Tensor or a TypedArray (contiguous elements), not ${what}`);
+  }
+  const array = value as TypedArray;
+  const dtype = port.dtype;
+  if (dtype === null || dtype === "string") {
+    throw new TesseraTypeError(`${role} '${port.name}' is ${dtype ?? "of unknown type"}: pass a Tensor`);
+  }
+  if (!canStore(array, dtype)) {
+    const storage = dtypeInfo(dtype).storage?.name ?? "Tensor";
+    throw new TesseraTypeError(`${role} '${port.name}' must be ${dtype} (a ${storage}), not a ${array.constructor.name}`);
+  }
+  const shape = port.shape;
+  if (shape === null || shape.some((d) => typeof d !== "number")) {
+    throw new ShapeError(`${role} '${port.name}' has shape ${shape ? formatShape(shape) : "of unknown rank"}: a TypedArray cannot say which, so pass a Tensor (rt.tensor(array, { shape, copy: false }))`);
+  }
+  const count = (shape as number[]).reduce((a, b) => a * b, 1);
+  const bytes = Math.ceil((count * dtypeInfo(dtype).bits) / 8);
+  if (array.byteLength !== bytes) {
+    const which = array.byteLength < bytes ? "too small" : "too large";
+    throw new InvalidArgumentError(`buffer ${which} for ${role} '${port.name}': shape ${formatShape(shape)} of ${dtype} needs ${bytes} bytes, the ${array.constructor.name} has ${array.byteLength}`);
+  }
+  return array;
 }

@@ -3,6 +3,7 @@
  * (one reference, however often initialize() is called); finalize() disposes every object the
  * runtime still owns and then drops that reference.
  */
+import { InvalidStateError } from "./errors.ts";
 import { Owner } from "./handle.ts";
 import { check, lib, outString } from "./native.ts";
 import { ABI_VERSION } from "../bindings/symbols.ts";
@@ -13,6 +14,9 @@ export const root = new Owner();
 
 let holdsReference = false;
 
+/** Runs started by infer() whose end JS has not processed yet (native code may be using them). */
+export const activity = { runs: 0 };
+
 /** Initializes the native library; idempotent. Called on import. */
 export function initialize(): void {
   if (holdsReference) return;
@@ -20,9 +24,15 @@ export function initialize(): void {
   holdsReference = true;
 }
 
-/** Disposes every live object, then finalizes the native library. Idempotent. */
+/**
+ * Disposes every live object, then finalizes the native library. Idempotent. Refused while
+ * requests run (InvalidStateError): their inputs would be freed under them. Await them first.
+ */
 export function finalize(): void {
   if (!holdsReference) return;
+  if (activity.runs > 0) {
+    throw new InvalidStateError(`cannot finalize while ${activity.runs} request run(s) are in flight; wait for them first`);
+  }
   root.releaseAll();
   check(lib.tsr_finalize());
   holdsReference = false;

@@ -1,0 +1,153 @@
+/**
+ * Requests in flight from Bun: callbacks (and chains driven from them), many requests on one
+ * model and on many models, an event loop that keeps turning during a long run, faults that stay
+ * local, and disposal while runs are in flight. No test asserts a duration.
+ */
+import { describe, expect, test } from "bun:test";
+import * as rt from "../src/index.ts";
+import { addPair, addRelu, heavyChain, longChain } from "./deno/models.ts";
+
+const first = (t: rt.Tensor | undefined) => (t!.toTypedArray() as Float32Array)[0];
+
+describe("requests in flight", () => {
+  test("the callback sees each run end and may start the next one: a chain of infers", async () => {
+    using model = rt.loadModelSync(addPair());
+    using request = model.createRequest();
+    const a = new Float32Array([0, 0, 0, 0]);
+    const one = new Float32Array([1, 1, 1, 1]);
+    const seen: string[] = [];
+    const chain = 200;
+    const finished = Promise.withResolvers<void>();
+    request.setCallback((status, error) => {
+      seen.push(status);
+      if (error) return finished.reject(error);
+      a.set(request.getOutputs().c!.toTypedArray() as Float32Array); // outputs readable here
+      if (seen.length < chain) request.infer([a, one]);
+      else finished.resolve();
+    });
+    request.infer([a, one]);
+    await finished.promise;
+    expect(seen.length).toBe(chain);
+    expect(seen.every((s) => s === "READY")).toBe(true);
+    expect(Array.from(a)).toEqual([chain, chain, chain, chain]);
+  });
+
+  test("the callback gets FAULT and the error; what it throws reaches wait()", async () => {
+    using model = rt.loadModelSync(longChain(2000));
+    using x = rt.tensor(0, { shape: [4, 16] });
+    using request = model.createRequest();
+    const calls: [string, unknown][] = [];
+    request.setCallback((status, error) => void calls.push([status, error]));
+    request.infer([x], undefined, { deadlineUs: 1 });
+    await expect(request.wait()).rejects.toThrow(/deadline passed/);
+    expect(calls[0]![0]).toBe("FAULT");
+    expect(calls[0]![1]).toBeInstanceOf(rt.RequestError);
+    request.setCallback(() => {
+      throw new Error("from the callback");
+    });
+    request.infer([x]);
+    await expect(request.wait()).rejects.toThrow("from the callback");
+    expect(request.status).toBe("READY"); // the run itself succeeded
+    expect(first(request.getOutputs().y)).toBe(2000);
+    request.setCallback(null);
+  });
+
+  test("hundreds of requests in flight on one model all finish with their own results", async () => {
+    using model = rt.loadModelSync(addRelu());
+    const count = 300;
+    const requests = Array.from({ length: count }, () => model.createRequest());
+    const inputs = requests.map((_, i) => rt.tensor(i, { shape: [1, 4] }));
+    requests.forEach((request, i) => request.infer([inputs[i]!]));
+    await Promise.all(requests.map((request) => request.wait()));
+    requests.forEach((request, i) => expect(first(request.getOutputs().y)).toBe((i + 1) * 2));
+    const viaRun = await Promise.all(inputs.map((x) => model.run([x])));
+    viaRun.forEach((out, i) => expect(first(out.y)).toBe((i + 1) * 2));
+    for (const t of [...requests, ...inputs]) t.dispose();
+  });
+
+  test("many models at once, each with requests in flight", async () => {
+    const models = await Promise.all(Array.from({ length: 8 }, () => rt.loadModel(addRelu())));
+    const good = models.flatMap((model, m) =>
+      Array.from({ length: 25 }, async (_, i) => {
+        using x = rt.tensor([[m, i, 0, 0]]);
+        const out = await model.run([x]);
+        return Array.from(out.y!.toTypedArray() as Float32Array);
+      })
+    );
+    const results = await Promise.all(good);
+    results.forEach((row, k) => {
+      const m = Math.floor(k / 25), i = k % 25;
+      expect(row).toEqual([(m + 1) * 2, (i + 2) * 2, 6, 8]);
+    });
+    for (const model of models) model.dispose();
+  });
+
+  test("timers keep firing during a long inference: the event loop is never blocked", async () => {
+    using model = rt.loadModelSync(heavyChain(3000));
+    using x = rt.tensor(0, { shape: [2048, 256] });
+    using request = model.createRequest();
+    let ticksWhileRunning = 0;
+    request.infer([x]);
+    // The timer cancels the run once it has seen it running three times, so this ends quickly
+    // on any machine; on a machine fast enough to finish first, the run simply succeeds.
+    const timer = setInterval(() => {
+      if (request.status !== "RUNNING") return;
+      if (++ticksWhileRunning === 3) request.cancel();
+    }, 1);
+    const outcome = await request.wait().then(() => "finished", (e) => e);
+    clearInterval(timer);
+    if (outcome !== "finished") expect(outcome).toBeInstanceOf(rt.RequestError);
+    expect(ticksWhileRunning).toBeGreaterThanOrEqual(outcome === "finished" ? 1 : 3);
+  });
+
+  test("a fault in one request leaves the model and every other request usable", async () => {
+    using model = rt.loadModelSync(longChain(500));
+    using x = rt.tensor(0, { shape: [8, 16] });
+    const requests = Array.from({ length: 6 }, () => model.createRequest());
+    requests.forEach((r, i) => r.infer([x], undefined, { deadlineUs: i === 2 ? 1 : 0 }));
+    const outcomes = await Promise.all(requests.map((r) => r.wait().then(() => "ok", (e) => e)));
+    expect(outcomes[2]).toBeInstanceOf(rt.RequestError);
+    expect(outcomes.filter((o) => o === "ok").length).toBe(5);
+    expect(requests.map((r) => r.status)).toEqual(["READY", "READY", "FAULT", "READY", "READY", "READY"]);
+    expect(first((await requests[2]!.run([x])).y)).toBe(500);
+    for (const r of requests) r.dispose();
+  });
+
+  test("disposing a model with requests in flight cancels them safely; memory comes back", async () => {
+    const start = rt.nativeStats();
+    const model = rt.loadModelSync(longChain(1000));
+    using other = rt.loadModelSync(addRelu());
+    const x = rt.tensor(0, { shape: [32, 16] });
+    const requests = Array.from({ length: 40 }, () => model.createRequest());
+    requests.forEach((r) => r.infer([x]));
+    const pending = requests.map((r) => r.wait().then(() => "ok", (e) => e));
+    const viaRun = model.run([x]).then(() => "ok", (e) => e);
+    model.dispose();
+    expect(model.disposed).toBe(true);
+    expect(requests.every((r) => r.disposed)).toBe(true);
+    expect(() => requests[0]!.infer([x])).toThrow(rt.InvalidStateError);
+    expect(() => model.createRequest()).toThrow(rt.InvalidStateError);
+    // Each run ends as it would (cancelled, or done if it ended first); none crashes.
+    for (const outcome of await Promise.all(pending)) {
+      if (outcome !== "ok") expect(outcome).toBeInstanceOf(rt.RequestError);
+    }
+    // model.run cannot hand outputs back from a disposed model, whichever way its run ended.
+    expect(await viaRun).toBeInstanceOf(rt.RuntimeException);
+    using y = rt.tensor([[1, 1, 1, 1]]);
+    expect(other.runSync([y]).y!.toArray()).toEqual([[4, 6, 8, 10]]);
+    x.dispose();
+    expect(rt.nativeStats().liveModels).toBe(start.liveModels + 1);
+  });
+
+  test("disposing a request mid-run defers its native destroy; finalize waits for runs", async () => {
+    using model = rt.loadModelSync(longChain(2000));
+    using x = rt.tensor(0, { shape: [16, 16] });
+    const request = model.createRequest();
+    request.infer([x]);
+    expect(() => rt.finalize()).toThrow(/in flight/); // refused before anything was released
+    expect(rt.isInitialized()).toBe(true);
+    request.dispose();
+    await request.wait().catch((e) => expect(e).toBeInstanceOf(rt.RequestError));
+    expect(first(model.runSync([x]).y)).toBe(2000);
+  });
+});
