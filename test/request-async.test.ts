@@ -4,8 +4,11 @@
  * local, and disposal while runs are in flight. No test asserts a duration.
  */
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import * as rt from "../src/index.ts";
 import { addPair, addRelu, heavyChain, longChain } from "./deno/models.ts";
+import { bunBinary, repo, scratchDir } from "./support/paths.ts";
 
 const first = (t: rt.Tensor | undefined) => (t!.toTypedArray() as Float32Array)[0];
 
@@ -98,6 +101,26 @@ describe("requests in flight", () => {
     clearInterval(timer);
     if (outcome !== "finished") expect(outcome).toBeInstanceOf(rt.RequestError);
     expect(ticksWhileRunning).toBeGreaterThanOrEqual(outcome === "finished" ? 1 : 3);
+  });
+
+  test("a run in flight keeps the process alive until its callback ran (Bun and Deno)", () => {
+    // No timer, no top-level await: only the pending completion may keep the process running.
+    const script = join(scratchDir(), "alive.ts");
+    writeFileSync(script, `
+      import * as rt from "${repo}src/index.ts";
+      import { longChain } from "${repo}test/deno/models.ts";
+      const model = rt.loadModelSync(longChain(3000));
+      const request = model.createRequest();
+      request.setCallback((status) => console.log("callback " + status + " " + request.getOutputs().y.toTypedArray()[0]));
+      request.infer([rt.tensor(0, { shape: [64, 16] })]);
+    `);
+    const deno = join(repo, "node_modules/.bin/deno");
+    for (const command of [[bunBinary, script], [deno, "run", "--allow-ffi", "--allow-read", "--allow-env", script]]) {
+      const run = Bun.spawnSync(command, { env: process.env });
+      expect(run.stderr.toString()).toBe("");
+      expect(run.stdout.toString().trim()).toBe("callback READY 3000");
+      expect(run.exitCode).toBe(0);
+    }
   });
 
   test("a fault in one request leaves the model and every other request usable", async () => {
