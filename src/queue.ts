@@ -32,6 +32,8 @@ export class AsyncInferQueue<U = unknown> implements Iterable<InferRequest>, Dis
   readonly model: Model;
   readonly #requests: InferRequest[];
   readonly #userdata: (U | undefined)[];
+  /** Which requests run a job the queue started (a caller may also use queue.at(i) directly). */
+  readonly #started: boolean[];
   /** Indexes of idle requests, first in first out. */
   readonly #idle: number[];
   /** startAsync calls waiting for a request, first come first served. */
@@ -56,6 +58,7 @@ export class AsyncInferQueue<U = unknown> implements Iterable<InferRequest>, Dis
       throw error;
     }
     this.#userdata = this.#requests.map(() => undefined);
+    this.#started = this.#requests.map(() => false);
     this.#idle = this.#requests.map((_, i) => i);
     this.#requests.forEach((request, i) => request.setCallback((_, error) => this.#finished(i, error)));
   }
@@ -103,6 +106,7 @@ export class AsyncInferQueue<U = unknown> implements Iterable<InferRequest>, Dis
     this.#userdata[index] = userdata;
     try {
       this.#requests[index]!.infer(inputs, outputs, options);
+      this.#started[index] = true;
     } catch (error) {
       this.#release(index);
       throw error;
@@ -140,6 +144,8 @@ export class AsyncInferQueue<U = unknown> implements Iterable<InferRequest>, Dis
   }
 
   #finished(index: number, error: Error | null): void {
+    if (!this.#started[index]) return;
+    this.#started[index] = false;
     if (error) this.#firstError ??= error;
     try {
       this.#callback?.(this.#requests[index]!, this.#userdata[index] as U, error);

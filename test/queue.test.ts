@@ -34,6 +34,13 @@ describe("AsyncInferQueue", () => {
     expect(used.size).toBeGreaterThan(1); // the jobs were spread over the requests
     expect(queue.isReady()).toBe(true);
     expect(queue.getIdleRequestId()).toBeGreaterThanOrEqual(0);
+    // A request used directly is not a queue job: no callback, and the bookkeeping holds.
+    await queue.at(1)!.run([new Float32Array(4), new Float32Array(4)]);
+    expect(results.size).toBe(jobs);
+    await queue.waitAll();
+    await queue.startAsync([new Float32Array(4), new Float32Array([5, 5, 5, 5])], 1000);
+    await queue.waitAll();
+    expect(results.get(1000)).toEqual([5, 5, 5, 5]);
   });
 
   test("startAsync without awaiting queues jobs in order; busy means no idle request", async () => {
