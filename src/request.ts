@@ -288,9 +288,10 @@ export class InferRequest extends NativeHandle {
   }
 
   /**
-   * The last run's outputs by name: tensors bound in place are returned as they are (TypedArrays
-   * as the tensors wrapping them), the others are copied into JS memory. Unselected outputs are
-   * left out.
+   * The last run's outputs by name: tensors bound in place are returned as they are, TypedArrays
+   * bound in place as the tensors wrapping them (owned by the request: they are disposed with it,
+   * while the arrays stay yours), the others are copied into JS memory. Unselected outputs are
+   * left out. InvalidStateError while a run is in flight, before any run, or after a failed one.
    */
   getOutputs(): Outputs {
     const pointer = this.#finished();
