@@ -348,9 +348,7 @@ TSR_API void tsr_job_destroy(tsr_job *job);
 TSR_API tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
 
 /* ---- requests -------------------------------------------------------------------------------- */
-#define TSR_REQUEST_READY 0
-#define TSR_REQUEST_RUNNING 1
-#define TSR_REQUEST_FAULT 2
+enum { TSR_REQUEST_READY = 0, TSR_REQUEST_RUNNING = 1, TSR_REQUEST_FAULT = 2 };
 TSR_API tsr_status tsr_request_create(tsr_model *model, tsr_request **request);
 TSR_API void tsr_request_destroy(tsr_request *request);
 /* Binds `tensor` to input `name` (NULL unbinds). It is read in place when the request runs: keep it
