@@ -173,6 +173,12 @@ export const symbols = {
   tsr_request_output_count: { args: ["pointer", "buffer"], returns: "i32" },
   // tsr_status tsr_request_get_output(tsr_request *request, uint32_t index, tsr_tensor **tensor);
   tsr_request_get_output: { args: ["pointer", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_request_set_input_elements(tsr_request *request, const char *name, tsr_tensor **elements, uint32_t count);
+  tsr_request_set_input_elements: { args: ["pointer", "buffer", "buffer", "u32"], returns: "i32" },
+  // tsr_status tsr_request_output_kind(tsr_request *request, uint32_t index, int32_t *kind, int32_t *inner_kind, int32_t *count);
+  tsr_request_output_kind: { args: ["pointer", "u32", "buffer", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_request_get_output_element(tsr_request *request, uint32_t index, uint32_t element, tsr_tensor **tensor);
+  tsr_request_get_output_element: { args: ["pointer", "u32", "u32", "buffer"], returns: "i32" },
   // tsr_status tsr_request_status(const tsr_request *request, int32_t *state);
   tsr_request_status: { args: ["pointer", "buffer"], returns: "i32" },
   // tsr_status tsr_request_set_output(tsr_request *request, const char *name, tsr_tensor *tensor);

@@ -43,14 +43,18 @@ export {
   type TensorInfo,
 } from "./model.ts";
 export {
+  type ElementsLike,
   InferRequest,
   type InferOptions,
   type Inputs,
+  type InputValue,
   type OutputTargets,
   type Outputs,
   type RequestCallback,
   type RequestStatus,
   type RunOptions,
   type TensorLike,
+  type Value,
 } from "./request.ts";
+export { optionalFromOnnx, sequenceFromOnnx } from "./onnx/values.ts";
 export { AsyncInferQueue, type QueueCallback } from "./queue.ts";

@@ -8,7 +8,8 @@ import { type DType, dtypeFromCode } from "./dtype.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, type Pointer } from "./native.ts";
 import { root } from "./runtime.ts";
-import { type Inputs, InferRequest, type Outputs, type Port, RunGate, type RunOptions, type Signature } from "./request.ts";
+import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, type Signature } from "./request.ts";
+import { RunGate } from "./run-gate.ts";
 
 export interface LoadOptions {
   /** "cpu", "auto", or a list; Vulkan devices are not available for models yet. */
@@ -306,7 +307,7 @@ export class Model extends NativeHandle {
     if (this.#signature) return this.#signature;
     const port = (name: string): Port => {
       const info = this.getTensor(name);
-      return { name, cName: cString(name), dtype: info.dtype, shape: info.shape, optOut: info.optOut };
+      return { name, cName: cString(name), kind: info.kind, dtype: info.dtype, shape: info.shape, optOut: info.optOut };
     };
     const index = (names: readonly string[]) => new Map(names.map((name, i) => [name, i]));
     this.#signature = {

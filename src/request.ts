@@ -21,12 +21,22 @@ import { NativeHandle, type Owner } from "./handle.ts";
 import type { DimValue, Model } from "./model.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, outU32, type Pointer } from "./native.ts";
 import { activity } from "./runtime.ts";
+import { RunGate } from "./run-gate.ts";
 import { adoptNative, Tensor, tensor } from "./tensor.ts";
 
 /** A tensor, or a TypedArray that is wrapped zero-copy with the model's declared shape. */
 export type TensorLike = Tensor | TypedArray;
+/**
+ * What a sequence input takes: its tensors in order. An optional input takes a tensor (or, for an
+ * optional sequence, an array of tensors), or null for no value.
+ */
+export type ElementsLike = readonly Tensor[] | null;
+/** A value for one model input. */
+export type InputValue = TensorLike | ElementsLike;
 /** By name, or an array in the model's order. */
-export type Inputs = Record<string, TensorLike> | readonly TensorLike[];
+export type Inputs = Record<string, InputValue> | readonly InputValue[];
+/** A value of a run as getValue() reads it: a tensor, a sequence's tensors, or an empty optional. */
+export type Value = Tensor | Tensor[] | null;
 /** Tensors that a run fills in place: by output name, or an array in the model's output order. */
 export type OutputTargets = Record<string, TensorLike> | readonly (TensorLike | null | undefined)[];
 export type Outputs = Record<string, Tensor>;
@@ -50,6 +60,8 @@ export interface RunOptions extends InferOptions {
 export interface Port {
   readonly name: string;
   readonly cName: Uint8Array;
+  /** Tensor, sequence or optional (TensorInfo's kinds). */
+  readonly kind: string;
   readonly dtype: DType | null;
   readonly shape: readonly DimValue[] | null;
   readonly optOut: boolean;
@@ -61,36 +73,6 @@ export interface Signature {
   readonly outputs: readonly Port[];
   readonly inputIndex: ReadonlyMap<string, number>;
   readonly outputIndex: ReadonlyMap<string, number>;
-}
-
-/**
- * Holds a native destroy back while runs are in flight on an object (a request, or a model whose
- * requests run). `close` cancels what runs, and the destroy happens when the last run leaves.
- */
-export class RunGate {
-  #runs = 0;
-  #pending: (() => void) | null = null;
-
-  get busy(): boolean {
-    return this.#runs > 0;
-  }
-
-  enter(): void {
-    this.#runs++;
-  }
-
-  leave(): void {
-    if (--this.#runs > 0 || this.#pending === null) return;
-    const destroy = this.#pending;
-    this.#pending = null;
-    destroy();
-  }
-
-  close(destroy: () => void, cancel?: () => void): void {
-    if (this.#runs === 0) return destroy();
-    this.#pending = destroy;
-    cancel?.();
-  }
 }
 
 const states: RequestStatus[] = ["READY", "RUNNING", "FAULT"];
@@ -110,6 +92,8 @@ class Run {
 class Bindings {
   readonly inputs: (Tensor | null)[];
   readonly outputs: (Tensor | null)[];
+  /** The tensors of sequence and optional inputs, kept alive (and gated) while runs read them. */
+  readonly elements: (readonly Tensor[] | null)[];
   /** TypedArrays wrapped as tensors, per slot, reused while the same array comes back. */
   readonly inputWrappers: ({ array: TypedArray; tensor: Tensor } | null)[];
   readonly outputWrappers: ({ array: TypedArray; tensor: Tensor } | null)[];
@@ -122,6 +106,7 @@ class Bindings {
   constructor(signature: Signature) {
     this.inputs = signature.inputs.map(() => null);
     this.outputs = signature.outputs.map(() => null);
+    this.elements = signature.inputs.map(() => null);
     this.inputWrappers = signature.inputs.map(() => null);
     this.outputWrappers = signature.outputs.map(() => null);
   }
@@ -180,7 +165,11 @@ export class InferRequest extends NativeHandle {
     const id = outU32((slot) => lib.tsr_job_id(job, slot));
     const run = new Run(job);
     this.#run = this.#last = run;
-    // Both gates stay closed until the job has ended and no one waits on it any more.
+    // The gates stay closed until the job has ended and no one waits on it any more: a request,
+    // model or bound tensor disposed meanwhile is destroyed natively only then.
+    const b = this.#bindings;
+    const tensors = [...b.inputs, ...b.outputs, ...b.elements.flatMap((list) => list ?? [])].filter((t): t is Tensor => t !== null);
+    for (const t of tensors) t.runs.enter();
     this.#gate.enter();
     this.model.runs.enter();
     activity.runs++;
@@ -192,6 +181,7 @@ export class InferRequest extends NativeHandle {
         activity.runs--;
         this.#gate.leave(); // the request first: a pending model destroy must come after it
         this.model.runs.leave();
+        for (const t of tensors) t.runs.leave();
       }
     });
   }
@@ -299,9 +289,26 @@ export class InferRequest extends NativeHandle {
     const outputs: Outputs = {};
     this.#signature.outputs.forEach((port, i) => {
       if (b.selected && !b.selected[i]) return;
+      if (isComposite(port)) return; // read with getValue()
       outputs[port.name] = b.outputs[i] ?? adoptNative(outPointer((slot) => lib.tsr_request_get_output(pointer, i, slot)));
     });
     return outputs;
+  }
+
+  /**
+   * Output `name` of the last run as what it is: a Tensor, the tensors of a sequence (copies, in
+   * order), or null for an optional with no value. getOutputs() holds only the tensor outputs.
+   */
+  getValue(name: string): Value {
+    const pointer = this.#finished();
+    const index = this.#signature.outputIndex.get(name);
+    if (index === undefined) throw unknownName("output", name, this.#signature.outputs);
+    const [kind, count] = outputKind(pointer, index);
+    if (kind === "tensor") return this.getOutputs()[name] ?? adoptNative(outPointer((slot) => lib.tsr_request_get_output(pointer, index, slot)));
+    if (count < 0) return null;
+    const elements = Array.from({ length: count }, (_, e) => adoptNative(outPointer((slot) => lib.tsr_request_get_output_element(pointer, index, e, slot))));
+    // An optional tensor is its one tensor; sequences (also inside an optional) are arrays.
+    return kind === "optional-tensor" ? elements[0]! : elements;
   }
 
   /**
@@ -371,6 +378,7 @@ export class InferRequest extends NativeHandle {
     const b = this.#bindings;
     const deadline = deadlineUs === undefined ? b.deadlineUs : checkDeadline(deadlineUs);
     const inputTensors = this.#resolve(collect(inputs, this.#signature.inputs, this.#signature.inputIndex, "input"), "input");
+
     const outputTensors = outputs === undefined
       ? this.#signature.outputs.map(() => null)
       : this.#resolve(collect(outputs, this.#signature.outputs, this.#signature.outputIndex, "output"), "output");
@@ -379,7 +387,17 @@ export class InferRequest extends NativeHandle {
         throw new InvalidArgumentError(`output '${this.#signature.outputs[i]!.name}' is not among the selected outputs`);
       }
     });
+    const given = collect(inputs, this.#signature.inputs, this.#signature.inputIndex, "input");
     this.#signature.inputs.forEach((port, i) => {
+      if (!isComposite(port)) return;
+      const elements = checkElements(given[i], port);
+      const list = elements === null ? null : elements.map((t) => t.nativeHandle);
+      const table = list === null ? null : pointerTable(list);
+      check(lib.tsr_request_set_input_elements(pointer, port.cName, table, list?.length ?? 0));
+      b.elements[i] = elements;
+    });
+    this.#signature.inputs.forEach((port, i) => {
+      if (isComposite(port)) return;
       const t = inputTensors[i]!;
       const handle = t?.nativeHandle ?? null; // throws InvalidStateError for a disposed tensor
       if (b.inputs[i] === t) return; // bound already: skip the native call
@@ -410,6 +428,7 @@ export class InferRequest extends NativeHandle {
     const ports = role === "input" ? this.#signature.inputs : this.#signature.outputs;
     const wrappers = role === "input" ? this.#bindings.inputWrappers : this.#bindings.outputWrappers;
     return ports.map((port, i) => {
+      if (role === "input" && isComposite(port)) return null; // bound by its elements
       const value = values[i];
       if (value === undefined || value === null) {
         if (role === "input" && !port.optOut) throw new InvalidArgumentError(`input '${port.name}' is missing`);
@@ -431,6 +450,41 @@ export class InferRequest extends NativeHandle {
       return wrapped;
     });
   }
+}
+
+const isComposite = (port: Port) => port.kind === "sequence" || port.kind === "optional";
+
+/** The tensors for a sequence or optional input; null: an optional with no value. */
+function checkElements(value: unknown, port: Port): readonly Tensor[] | null {
+  if (value === undefined || (value === null && port.kind === "sequence")) {
+    throw new InvalidArgumentError(`input '${port.name}' is missing (a ${port.kind}: pass an array of Tensors${port.kind === "optional" ? ", a Tensor or null" : ""})`);
+  }
+  if (value === null) return null;
+  if (value instanceof Tensor && port.kind === "optional") return [value];
+  if (!Array.isArray(value) || !value.every((t) => t instanceof Tensor)) {
+    throw new InvalidArgumentError(`input '${port.name}' is a ${port.kind}: pass an array of Tensors${port.kind === "optional" ? ", a Tensor or null" : ""}`);
+  }
+  for (const t of value as Tensor[]) {
+    if (port.dtype !== null && t.dtype !== port.dtype) {
+      throw new TesseraTypeError(`the elements of input '${port.name}' must be ${port.dtype}, not ${t.dtype}`);
+    }
+  }
+  return value as Tensor[];
+}
+
+/** Native pointers laid out as a C array (tsr_tensor **). */
+function pointerTable(pointers: readonly Pointer[]): BigUint64Array {
+  return BigUint64Array.from(pointers, (p) => native.address(p));
+}
+
+const kindNames = ["tensor", "sequence", "optional", "map", "sparse-tensor", "unknown"];
+
+/** What output `index` is: "tensor", "sequence", "optional-tensor" or "optional-sequence", and its element count (-1: no value). */
+function outputKind(pointer: Pointer, index: number): [string, number] {
+  const [kind, inner, count] = [new Int32Array(1), new Int32Array(1), new Int32Array(1)];
+  check(lib.tsr_request_output_kind(pointer, index, kind, inner, count));
+  const name = kindNames[kind[0]!] ?? "unknown";
+  return [name === "optional" ? `optional-${kindNames[inner[0]!]}` : name, count[0]!];
 }
 
 function checkDeadline(deadlineUs: number): number {

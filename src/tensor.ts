@@ -27,6 +27,7 @@ import { NativeHandle, type Owner } from "./handle.ts";
 import { check, cString, lib, native, outI32, outPointer, outU32, outU64, type Pointer } from "./native.ts";
 import { fromBFloat16Bits, fromFloat16Bits, pack, toBFloat16Bits, toFloat16Bits, unpack } from "./packing.ts";
 import { root } from "./runtime.ts";
+import { RunGate } from "./run-gate.ts";
 
 export type Scalar = number | bigint | boolean | string;
 export type NestedArray = Scalar | readonly NestedArray[];
@@ -59,9 +60,21 @@ export class Tensor extends NativeHandle {
   readonly byteLength: number;
   readonly #storage: TypedArray | null;
 
+  /** @internal Runs reading or filling this tensor: a dispose meanwhile waits for them natively. */
+  readonly runs: RunGate;
+
   /** @internal Use rt.tensor() or Tensor.load(). */
-  constructor(pointer: Pointer, dtype: DType, shape: readonly number[], byteLength: number, storage: TypedArray | null, owner: Owner = root) {
-    super(pointer, destroyTensor, owner);
+  constructor(
+    pointer: Pointer,
+    dtype: DType,
+    shape: readonly number[],
+    byteLength: number,
+    storage: TypedArray | null,
+    owner: Owner = root,
+    runs = new RunGate(),
+  ) {
+    super(pointer, (p) => runs.close(() => destroyTensor(p)), owner);
+    this.runs = runs;
     this.dtype = dtype;
     this.shape = [...shape]; // readonly by type; Object.freeze costs ~0.6 µs in JavaScriptCore
     this.size = shape.reduce((a, b) => a * b, 1);

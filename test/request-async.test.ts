@@ -173,4 +173,18 @@ describe("requests in flight", () => {
     await request.wait().catch((e) => expect(e).toBeInstanceOf(rt.RequestError));
     expect(first(model.runSync([x]).y)).toBe(2000);
   });
+
+  test("disposing a bound tensor mid-run is safe: the run reads it to the end, then it goes", async () => {
+    using model = rt.loadModelSync(heavyChain(2000));
+    const liveBefore = rt.nativeStats().liveTensors;
+    const x = rt.tensor(1, { shape: [64, 256] });
+    const y = rt.tensor(0, { shape: [64, 256] });
+    using request = model.createRequest();
+    request.infer({ x }, { y });
+    x.dispose(); // throws nothing; the native tensor lives until the run has ended
+    y.dispose();
+    expect(() => x.toTypedArray()).toThrow(rt.InvalidStateError);
+    await request.wait();
+    expect(rt.nativeStats().liveTensors).toBe(liveBefore);
+  });
 });

@@ -368,6 +368,16 @@ TSR_API tsr_status tsr_request_output_count(const tsr_request *request, uint32_t
 /* A new tensor holding output `index` of the last run; the caller destroys it. An output left out
  * by tsr_request_select_outputs gives TSR_INVALID_ARGUMENT. */
 TSR_API tsr_status tsr_request_get_output(tsr_request *request, uint32_t index, tsr_tensor **tensor);
+/* Binds a sequence or optional input to `count` tensors, read in place when the request runs (keep
+ * them alive until the run ends). For an optional input, NULL `elements` means no value; an
+ * optional tensor takes one element. Element types are checked here (TSR_TYPE_ERROR). */
+TSR_API tsr_status tsr_request_set_input_elements(tsr_request *request, const char *name, tsr_tensor **elements, uint32_t count);
+/* What output `index` of the last run is: its kind (TSR_KIND_TENSOR, _SEQUENCE or _OPTIONAL), the
+ * kind inside an optional, and its element count: 1 for a tensor, the length of a sequence (or of
+ * the sequence in an optional), -1 for an optional with no value. */
+TSR_API tsr_status tsr_request_output_kind(tsr_request *request, uint32_t index, int32_t *kind, int32_t *inner_kind, int32_t *count);
+/* A new tensor holding element `element` of sequence or optional output `index`. */
+TSR_API tsr_status tsr_request_get_output_element(tsr_request *request, uint32_t index, uint32_t element, tsr_tensor **tensor);
 /* TSR_REQUEST_READY, TSR_REQUEST_RUNNING or TSR_REQUEST_FAULT (the last run failed; the request
  * stays usable). */
 TSR_API tsr_status tsr_request_status(const tsr_request *request, int32_t *state);

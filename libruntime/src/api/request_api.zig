@@ -133,6 +133,51 @@ fn getTensor(request: ?*Request, name: ?[*:0]const u8, tensor: ?*?*Tensor) statu
     out.* = try self.valueTensor(try args.string(name, "name"));
 }
 
+/// Binds a sequence or optional input: `count` caller tensors, read in place when the request
+/// runs. For an optional input, NULL `elements` means no value.
+pub export fn tsr_request_set_input_elements(request: ?*Request, name: ?[*:0]const u8, elements: ?[*]?*Tensor, count: u32) callconv(.c) i32 {
+    return status.report(setInputElements(request, name, elements, count));
+}
+
+fn setInputElements(request: ?*Request, name: ?[*:0]const u8, elements: ?[*]?*Tensor, count: u32) status.Error!void {
+    const self = try requestOf(request);
+    const list = elements orelse return self.setInputElements(try args.string(name, "name"), null);
+    var checked: std.ArrayList(*Tensor) = .empty;
+    defer checked.deinit(memory.allocator);
+    for (list[0..count], 0..) |element, i| {
+        if (element == null) return status.fail(error.InvalidArgument, "element {d} is NULL", .{i});
+        checked.append(memory.allocator, try registry.get(Tensor, element, .tensor)) catch
+            return status.fail(error.OutOfResource, "out of memory", .{});
+    }
+    try self.setInputElements(try args.string(name, "name"), checked.items);
+}
+
+/// What output `index` of the last run is: its kind (TSR_KIND_*), the kind inside an optional,
+/// and its element count (1 for a tensor, -1 for an optional with no value).
+pub export fn tsr_request_output_kind(request: ?*Request, index: u32, kind: ?*i32, inner_kind: ?*i32, count: ?*i32) callconv(.c) i32 {
+    return status.report(outputKind(request, index, kind, inner_kind, count));
+}
+
+fn outputKind(request: ?*Request, index: u32, kind: ?*i32, inner_kind: ?*i32, count: ?*i32) status.Error!void {
+    const kind_out = try args.out(i32, kind, "kind");
+    const inner_out = try args.out(i32, inner_kind, "inner_kind");
+    const count_out = try args.out(i32, count, "count");
+    const description = try (try requestOf(request)).outputDescription(index);
+    kind_out.* = @intFromEnum(description.kind);
+    inner_out.* = @intFromEnum(description.inner_kind);
+    count_out.* = description.count;
+}
+
+/// A new tensor holding element `element` of sequence or optional output `index`.
+pub export fn tsr_request_get_output_element(request: ?*Request, index: u32, element: u32, tensor: ?*?*Tensor) callconv(.c) i32 {
+    return status.report(getOutputElement(request, index, element, tensor));
+}
+
+fn getOutputElement(request: ?*Request, index: u32, element: u32, tensor: ?*?*Tensor) status.Error!void {
+    const out = try args.out(?*Tensor, tensor, "tensor");
+    out.* = try (try requestOf(request)).outputElement(index, element);
+}
+
 /// Runs on a worker thread; the job finishes when the run does (see tsr_job_*).
 pub export fn tsr_request_run_async(request: ?*Request, job: ?*?*jobs.Job) callconv(.c) i32 {
     return status.report(runAsync(request, job));
@@ -142,6 +187,7 @@ fn runAsync(request: ?*Request, job: ?*?*jobs.Job) status.Error!void {
     const out = try args.out(?*jobs.Job, job, "job");
     const self = try requestOf(request);
     const started = try jobs.create(runJob, discardNothing, cleanupNothing, self);
+    self.queue();
     jobs.submit(started) catch |e| {
         memory.allocator.destroy(started);
         return e;
@@ -151,7 +197,7 @@ fn runAsync(request: ?*Request, job: ?*?*jobs.Job) status.Error!void {
 
 fn runJob(job: *jobs.Job) status.Error!?*anyopaque {
     const self: *Request = @ptrCast(@alignCast(job.payload));
-    try self.run();
+    try self.runQueued();
     return null;
 }
 

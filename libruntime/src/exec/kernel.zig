@@ -138,6 +138,21 @@ pub const Context = struct {
         return data;
     }
 
+    /// Output `i` as a sequence (or optional) of `elements`, which must live as long as the run
+    /// (inputs, or tensors the arena holds). The slice is copied.
+    pub fn outputElements(self: *const Context, i: usize, kind: value.Kind, dtype: DType, elements: []const *const Tensor) status.Error!*Tensor {
+        if (i >= self.outputs.len) return self.fail("has no output {d}", .{i});
+        const tensor = self.arena.create(Tensor) catch return status.fail(error.OutOfResource, "out of memory", .{});
+        tensor.* = .{
+            .kind = kind,
+            .dtype = dtype,
+            .shape = &.{},
+            .elements = self.arena.dupe(*const Tensor, elements) catch return status.fail(error.OutOfResource, "out of memory", .{}),
+        };
+        self.outputs[i] = tensor;
+        return tensor;
+    }
+
     /// Output `i` is input `j` itself (Identity, Reshape, Squeeze...): no copy, a new shape.
     pub fn alias(self: *const Context, i: usize, j: usize, shape: []const i64) status.Error!void {
         const source = try self.require(j);

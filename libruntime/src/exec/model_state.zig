@@ -19,6 +19,9 @@ pub const ModelState = struct {
     /// Memory plans per input shape; used only with memoryOptimization on.
     plans: memory_plan.PlanCache = .{},
     memory_optimization: bool,
+    /// False when a top-level value is a sequence or optional: those point at other buffers, which
+    /// the planner's address-based lifetimes cannot see, so such graphs run with distinct memory.
+    plannable: bool,
     intermediate_save_path: []const u8,
     scheduler: options_module.Scheduler,
     /// Held for a whole run under the `exclusive` scheduler: requests run one at a time, in the
@@ -48,6 +51,7 @@ pub const ModelState = struct {
             .node_states = node_states,
             .uses = uses,
             .memory_optimization = options.memory_optimization,
+            .plannable = holdsOnlyTensors(graph),
             .intermediate_save_path = options.intermediate_save_path,
             .scheduler = options.scheduler,
         };
@@ -64,6 +68,14 @@ pub const ModelState = struct {
         memory.allocator.destroy(self);
     }
 };
+
+fn holdsOnlyTensors(graph: *const ir.Graph) bool {
+    for (graph.values.items) |v| switch (v.type.kind) {
+        .sequence, .optional, .map => return false,
+        else => {},
+    };
+    return true;
+}
 
 /// A FIFO lock: each caller takes a ticket and runs when the counter reaches it.
 pub const Turnstile = struct {

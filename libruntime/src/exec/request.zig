@@ -11,6 +11,7 @@ const executor_module = @import("executor.zig");
 const value = @import("value.zig");
 const memory_plan = @import("memory_plan.zig");
 const snapshot = @import("snapshot.zig");
+const composite = @import("composite.zig");
 
 const Model = model_module.Model;
 
@@ -21,6 +22,8 @@ pub const Request = struct {
     arena_state: std.heap.ArenaAllocator,
     /// Caller tensors bound to the model's inputs (to feed), by position; not owned.
     inputs: []?*tensor_module.Tensor,
+    /// Sequence and optional inputs, by position (instead of `inputs`).
+    composite_inputs: []?composite.CompositeInput,
     /// Caller tensors the next runs fill in place, by output position; not owned.
     bound_outputs: []?*tensor_module.Tensor,
     /// Which outputs runs compute; null: all.
@@ -44,6 +47,9 @@ pub const Request = struct {
         const inputs = memory.allocator.alloc(?*tensor_module.Tensor, model.input_names.len) catch return oom();
         errdefer memory.allocator.free(inputs);
         @memset(inputs, null);
+        const composite_inputs = memory.allocator.alloc(?composite.CompositeInput, model.input_names.len) catch return oom();
+        errdefer memory.allocator.free(composite_inputs);
+        @memset(composite_inputs, null);
         const bound_outputs = memory.allocator.alloc(?*tensor_module.Tensor, model.output_names.len) catch return oom();
         errdefer memory.allocator.free(bound_outputs);
         @memset(bound_outputs, null);
@@ -51,6 +57,7 @@ pub const Request = struct {
             .model = model,
             .arena_state = std.heap.ArenaAllocator.init(memory.allocator),
             .inputs = inputs,
+            .composite_inputs = composite_inputs,
             .bound_outputs = bound_outputs,
         };
         try registry.add(self, .request);
@@ -61,18 +68,37 @@ pub const Request = struct {
         if (!registry.remove(self, .request)) return;
         self.arena_state.deinit();
         memory.allocator.free(self.inputs);
+        for (self.composite_inputs) |*maybe| if (maybe.*) |*c| c.deinit();
+        memory.allocator.free(self.composite_inputs);
         memory.allocator.free(self.bound_outputs);
         if (self.selected) |selected| memory.allocator.free(selected);
         memory.allocator.destroy(self);
     }
 
     pub fn setInput(self: *Request, name: []const u8, tensor: ?*tensor_module.Tensor) status.Error!void {
-        for (self.model.input_names, 0..) |input, i| {
-            if (std.mem.eql(u8, input, name)) {
-                self.inputs[i] = tensor;
-                return;
-            }
-        }
+        const i = try self.inputIndex(name);
+        self.clearComposite(i);
+        self.inputs[i] = tensor;
+    }
+
+    /// Binds a sequence or optional input: `elements` (the caller's tensors, read in place), or
+    /// for an optional, null for no value.
+    pub fn setInputElements(self: *Request, name: []const u8, elements: ?[]const *tensor_module.Tensor) status.Error!void {
+        const i = try self.inputIndex(name);
+        const graph = self.model.graph();
+        const bound = try composite.CompositeInput.init(graph.value(graph.find(name).?).type, name, elements);
+        self.clearComposite(i);
+        self.inputs[i] = null;
+        self.composite_inputs[i] = bound;
+    }
+
+    fn clearComposite(self: *Request, i: usize) void {
+        if (self.composite_inputs[i]) |*c| c.deinit();
+        self.composite_inputs[i] = null;
+    }
+
+    fn inputIndex(self: *const Request, name: []const u8) status.Error!usize {
+        for (self.model.input_names, 0..) |input, i| if (std.mem.eql(u8, input, name)) return i;
         return status.fail(error.InvalidArgument, "the model has no input named '{s}' (inputs: {d})", .{ name, self.model.input_names.len });
     }
 
@@ -122,9 +148,13 @@ pub const Request = struct {
     fn validate(self: *Request) status.Error!void {
         const graph = self.model.graph();
         const pool = &self.model.pipeline.pool;
-        for (self.model.input_names, self.inputs) |name, maybe| {
-            const tensor = maybe orelse return status.fail(error.InvalidArgument, "input '{s}' is missing", .{name});
+        for (self.model.input_names, self.inputs, self.composite_inputs) |name, maybe, maybe_composite| {
             const declared = graph.value(graph.find(name).?).type;
+            if (maybe_composite != null) continue; // checked when bound
+            const tensor = maybe orelse return status.fail(error.InvalidArgument, "input '{s}' is missing", .{name});
+            if (declared.kind == .sequence or declared.kind == .optional) {
+                return status.fail(error.TypeError, "input '{s}' is a {s}: bind it with its elements, not a tensor", .{ name, @tagName(declared.kind) });
+            }
             if (declared.dtype) |d| if (d != tensor.layout.dtype) {
                 return status.fail(error.TypeError, "input '{s}' must be {s}, not {s}", .{ name, @tagName(d), @tagName(tensor.layout.dtype) });
             };
@@ -151,12 +181,24 @@ pub const Request = struct {
         }
     }
 
+    /// Runs on the calling thread; a cancel from before this call does not apply.
     pub fn run(self: *Request) status.Error!void {
+        self.cancelled.store(false, .release);
+        return self.runQueued();
+    }
+
+    /// Clears an old cancel when a run is queued on a worker: a cancel that arrives while the
+    /// job waits in the queue then still stops it (runQueued keeps the flag).
+    pub fn queue(self: *Request) void {
+        self.cancelled.store(false, .release);
+    }
+
+    /// Runs a run that `queue` announced, honouring a cancel made since.
+    pub fn runQueued(self: *Request) status.Error!void {
         if (self.state.cmpxchgStrong(@intFromEnum(State.ready), @intFromEnum(State.running), .acq_rel, .acquire)) |current| {
             if (current == @intFromEnum(State.running)) return status.fail(error.InvalidState, "the request is already running", .{});
             self.state.store(@intFromEnum(State.running), .release);
         }
-        self.cancelled.store(false, .release);
         self.runUnchecked() catch |e| {
             self.state.store(@intFromEnum(State.fault), .release);
             return e;
@@ -174,7 +216,7 @@ pub const Request = struct {
         self.values = &.{};
         self.outputs = &.{};
         _ = self.arena_state.reset(if (self.arena_keep_bytes) |limit| .{ .retain_with_limit = limit } else .retain_capacity);
-        if (!state.memory_optimization) return self.execute(.none, null);
+        if (!state.memory_optimization or !state.plannable) return self.execute(.none, null);
 
         const key = try self.planKey();
         if (state.plans.acquire(key)) |plan| {
@@ -212,7 +254,7 @@ pub const Request = struct {
         var key: std.ArrayList(i64) = .empty;
         const arena = self.arena_state.allocator();
         for (self.inputs) |maybe| {
-            const shape = maybe.?.layout.shape();
+            const shape = (maybe orelse continue).layout.shape();
             key.append(arena, @intCast(shape.len)) catch return oom();
             key.appendSlice(arena, shape) catch return oom();
         }
@@ -228,9 +270,13 @@ pub const Request = struct {
         @memset(inputs, null);
         for (graph.inputs, 0..) |id, i| {
             const name = graph.value(id).name;
-            for (self.model.input_names, self.inputs) |input_name, maybe| {
+            for (self.model.input_names, self.inputs, self.composite_inputs) |input_name, maybe, maybe_composite| {
                 if (!std.mem.eql(u8, input_name, name)) continue;
-                inputs[i] = try viewOf(arena, maybe.?);
+                if (maybe_composite) |*c| {
+                    inputs[i] = try c.view(arena, graph.value(id).type.dtype orelse .float32, viewOf);
+                } else {
+                    inputs[i] = try viewOf(arena, maybe.?);
+                }
             }
         }
         const deadline: ?i128 = if (self.deadline_us > 0) std.time.nanoTimestamp() + @as(i128, self.deadline_us) * 1000 else null;
@@ -260,6 +306,7 @@ pub const Request = struct {
         for (self.bound_outputs, self.outputs, self.model.output_names) |maybe_target, maybe_source, name| {
             const target = maybe_target orelse continue;
             const source = maybe_source orelse continue;
+            if (!source.isTensor()) return status.fail(error.TypeError, "output '{s}' is a {s}: it cannot fill a tensor", .{ name, @tagName(source.kind) });
             if (target.layout.dtype != source.dtype) {
                 return status.fail(error.TypeError, "output '{s}' is {s}, but the tensor bound to it is {s}", .{ name, @tagName(source.dtype), @tagName(target.layout.dtype) });
             }
@@ -276,10 +323,27 @@ pub const Request = struct {
 
     /// Output `index` as a new tensor the caller owns (a copy of the run's result).
     pub fn output(self: *Request, index: u32) status.Error!*tensor_module.Tensor {
-        if (index >= self.outputs.len) return status.fail(error.InvalidArgument, "output {d} does not exist (the last run produced {d})", .{ index, self.outputs.len });
-        const source = self.outputs[index] orelse
-            return status.fail(error.InvalidArgument, "output '{s}' was not among the selected outputs", .{self.model.output_names[index]});
+        const source = try self.outputValue(index);
+        if (!source.isTensor()) return status.fail(error.InvalidArgument, "output '{s}' is a {s}: read it element by element", .{ self.model.output_names[index], @tagName(source.kind) });
         return snapshot.copyOut(source);
+    }
+
+    fn outputValue(self: *Request, index: u32) status.Error!*const value.Tensor {
+        if (index >= self.outputs.len) return status.fail(error.InvalidArgument, "output {d} does not exist (the last run produced {d})", .{ index, self.outputs.len });
+        return self.outputs[index] orelse
+            status.fail(error.InvalidArgument, "output '{s}' was not among the selected outputs", .{self.model.output_names[index]});
+    }
+
+    /// What output `index` is: a tensor, a sequence (with its length) or an optional.
+    pub fn outputDescription(self: *Request, index: u32) status.Error!composite.Description {
+        return composite.describe(try self.outputValue(index));
+    }
+
+    /// Element `element` of a sequence or optional output, as a new tensor the caller owns.
+    pub fn outputElement(self: *Request, index: u32, element: u32) status.Error!*tensor_module.Tensor {
+        const item = try composite.element(try self.outputValue(index), element);
+        if (!item.isTensor()) return status.fail(error.NotImplemented, "output '{s}' nests a {s} inside: only tensors can be read out", .{ self.model.output_names[index], @tagName(item.kind) });
+        return snapshot.copyOut(item);
     }
 
     /// Any value of the last run by name, as a new tensor the caller owns.
@@ -293,6 +357,7 @@ pub const Request = struct {
             return status.fail(error.InvalidState, "'{s}' is an intermediate whose memory was reused (load the model with memoryOptimization off to read intermediates)", .{name});
         }
         const source = self.values[id] orelse return status.fail(error.InvalidState, "'{s}' was not computed by the last run (not needed by the selected outputs)", .{name});
+        if (!source.isTensor()) return status.fail(error.InvalidArgument, "'{s}' is a {s}, not a tensor", .{ name, @tagName(source.kind) });
         return snapshot.copyOut(source);
     }
 };

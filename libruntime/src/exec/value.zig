@@ -1,18 +1,31 @@
-//! Tensors as the executor passes them between kernels: an element type, concrete dims, and
-//! little-endian bytes (packed for sub-byte types), or one byte string per element for strings.
+//! Values as the executor passes them between kernels. Mostly tensors: an element type, concrete
+//! dims, and little-endian bytes (packed for sub-byte types), or one byte string per element for
+//! strings. Sequences and optionals are values whose `elements` point at tensors (or, for an
+//! optional sequence, at a sequence value).
 //! Memory comes from the run's arena, or points at constants and caller buffers without a copy.
 const std = @import("std");
 const dtype_module = @import("../tensor/dtype.zig");
 
 pub const DType = dtype_module.DType;
 
+/// What a run value is. Sequences and optionals hold other values in `elements`; their own
+/// dtype is the element type and their shape is empty.
+pub const Kind = enum { tensor, sequence, optional };
+
 pub const Tensor = struct {
+    kind: Kind = .tensor,
     dtype: DType,
     shape: []const i64,
     /// Element bytes; empty for strings.
     data: []u8 = &.{},
     /// One entry per element for string tensors.
     strings: [][]const u8 = &.{},
+    /// A sequence's tensors in order; an optional's value (one entry) or none (empty).
+    elements: []const *const Tensor = &.{},
+
+    pub fn isTensor(self: *const Tensor) bool {
+        return self.kind == .tensor;
+    }
 
     pub fn count(self: *const Tensor) usize {
         var n: usize = 1;
