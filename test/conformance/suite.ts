@@ -1,17 +1,27 @@
 /**
  * The ONNX backend suite through Tessera's public API: a case passes when its model, fed each
- * test_data_set's inputs, produces the expected outputs (rtol 1e-3, atol 1e-7 as onnx's runner;
- * exact for integers, bools and strings). Used by run.ts (the CLI) and the conformance test.
+ * test_data_set's inputs, produces the expected outputs (as onnx's runner: rtol 1e-3, atol 1e-7
+ * unless the case's data.json says otherwise, rtol at least 2^-6 for bfloat16; exact for integers,
+ * bools and strings). Used by run.ts (the CLI) and the conformance test.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as rt from "../../src/index.ts";
 
-export const categories = ["node", "simple", "pytorch-converted", "pytorch-operator"];
+export const categories = ["node", "simple", "pytorch-converted", "pytorch-operator", "light"];
 
 export type Outcome = { status: "pass" | "fail" | "error"; detail?: string };
 
-function compare(expected: rt.Tensor, actual: rt.Tensor): string | null {
+type Tolerance = { rtol: number; atol: number };
+
+/** onnx's loader reads per-case tolerances from data.json (the light models carry one). */
+function tolerance(folder: string): Tolerance {
+  const file = join(folder, "data.json");
+  const data = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  return { rtol: data.rtol ?? 1e-3, atol: data.atol ?? 1e-7 };
+}
+
+function compare(expected: rt.Tensor, actual: rt.Tensor, { rtol, atol }: Tolerance): string | null {
   if (expected.dtype !== actual.dtype) return `dtype ${actual.dtype}, expected ${expected.dtype}`;
   if (expected.shape.join(",") !== actual.shape.join(",")) return `shape [${actual.shape}], expected [${expected.shape}]`;
   if (expected.dtype === "string") {
@@ -28,12 +38,14 @@ function compare(expected: rt.Tensor, actual: rt.Tensor): string | null {
   }
   const decode = (t: rt.Tensor) => t.dtype === "bfloat16" ? (i: number) => rt.fromBFloat16Bits(t.toTypedArray()[i] as number) : (i: number) => Number(t.toTypedArray()[i]);
   const [e, g] = [decode(expected), decode(actual)];
+  // onnx's runner compares bfloat16 at no tighter than two bfloat16 ULPs.
+  if (expected.dtype === "bfloat16") rtol = Math.max(rtol, 2 ** -6);
   for (let i = 0; i < want.length; i++) {
     const x = e(i);
     const y = g(i);
     if (Number.isNaN(x) && Number.isNaN(y)) continue;
     if (x === y) continue;
-    if (!(Math.abs(x - y) <= 1e-7 + 1e-3 * Math.abs(x))) return `element ${i} is ${y}, expected ${x}`;
+    if (!(Math.abs(x - y) <= atol + rtol * Math.abs(x))) return `element ${i} is ${y}, expected ${x}`;
   }
   return null;
 }
@@ -46,6 +58,7 @@ export function runCase(folder: string): Outcome {
     return { status: "error", detail: `load: ${(error as Error).message}` };
   }
   try {
+    const tol = tolerance(folder);
     const sets = readdirSync(folder).filter((f) => f.startsWith("test_data_set_")).sort();
     for (const set of sets) {
       const dir = join(folder, set);
@@ -69,7 +82,7 @@ export function runCase(folder: string): Outcome {
       for (const [i, want] of expected.entries()) {
         const got = outputs[model.outputNames[i]!];
         if (!got) return { status: "fail", detail: `output ${i} missing` };
-        const problem = compare(want, got);
+        const problem = compare(want, got, tol);
         if (problem) return { status: "fail", detail: `${set} output ${i}: ${problem}` };
       }
       for (const t of [...inputs, ...expected, ...Object.values(outputs)]) t.dispose();
