@@ -17,6 +17,10 @@ const families = .{
     @import("linalg.zig"),
     @import("reduce.zig"),
     @import("control.zig"),
+    @import("training.zig"),
+    @import("signal.zig"),
+    @import("text.zig"),
+    @import("ml.zig"),
 };
 
 const table = @import("../../../core/op_table.zig").OpTable(kernel.Kernel, families, "kernels", "run");
