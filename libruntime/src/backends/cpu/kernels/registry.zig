@@ -17,6 +17,7 @@ const families = .{
     @import("linalg.zig"),
     @import("reduce.zig"),
     @import("control.zig"),
+    @import("sequence.zig"),
     @import("training.zig"),
     @import("signal.zig"),
     @import("text.zig"),
