@@ -50,6 +50,27 @@ function compare(expected: rt.Tensor, actual: rt.Tensor, { rtol, atol }: Toleran
   return null;
 }
 
+function decode(bytes: Uint8Array, kind: string): rt.Value {
+  if (kind === "sequence") return rt.sequenceFromOnnx(bytes);
+  if (kind === "optional") return rt.optionalFromOnnx(bytes);
+  return rt.tensorFromOnnx(bytes);
+}
+
+/** Tensors as compare() does; sequences element by element; an empty optional only matches one. */
+function compareValues(expected: rt.Value, actual: rt.Value, tol: Tolerance): string | null {
+  if (expected === null || actual === null) return expected === actual ? null : `${actual === null ? "no value" : "a value"}, expected ${expected === null ? "none" : "one"}`;
+  if (Array.isArray(expected) || Array.isArray(actual)) {
+    if (!Array.isArray(expected) || !Array.isArray(actual)) return "a sequence and a tensor";
+    if (expected.length !== actual.length) return `${actual.length} elements, expected ${expected.length}`;
+    for (const [k, e] of expected.entries()) {
+      const problem = compare(e, actual[k]!, tol);
+      if (problem) return `element ${k}: ${problem}`;
+    }
+    return null;
+  }
+  return compare(expected, actual, tol);
+}
+
 export function runCase(folder: string): Outcome {
   let model: rt.Model;
   try {
@@ -60,32 +81,37 @@ export function runCase(folder: string): Outcome {
   try {
     const tol = tolerance(folder);
     const sets = readdirSync(folder).filter((f) => f.startsWith("test_data_set_")).sort();
+    const kindOf = (name: string) => model.getTensor(name).kind;
+    const inputKinds = model.inputNames.map(kindOf);
+    const outputKinds = model.outputNames.map(kindOf);
+    using request = model.createRequest();
     for (const set of sets) {
       const dir = join(folder, set);
-      const read = (prefix: string) =>
+      // Sequence and optional values are stored as SequenceProto / OptionalProto: the model's
+      // declared kind of each input and output says how to read its file.
+      const read = (prefix: string, kinds: readonly string[]) =>
         readdirSync(dir).filter((f) => f.startsWith(prefix)).sort((a, b) => parseInt(a.slice(prefix.length)) - parseInt(b.slice(prefix.length)))
-          .map((f) => rt.tensorFromOnnx(new Uint8Array(readFileSync(join(dir, f)))));
-      let inputs: rt.Tensor[];
-      let expected: rt.Tensor[];
+          .map((f, i) => decode(new Uint8Array(readFileSync(join(dir, f))), kinds[i] ?? "tensor"));
+      let inputs: rt.Value[];
+      let expected: rt.Value[];
       try {
-        inputs = read("input_");
-        expected = read("output_");
+        inputs = read("input_", inputKinds);
+        expected = read("output_", outputKinds);
       } catch (error) {
         return { status: "error", detail: `test data: ${(error as Error).message}` };
       }
-      let outputs: rt.Outputs;
+      let outputs: rt.Value[];
       try {
-        outputs = model.runSync(inputs.slice(0, model.inputNames.length));
+        const tensors = request.runSync(inputs.slice(0, model.inputNames.length) as rt.InputValue[]);
+        outputs = model.outputNames.map((name, i) => outputKinds[i] === "tensor" ? tensors[name] ?? null : request.getValue(name));
       } catch (error) {
         return { status: "error", detail: `run: ${(error as Error).message}` };
       }
       for (const [i, want] of expected.entries()) {
-        const got = outputs[model.outputNames[i]!];
-        if (!got) return { status: "fail", detail: `output ${i} missing` };
-        const problem = compare(want, got, tol);
+        const problem = compareValues(want, outputs[i] ?? null, tol);
         if (problem) return { status: "fail", detail: `${set} output ${i}: ${problem}` };
       }
-      for (const t of [...inputs, ...expected, ...Object.values(outputs)]) t.dispose();
+      for (const t of [...inputs, ...expected, ...outputs].flat()) t?.dispose();
     }
     return { status: "pass" };
   } finally {

@@ -1,8 +1,8 @@
 //! CPU kernels for control flow: If and Loop here, Scan in control_scan.zig. Bodies run through
 //! ctx.runSubgraph, which gives back the body's output tensors; carried values pass from one
 //! iteration to the next as those pointers, so nothing is copied but the stacked scan outputs.
-//! Sequences and optionals need a representation in exec/value.zig first, so their ops (and
-//! SequenceMap) have no kernel yet.
+//! Sequence and optional values pass through bodies as pointers too; their own ops, SequenceMap
+//! included, are in sequence.zig.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
