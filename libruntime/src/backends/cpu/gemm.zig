@@ -100,6 +100,44 @@ pub const PackedB = struct {
     }
 };
 
+/// op(A) (M x K) packed once into MR-row micro-panels over the whole of K (k-major, MR values
+/// per k, rows past M zero): the constant weights of a convolution, whose output C = W * im2col
+/// keeps the NCHW layout. A call then never packs A, whatever its K blocking. Immutable once made.
+pub const PackedA = struct {
+    allocator: std.mem.Allocator,
+    data: []align(64) f32,
+    variant: Variant,
+    m: usize,
+    k: usize,
+
+    /// `a` is M x K row-major with leading dimension `lda`.
+    pub fn init(allocator: std.mem.Allocator, variant: Variant, a: []const f32, lda: usize, m: usize, k: usize) status.Error!PackedA {
+        try checkMatrix("A", a, m, k, lda);
+        const mr = kernels.shape(variant).mr;
+        const tiles = std.math.divCeil(usize, m, mr) catch unreachable;
+        const len = std.math.mul(usize, tiles * mr, k) catch return tooLarge();
+        const data = allocator.alignedAlloc(f32, .@"64", len) catch
+            return status.fail(error.OutOfResource, "gemm: out of memory packing A ({d} floats)", .{len});
+        for (0..tiles) |t| {
+            const dst = data[t * mr * k ..][0 .. mr * k];
+            for (0..mr) |r| {
+                const row = t * mr + r;
+                if (row >= m) {
+                    for (0..k) |kk| dst[kk * mr + r] = 0;
+                } else for (a[row * lda ..][0..k], 0..) |v, kk| {
+                    dst[kk * mr + r] = v;
+                }
+            }
+        }
+        return .{ .allocator = allocator, .data = data, .variant = variant, .m = m, .k = k };
+    }
+
+    pub fn deinit(self: *PackedA) void {
+        self.allocator.free(self.data);
+        self.* = undefined;
+    }
+};
+
 /// Per-thread scratch for packing A: one slot per thread that may run a call. A workspace serves
 /// one call at a time; concurrent calls (separate requests) each need their own.
 pub const Workspace = struct {
@@ -145,6 +183,8 @@ fn blockRows(tuning: Tuning) usize {
 pub const Epilogue = struct {
     /// Added to every row: one value per column (N of them).
     bias: ?[]const f32 = null,
+    /// Added to every column: one value per row (M of them), e.g. a convolution's channel bias.
+    row_bias: ?[]const f32 = null,
     /// Added elementwise: an M x N matrix with its own leading dimension. It must not overlap
     /// C (earlier K blocks have already written there); for C += A * B use beta = 1.
     residual: ?[]const f32 = null,
@@ -176,18 +216,49 @@ pub fn gemm(
     pool: ?*ThreadPool,
 ) status.Error!void {
     try checkParams(params, b, workspace);
-    if (params.m == 0 or params.n == 0) return;
-    var out = outputOf(params);
-    // K = 0 or alpha = 0: A and B are not read, as in BLAS; only beta and the epilogue remain.
-    if (params.k == 0 or params.alpha == 0) {
-        out.alpha = 0;
-        for (0..params.m) |i| {
-            for (0..params.n) |j| kernels.storeOne(&out, i, j, 0, .{ .first = true, .last = true });
-        }
-        return;
-    }
+    if (degenerate(params)) return;
     switch (b.tuning.variant) {
-        inline else => |variant| runJob(variant, params, b, workspace, pool, out),
+        inline else => |variant| runJob(variant, params, .{ .b = b, .workspace = workspace }, pool),
+    }
+}
+
+/// Empty C, or K = 0 or alpha = 0: A and B are not read, as in BLAS; only beta and the
+/// epilogue remain. Returns whether it handled the call.
+fn degenerate(params: Params) bool {
+    if (params.m == 0 or params.n == 0) return true;
+    if (params.k != 0 and params.alpha != 0) return false;
+    var out = outputOf(params);
+    out.alpha = 0;
+    for (0..params.m) |i| {
+        for (0..params.n) |j| kernels.storeOne(&out, i, j, 0, .{ .first = true, .last = true });
+    }
+    return true;
+}
+
+/// What a job reads: B always packed; A packed once (`a`) or per call into `workspace`.
+const Operands = struct {
+    b: *const PackedB,
+    a: ?*const PackedA = null,
+    workspace: ?*const Workspace = null,
+};
+
+/// C = relu?(alpha * A * B + beta * C + epilogue) with both operands packed: `params.a`, `lda`
+/// and `trans_a` are not read, and no workspace is needed since nothing is packed per call.
+pub fn gemmPacked(
+    params: Params,
+    a: *const PackedA,
+    b: *const PackedB,
+    pool: ?*ThreadPool,
+) status.Error!void {
+    if (a.m != params.m or a.k != params.k or a.variant != b.tuning.variant) {
+        return status.fail(error.InvalidArgument, "gemm: packed A is {d}x{d} for another kernel or call", .{ a.m, a.k });
+    }
+    var checked = params;
+    checked.alpha = 0; // A is packed: checkParams must not look for it in `params.a`
+    try checkParams(checked, b, null);
+    if (degenerate(params)) return;
+    switch (b.tuning.variant) {
+        inline else => |variant| runJob(variant, params, .{ .a = a, .b = b }, pool),
     }
 }
 
@@ -216,6 +287,7 @@ fn outputOf(params: Params) kernels.Output {
         .alpha = params.alpha,
         .beta = params.beta,
         .bias = if (params.epilogue.bias) |bias| bias.ptr else null,
+        .row_bias = if (params.epilogue.row_bias) |bias| bias.ptr else null,
         .residual = if (params.epilogue.residual) |res| res.ptr else null,
         .residual_ld = params.epilogue.residual_ld,
         .relu = params.epilogue.relu,
@@ -285,7 +357,9 @@ fn Job(comptime variant: Variant) type {
 
         params: *const Params,
         b: *const PackedB,
-        workspace: *const Workspace,
+        /// A packed once: tiles are read in place and `workspace` is not used.
+        packed_a: ?*const PackedA,
+        workspace: ?*const Workspace,
         out: kernels.Output,
         grid: Grid,
         kc: usize,
@@ -296,7 +370,7 @@ fn Job(comptime variant: Variant) type {
         /// One call per thread slot: the slot index picks the A buffer, the counter the tasks.
         fn runSlots(self: *Self, begin: usize, end: usize) void {
             for (begin..end) |slot| {
-                const scratch = self.workspace.slot(slot);
+                const scratch: [*]f32 = if (self.workspace) |w| w.slot(slot) else undefined;
                 while (true) {
                     const task = self.next_task.fetchAdd(1, .monotonic);
                     if (task >= self.grid.tasks()) break;
@@ -313,7 +387,11 @@ fn Job(comptime variant: Variant) type {
             while (k0 < p.k) : (k0 += self.kc) {
                 const kc = @min(self.kc, p.k - k0);
                 const pass: kernels.Pass = .{ .first = k0 == 0, .last = k0 + kc == p.k };
-                if (p.trans_a or (!self.short_m and panels[1] - panels[0] >= pack_a_min_panels)) {
+                if (self.packed_a) |packed_a| {
+                    // Tile t of rows is K x MR at t * MR * K; rows[0] is a whole number of tiles.
+                    const a_block = packed_a.data.ptr + rows[0] * p.k + k0 * Kernel.mr;
+                    self.runBlock(.panel, rows, panels, k0, kc, a_block, Kernel.mr * p.k, pass);
+                } else if (p.trans_a or (!self.short_m and panels[1] - panels[0] >= pack_a_min_panels)) {
                     const a_block = if (p.trans_a) p.a.ptr + k0 * p.lda + rows[0] else p.a.ptr + rows[0] * p.lda + k0;
                     kernels.packA(Kernel.mr, scratch, a_block, p.lda, p.trans_a, rows[1] - rows[0], kc);
                     self.runBlock(.panel, rows, panels, k0, kc, scratch, Kernel.mr * kc, pass);
@@ -355,26 +433,27 @@ fn Job(comptime variant: Variant) type {
 fn runJob(
     comptime variant: Variant,
     params: Params,
-    b: *const PackedB,
-    workspace: *const Workspace,
+    operands: Operands,
     pool: ?*ThreadPool,
-    out: kernels.Output,
 ) void {
+    const b = operands.b;
     const tuning = b.tuning;
     const macs = params.m *| params.n *| params.k;
     var threads: usize = if (pool) |p| p.threadCount() else 1;
-    threads = @min(threads, workspace.slots(), @max(1, macs / @max(1, tuning.min_macs_per_thread)));
+    if (operands.workspace) |w| threads = @min(threads, w.slots());
+    threads = @min(threads, @max(1, macs / @max(1, tuning.min_macs_per_thread)));
     const grid = planGrid(params.m, params.n, tuning, threads);
     // Even K blocks: 576 = 3 x 192 rather than 256 + 256 + 64, whose last pass would be mostly
     // loads and stores of C. A single row of tiles (a GEMV, batch 1) uses each B element once:
     // K blocks would buy no L1 reuse, only cut B's stream into short runs and add passes over C.
-    const short_m = params.m <= kernels.shape(variant).mr and !params.trans_a;
+    const short_m = params.m <= kernels.shape(variant).mr and !params.trans_a and operands.a == null;
     const k_blocks = if (short_m) 1 else std.math.divCeil(usize, params.k, tuning.kc) catch unreachable;
     var job: Job(variant) = .{
         .params = &params,
         .b = b,
-        .workspace = workspace,
-        .out = out,
+        .packed_a = operands.a,
+        .workspace = operands.workspace,
+        .out = outputOf(params),
         .grid = grid,
         .kc = std.math.divCeil(usize, params.k, k_blocks) catch unreachable,
         .short_m = short_m,
@@ -420,7 +499,7 @@ fn checkMatrix(
     );
 }
 
-fn checkParams(p: Params, b: *const PackedB, workspace: *const Workspace) status.Error!void {
+fn checkParams(p: Params, b: *const PackedB, maybe_workspace: ?*const Workspace) status.Error!void {
     if (b.k != p.k or b.n != p.n) {
         return status.fail(
             error.InvalidArgument,
@@ -428,9 +507,9 @@ fn checkParams(p: Params, b: *const PackedB, workspace: *const Workspace) status
             .{ b.k, b.n, p.k, p.n },
         );
     }
-    if (workspace.slot_len < blockRows(b.tuning) * b.tuning.kc) {
+    if (maybe_workspace) |workspace| if (workspace.slot_len < blockRows(b.tuning) * b.tuning.kc) {
         return status.fail(error.InvalidArgument, "gemm: the workspace was made for a smaller blocking", .{});
-    }
+    };
     if (p.k > 0 and p.alpha != 0) try checkMatrix("A", p.a, if (p.trans_a) p.k else p.m, if (p.trans_a) p.m else p.k, p.lda);
     try checkMatrix("C", p.c, p.m, p.n, p.ldc);
     if (p.epilogue.bias) |bias| {
@@ -438,6 +517,13 @@ fn checkParams(p: Params, b: *const PackedB, workspace: *const Workspace) status
             error.InvalidArgument,
             "gemm: bias has {d} values, {d} needed",
             .{ bias.len, p.n },
+        );
+    }
+    if (p.epilogue.row_bias) |bias| {
+        if (bias.len < p.m) return status.fail(
+            error.InvalidArgument,
+            "gemm: the row bias has {d} values, {d} needed",
+            .{ bias.len, p.m },
         );
     }
     if (p.epilogue.residual) |res| try checkMatrix("the residual", res, p.m, p.n, p.epilogue.residual_ld);

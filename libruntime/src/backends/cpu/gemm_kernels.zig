@@ -73,6 +73,8 @@ pub const Output = struct {
     alpha: f32,
     beta: f32,
     bias: ?[*]const f32,
+    /// One value per row, added like `bias` (a convolution's per-channel bias when C is NCHW).
+    row_bias: ?[*]const f32 = null,
     residual: ?[*]const f32,
     residual_ld: usize,
     relu: bool,
@@ -224,6 +226,7 @@ pub fn Kernel(comptime variant: Variant) type {
                     if (pass.last) {
                         const col = j + v * width;
                         if (out.bias) |bias| x += @as(V, bias[col..][0..width].*);
+                        if (out.row_bias) |rb| x += @as(V, @splat(rb[i + r]));
                         if (out.residual) |res| x += @as(V, res[(i + r) * out.residual_ld + col ..][0..width].*);
                         if (out.relu) x = @max(x, @as(V, @splat(0)));
                     }
@@ -264,6 +267,7 @@ pub fn storeOne(out: *const Output, row: usize, col: usize, sum: f32, pass: Pass
     }
     if (pass.last) {
         if (out.bias) |bias| x += bias[col];
+        if (out.row_bias) |rb| x += rb[row];
         if (out.residual) |res| x += res[row * out.residual_ld + col];
         if (out.relu) x = @max(x, 0);
     }

@@ -357,3 +357,52 @@ test "the host tuning picks a kernel this build encodes" {
     const widest: gemm.Variant = if (kernels.compiled(.avx512)) .avx512 else if (kernels.compiled(.avx2)) .avx2 else .portable;
     try testing.expectEqual(widest, kernels.select(std.math.maxInt(u64)));
 }
+
+test "a packed A (convolution weights) with a row bias matches the reference" {
+    const pool = try ThreadPool.init(allocator, .{ .threads = 2 });
+    defer pool.deinit();
+    var prng = std.Random.DefaultPrng.init(0xc0417);
+    const random = prng.random();
+    for (0..12) |_| {
+        const m = random.intRangeAtMost(usize, 1, 100);
+        const n = random.intRangeAtMost(usize, 1, 100);
+        const k = random.intRangeAtMost(usize, 1, 300);
+        const ldc = n + random.uintLessThan(usize, 3);
+        const a = try filled(m * k, random);
+        defer allocator.free(a);
+        const b = try filled(k * n, random);
+        defer allocator.free(b);
+        const row_bias = try filled(m, random);
+        defer allocator.free(row_bias);
+        const c = try allocator.alloc(f32, m * ldc);
+        defer allocator.free(c);
+        const relu = random.boolean();
+        for (all_variants) |variant| for (tunings(variant)) |tuning| for ([_]?*ThreadPool{ null, pool }) |maybe_pool| {
+            var packed_a = try gemm.PackedA.init(allocator, variant, a, k, m, k);
+            defer packed_a.deinit();
+            var packed_b = try gemm.PackedB.init(allocator, tuning, b, n, false, k, n);
+            defer packed_b.deinit();
+            @memset(c, std.math.nan(f32));
+            try gemm.gemmPacked(.{
+                .m = m,
+                .n = n,
+                .k = k,
+                .a = &.{},
+                .lda = k,
+                .c = c,
+                .ldc = ldc,
+                .epilogue = .{ .row_bias = row_bias, .relu = relu },
+            }, &packed_a, &packed_b, maybe_pool);
+            for (0..m) |i| for (0..n) |j| {
+                var sum: f64 = row_bias[i];
+                var size: f64 = @abs(row_bias[i]);
+                for (0..k) |p| {
+                    sum += @as(f64, a[i * k + p]) * b[p * n + j];
+                    size += @abs(@as(f64, a[i * k + p]) * b[p * n + j]);
+                }
+                if (relu) sum = @max(sum, 0);
+                try testing.expectApproxEqAbs(sum, @as(f64, c[i * ldc + j]), 1e-4 * size + 1e-6);
+            };
+        };
+    }
+}
