@@ -40,7 +40,7 @@ export class ModelError extends RuntimeException {
   static override readonly code = -8;
 }
 export class RequestError extends RuntimeException {
-  static override readonly code = -9;
+  static override readonly code: number = -9;
 }
 export class InferError extends RuntimeException {
   static override readonly code = -10;
@@ -67,6 +67,11 @@ export class NotImplementedError extends RuntimeException {
   static override readonly code = -17;
 }
 
+/** A request's deadline passed: nodes not yet started were skipped. A kind of RequestError. */
+export class TimeoutError extends RequestError {
+  static override readonly code = -18;
+}
+
 const byStatus = new Map<number, typeof RuntimeException>(
   [
     InvalidArgumentError,
@@ -86,6 +91,7 @@ const byStatus = new Map<number, typeof RuntimeException>(
     NetworkError,
     OSError,
     NotImplementedError,
+    TimeoutError,
   ].map((cls) => [cls.code, cls]),
 );
 

@@ -7,6 +7,7 @@ const expected = [
   "InvalidArgumentError", "InvalidStateError", "InvalidOperationError", "TypeError", "ShapeError",
   "ExtensionError", "DeviceError", "ModelError", "RequestError", "InferError", "OutOfResourceError",
   "ContainerError", "RemoteError", "IOError", "NetworkError", "OSError", "NotImplementedError",
+  "TimeoutError",
 ];
 
 describe("errors", () => {

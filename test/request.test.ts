@@ -142,12 +142,13 @@ describe("requests", () => {
     expect(request.waitSync(-1)).toBe(false);
   });
 
-  test("a deadline fails the run with a RequestError and the request stays usable", async () => {
+  test("a deadline fails the run with a TimeoutError (a RequestError) and the request stays usable", async () => {
     using model = rt.loadModelSync(longChain(5000));
     using x = rt.tensor(0, { shape: [64, 16] });
     using request = model.createRequest();
     request.setDeadline(1);
     const late = await request.run([x]).catch((e) => e);
+    expect(late).toBeInstanceOf(rt.TimeoutError);
     expect(late).toBeInstanceOf(rt.RequestError);
     expect(late.message).toMatch(/deadline passed before node/);
     request.setDeadline(0);

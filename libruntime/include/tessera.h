@@ -56,6 +56,7 @@ enum {
     TSR_NETWORK_ERROR = -15,
     TSR_OS_ERROR = -16,
     TSR_NOT_IMPLEMENTED = -17,
+    TSR_TIMEOUT = -18, /* a request's deadline passed; the nodes not yet started were skipped */
 };
 
 /* ---- version, build, errors, lifetime ---------------------------------------------------- */
@@ -362,7 +363,7 @@ TSR_API tsr_status tsr_request_run_async(tsr_request *request, tsr_job **job);
 /* Stops a run between nodes; it then fails with TSR_REQUEST_ERROR. */
 TSR_API tsr_status tsr_request_cancel(tsr_request *request);
 /* Nodes not started `deadline_us` after a run begins are skipped, and the run fails with
- * TSR_REQUEST_ERROR; 0 means no deadline. */
+ * TSR_TIMEOUT; 0 means no deadline. */
 TSR_API tsr_status tsr_request_set_deadline(tsr_request *request, int64_t deadline_us);
 TSR_API tsr_status tsr_request_output_count(const tsr_request *request, uint32_t *count);
 /* A new tensor holding output `index` of the last run; the caller destroys it. An output left out

@@ -23,6 +23,8 @@ pub const Status = enum(i32) {
     network_error = -15,
     os_error = -16,
     not_implemented = -17,
+    /// A request's deadline passed: the nodes not yet started were skipped.
+    timeout = -18,
 };
 
 pub const Error = error{
@@ -43,6 +45,7 @@ pub const Error = error{
     NetworkError,
     OSError,
     NotImplemented,
+    Timeout,
 };
 
 const message_capacity = 1024;
@@ -107,6 +110,7 @@ fn statusOf(err: anyerror) Status {
         error.RemoteError => .remote_error,
         error.NetworkError => .network_error,
         error.NotImplemented => .not_implemented,
+        error.Timeout => .timeout,
         error.FileNotFound, error.AccessDenied, error.IsDir, error.NotDir, error.EndOfStream,
         error.InputOutput, error.NoSpaceLeft, error.FileTooBig, error.NameTooLong,
         error.BadPathName, error.ReadOnlyFileSystem, error.IOError => .io_error,

@@ -124,7 +124,7 @@ pub const Executor = struct {
             return status.fail(error.RequestError, "cancelled before node {s}", .{node.describe(&name_buffer, index)});
         }
         if (stop.deadline_ns) |deadline| if (std.time.nanoTimestamp() > deadline) {
-            return status.fail(error.RequestError, "deadline passed before node {s}", .{node.describe(&name_buffer, index)});
+            return status.fail(error.Timeout, "the deadline passed before node {s}: it and the nodes after it were skipped", .{node.describe(&name_buffer, index)});
         };
     }
 
