@@ -379,6 +379,36 @@ pub fn validRange(out: usize, in: usize, stride: usize, offset: i64) [2]usize {
     return .{ @intCast(first), @intCast(std.math.clamp(hi, first, o)) };
 }
 
+/// Runs work(context, slot, unit) for every unit in [0, units) on up to `slots` of the model's
+/// threads. Units come from an atomic counter, so a thread slowed by a noisy neighbour takes
+/// fewer; `slot` (< slots) is owned by one call at a time, so it can index per-thread scratch.
+pub fn runUnits(
+    ctx: *const Context,
+    units: usize,
+    slots: usize,
+    context: anytype,
+    comptime work: fn (@TypeOf(context), usize, usize) void,
+) void {
+    const Job = struct {
+        context: @TypeOf(context),
+        units: usize,
+        next: std.atomic.Value(usize) = .init(0),
+
+        fn run(self: *@This(), begin: usize, end: usize) void {
+            for (begin..end) |slot| while (true) {
+                const unit = self.next.fetchAdd(1, .monotonic);
+                if (unit >= self.units) break;
+                work(self.context, slot, unit);
+            };
+        }
+    };
+    var job: Job = .{ .context = context, .units = units };
+    const count = @max(1, @min(slots, units));
+    // One chunk per slot: the pool splits `count` items into chunks of at least one.
+    if (count == 1 or ctx.pool == null) return job.run(0, 1);
+    ctx.pool.?.parallelForGrain(count, 1, &job, Job.run);
+}
+
 test "validRange keeps taps inside the input" {
     // in = 5, stride 2, offset -1: taps -1, 1, 3, 5 -> outputs 1 and 2.
     try std.testing.expectEqual([2]usize{ 1, 3 }, validRange(4, 5, 2, -1));

@@ -1,11 +1,15 @@
 //! Convolutions (part of the nn family, see nn.zig): Conv, ConvInteger and QLinearConv. Each
 //! group of each image is one GEMM, W (M/g x C/g*k) times the im2col matrix of the input (or the
 //! input itself for 1x1 windows); depthwise convolutions (one input channel per group) skip the
-//! GEMM and run a direct loop, since their K is only the kernel size.
+//! GEMM and run a direct loop, since their K is only the kernel size. f32 goes to the threaded
+//! engines of nn_conv_gemm.zig (weights packed once) and nn_depthwise.zig; f64 and the integer
+//! convolutions use the plain loops here.
 const std = @import("std");
 const builtin = @import("builtin");
 const common = @import("nn_common.zig");
 const im2col_module = @import("nn_im2col.zig");
+const conv_gemm = @import("nn_conv_gemm.zig");
+const depthwise_f32 = @import("nn_depthwise.zig");
 
 const Context = common.Context;
 const Tensor = common.Tensor;
@@ -69,7 +73,16 @@ fn conv(ctx: *Context) Error!void {
             const F = if (p == .f32) f32 else f64;
             const bias = if (ctx.input(2)) |b| try common.floats(F, ctx, b) else null;
             const out = try common.floatOutput(F, ctx, 0, x.dtype, try shape.geo.outShape(ctx, shape.n, shape.m));
-            try convolve(F, ctx, shape, try common.floats(F, ctx, x), try common.floats(F, ctx, w), bias, out.values);
+            const values = try common.floats(F, ctx, x);
+            if (F == f32 and shape.cg() == 1 and depthwise_f32.fits(shape.geo)) {
+                const weights = try common.floats(F, ctx, w);
+                try depthwise_f32.run(ctx, shape.geo, shape.n, shape.c, shape.m, values, weights, bias, out.values);
+            } else if (F == f32) {
+                const s: conv_gemm.Shape = .{ .n = shape.n, .c = shape.c, .m = shape.m, .group = shape.group, .geo = shape.geo };
+                try conv_gemm.run(ctx, s, values, bias, out.values);
+            } else {
+                try convolve(F, ctx, shape, values, try common.floats(F, ctx, w), bias, out.values);
+            }
             out.finish();
         },
     }
@@ -91,18 +104,6 @@ pub fn convolve(
     if (s.cg() == 1 and s.geo.kernel[2] <= 64 and s.depth() <= 64) return depthwise(T, s, x, w, bias, y);
     const k = s.depth();
     const pointwise = g.isPointwise();
-    if (T == f32 and out_plane > 0 and s.mg() > 0) {
-        const packed_b = try im2col_module.PackedIm2col.init(ctx, k, out_plane);
-        for (0..s.n) |image| for (0..s.group) |group| {
-            const xg = x[(image * s.c + group * s.cg()) * in_plane ..][0 .. s.cg() * in_plane];
-            packed_b.pack(g, xg, s.cg(), pointwise);
-            const first = image * s.m + group * s.mg();
-            const yg = y[first * out_plane ..][0 .. s.mg() * out_plane];
-            if (bias) |b| for (0..s.mg()) |i| @memset(yg[i * out_plane ..][0..out_plane], b[group * s.mg() + i]);
-            try packed_b.multiply(w[group * s.mg() * k ..][0 .. s.mg() * k], s.mg(), yg, bias != null);
-        };
-        return;
-    }
     const col: []T = if (pointwise) &.{} else try ctx.alloc(T, k * out_plane);
     defer if (!pointwise) ctx.arena.free(col);
     for (0..s.n) |image| {

@@ -4,7 +4,6 @@
 const std = @import("std");
 const common = @import("nn_common.zig");
 const gemm_module = @import("../gemm.zig");
-const gemm_kernels = @import("../gemm_kernels.zig");
 
 const Context = common.Context;
 const Error = common.Error;
@@ -100,88 +99,48 @@ fn initTuning() void {
     tuning = gemm_module.Tuning.host();
 }
 
-/// An f32 convolution's GEMM operand B (the im2col matrix, K x N) built straight into the packed
-/// panels of gemm.PackedB, one im2col row at a time through a small row buffer: this skips the
-/// K x N intermediate and PackedB.init's strided second copy (which cost as much as the GEMM for
-/// early layers). It relies on PackedB's documented layout: NR-wide column panels, each K x NR,
-/// k-major, zero-padded past N. Made once per node and reused for every image and group.
-pub const PackedIm2col = struct {
-    packed_b: gemm_module.PackedB,
-    workspace: gemm_module.Workspace,
-    row: []f32,
+/// The GEMM blocking and kernel for this CPU, detected once.
+pub fn hostTuning() gemm_module.Tuning {
+    tuning_once.call();
+    return tuning;
+}
 
-    pub fn init(ctx: *const Context, k: usize, n: usize) Error!PackedIm2col {
-        tuning_once.call();
-        const nr = gemm_kernels.shape(tuning.variant).nr;
-        const panels = std.math.divCeil(usize, n, nr) catch unreachable;
-        const len = try common.mulChecked(ctx, try common.mulChecked(ctx, panels, nr), k);
-        const data = ctx.arena.alignedAlloc(f32, .@"64", len) catch
-            return ctx.fail("out of memory ({d} floats)", .{len});
-        return .{
-            .packed_b = .{ .allocator = ctx.arena, .data = data, .tuning = tuning, .k = k, .n = n },
-            .workspace = try gemm_module.Workspace.init(ctx.arena, tuning, 1),
-            .row = try ctx.alloc(f32, n),
-        };
-    }
-
-    /// Packs im2col(src) (or, for a pointwise window, src itself as `channels` rows).
-    pub fn pack(self: *const PackedIm2col, g: Geometry, src: []const f32, channels: usize, pointwise: bool) void {
-        switch (self.packed_b.tuning.variant) {
-            inline else => |variant| self.packPanels(gemm_kernels.shapeOf(variant).nr, g, src, channels, pointwise),
+/// Part of one im2col row: for kernel tap `taps`, the input values under output positions
+/// [first, first + row.len) of the flattened output (zeros where the tap is in the padding).
+/// The convolution packs its GEMM operand a column block at a time with this.
+pub fn tapSpan(g: Geometry, taps: [3]usize, plane: []const f32, first: usize, row: []f32) void {
+    var offsets: [3]i64 = undefined;
+    for (0..3) |i| offsets[i] = @as(i64, @intCast(taps[i] * g.dilation[i])) - g.pad[i];
+    const valid_w = common.validRange(g.out[2], g.in[2], g.stride[2], offsets[2]);
+    var done: usize = 0;
+    while (done < row.len) {
+        const pos = first + done;
+        const ow0 = pos % g.out[2];
+        const line = pos / g.out[2];
+        const n = @min(g.out[2] - ow0, row.len - done);
+        const seg = row[done..][0..n];
+        done += n;
+        const id = @as(i64, @intCast((line / g.out[1]) * g.stride[0])) + offsets[0];
+        const ih = @as(i64, @intCast((line % g.out[1]) * g.stride[1])) + offsets[1];
+        if (id < 0 or id >= g.in[0] or ih < 0 or ih >= g.in[1]) {
+            @memset(seg, 0);
+            continue;
+        }
+        const src = plane[(@as(usize, @intCast(id)) * g.in[1] + @as(usize, @intCast(ih))) * g.in[2] ..][0..g.in[2]];
+        const lo = std.math.clamp(valid_w[0], ow0, ow0 + n);
+        const hi = std.math.clamp(valid_w[1], lo, ow0 + n);
+        @memset(seg[0 .. lo - ow0], 0);
+        @memset(seg[hi - ow0 ..], 0);
+        if (lo == hi) continue;
+        const iw0: usize = @intCast(@as(i64, @intCast(lo * g.stride[2])) + offsets[2]);
+        const inside = seg[lo - ow0 .. hi - ow0];
+        if (g.stride[2] == 1) {
+            @memcpy(inside, src[iw0..][0..inside.len]);
+        } else for (inside, 0..) |*v, i| {
+            v.* = src[iw0 + i * g.stride[2]];
         }
     }
-
-    fn packPanels(
-        self: *const PackedIm2col,
-        comptime nr: usize,
-        g: Geometry,
-        src: []const f32,
-        channels: usize,
-        pointwise: bool,
-    ) void {
-        const k = self.packed_b.k;
-        const n = self.packed_b.n;
-        const full = n / nr;
-        const tail = n - full * nr;
-        const plane_in = g.inCount();
-        var kk: usize = 0;
-        for (0..channels) |c| {
-            const plane = src[c * plane_in ..][0..plane_in];
-            for (0..if (pointwise) 1 else g.kernelCount()) |tap| {
-                const line: []const f32 = if (pointwise) plane[0..n] else blk: {
-                    const kw = tap % g.kernel[2];
-                    const kh = (tap / g.kernel[2]) % g.kernel[1];
-                    const kd = tap / (g.kernel[2] * g.kernel[1]);
-                    tapRows(f32, g, .{ kd, kh, kw }, @constCast(plane), self.row, .copy);
-                    break :blk self.row;
-                };
-                const out = self.packed_b.data;
-                for (0..full) |p| out[(p * k + kk) * nr ..][0..nr].* = line[p * nr ..][0..nr].*;
-                if (tail > 0) {
-                    const dst = out[(full * k + kk) * nr ..][0..nr];
-                    @memcpy(dst[0..tail], line[full * nr ..][0..tail]);
-                    @memset(dst[tail..], 0);
-                }
-                kk += 1;
-            }
-        }
-    }
-
-    /// C (m x N) = A (m x K) * B, plus C when `accumulate` (a bias prefilled in C).
-    pub fn multiply(self: *const PackedIm2col, a: []const f32, m: usize, c: []f32, accumulate: bool) Error!void {
-        const n = self.packed_b.n;
-        return gemm_module.gemm(.{
-            .m = m,
-            .n = n,
-            .k = self.packed_b.k,
-            .a = a,
-            .lda = self.packed_b.k,
-            .c = c,
-            .ldc = n,
-            .beta = if (accumulate) 1 else 0,
-        }, &self.packed_b, &self.workspace, null);
-    }
-};
+}
 
 pub const Dims = struct { m: usize, n: usize, k: usize, trans_a: bool = false, accumulate: bool = false };
 
@@ -200,8 +159,7 @@ pub fn matmul(
     const k = dims.k;
     if (m == 0 or n == 0) return;
     if (T == f32) {
-        tuning_once.call();
-        return gemm_module.gemmOnce(ctx.arena, tuning, .{
+        return gemm_module.gemmOnce(ctx.arena, hostTuning(), .{
             .m = m,
             .n = n,
             .k = k,
@@ -211,7 +169,7 @@ pub fn matmul(
             .c = c,
             .ldc = n,
             .beta = if (dims.accumulate) 1 else 0,
-        }, b, n, false, null);
+        }, b, n, false, ctx.pool);
     }
     // f64 and int32: i-k-j order, so the inner loop streams rows of B and C and vectorizes.
     for (0..m) |i| {
@@ -251,4 +209,29 @@ test "col2im is the adjoint of im2col" {
     for (col, c) |a, b| left += a * b;
     for (x, back) |a, b| right += a * b;
     try std.testing.expectEqual(left, right);
+}
+
+test "tapSpan gives the columns of im2col's rows" {
+    const g = Geometry{
+        .rank = 3,
+        .in = .{ 3, 5, 6 },
+        .out = .{ 2, 3, 4 },
+        .kernel = .{ 2, 3, 2 },
+        .stride = .{ 1, 2, 2 },
+        .dilation = .{ 2, 1, 1 },
+        .pad = .{ 0, 1, 1 },
+    };
+    var x: [3 * 5 * 6]f32 = undefined;
+    for (&x, 0..) |*v, i| v.* = @floatFromInt(i + 1);
+    const taps = 2 * 3 * 2;
+    var col: [taps * 24]f32 = undefined;
+    im2col(f32, g, &x, 1, &col);
+    var row: [24]f32 = undefined;
+    for (0..taps) |tap| {
+        const t = [3]usize{ tap / 6, (tap / 2) % 3, tap % 2 };
+        for ([_][2]usize{ .{ 0, 24 }, .{ 3, 9 }, .{ 5, 1 }, .{ 13, 11 } }) |span| {
+            tapSpan(g, t, &x, span[0], row[0..span[1]]);
+            try std.testing.expectEqualSlices(f32, col[tap * 24 + span[0] ..][0..span[1]], row[0..span[1]]);
+        }
+    }
 }

@@ -1,0 +1,391 @@
+//! f32 convolutions as packed SGEMMs: per image and group, Y (M/g x P positions, NCHW as it
+//! stands) = W (M/g x K) * im2col(X) (K x P), with the channel bias added in the GEMM's store.
+//! - W is packed once into the GEMM's A micro-panels (gemm.PackedA) and kept for the model's
+//!   life when it is a graph constant; otherwise it is packed per call.
+//! - im2col(X) is written straight into the GEMM's B panel layout (1x1 stride-1 windows just
+//!   copy X), one column block at a time: a thread packs a block of output positions into its
+//!   own buffer and multiplies it while the block is still in cache. Blocks are spread over the
+//!   model's threads, so each thread packs only what it multiplies.
+//! - When there are too few positions for one block per thread (the 14x14 stage), B is packed
+//!   whole, in parallel over channels, and the GEMM splits the output channels instead, so that
+//!   each thread reads only its share of the (then large) weights.
+//! - Small maps (7x7, 1x1) swap the operands (see Form): W becomes the packed B.
+const std = @import("std");
+const common = @import("nn_common.zig");
+const im2col_module = @import("nn_im2col.zig");
+const gemm = @import("../gemm.zig");
+const gemm_kernels = @import("../gemm_kernels.zig");
+const memory = @import("../../../core/memory.zig");
+const status = @import("../../../core/status.zig");
+const ThreadPool = @import("../thread_pool.zig").ThreadPool;
+
+const Context = common.Context;
+const Error = common.Error;
+const Geometry = common.Geometry;
+
+/// Sizes of one grouped convolution, as nn_conv.ConvShape gives them.
+pub const Shape = struct {
+    n: usize,
+    c: usize,
+    m: usize,
+    group: usize,
+    geo: Geometry,
+
+    fn cg(self: Shape) usize {
+        return self.c / self.group;
+    }
+    fn mg(self: Shape) usize {
+        return self.m / self.group;
+    }
+    fn depth(self: Shape) usize {
+        return self.cg() * self.geo.kernelCount();
+    }
+};
+
+/// Which side of the GEMM W is on. `.left`: Y (M/g x P) = W * im2col, written in place, for
+/// all but small outputs. `.right`: Y^T (P x M/g) = im2col^T * W^T, then transposed, for fewer
+/// than `right_below` positions (the 7x7 and 1x1 maps of late layers), where P as the GEMM's N
+/// would fill its NR-wide panels poorly (49 of 64 columns) and as M fills MR-row tiles well.
+pub const Form = enum { left, right };
+
+const right_below = 128;
+
+fn formFor(s: Shape) Form {
+    return if (s.geo.outCount() < right_below) .right else .left;
+}
+
+/// W packed for the GEMM in one form, one operand per group, allocated with `allocator`.
+pub const PackedWeights = struct {
+    allocator: std.mem.Allocator,
+    form: Form,
+    left: []gemm.PackedA = &.{},
+    right: []gemm.PackedB = &.{},
+
+    fn init(allocator: std.mem.Allocator, s: Shape, w: []const f32, form: Form) Error!PackedWeights {
+        const tuning = im2col_module.hostTuning();
+        const k = s.depth();
+        var self: PackedWeights = .{ .allocator = allocator, .form = form };
+        switch (form) {
+            .left => self.left = allocator.alloc(gemm.PackedA, s.group) catch return outOfMemory(),
+            .right => self.right = allocator.alloc(gemm.PackedB, s.group) catch return outOfMemory(),
+        }
+        var made: usize = 0;
+        errdefer {
+            for (self.left[0..@min(made, self.left.len)]) |*g| g.deinit();
+            for (self.right[0..@min(made, self.right.len)]) |*g| g.deinit();
+            allocator.free(self.left);
+            allocator.free(self.right);
+        }
+        for (0..s.group) |i| {
+            const wg = w[i * s.mg() * k ..][0 .. s.mg() * k];
+            switch (form) {
+                .left => self.left[i] = try gemm.PackedA.init(allocator, tuning.variant, wg, k, s.mg(), k),
+                // W is M/g x K row-major: W^T's K x M/g, read transposed.
+                .right => self.right[i] = try gemm.PackedB.init(allocator, tuning, wg, k, true, k, s.mg()),
+            }
+            made += 1;
+        }
+        return self;
+    }
+
+    fn deinit(self: *PackedWeights) void {
+        for (self.left) |*g| g.deinit();
+        for (self.right) |*g| g.deinit();
+        self.allocator.free(self.left);
+        self.allocator.free(self.right);
+    }
+};
+
+/// Kept state: the packed weights with the shape they were packed for (a later run with other
+/// input extents still has the same W, so only W's own dims matter).
+const Kept = struct {
+    weights: PackedWeights,
+    w_count: usize,
+    group: usize,
+
+    fn build(ctx: *const Context) Error!*Kept {
+        const w = try ctx.require(1);
+        const x = try ctx.require(0);
+        const s = try shapeFromTensors(ctx, x, w);
+        const values = try common.floats(f32, ctx, w);
+        const kept = memory.allocator.create(Kept) catch return outOfMemory();
+        errdefer memory.allocator.destroy(kept);
+        const weights = try PackedWeights.init(memory.allocator, s, values, formFor(s));
+        kept.* = .{ .weights = weights, .w_count = w.count(), .group = s.group };
+        return kept;
+    }
+
+    fn release(kept: *Kept) void {
+        kept.weights.deinit();
+        memory.allocator.destroy(kept);
+    }
+};
+
+/// Re-reads the shape the same way nn_conv.conv does, for building the kept state.
+fn shapeFromTensors(ctx: *const Context, x: *const common.Tensor, w: *const common.Tensor) Error!Shape {
+    const s = try @import("nn_conv.zig").convShape(ctx, x, w);
+    return .{ .n = s.n, .c = s.c, .m = s.m, .group = s.group, .geo = s.geo };
+}
+
+/// Y = conv(X, W) + bias for f32 X; W is input 1 of the node (read here, so that a constant W
+/// is packed once).
+pub fn run(ctx: *const Context, s: Shape, x: []const f32, bias: ?[]const f32, y: []f32) Error!void {
+    if (s.geo.outCount() == 0 or s.mg() == 0 or s.n == 0) return;
+    const weights = try packedWeights(ctx, s);
+    if (weights.form == .right) return runRight(ctx, s, x, weights, bias, y);
+    const k = s.depth();
+    const in_plane = s.geo.inCount();
+    const out_plane = s.geo.outCount();
+    const plan = Plan.of(s, ctx.threadCount());
+    const buffers = ctx.arena.alignedAlloc(f32, .@"64", try plan.bufferFloats(ctx, k)) catch
+        return status.fail(error.OutOfResource, "out of memory for im2col blocks", .{});
+    for (0..s.n) |image| for (0..s.group) |group| {
+        const first = image * s.m + group * s.mg();
+        var job: Job = .{
+            .g = s.geo,
+            .x = x[(image * s.c + group * s.cg()) * in_plane ..][0 .. s.cg() * in_plane],
+            .channels = s.cg(),
+            .weights = &weights.left[group],
+            .bias = if (bias) |b| b[group * s.mg() ..][0..s.mg()] else null,
+            .y = y[first * out_plane ..][0 .. s.mg() * out_plane],
+            .plan = plan,
+            .buffers = buffers,
+        };
+        try job.run(ctx);
+    };
+}
+
+fn outOfMemory() Error {
+    return status.fail(error.OutOfResource, "out of memory packing convolution weights", .{});
+}
+
+fn packedWeights(ctx: *const Context, s: Shape) Error!*const PackedWeights {
+    const w = try ctx.require(1);
+    if (ctx.isConstantInput(1)) {
+        if (try ctx.keptState(Kept, Kept.build, Kept.release)) |kept| {
+            // The state was built from this same constant; a mismatch means a broken graph.
+            if (kept.w_count != w.count() or kept.group != s.group) return ctx.fail("W changed shape between runs", .{});
+            // Other input extents than the first run's may want the other form: pack it here.
+            if (kept.weights.form == formFor(s)) return &kept.weights;
+        }
+    }
+    const made = ctx.arena.create(PackedWeights) catch return outOfMemory();
+    made.* = try PackedWeights.init(ctx.arena, s, try common.floats(f32, ctx, w), formFor(s));
+    return made;
+}
+
+/// The `.right` form: per image and group, im2col as a K x P matrix (X itself for 1x1
+/// windows) read transposed by the GEMM, whose P x M/g result (bias per column) is transposed
+/// into Y. P is small here, so the copies are too.
+fn runRight(ctx: *const Context, s: Shape, x: []const f32, weights: *const PackedWeights, bias: ?[]const f32, y: []f32) Error!void {
+    const g = s.geo;
+    const k = s.depth();
+    const p = g.outCount();
+    const mg = s.mg();
+    const pointwise = g.isPointwise();
+    const col: []f32 = if (pointwise) &.{} else try ctx.alloc(f32, try common.mulChecked(ctx, k, p));
+    const result = try ctx.alloc(f32, p * mg);
+    const workspace = try gemm.Workspace.init(ctx.arena, im2col_module.hostTuning(), ctx.threadCount());
+    for (0..s.n) |image| for (0..s.group) |group| {
+        const xg = x[(image * s.c + group * s.cg()) * g.inCount() ..][0 .. s.cg() * g.inCount()];
+        const a: []const f32 = if (pointwise) xg else blk: {
+            im2col_module.im2col(f32, g, xg, s.cg(), col);
+            break :blk col;
+        };
+        try gemm.gemm(.{
+            .m = p,
+            .n = mg,
+            .k = k,
+            .a = a,
+            .lda = p,
+            .trans_a = true,
+            .c = result,
+            .ldc = mg,
+            .epilogue = .{ .bias = if (bias) |b| b[group * mg ..][0..mg] else null },
+        }, &weights.right[group], &workspace, ctx.pool);
+        const yg = y[(image * s.m + group * mg) * p ..][0 .. mg * p];
+        for (0..mg) |j| {
+            for (yg[j * p ..][0..p], 0..) |*o, i| o.* = result[i * mg + j];
+        }
+    };
+}
+
+/// How the positions of one GEMM are cut: into column blocks each packed and multiplied by one
+/// thread, or (too few for the threads) one block over all positions with the GEMM threaded.
+const Plan = struct {
+    panels: usize,
+    blocks: usize,
+    /// Columns per panel: the host kernel's NR.
+    width: usize,
+    /// One block packed by all threads, then a threaded GEMM.
+    whole: bool,
+    slots: usize,
+    positions: usize,
+
+    fn of(s: Shape, threads: usize) Plan {
+        const width = gemm_kernels.shape(im2col_module.hostTuning().variant).nr;
+        const positions = s.geo.outCount();
+        const panels = std.math.divCeil(usize, positions, width) catch unreachable;
+        var plan: Plan = .{ .panels = panels, .blocks = 1, .width = width, .whole = false, .slots = 1, .positions = positions };
+        // Under 8 panels a thread, each thread would re-read all of W for little work.
+        if (threads > 1 and panels < 8 * threads) {
+            plan.whole = true;
+            // Waking threads costs microseconds: not for packing a few thousand values.
+            plan.slots = if (s.depth() * positions < 1 << 15) 1 else threads;
+            return plan;
+        }
+        // A block of B around 256 KiB stays in L2 while every row block of W passes over it;
+        // at least 8 panels, so that each packed row block of W is reused enough.
+        const budget_floats = 64 * 1024;
+        const per_block = @min(@max(budget_floats / (@max(1, s.depth()) * width), 8), panels);
+        plan.blocks = std.math.divCeil(usize, panels, per_block) catch unreachable;
+        if (threads > 1) {
+            // Whole rounds of blocks, so that no thread is left alone with the last one.
+            plan.blocks = @min(panels, std.mem.alignForward(usize, @max(plan.blocks, 2 * threads), threads));
+        }
+        plan.slots = @min(threads, plan.blocks);
+        return plan;
+    }
+
+    /// Panels [first, last) of block `index`: as even as whole panels allow.
+    fn blockPanels(self: Plan, index: usize) [2]usize {
+        return .{ index * self.panels / self.blocks, (index + 1) * self.panels / self.blocks };
+    }
+
+    fn blockFloats(self: Plan, k: usize) usize {
+        const most = std.math.divCeil(usize, self.panels, self.blocks) catch unreachable;
+        return std.mem.alignForward(usize, k * most * self.width, 16);
+    }
+
+    fn rowFloats(self: Plan) usize {
+        const most = std.math.divCeil(usize, self.panels, self.blocks) catch unreachable;
+        return std.mem.alignForward(usize, most * self.width, 16);
+    }
+
+    /// Whole: one block and a row per slot. Columns: a block and a row per slot.
+    fn bufferFloats(self: Plan, ctx: *const Context, k: usize) Error!usize {
+        const rows = try common.mulChecked(ctx, self.rowFloats(), self.slots);
+        const blocks = try common.mulChecked(ctx, self.blockFloats(k), if (self.whole) 1 else self.slots);
+        return blocks + rows;
+    }
+};
+
+/// One image and group: positions cut by `plan`, the packing buffers shared out by slot.
+const Job = struct {
+    g: Geometry,
+    x: []const f32,
+    channels: usize,
+    weights: *const gemm.PackedA,
+    bias: ?[]const f32,
+    y: []f32,
+    plan: Plan,
+    buffers: []align(64) f32,
+    failed: std.atomic.Value(bool) = .init(false),
+
+    fn run(self: *Job, ctx: *const Context) Error!void {
+        if (self.plan.whole) {
+            const n = self.plan.positions;
+            var packer: Packer = .{ .job = self, .first = 0, .cols = n, .block = self.block(0) };
+            common.runUnits(ctx, self.channels, self.plan.slots, &packer, Packer.channel);
+            return self.multiply(packer.block, 0, n, ctx.pool);
+        }
+        common.runUnits(ctx, self.plan.blocks, self.plan.slots, self, columnBlock);
+        if (self.failed.load(.monotonic)) return ctx.fail("the convolution's GEMM failed", .{});
+    }
+
+    /// Slot `slot`'s packed block (whole: the one block).
+    fn block(self: *const Job, slot: usize) []align(64) f32 {
+        const len = self.plan.blockFloats(self.weights.k);
+        return @alignCast(self.buffers[slot * len ..][0..len]);
+    }
+
+    /// Slot `slot`'s im2col row, after the blocks.
+    fn row(self: *const Job, slot: usize) []f32 {
+        const blocks = if (self.plan.whole) 1 else self.plan.slots;
+        const start = blocks * self.plan.blockFloats(self.weights.k);
+        return self.buffers[start + slot * self.plan.rowFloats() ..][0..self.plan.rowFloats()];
+    }
+
+    /// Packs and multiplies the columns of block `index` on the calling thread.
+    fn columnBlock(self: *Job, slot: usize, index: usize) void {
+        const panels = self.plan.blockPanels(index);
+        const first = panels[0] * self.plan.width;
+        const cols = @min(panels[1] * self.plan.width, self.plan.positions) - first;
+        var packer: Packer = .{ .job = self, .first = first, .cols = cols, .block = self.block(slot) };
+        for (0..self.channels) |c| packer.channel(slot, c);
+        // Shapes were checked before the job started, so the GEMM's own checks cannot fail.
+        self.multiply(packer.block, first, cols, null) catch self.failed.store(true, .monotonic);
+    }
+
+    fn multiply(self: *const Job, packed_block: []align(64) f32, first: usize, cols: usize, pool: ?*ThreadPool) Error!void {
+        const k = self.weights.k;
+        const m = self.weights.m;
+        const packed_b: gemm.PackedB = .{
+            .allocator = undefined, // never freed: the block lives in the call's arena
+            .data = packed_block,
+            .tuning = im2col_module.hostTuning(),
+            .k = k,
+            .n = cols,
+        };
+        const ld = self.plan.positions;
+        try gemm.gemmPacked(.{
+            .m = m,
+            .n = cols,
+            .k = k,
+            .a = &.{},
+            .lda = k,
+            .c = self.y[first..][0 .. (m - 1) * ld + cols],
+            .ldc = ld,
+            .epilogue = .{ .row_bias = self.bias },
+        }, self.weights, &packed_b, pool);
+    }
+};
+
+/// Writes the K rows of one input channel (its taps) for columns [first, first + cols) into a
+/// packed block: panel p holds K x NR values, k-major, zero past the last column.
+const Packer = struct {
+    job: *const Job,
+    first: usize,
+    cols: usize,
+    block: []align(64) f32,
+
+    fn channel(self: *const Packer, slot: usize, c: usize) void {
+        const job = self.job;
+        const g = job.g;
+        const taps = g.kernelCount();
+        const plane = job.x[c * g.inCount() ..][0..g.inCount()];
+        const pointwise = g.isPointwise();
+        const row = job.row(slot);
+        for (0..taps) |tap| {
+            const kk = c * taps + tap;
+            const line: []const f32 = if (pointwise) plane[self.first..][0..self.cols] else blk: {
+                const kw = tap % g.kernel[2];
+                const kh = (tap / g.kernel[2]) % g.kernel[1];
+                const kd = tap / (g.kernel[2] * g.kernel[1]);
+                im2col_module.tapSpan(g, .{ kd, kh, kw }, plane, self.first, row[0..self.cols]);
+                break :blk row[0..self.cols];
+            };
+            self.store(kk, line);
+        }
+    }
+
+    fn store(self: *const Packer, kk: usize, line: []const f32) void {
+        const width = self.job.plan.width;
+        switch (width) {
+            inline 8, 16, 32 => |w| self.storeAs(w, kk, line),
+            else => unreachable,
+        }
+    }
+
+    fn storeAs(self: *const Packer, comptime width: usize, kk: usize, line: []const f32) void {
+        const k = self.job.weights.k;
+        const full = line.len / width;
+        for (0..full) |p| self.block[(p * k + kk) * width ..][0..width].* = line[p * width ..][0..width].*;
+        const tail = line.len - full * width;
+        if (tail > 0) {
+            const dst = self.block[(full * k + kk) * width ..][0..width];
+            @memcpy(dst[0..tail], line[full * width ..][0..tail]);
+            @memset(dst[tail..], 0);
+        }
+    }
+};

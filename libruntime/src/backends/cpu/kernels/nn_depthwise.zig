@@ -1,0 +1,198 @@
+//! Depthwise f32 convolutions (one input channel per group, as in MobileNet and EfficientNet).
+//! Their K is only the kernel size, so a GEMM would be all packing: instead each input plane is
+//! copied once into a zero-padded scratch plane split by stride phase (column x of phase p holds
+//! padded column x * stride + p), after which every output vector is a run of contiguous loads
+//! and FMAs with no bounds checks, for any stride, dilation and padding. The copy stays in L1/L2,
+//! so the kernel streams each input and output plane once from memory (it is bandwidth-bound:
+//! 18 FMAs per 8 bytes moved for a 3x3 window). Planes are spread over the model's threads.
+const std = @import("std");
+const builtin = @import("builtin");
+const common = @import("nn_common.zig");
+
+const Context = common.Context;
+const Error = common.Error;
+const Geometry = common.Geometry;
+
+const width = 8;
+const V = @Vector(width, f32);
+/// Output vectors per batch: 8 independent FMA chains cover the FMA latency on two ports.
+const block = 8;
+/// Window taps the weight table holds; larger windows take the generic path.
+const max_taps = 128;
+
+const has_fma = switch (builtin.cpu.arch) {
+    .x86_64 => std.Target.x86.featureSetHas(builtin.cpu.features, .fma),
+    .aarch64 => true,
+    else => false,
+};
+
+/// Whether the fast path covers this window: 1-D or 2-D (no depth axis), pads not negative.
+pub fn fits(g: Geometry) bool {
+    return g.in[0] == 1 and g.out[0] == 1 and g.kernel[0] == 1 and g.pad[0] == 0 and
+        g.pad[1] >= 0 and g.pad[2] >= 0 and g.kernel[1] * g.kernel[2] <= max_taps;
+}
+
+/// The padded, phase-split plane: `rows` padded rows of `stride` phases, `len` floats each.
+const Layout = struct {
+    rows: usize,
+    cols: usize,
+    len: usize,
+    stride: usize,
+
+    fn of(g: Geometry) Layout {
+        const rows = (g.out[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
+        const cols = (g.out[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1;
+        return .{ .rows = rows, .cols = cols, .len = std.math.divCeil(usize, cols, g.stride[2]) catch unreachable, .stride = g.stride[2] };
+    }
+
+    /// Floats per scratch slot, with one vector of slack: the last partial output vector reads
+    /// past its row (into the next row or the slack) and discards those lanes.
+    fn size(self: Layout) usize {
+        return std.mem.alignForward(usize, self.rows * self.stride * self.len + width, 16);
+    }
+};
+
+const Job = struct {
+    g: Geometry,
+    layout: Layout,
+    /// Output channels per input channel (the depth multiplier).
+    multiplier: usize,
+    channels_in: usize,
+    channels_out: usize,
+    x: []const f32,
+    w: []const f32,
+    bias: ?[]const f32,
+    y: []f32,
+    scratch: []f32,
+
+    /// Unit = one output plane (image, output channel).
+    fn plane(self: *const Job, slot: usize, unit: usize) void {
+        const g = self.g;
+        const image = unit / self.channels_out;
+        const oc = unit % self.channels_out;
+        const ic = oc / self.multiplier;
+        const in_plane = g.in[1] * g.in[2];
+        const out_plane = g.out[1] * g.out[2];
+        const buffer = self.scratch[slot * self.layout.size() ..][0..self.layout.size()];
+        fill(g, self.layout, self.x[(image * self.channels_in + ic) * in_plane ..][0..in_plane], buffer);
+        const taps = g.kernel[1] * g.kernel[2];
+        var weights: [max_taps]f32 = undefined;
+        var offsets: [max_taps]usize = undefined;
+        for (0..g.kernel[1]) |kh| for (0..g.kernel[2]) |kw| {
+            const t = kh * g.kernel[2] + kw;
+            weights[t] = self.w[oc * taps + t];
+            const col = kw * g.dilation[2];
+            const row = kh * g.dilation[1];
+            offsets[t] = (row * self.layout.stride + col % self.layout.stride) * self.layout.len + col / self.layout.stride;
+        };
+        const bias: f32 = if (self.bias) |b| b[oc] else 0;
+        const dst = self.y[unit * out_plane ..][0..out_plane];
+        const row_step = g.stride[1] * self.layout.stride * self.layout.len;
+        // Output vectors go out in batches of `block`, across rows when rows are short (7, 14,
+        // 28 wide), so that every tap feeds `block` independent FMA chains.
+        var batch: [block]Spot = undefined;
+        var count: usize = 0;
+        for (0..g.out[1]) |oh| {
+            var ow: usize = 0;
+            while (ow < g.out[2]) : (ow += width) {
+                batch[count] = .{ .src = buffer.ptr + oh * row_step + ow, .dst = dst.ptr + oh * g.out[2] + ow, .lanes = @min(width, g.out[2] - ow) };
+                count += 1;
+                if (count == block) {
+                    outputVectors(block, &batch, weights[0..taps], offsets[0..taps], bias);
+                    count = 0;
+                }
+            }
+        }
+        for (batch[0..count]) |*spot| outputVectors(1, spot[0..1], weights[0..taps], offsets[0..taps], bias);
+    }
+};
+
+/// Copies one input plane into the padded, phase-split layout (zeros in the padding).
+fn fill(g: Geometry, layout: Layout, src: []const f32, dst: []f32) void {
+    const pad_h: usize = @intCast(g.pad[1]);
+    const pad_w: usize = @intCast(g.pad[2]);
+    const s = layout.stride;
+    @memset(dst, 0);
+    for (0..layout.rows) |r| {
+        if (r < pad_h or r - pad_h >= g.in[1]) continue;
+        const line = src[(r - pad_h) * g.in[2] ..][0..g.in[2]];
+        // Input columns that land inside the padded row.
+        const last = @min(g.in[2], layout.cols -| pad_w);
+        const row = dst[r * s * layout.len ..];
+        if (s == 1) {
+            @memcpy(row[pad_w..][0..last], line[0..last]);
+            continue;
+        }
+        // Phase p holds padded columns x * s + p, i.e. input columns x * s + p - pad_w.
+        for (0..s) |p| {
+            const phase = row[p * layout.len ..][0..layout.len];
+            // First x whose input column is >= 0, then every s-th input column below `last`.
+            const x0 = std.math.divCeil(usize, pad_w -| p, s) catch unreachable;
+            var col = x0 * s + p - pad_w;
+            var x = x0;
+            while (col < last) : ({
+                col += s;
+                x += 1;
+            }) phase[x] = line[col];
+        }
+    }
+}
+
+/// One output vector: where its first tap reads, where it goes, and how many lanes are valid.
+const Spot = struct { src: [*]const f32, dst: [*]f32, lanes: usize };
+
+/// n output vectors: out = bias + sum over taps of weight * src[offset ..][0..width]. Lanes past
+/// `lanes` read the scratch plane's next values (or its slack) and are not stored.
+fn outputVectors(comptime n: usize, spots: *const [n]Spot, weights: []const f32, offsets: []const usize, bias: f32) void {
+    var acc: [n]V = @splat(@splat(bias));
+    for (weights, offsets) |weight, offset| {
+        const wv: V = @splat(weight);
+        inline for (0..n) |b| acc[b] = fma(wv, (spots[b].src + offset)[0..width].*, acc[b]);
+    }
+    inline for (0..n) |b| {
+        if (spots[b].lanes == width) {
+            spots[b].dst[0..width].* = acc[b];
+        } else {
+            const lanes: [width]f32 = acc[b];
+            @memcpy(spots[b].dst[0..spots[b].lanes], lanes[0..spots[b].lanes]);
+        }
+    }
+}
+
+inline fn fma(a: V, b: V, c: V) V {
+    return if (has_fma) @mulAdd(V, a, b, c) else a * b + c;
+}
+
+/// Y = depthwise conv(X, W) + bias for `n` images of `channels_in` planes, `channels_out` a
+/// multiple of it. The caller checked shapes and `fits(g)`.
+pub fn run(
+    ctx: *const Context,
+    g: Geometry,
+    n: usize,
+    channels_in: usize,
+    channels_out: usize,
+    x: []const f32,
+    w: []const f32,
+    bias: ?[]const f32,
+    y: []f32,
+) Error!void {
+    std.debug.assert(fits(g) and channels_out % channels_in == 0);
+    const units = n * channels_out;
+    if (units == 0 or g.outCount() == 0) return;
+    const layout = Layout.of(g);
+    // A plane is a few µs of work; spreading fewer than a few per thread costs more than it saves.
+    const slots = @max(1, @min(ctx.threadCount(), units / 4));
+    var job = Job{
+        .g = g,
+        .layout = layout,
+        .multiplier = channels_out / channels_in,
+        .channels_in = channels_in,
+        .channels_out = channels_out,
+        .x = x,
+        .w = w,
+        .bias = bias,
+        .y = y,
+        .scratch = try ctx.alloc(f32, try common.mulChecked(ctx, layout.size(), slots)),
+    };
+    common.runUnits(ctx, units, slots, &job, Job.plane);
+}
