@@ -86,20 +86,55 @@ fn pool(comptime kind: Kind) fn (*Context) Error!void {
                     const F = if (p == .f32) f32 else f64;
                     const values = try common.floats(F, ctx, x);
                     const out = try common.floatOutput(F, ctx, 0, x.dtype, shape);
-                    const planes = n * c;
-                    const in_plane = g.inCount();
-                    const out_plane = g.outCount();
-                    for (0..planes) |plane| {
-                        const src = values[plane * in_plane ..][0..in_plane];
-                        const dst = out.values[plane * out_plane ..][0..out_plane];
-                        const idx = if (indices) |t| t.items(i64)[plane * out_plane ..][0..out_plane] else null;
-                        poolPlane(F, kind, g, options, src, dst, idx, plane * in_plane);
-                    }
+                    var job: PlaneJob(F, kind) = .{
+                        .g = g,
+                        .options = options,
+                        .src = values,
+                        .dst = out.values,
+                        .indices = if (indices) |t| t.items(i64) else null,
+                        .columns = try fastColumns(ctx, kind, g, indices != null),
+                    };
+                    parallelPlanes(ctx, n * c, g.outCount() * g.kernelCount(), &job, PlaneJob(F, kind).run);
                     out.finish();
                 },
             }
         }
     }.run;
+}
+
+/// Planes are independent: spread them over the model's threads when each gets enough work
+/// (`cost` is about the element visits per plane) to pay for waking them.
+fn parallelPlanes(ctx: *const Context, planes: usize, cost: usize, job: anytype, comptime func: fn (@TypeOf(job), usize, usize) void) void {
+    if (planes * cost < 1 << 15 or planes < 2) return func(job, 0, planes);
+    ctx.parallelFor(planes, job, func);
+}
+
+fn PlaneJob(comptime F: type, comptime kind: Kind) type {
+    return struct {
+        g: Geometry,
+        options: Options,
+        src: []const F,
+        dst: []F,
+        indices: ?[]i64,
+        /// Per output column of a 2-D (or 1-D) window, its taps inside the input: the fast path
+        /// (empty when the window does not qualify).
+        columns: []const [2]usize = &.{},
+
+        fn run(self: *const @This(), begin: usize, end: usize) void {
+            const in_plane = self.g.inCount();
+            const out_plane = self.g.outCount();
+            for (begin..end) |plane| {
+                const src = self.src[plane * in_plane ..][0..in_plane];
+                const dst = self.dst[plane * out_plane ..][0..out_plane];
+                if (self.columns.len > 0) {
+                    poolPlane2d(F, kind, self.g, self.options, src, dst, self.columns);
+                    continue;
+                }
+                const idx = if (self.indices) |t| t[plane * out_plane ..][0..out_plane] else null;
+                poolPlane(F, kind, self.g, self.options, src, dst, idx, plane * in_plane);
+            }
+        }
+    };
 }
 
 /// p is an int since opset 11 and was a float before.
@@ -109,6 +144,63 @@ fn pAttribute(ctx: *const Context) f64 {
 }
 
 const Options = struct { storage_order: bool, include_pad: bool, pad_end: [max_spatial]i64, p: f64 };
+
+/// The tap ranges per output column for poolPlane2d, or empty when it does not apply: max
+/// without indices or average, over at most two spatial axes.
+fn fastColumns(ctx: *const Context, comptime kind: Kind, g: Geometry, with_indices: bool) Error![]const [2]usize {
+    if (kind == .lp or with_indices or g.in[0] != 1 or g.out[0] != 1 or g.kernel[0] != 1) return &.{};
+    if (g.in[2] > max_fast_width) return &.{};
+    const columns = try ctx.alloc([2]usize, g.out[2]);
+    for (columns, 0..) |*c, ow| c.* = tapRange(ow, g, 2);
+    return columns;
+}
+
+/// Widest input row poolPlane2d takes: its row of partial results lives on the stack.
+const max_fast_width = 2048;
+
+/// poolPlane for one 2-D plane in two passes per output row: the window's input rows combined
+/// into one (vectors along the row), then each output's columns of that row (ranges computed
+/// once per node). A max ignores NaN taps unless all are NaN (@max's rule).
+fn poolPlane2d(comptime F: type, comptime kind: Kind, g: Geometry, o: Options, src: []const F, dst: []F, columns: []const [2]usize) void {
+    const W = 8;
+    var buffer: [max_fast_width]F = undefined;
+    const acc = buffer[0..g.in[2]];
+    const vectors = acc.len / W * W;
+    for (0..g.out[1]) |oh| {
+        const rows = tapRange(oh, g, 1);
+        const top = @as(i64, @intCast(oh * g.stride[1])) - g.pad[1];
+        @memset(acc, if (kind == .max) -std.math.inf(F) else 0);
+        for (rows[0]..rows[1]) |th| {
+            const ih: usize = @intCast(top + @as(i64, @intCast(th * g.dilation[1])));
+            const row = src[ih * g.in[2] ..][0..g.in[2]];
+            var i: usize = 0;
+            while (i < vectors) : (i += W) {
+                const a: @Vector(W, F) = acc[i..][0..W].*;
+                const b: @Vector(W, F) = row[i..][0..W].*;
+                acc[i..][0..W].* = if (kind == .max) @max(a, b) else a + b;
+            }
+            for (acc[vectors..], row[vectors..]) |*a, b| a.* = if (kind == .max) @max(a.*, b) else a.* + b;
+        }
+        const row_divisor = if (o.include_pad) paddedTaps(oh, g, o.pad_end[1], 1) else rows[1] - rows[0];
+        const line = dst[oh * g.out[2] ..][0..g.out[2]];
+        for (line, columns, 0..) |*out, cols, ow| {
+            const left = @as(i64, @intCast(ow * g.stride[2])) - g.pad[2];
+            var best = -std.math.inf(F);
+            var sum: F = 0;
+            for (cols[0]..cols[1]) |tw| {
+                const v = acc[@intCast(left + @as(i64, @intCast(tw * g.dilation[2])))];
+                if (kind == .max) best = @max(best, v) else sum += v;
+            }
+            if (kind == .max) {
+                out.* = best;
+            } else {
+                const col_divisor = if (o.include_pad) paddedTaps(ow, g, o.pad_end[2], 2) else cols[1] - cols[0];
+                const divisor = row_divisor * col_divisor;
+                out.* = if (divisor == 0) std.math.nan(F) else sum / @as(F, @floatFromInt(divisor));
+            }
+        }
+    }
+}
 
 fn poolPlane(
     comptime F: type,
@@ -196,10 +288,19 @@ fn globalPool(comptime kind: Kind) fn (*Context) Error!void {
                     const out = try common.floatOutput(F, ctx, 0, x.dtype, shape);
                     const planes = common.dim(x, 0) * common.dim(x, 1);
                     const size = if (planes == 0) 0 else values.len / planes;
-                    for (out.values, 0..) |*o, i| {
-                        const plane = values[i * size ..][0..size];
-                        o.* = reducePlane(F, kind, plane, @floatCast(p));
-                    }
+                    const Job = struct {
+                        values: []const F,
+                        out: []F,
+                        size: usize,
+                        p: F,
+                        fn run(self: *const @This(), begin: usize, end: usize) void {
+                            for (self.out[begin..end], begin..) |*o, i| {
+                                o.* = reducePlane(F, kind, self.values[i * self.size ..][0..self.size], self.p);
+                            }
+                        }
+                    };
+                    const job: Job = .{ .values = values, .out = out.values, .size = size, .p = @floatCast(p) };
+                    parallelPlanes(ctx, planes, size, &job, Job.run);
                     out.finish();
                 },
             }
