@@ -1,111 +1,23 @@
 //! CPU kernels (family: linalg): MatMul and Gemm here; quantization, Einsum/Det, softmax and
 //! losses, and recurrent layers in the linalg_*.zig files whose tables this one concatenates.
-//! float32 products go through the blocked SGEMM in ../gemm.zig; other types take an i-k-j loop
-//! over contiguous rows that accumulates in f32 (f64 for float64, wrapping for integers).
+//! float32 products go through the blocked SGEMM in ../gemm.zig (driven by linalg_sgemm.zig: a
+//! constant B is packed once and kept, products run on the model's thread pool); other types take
+//! an i-k-j loop over contiguous rows that accumulates in f32 (f64 for float64, wrapping for
+//! integers).
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../../../exec/kernel.zig");
 const registry = @import("registry.zig");
 const broadcast = @import("broadcast.zig");
 const common = @import("linalg_common.zig");
-const gemm = @import("../gemm.zig");
+const sgemm = @import("linalg_sgemm.zig");
 
 const Context = kernel.Context;
 const Tensor = kernel.Tensor;
 const DType = kernel.DType;
 
-/// Blocking and kernel variant for this CPU, detected once (detection reads /proc and /sys).
-var tuning_once = std.once(initTuning);
-var host_tuning: gemm.Tuning = undefined;
-
-fn initTuning() void {
-    host_tuning = gemm.Tuning.host();
-}
-
-/// Scratch for packing goes to the C heap and is freed at once: the run's arena would keep one
-/// packed copy of B per call alive until the run ends.
-const scratch_allocator = std.heap.c_allocator;
-
-/// One float32 product C = alpha * op(A) * op(B) + beta * C (+ bias per column).
-pub const Sgemm = struct {
-    m: usize,
-    n: usize,
-    k: usize,
-    trans_a: bool = false,
-    trans_b: bool = false,
-    alpha: f32 = 1,
-    beta: f32 = 0,
-    bias: ?[]const f32 = null,
-
-    /// `a` and `b` are dense row-major op inputs; `c` is M x N.
-    pub fn run(self: Sgemm, a: []const f32, b: []const f32, c: []f32) status.Error!void {
-        tuning_once.call();
-        var packed_b = try gemm.PackedB.init(
-            scratch_allocator,
-            host_tuning,
-            b,
-            if (self.trans_b) self.k else self.n,
-            self.trans_b,
-            self.k,
-            self.n,
-        );
-        defer packed_b.deinit();
-        var workspace = try gemm.Workspace.init(scratch_allocator, host_tuning, 1);
-        defer workspace.deinit();
-        try self.runPacked(a, &packed_b, &workspace, c);
-    }
-
-    pub fn runPacked(
-        self: Sgemm,
-        a: []const f32,
-        b: *const gemm.PackedB,
-        ws: *const gemm.Workspace,
-        c: []f32,
-    ) status.Error!void {
-        const params: gemm.Params = .{
-            .m = self.m,
-            .n = self.n,
-            .k = self.k,
-            .a = a,
-            .lda = if (self.trans_a) self.m else self.k,
-            .trans_a = self.trans_a,
-            .c = c,
-            .ldc = self.n,
-            .alpha = self.alpha,
-            .beta = self.beta,
-            .epilogue = .{ .bias = self.bias },
-        };
-        try gemm.gemm(params, b, ws, null);
-    }
-};
-
-/// A float32 B packed once for many products with it (recurrent weights, one per time step).
-pub const Prepacked = struct {
-    b: gemm.PackedB,
-    ws: gemm.Workspace,
-    n: usize,
-    k: usize,
-
-    /// `b` is K x N row-major, or N x K when `trans`.
-    pub fn init(b: []const f32, k: usize, n: usize, trans: bool) status.Error!Prepacked {
-        tuning_once.call();
-        var packed_b = try gemm.PackedB.init(scratch_allocator, host_tuning, b, if (trans) k else n, trans, k, n);
-        errdefer packed_b.deinit();
-        const ws = try gemm.Workspace.init(scratch_allocator, host_tuning, 1);
-        return .{ .b = packed_b, .ws = ws, .n = n, .k = k };
-    }
-
-    pub fn deinit(self: *Prepacked) void {
-        self.b.deinit();
-        self.ws.deinit();
-    }
-
-    /// c (m x N) = a (m x K) * B.
-    pub fn run(self: *const Prepacked, a: []const f32, m: usize, c: []f32) status.Error!void {
-        const s: Sgemm = .{ .m = m, .n = self.n, .k = self.k };
-        try s.runPacked(a, &self.b, &self.ws, c);
-    }
-};
+pub const Sgemm = sgemm.Sgemm;
+pub const Prepacked = sgemm.Prepacked;
 
 /// How a (batched, broadcast) matrix product maps to M x K by K x N products.
 pub const Plan = struct {
@@ -203,31 +115,19 @@ pub fn matmulTyped(comptime T: type, ctx: *Context, p: Plan, a: []const T, b: []
     if (T == f32) {
         if (p.foldable()) {
             const s: Sgemm = .{ .m = p.m * p.batches(), .n = p.n, .k = p.k };
-            return s.run(a, b, c);
+            return s.runOn(a, b, c, ctx.pool);
         }
-        const s: Sgemm = .{ .m = p.m, .n = p.n, .k = p.k };
-        tuning_once.call();
-        var ws = try gemm.Workspace.init(scratch_allocator, host_tuning, 1);
-        defer ws.deinit();
-        // Consecutive output matrices often share B (a broadcast weight): pack it once per run.
-        var i: usize = 0;
-        while (i < p.batches()) {
-            const bi = p.b_index[i];
-            var packed_b = try gemm.PackedB.init(
-                scratch_allocator,
-                host_tuning,
-                b[bi * b_size ..][0..b_size],
-                p.n,
-                false,
-                p.k,
-                p.n,
-            );
-            defer packed_b.deinit();
-            while (i < p.batches() and p.b_index[i] == bi) : (i += 1) {
-                try s.runPacked(a[p.a_index[i] * a_size ..][0..a_size], &packed_b, &ws, c[i * c_size ..][0..c_size]);
-            }
-        }
-        return;
+        const batch: sgemm.Batch = .{
+            .m = p.m,
+            .n = p.n,
+            .k = p.k,
+            .a = a,
+            .b = b,
+            .c = c,
+            .a_index = p.a_index,
+            .b_index = p.b_index,
+        };
+        return batch.run(ctx.pool);
     }
     const row = try ctx.alloc(common.Acc(T), p.n);
     for (p.a_index, p.b_index, 0..) |ai, bi, i| {
@@ -260,9 +160,23 @@ fn matmul(ctx: *Context) status.Error!void {
         const x = try common.elems(ctx, kind.T, a);
         const y = try common.elems(ctx, kind.T, b);
         const out = try ctx.output(0, a.dtype, p.out_shape);
+        if (kind.T == f32 and p.foldable() and p.m * p.n * p.k != 0 and ctx.isConstantInput(1)) {
+            if (try ctx.keptState(sgemm.KeptB, buildMatMulB, sgemm.KeptB.release)) |kept| {
+                const s: Sgemm = .{ .m = p.m * p.batches(), .n = p.n, .k = p.k };
+                return s.runShared(x, &kept.b, out.items(f32), ctx.pool);
+            }
+        }
         return matmulTyped(kind.T, ctx, p, x, y, out.items(kind.T));
     };
     return ctx.unsupported(a.dtype);
+}
+
+/// MatMul's constant B as one K x N matrix (a foldable plan: its batch dims are all 1).
+fn buildMatMulB(ctx: *const Context) status.Error!*sgemm.KeptB {
+    const b = try ctx.require(1);
+    const k: usize = @intCast(if (b.shape.len == 1) b.shape[0] else b.shape[b.shape.len - 2]);
+    const n: usize = if (b.shape.len == 1) 1 else @intCast(b.shape[b.shape.len - 1]);
+    return sgemm.KeptB.build(b.items(f32)[0 .. k * n], k, n, false);
 }
 
 /// Gemm's operands: op(A) is M x K, op(B) is K x N, C broadcasts to M x N.
@@ -334,9 +248,25 @@ fn gemmTyped(comptime T: type, ctx: *Context, s: GemmShape, a: []const T, b: []c
             fillBias(T, y, c_data, c_dims, s.n);
             sg.beta = beta;
         }
-        return sg.run(a, b, y);
+        if (ctx.isConstantInput(1) and s.k != 0) {
+            if (try ctx.keptState(sgemm.KeptB, buildGemmB, sgemm.KeptB.release)) |kept| {
+                return sg.runShared(a, &kept.b, y, ctx.pool);
+            }
+        }
+        return sg.runOn(a, b, y, ctx.pool);
     }
     return gemmGeneric(T, ctx, s, a, b, y, c_data, c_dims, alpha, beta);
+}
+
+/// Gemm's constant B: K x N, or N x K with transB.
+fn buildGemmB(ctx: *const Context) status.Error!*sgemm.KeptB {
+    const b = try ctx.require(1);
+    const trans = ctx.node.attrInt("transB", 0) != 0;
+    const rows: usize = @intCast(b.shape[0]);
+    const cols: usize = @intCast(b.shape[1]);
+    const k = if (trans) cols else rows;
+    const n = if (trans) rows else cols;
+    return sgemm.KeptB.build(b.items(f32)[0 .. k * n], k, n, trans);
 }
 
 /// Copies C into Y, broadcasting rows and columns of 1.
