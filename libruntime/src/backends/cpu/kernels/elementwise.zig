@@ -1,6 +1,8 @@
 //! Elementwise kernels: broadcasting binary arithmetic and comparisons, variadic Sum/Mean/Max/Min,
 //! Where, and unary math and activations. Each is generic over the element type; the dtype is
-//! dispatched once per node, and same-shape and scalar operands take flat loops that vectorize.
+//! dispatched once per node. Binary operations walk the output as rows in which each operand is
+//! contiguous or repeated (broadcast.Rows), so inner loops vectorize; large outputs are split
+//! across the model's thread pool.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../../../exec/kernel.zig");
@@ -81,27 +83,81 @@ fn intPow(comptime T: type, base: T, exponent: T) T {
     return result;
 }
 
-fn binaryLoop(comptime T: type, comptime op: BinaryOp, ctx: *Context, a: *const Tensor, b: *const Tensor, out: *Tensor) status.Error!void {
+/// Outputs at least this large are split across the pool: below it, waking a thread (µs) costs
+/// more than the pass over memory it would save.
+const parallel_min_elements = 1 << 15;
+/// Elements per work item when a row is split for threads: long enough to amortize the claim.
+const block_elements = 1 << 13;
+
+fn canFail(comptime T: type, comptime op: BinaryOp) bool {
+    return @typeInfo(T) != .float and (op == .div or op == .mod or op == .fmod);
+}
+
+/// The output as work items (a row, or a block of a long row), each a pair of strided inputs.
+fn BinaryJob(comptime T: type, comptime op: BinaryOp) type {
     const R = ResultType(T, op);
-    const x = a.items(T);
-    const y = b.items(T);
-    const z: []R = if (R == bool) @ptrCast(out.data) else out.items(R);
-    const division_error = "division by zero in integer {s}";
-    if (x.len == z.len and y.len == z.len) {
-        for (z, x, y) |*o, p, q| o.* = apply(T, op, p, q) catch return ctx.fail(division_error, .{@tagName(op)});
-    } else if (y.len == 1 and x.len == z.len) {
-        const q = y[0];
-        for (z, x) |*o, p| o.* = apply(T, op, p, q) catch return ctx.fail(division_error, .{@tagName(op)});
-    } else if (x.len == 1 and y.len == z.len) {
-        const p = x[0];
-        for (z, y) |*o, q| o.* = apply(T, op, p, q) catch return ctx.fail(division_error, .{@tagName(op)});
-    } else {
-        var walker = broadcast.Walker(2).init(out.shape, .{ a.shape, b.shape });
-        for (z) |*o| {
-            o.* = apply(T, op, x[walker.offsets[0]], y[walker.offsets[1]]) catch return ctx.fail(division_error, .{@tagName(op)});
-            walker.next();
+    return struct {
+        const Self = @This();
+        rows: broadcast.Rows(2),
+        block: usize,
+        per_row: usize,
+        x: []const T,
+        y: []const T,
+        z: []R,
+
+        fn init(a: *const Tensor, b: *const Tensor, out: *Tensor, block: usize) Self {
+            const rows = broadcast.Rows(2).init(out.shape, .{ a.shape, b.shape });
+            const size = @min(block, @max(rows.inner, 1));
+            return .{
+                .rows = rows,
+                .block = size,
+                .per_row = std.math.divCeil(usize, rows.inner, size) catch 1,
+                .x = a.items(T),
+                .y = b.items(T),
+                .z = if (R == bool) @ptrCast(out.data) else out.items(R),
+            };
         }
-    }
+
+        fn items(self: *const Self) usize {
+            return self.rows.rows * self.per_row;
+        }
+
+        fn runItems(self: *const Self, begin: usize, end: usize) void {
+            for (begin..end) |item| self.runItem(item) catch unreachable;
+        }
+
+        fn runItem(self: *const Self, item: usize) error{DivisionByZero}!void {
+            const row = item / self.per_row;
+            const start = (item % self.per_row) * self.block;
+            const n = @min(self.block, self.rows.inner - start);
+            const base = self.rows.offsets(row);
+            const sx = self.rows.inner_stride[0];
+            const sy = self.rows.inner_stride[1];
+            const x = self.x[base[0] + start * sx ..];
+            const y = self.y[base[1] + start * sy ..];
+            const z = self.z[row * self.rows.inner + start ..][0..n];
+            if (sx == 1 and sy == 1) {
+                for (z, x[0..n], y[0..n]) |*o, p, q| o.* = try apply(T, op, p, q);
+            } else if (sx == 1 and sy == 0) {
+                const q = y[0];
+                for (z, x[0..n]) |*o, p| o.* = try apply(T, op, p, q);
+            } else if (sx == 0 and sy == 1) {
+                const p = x[0];
+                for (z, y[0..n]) |*o, q| o.* = try apply(T, op, p, q);
+            } else {
+                for (z, 0..) |*o, i| o.* = try apply(T, op, x[i * sx], y[i * sy]);
+            }
+        }
+    };
+}
+
+fn binaryLoop(comptime T: type, comptime op: BinaryOp, ctx: *Context, a: *const Tensor, b: *const Tensor, out: *Tensor) status.Error!void {
+    const count = out.count();
+    if (count == 0) return;
+    const threaded = !canFail(T, op) and ctx.threadCount() > 1 and count >= parallel_min_elements;
+    const job = BinaryJob(T, op).init(a, b, out, if (threaded) block_elements else count);
+    if (threaded) return ctx.parallelFor(job.items(), &job, BinaryJob(T, op).runItems);
+    for (0..job.items()) |item| job.runItem(item) catch return ctx.fail("division by zero in integer {s}", .{@tagName(op)});
 }
 
 fn binaryTyped(comptime op: BinaryOp, ctx: *Context, a: *const Tensor, b: *const Tensor) status.Error!*Tensor {

@@ -4,6 +4,7 @@ const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../../../exec/kernel.zig");
 const registry = @import("registry.zig");
+const simd = @import("simd_math.zig");
 
 const Context = kernel.Context;
 const Tensor = kernel.Tensor;
@@ -194,6 +195,9 @@ fn unaryFloat(comptime op: FloatOp) kernel.Kernel {
             const x = try ctx.require(0);
             const p = params(ctx, op);
             const out = try ctx.output(0, x.dtype, x.shape);
+            if (comptime vectorOp(op)) |f| if (x.dtype == .float32 and !(op == .gelu and p.tanh_gelu)) {
+                return mapFloat32(f, ctx, x.items(f32), out.items(f32));
+            };
             switch (x.dtype) {
                 .float32 => for (out.items(f32), x.items(f32)) |*o, v| {
                     o.* = @floatCast(floatOp(op, v, p));
@@ -208,6 +212,43 @@ fn unaryFloat(comptime op: FloatOp) kernel.Kernel {
             }
         }
     }.run;
+}
+
+/// The float32 functions simd_math computes a vector at a time (the rest go through f64 scalar
+/// math, exact enough and rarely hot). Gelu's tanh form stays scalar.
+fn vectorOp(comptime op: FloatOp) ?fn (simd.V) simd.V {
+    return switch (op) {
+        .exp => simd.exp,
+        .erf => simd.erf,
+        .sigmoid => simd.sigmoid,
+        .gelu => simd.gelu,
+        .relu => simd.relu,
+        else => null,
+    };
+}
+
+/// Inputs at least this large are split across the pool (a thread wake costs µs).
+const parallel_min_elements = 1 << 14;
+const block_elements = 1 << 12;
+
+fn MapJob(comptime f: fn (simd.V) simd.V) type {
+    return struct {
+        x: []const f32,
+        y: []f32,
+
+        fn run(self: *const @This(), begin: usize, end: usize) void {
+            const start = begin * block_elements;
+            const stop = @min(end * block_elements, self.x.len);
+            simd.map(f, self.x[start..stop], self.y[start..stop]);
+        }
+    };
+}
+
+fn mapFloat32(comptime f: fn (simd.V) simd.V, ctx: *Context, input: []const f32, y: []f32) void {
+    const x = input[0..y.len];
+    if (x.len < parallel_min_elements or ctx.threadCount() == 1) return simd.map(f, x, y);
+    const job: MapJob(f) = .{ .x = x, .y = y };
+    ctx.parallelFor(std.math.divCeil(usize, x.len, block_elements) catch 1, &job, MapJob(f).run);
 }
 
 /// Abs, Neg, Sign and Relu are defined on integers too.

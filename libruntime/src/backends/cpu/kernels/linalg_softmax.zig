@@ -7,6 +7,7 @@ const status = @import("../../../core/status.zig");
 const kernel = @import("../../../exec/kernel.zig");
 const registry = @import("registry.zig");
 const common = @import("linalg_common.zig");
+const simd = @import("simd_math.zig");
 
 const Context = kernel.Context;
 const Tensor = kernel.Tensor;
@@ -44,6 +45,12 @@ fn softmaxFamily(comptime mode: Mode) kernel.Kernel {
         fn run(ctx: *Context) status.Error!void {
             const x = try ctx.require(0);
             const b = try blockOf(ctx, x.shape);
+            if (mode == .softmax and x.dtype == .float32 and b.inner == 1 and b.dim > 0) {
+                const out = try ctx.output(0, x.dtype, x.shape);
+                const job: RowsJob = .{ .x = try common.elems(ctx, f32, x), .y = out.items(f32), .dim = b.dim };
+                if (b.outer * b.dim < parallel_min_elements or ctx.threadCount() == 1) return job.run(0, b.outer);
+                return ctx.parallelFor(b.outer, &job, RowsJob.run);
+            }
             inline for (common.float_kinds) |kind| if (x.dtype == kind.dtype) {
                 const xs = try common.elems(ctx, kind.T, x);
                 const out = try ctx.output(0, x.dtype, x.shape);
@@ -66,6 +73,51 @@ fn softmaxFamily(comptime mode: Mode) kernel.Kernel {
             return ctx.unsupported(x.dtype);
         }
     }.run;
+}
+
+/// Softmax inputs at least this large are split by rows across the pool (a wake costs µs).
+const parallel_min_elements = 1 << 14;
+
+/// float32 softmax over contiguous rows of `dim`, a vector of lanes at a time.
+const RowsJob = struct {
+    x: []const f32,
+    y: []f32,
+    dim: usize,
+
+    fn run(self: *const RowsJob, begin: usize, end: usize) void {
+        for (begin..end) |row| softmaxRowF32(self.x[row * self.dim ..][0..self.dim], self.y[row * self.dim ..][0..self.dim]);
+    }
+};
+
+fn softmaxRowF32(x: []const f32, y: []f32) void {
+    const V = simd.V;
+    const n = simd.lanes;
+    const full = x.len / n * n;
+    var vmax: V = @splat(-std.math.inf(f32));
+    var i: usize = 0;
+    while (i < full) : (i += n) vmax = @max(vmax, @as(V, x[i..][0..n].*));
+    var max = @reduce(.Max, vmax);
+    for (x[full..]) |v| max = @max(max, v);
+    const shift: V = @splat(max);
+    var vsum: V = @splat(0);
+    i = 0;
+    while (i < full) : (i += n) {
+        const e = simd.exp(@as(V, x[i..][0..n].*) - shift);
+        y[i..][0..n].* = e;
+        vsum += e;
+    }
+    if (full < x.len) {
+        // The tail through a vector padded with -inf, whose exponentials add nothing.
+        var tail: [simd.lanes]f32 = @splat(-std.math.inf(f32));
+        @memcpy(tail[0 .. x.len - full], x[full..]);
+        const e: [simd.lanes]f32 = simd.exp(@as(V, tail) - shift);
+        @memcpy(y[full..], e[0 .. x.len - full]);
+        vsum += @as(V, e);
+    }
+    const scale: V = @splat(1 / @reduce(.Add, vsum));
+    i = 0;
+    while (i < full) : (i += n) y[i..][0..n].* = @as(V, y[i..][0..n].*) * scale;
+    for (y[full..]) |*o| o.* *= scale[0];
 }
 
 /// One [dim, inner] block: max, sum of exp(x - max), then the normalized values.

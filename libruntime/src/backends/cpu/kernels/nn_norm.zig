@@ -264,6 +264,52 @@ fn rmsNormalization(ctx: *Context) Error!void {
     try rowNormalization(ctx, true);
 }
 
+/// Row normalizations at least this large are split by rows across the pool (a wake costs µs).
+const parallel_min_elements = 1 << 15;
+
+/// Normalizes rows [begin, end): statistics, then (x - mean) * inv * scale + bias.
+fn RowJob(comptime F: type, comptime rms: bool) type {
+    return struct {
+        values: []const F,
+        out: []F,
+        scale: []const F,
+        bias: ?[]const F,
+        mean_out: ?[]F,
+        inv_out: ?[]F,
+        cols: usize,
+        epsilon: F,
+
+        fn run(self: *const @This(), begin: usize, end: usize) void {
+            for (begin..end) |row| self.normalize(row);
+        }
+
+        fn normalize(self: *const @This(), row: usize) void {
+            const cols = self.cols;
+            const scale = self.scale;
+            const src = self.values[row * cols ..][0..cols];
+            const m: [2]F = if (rms) .{ 0, meanSquare(F, src) } else moments(F, src);
+            const inv = 1 / @sqrt(m[1] + self.epsilon);
+            if (self.mean_out) |o| o[row] = m[0];
+            if (self.inv_out) |o| o[row] = inv;
+            const base = (row * cols) % scale.len;
+            const dst = self.out[row * cols ..][0..cols];
+            const bias = self.bias;
+            if (scale.len - base >= cols and (bias == null or bias.?.len - (row * cols) % bias.?.len >= cols)) {
+                const s = scale[base..][0..cols];
+                if (bias) |b| {
+                    const bb = b[(row * cols) % b.len ..][0..cols];
+                    for (dst, src, s, bb) |*y, v, sv, bv| y.* = (v - m[0]) * inv * sv + bv;
+                } else for (dst, src, s) |*y, v, sv| {
+                    y.* = (v - m[0]) * inv * sv;
+                }
+            } else for (dst, src, 0..) |*y, v, i| {
+                const at = row * cols + i;
+                y.* = (v - m[0]) * inv * scale[at % scale.len] + if (bias) |b| b[at % b.len] else 0;
+            }
+        }
+    };
+}
+
 /// LayerNormalization and RMSNormalization: each row is X's axes from `axis` on.
 fn rowNormalization(ctx: *Context, comptime rms: bool) Error!void {
     const x = try ctx.require(0);
@@ -295,27 +341,20 @@ fn rowNormalization(ctx: *Context, comptime rms: bool) Error!void {
                 try common.floatOutput(F, ctx, 2, stash, stats_shape)
             else
                 null;
-            for (0..if (cols == 0) 0 else rows) |row| {
-                const src = values[row * cols ..][0..cols];
-                const m: [2]F = if (rms) .{ 0, meanSquare(F, src) } else moments(F, src);
-                const inv = 1 / @sqrt(m[1] + @as(F, @floatCast(epsilon)));
-                if (mean_out) |o| o.values[row] = m[0];
-                if (inv_out) |o| o.values[row] = inv;
-                const base = (row * cols) % scale.len;
-                const dst = out.values[row * cols ..][0..cols];
-                if (scale.len - base >= cols and (bias == null or bias.?.len - (row * cols) % bias.?.len >= cols)) {
-                    const s = scale[base..][0..cols];
-                    if (bias) |b| {
-                        const bb = b[(row * cols) % b.len ..][0..cols];
-                        for (dst, src, s, bb) |*y, v, sv, bv| y.* = (v - m[0]) * inv * sv + bv;
-                    } else for (dst, src, s) |*y, v, sv| {
-                        y.* = (v - m[0]) * inv * sv;
-                    }
-                } else for (dst, src, 0..) |*y, v, i| {
-                    const at = row * cols + i;
-                    y.* = (v - m[0]) * inv * scale[at % scale.len] + if (bias) |b| b[at % b.len] else 0;
-                }
-            }
+            const job: RowJob(F, rms) = .{
+                .values = values,
+                .out = out.values,
+                .scale = scale,
+                .bias = bias,
+                .mean_out = if (mean_out) |o| o.values else null,
+                .inv_out = if (inv_out) |o| o.values else null,
+                .cols = cols,
+                .epsilon = @floatCast(epsilon),
+            };
+            const count = if (cols == 0) 0 else rows;
+            if (rows * cols < parallel_min_elements or ctx.threadCount() == 1) {
+                job.run(0, count);
+            } else ctx.parallelFor(count, &job, RowJob(F, rms).run);
             out.finish();
             if (mean_out) |o| o.finish();
             if (inv_out) |o| o.finish();

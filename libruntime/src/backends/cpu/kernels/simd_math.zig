@@ -1,0 +1,142 @@
+//! float32 activations on @Vector lanes, for the kernels whose cost is dominated by them (Softmax,
+//! Erf/Gelu, Sigmoid/SiLU, Relu). LLVM lowers @exp on a vector to one libm call per
+//! lane, and libm has no erff that vectorizes; these are branch-free polynomial forms instead,
+//! accurate to a few float32 ulps (the tests below check them against f64 libm).
+const std = @import("std");
+
+/// 16 lanes: one AVX-512 register, two AVX2 registers; LLVM splits it where vectors are narrower.
+pub const lanes = 16;
+pub const V = @Vector(lanes, f32);
+
+fn splat(x: f32) V {
+    return @splat(x);
+}
+
+/// e^x. Cephes' expf: x = n ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r, and 2^n
+/// built in the exponent bits. Below -87.3 the result is 0 (float32 would go subnormal) and
+/// above 88.7 it is +inf, as for expf; NaN stays NaN.
+pub fn exp(x: V) V {
+    const clamped = @min(@max(x, splat(-87.0)), splat(88.0));
+    const n = @round(clamped * splat(std.math.log2e));
+    var r = clamped - n * splat(0.693359375);
+    r = r - n * splat(-2.12194440e-4);
+    var p = splat(1.9875691500e-4);
+    p = @mulAdd(V, p, r, splat(1.3981999507e-3));
+    p = @mulAdd(V, p, r, splat(8.3334519073e-3));
+    p = @mulAdd(V, p, r, splat(4.1665795894e-2));
+    p = @mulAdd(V, p, r, splat(1.6666665459e-1));
+    p = @mulAdd(V, p, r, splat(5.0000001201e-1));
+    const y = @mulAdd(V, p, r * r, r + splat(1.0));
+    const exponent: @Vector(lanes, i32) = @intFromFloat(n);
+    const scale: V = @bitCast((exponent + @as(@Vector(lanes, i32), @splat(127))) << @splat(23));
+    const result = y * scale;
+    const zero = x < splat(-87.33654);
+    const inf = x > splat(88.72284);
+    const special = @select(f32, zero, splat(0), @select(f32, inf, splat(std.math.inf(f32)), result));
+    return @select(f32, x != x, x, special);
+}
+
+/// erf(x): the rational approximation Eigen and XLA use for float32 (odd degree-13 numerator over
+/// an even degree-8 denominator) on x clamped to [-4, 4], beyond which erf is ±1 in float32.
+pub fn erf(x: V) V {
+    const c = @min(@max(x, splat(-4.0)), splat(4.0));
+    const x2 = c * c;
+    var p = splat(-2.72614225801306e-10);
+    p = @mulAdd(V, p, x2, splat(2.77068142495902e-08));
+    p = @mulAdd(V, p, x2, splat(-2.10102402082508e-06));
+    p = @mulAdd(V, p, x2, splat(-5.69250639462346e-05));
+    p = @mulAdd(V, p, x2, splat(-7.34990630326855e-04));
+    p = @mulAdd(V, p, x2, splat(-2.95459980854025e-03));
+    p = @mulAdd(V, p, x2, splat(-1.60960333262415e-02));
+    p = p * c;
+    var q = splat(-1.45660718464996e-05);
+    q = @mulAdd(V, q, x2, splat(-2.13374055278905e-04));
+    q = @mulAdd(V, q, x2, splat(-1.68282697438203e-03));
+    q = @mulAdd(V, q, x2, splat(-7.37332916720468e-03));
+    q = @mulAdd(V, q, x2, splat(-1.42647390514189e-02));
+    return @select(f32, x != x, x, p / q);
+}
+
+/// x * Φ(x) with the exact (erf) normal CDF: Gelu's default and BERT's activation.
+pub fn gelu(x: V) V {
+    return splat(0.5) * x * (splat(1.0) + erf(x * splat(std.math.sqrt1_2)));
+}
+
+/// 1 / (1 + e^-x); exp's saturation keeps it in [0, 1] without overflow traps.
+pub fn sigmoid(x: V) V {
+    return splat(1.0) / (splat(1.0) + exp(-x));
+}
+
+/// max(x, 0), with NaN giving 0 as the scalar kernel's `x > 0` test does.
+pub fn relu(x: V) V {
+    return @select(f32, x > splat(0), x, splat(0));
+}
+
+/// Applies `f` to every element of `x` into `y` (same length), the tail through a padded vector.
+pub fn map(comptime f: fn (V) V, x: []const f32, y: []f32) void {
+    std.debug.assert(x.len == y.len);
+    var i: usize = 0;
+    while (i + lanes <= x.len) : (i += lanes) {
+        y[i..][0..lanes].* = f(x[i..][0..lanes].*);
+    }
+    if (i == x.len) return;
+    var tail: [lanes]f32 = @splat(0);
+    @memcpy(tail[0 .. x.len - i], x[i..]);
+    const out: [lanes]f32 = f(tail);
+    @memcpy(y[i..], out[0 .. x.len - i]);
+}
+
+fn maxError(comptime f: fn (V) V, comptime reference: fn (f64) f64, lo: f32, hi: f32, relative: bool) f64 {
+    var worst: f64 = 0;
+    const steps = 20000;
+    var i: usize = 0;
+    while (i < steps) : (i += lanes) {
+        var input: [lanes]f32 = undefined;
+        for (&input, 0..) |*v, j| v.* = lo + (hi - lo) * @as(f32, @floatFromInt(i + j)) / steps;
+        const out: [lanes]f32 = f(input);
+        for (input, out) |v, got| {
+            const want = reference(v);
+            const err = @abs(@as(f64, got) - want) / (if (relative) @max(@abs(want), 1e-30) else 1);
+            worst = @max(worst, err);
+        }
+    }
+    return worst;
+}
+
+const libm = struct {
+    extern fn erf(x: f64) f64;
+};
+
+fn expRef(x: f64) f64 {
+    return @exp(x);
+}
+
+fn erfRef(x: f64) f64 {
+    return libm.erf(x);
+}
+
+test "exp is within a few float32 ulps of libm" {
+    try std.testing.expect(maxError(exp, expRef, -87, 88, true) < 4e-7);
+    const special: [lanes]f32 = exp(V{ -100, 100, std.math.nan(f32), 0, 1, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 });
+    try std.testing.expectEqual(@as(f32, 0), special[0]);
+    try std.testing.expect(std.math.isInf(special[1]));
+    try std.testing.expect(std.math.isNan(special[2]));
+    try std.testing.expectEqual(@as(f32, 1), special[3]);
+}
+
+test "erf is within float32 rounding of libm" {
+    try std.testing.expect(maxError(erf, erfRef, -6, 6, false) < 5e-7);
+    try std.testing.expect(maxError(erf, erfRef, 1e-3, 0.5, true) < 5e-7);
+    const special: [lanes]f32 = erf(V{ std.math.nan(f32), std.math.inf(f32), -std.math.inf(f32), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 });
+    try std.testing.expect(std.math.isNan(special[0]));
+    try std.testing.expectEqual(@as(f32, 1), special[1]);
+    try std.testing.expectEqual(@as(f32, -1), special[2]);
+}
+
+test "map covers a tail shorter than a vector" {
+    var x: [lanes + 3]f32 = undefined;
+    for (&x, 0..) |*v, i| v.* = @floatFromInt(i);
+    var y: [lanes + 3]f32 = undefined;
+    map(sigmoid, &x, &y);
+    for (x, y) |v, got| try std.testing.expectApproxEqAbs(1 / (1 + @exp(-v)), got, 1e-6);
+}
