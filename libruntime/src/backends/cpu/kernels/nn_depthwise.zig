@@ -123,6 +123,16 @@ fn fill(g: Geometry, layout: Layout, src: []const f32, dst: []f32) void {
             @memcpy(row[pad_w..][0..last], line[0..last]);
             continue;
         }
+        if (s == 2) {
+            // Input column i is padded column pad_w + i: an even pad keeps its parity.
+            const q = pad_w / 2;
+            if (pad_w % 2 == 0) {
+                splitPairs(line[0..last], row[q..], row[layout.len + q ..]);
+            } else {
+                splitPairs(line[0..last], row[layout.len + q ..], row[q + 1 ..]);
+            }
+            continue;
+        }
         // Phase p holds padded columns x * s + p, i.e. input columns x * s + p - pad_w.
         for (0..s) |p| {
             const phase = row[p * layout.len ..][0..layout.len];
@@ -135,6 +145,32 @@ fn fill(g: Geometry, layout: Layout, src: []const f32, dst: []f32) void {
                 x += 1;
             }) phase[x] = line[col];
         }
+    }
+}
+
+/// Even and odd elements of `line` into `even` and `odd` (the two phases of a stride-2 row), 16
+/// at a time with one shuffle each: the scalar split cost a fifth of the depthwise time.
+fn splitPairs(line: []const f32, even: []f32, odd: []f32) void {
+    const evens = comptime std.simd.iota(i32, width) * @as(@Vector(width, i32), @splat(2));
+    const odds = comptime evens + @as(@Vector(width, i32), @splat(1));
+    var i: usize = 0;
+    while (i + 2 * width <= line.len) : (i += 2 * width) {
+        const lo: V = line[i..][0..width].*;
+        const hi: V = line[i + width ..][0..width].*;
+        even[i / 2 ..][0..width].* = @shuffle(f32, lo, hi, mask(evens));
+        odd[i / 2 ..][0..width].* = @shuffle(f32, lo, hi, mask(odds));
+    }
+    while (i < line.len) : (i += 1) {
+        if (i % 2 == 0) even[i / 2] = line[i] else odd[i / 2] = line[i];
+    }
+}
+
+/// @shuffle's mask: indices past the first vector are written ~(i - width).
+fn mask(comptime indices: @Vector(width, i32)) @Vector(width, i32) {
+    comptime {
+        var out: [width]i32 = undefined;
+        for (0..width) |k| out[k] = if (indices[k] < width) indices[k] else ~(indices[k] - width);
+        return out;
     }
 }
 
