@@ -37,8 +37,11 @@ test("planned runs give the same bytes as unplanned ones across the suite", () =
   for (const name of sample) {
     const folder = join(suite, name);
     if (!existsSync(join(folder, "test_data_set_0"))) continue;
-    const inputs = firstDataSet(folder);
     using planned = rt.loadModelSync(join(folder, "model.onnx"));
+    // Sequence and optional values make a graph run unplanned: nothing to compare here.
+    const names = [...planned.inputNames, ...planned.outputNames];
+    if (names.some((n) => planned.getTensor(n).kind !== "tensor")) continue;
+    const inputs = firstDataSet(folder);
     using plain = rt.loadModelSync(join(folder, "model.onnx"), { memoryOptimization: false });
     const feed = inputs.slice(0, planned.inputNames.length);
     using request = planned.createRequest();

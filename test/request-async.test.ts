@@ -176,15 +176,16 @@ describe("requests in flight", () => {
 
   test("disposing a bound tensor mid-run is safe: the run reads it to the end, then it goes", async () => {
     using model = rt.loadModelSync(heavyChain(2000));
-    const liveBefore = rt.nativeStats().liveTensors;
     const x = rt.tensor(1, { shape: [64, 256] });
     const y = rt.tensor(0, { shape: [64, 256] });
     using request = model.createRequest();
     request.infer({ x }, { y });
-    x.dispose(); // throws nothing; the native tensor lives until the run has ended
+    x.dispose(); // throws nothing; the native tensors live until the run has ended
     y.dispose();
     expect(() => x.toTypedArray()).toThrow(rt.InvalidStateError);
+    const during = rt.nativeStats().liveTensors; // x and y among them, natively alive
     await request.wait();
-    expect(rt.nativeStats().liveTensors).toBe(liveBefore);
+    expect(during).toBeGreaterThanOrEqual(2);
+    expect(rt.nativeStats().liveTensors).toBeLessThanOrEqual(during - 2);
   });
 });

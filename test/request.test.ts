@@ -119,7 +119,7 @@ describe("requests", () => {
     expect((request.getOutputs().y!.toTypedArray() as Float32Array)[0]).toBe(400);
     await expect(request.run([x], { deadlineUs: 1 })).rejects.toThrow(rt.RequestError);
     expect(request.status).toBe("FAULT");
-    expect(() => request.getOutputs()).toThrow(/failed, so it has no results: deadline passed before node/);
+    expect(() => request.getOutputs()).toThrow(/failed, so it has no results: the deadline passed before node/);
     await request.run([x]);
     expect(request.status).toBe("READY");
   });

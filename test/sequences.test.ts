@@ -1,0 +1,62 @@
+/**
+ * Sequence and optional values through requests: sequence inputs bound as arrays of tensors,
+ * sequence and optional outputs read with getValue, and their errors.
+ */
+import { describe, expect, test } from "bun:test";
+import { buildModel, GraphBuilder, types } from "../src/onnx/builder.ts";
+import * as rt from "../src/index.ts";
+
+/** seq (a sequence of float32 [2]) and a position → the element there, and the sequence's length. */
+function pickFromSequence(): Uint8Array {
+  const g = new GraphBuilder("pick");
+  g.input("seq", types.sequence(types.tensor("float32", [2])));
+  g.input("position", "int64", []);
+  g.node("SequenceAt", ["seq", "position"], { outputs: ["item"] });
+  g.node("SequenceLength", ["seq"], { outputs: ["length"] });
+  g.output("item", "float32", [2]);
+  g.output("length", "int64", []);
+  return buildModel(g);
+}
+
+/** x [4] → its elements as a sequence, the sequence with x appended, and an optional of x. */
+function makeSequences(): Uint8Array {
+  const g = new GraphBuilder("make");
+  g.input("x", "float32", [4]);
+  g.node("SplitToSequence", ["x"], { outputs: ["pieces"], attrs: { axis: 0 } });
+  g.node("SequenceInsert", ["pieces", "x"], { outputs: ["grown"] });
+  g.node("Optional", ["x"], { outputs: ["maybe"] });
+  g.output("pieces", types.sequence(types.tensor("float32", [null])));
+  g.output("grown", types.sequence(types.tensor("float32", [null])));
+  g.output("maybe", types.optional(types.tensor("float32", [4])));
+  return buildModel(g);
+}
+
+const values = (t: rt.Tensor) => Array.from(t.toTypedArray() as Float32Array);
+
+describe("sequences", () => {
+  test("a sequence input is an array of tensors; element types are checked", () => {
+    using model = rt.loadModelSync(pickFromSequence());
+    using request = model.createRequest();
+    const seq = [rt.tensor([1, 2]), rt.tensor([3, 4]), rt.tensor([5, 6])];
+    using position = rt.tensor(BigInt(-1), { dtype: "int64" });
+    const out = request.runSync({ seq, position });
+    expect(values(out.item!)).toEqual([5, 6]);
+    expect(out.length!.toArray()).toEqual(BigInt(3));
+    expect(() => request.runSync({ seq: [rt.tensor([1, 2], { dtype: "int32" })], position })).toThrow(rt.TypeError);
+    expect(() => request.runSync({ seq: rt.tensor([1, 2]), position } as never)).toThrow(rt.InvalidArgumentError);
+  });
+
+  test("sequence and optional outputs are read with getValue", () => {
+    using model = rt.loadModelSync(makeSequences());
+    using request = model.createRequest();
+    using x = rt.tensor([1, 2, 3, 4]);
+    const outputs = request.runSync({ x });
+    expect(Object.keys(outputs)).toEqual([]); // only tensor outputs are in getOutputs()
+    const pieces = request.getValue("pieces") as rt.Tensor[];
+    expect(pieces.map(values)).toEqual([[1], [2], [3], [4]]);
+    const grown = request.getValue("grown") as rt.Tensor[];
+    expect(grown.length).toBe(5);
+    expect(values(grown[4]!)).toEqual([1, 2, 3, 4]);
+    expect(values(request.getValue("maybe") as rt.Tensor)).toEqual([1, 2, 3, 4]);
+  });
+});
