@@ -1,5 +1,20 @@
-//! The CPU backend's unit tests, pulled in by root.zig with one import.
+//! The CPU backend's unit tests, pulled in by root.zig with one import. Zig collects the tests of
+//! the files named here, not of every file they import, so each file with tests is listed.
 test {
     _ = @import("thread_pool.zig");
     _ = @import("gemm.zig");
+    _ = @import("kernels/broadcast.zig");
+    _ = @import("kernels/linalg_qtypes.zig");
+    _ = @import("kernels/linalg_sgemm.zig");
+    _ = @import("kernels/nn_common.zig");
+    _ = @import("kernels/nn_im2col.zig");
+    _ = @import("kernels/random.zig");
+    _ = @import("kernels/sequence_test.zig");
+    _ = @import("kernels/signal.zig");
+    _ = @import("kernels/simd_math.zig");
+    _ = @import("kernels/tensor_ops_cast_small.zig");
+    _ = @import("kernels/tensor_ops_join.zig");
+    _ = @import("kernels/tensor_ops_util.zig");
+    _ = @import("kernels/text.zig");
+    _ = @import("kernels/training.zig");
 }
