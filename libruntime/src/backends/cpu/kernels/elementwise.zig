@@ -62,8 +62,9 @@ fn apply(comptime T: type, comptime op: BinaryOp, a: T, b: T) error{DivisionByZe
         .bit_and => a & b,
         .bit_or => a | b,
         .bit_xor => a ^ b,
-        .shift_left => if (b >= @bitSizeOf(T)) 0 else a << @intCast(b),
-        .shift_right => if (b >= @bitSizeOf(T)) 0 else a >> @intCast(b),
+        // A shift by the width or more (or by a negative count) leaves nothing but the sign.
+        .shift_left => if (b < 0 or b >= @bitSizeOf(T)) 0 else a << @intCast(b),
+        .shift_right => if (b < 0 or b >= @bitSizeOf(T)) (if (a < 0) -1 else 0) else a >> @intCast(b),
     };
 }
 

@@ -1,6 +1,6 @@
-//! Normalizations over strided axes and Dropout (part of the nn family, see nn.zig):
-//! MeanVarianceNormalization (any set of axes), LpNormalization (one axis), LRN (across
-//! channels), and Dropout at inference (identity, all-true mask).
+//! Normalizations over strided axes (part of the nn family, see nn.zig):
+//! MeanVarianceNormalization (any set of axes), LpNormalization (one axis) and LRN (across
+//! channels). Dropout is in random.zig.
 const std = @import("std");
 const common = @import("nn_common.zig");
 
@@ -152,45 +152,8 @@ fn assignGroups(shape: []const i64, reduced: []const bool, groups_of: []u32) voi
     }
 }
 
-/// Dropout at inference is the identity (no copy) with an all-true mask; training with a
-/// non-zero ratio draws random numbers no reference could match, and is not implemented.
-fn dropout(ctx: *Context) Error!void {
-    const x = try ctx.require(0);
-    var training = false;
-    var ratio: f64 = ctx.node.attrFloat("ratio", 0.5);
-    if (ctx.node.opset >= 12) {
-        if (ctx.input(2)) |t| {
-            if (t.dtype != .bool or t.count() != 1) return ctx.fail("training_mode must be a bool scalar", .{});
-            training = t.data[0] != 0;
-        }
-        if (ctx.input(1)) |r| {
-            if (r.count() != 1) return ctx.fail("ratio must be a scalar", .{});
-            _ = try common.precision(ctx, r.dtype, false);
-            ratio = (try common.floats(f64, ctx, r))[0];
-        }
-    } // Before opset 12 training was the model's affair (is_test): inference is the identity.
-    if (training and ratio != 0) return common.notImplemented(ctx, "Dropout in training mode (ratio {d})", .{ratio});
-    try ctx.alias(0, 0, x.shape);
-    if (!ctx.wantsOutput(1)) return;
-    if (ctx.node.opset >= 10) {
-        const mask = try ctx.output(1, .bool, x.shape);
-        @memset(mask.data, 1);
-    } else {
-        // Before opset 10 the mask has X's type: ones.
-        switch (try common.precision(ctx, x.dtype, false)) {
-            inline else => |prec| {
-                const F = if (prec == .f32) f32 else f64;
-                const mask = try common.floatOutput(F, ctx, 1, x.dtype, x.shape);
-                @memset(mask.values, 1);
-                mask.finish();
-            },
-        }
-    }
-}
-
 pub const kernels = [_]@import("registry.zig").Entry{
     .{ .op = "LpNormalization", .run = lpNormalization },
     .{ .op = "LRN", .run = lrn },
     .{ .op = "MeanVarianceNormalization", .run = meanVarianceNormalization },
-    .{ .op = "Dropout", .run = dropout },
 };

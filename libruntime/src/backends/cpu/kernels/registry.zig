@@ -22,6 +22,7 @@ const families = .{
     @import("signal.zig"),
     @import("text.zig"),
     @import("ml.zig"),
+    @import("random.zig"),
 };
 
 const table = @import("../../../core/op_table.zig").OpTable(kernel.Kernel, families, "kernels", "run");
