@@ -33,8 +33,9 @@ pub const Request = struct {
     values: []?*const value.Tensor = &.{},
     /// The last run used a memory plan, so intermediates may have been overwritten.
     values_reused: bool = false,
-    /// Bytes the arena keeps between runs: after a recording run, what the plan's block and
-    /// kernel scratch need, so the recording's distinct buffers are given back.
+    /// Bytes the arena keeps between runs: after a recording run, the plan's block and some
+    /// scratch, so the recording's distinct buffers are given back; after planned runs, what
+    /// they used.
     arena_keep_bytes: ?usize = null,
     state: std.atomic.Value(i32) = .init(@intFromEnum(State.ready)),
     cancelled: std.atomic.Value(bool) = .init(false),
@@ -233,6 +234,9 @@ pub const Request = struct {
                 return self.execute(.none, null);
             };
             self.values_reused = true;
+            // Keep what a planned run needs (the block and the kernels' scratch), so the next run
+            // of this shape allocates nothing and touches no fresh pages.
+            self.arena_keep_bytes = @max(self.arena_keep_bytes orelse 0, self.arena_state.queryCapacity());
             return;
         }
         const graph = self.model.graph();
