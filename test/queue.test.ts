@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import * as rt from "../src/index.ts";
-import { addPair, addRelu, longChain } from "./deno/models.ts";
+import { addPair, addRelu, heavyChain, longChain } from "./deno/models.ts";
 
 const first = (t: rt.Tensor | undefined) => (t!.toTypedArray() as Float32Array)[0];
 
@@ -115,9 +115,10 @@ describe("AsyncInferQueue", () => {
   });
 
   test("disposing with jobs in flight cancels them and rejects pending calls", async () => {
-    const model = rt.loadModelSync(longChain(2000));
+    // Runs long enough (2000 adds over 64 KiB) that none ends while the test awaits its starts.
+    const model = rt.loadModelSync(heavyChain(2000));
     const queue = new rt.AsyncInferQueue(model, 2);
-    using x = rt.tensor(0, { shape: [16, 16] });
+    using x = rt.tensor(0, { shape: [64, 256] });
     await queue.startAsync([x]);
     await queue.startAsync([x]);
     const waiting = queue.startAsync([x]).catch((e) => e); // no idle request: it waits

@@ -12,6 +12,7 @@ const value = @import("value.zig");
 const memory_plan = @import("memory_plan.zig");
 const snapshot = @import("snapshot.zig");
 const composite = @import("composite.zig");
+const thread_pool = @import("../backends/cpu/thread_pool.zig");
 
 const Model = model_module.Model;
 
@@ -285,6 +286,11 @@ pub const Request = struct {
         }
         const deadline: ?i128 = if (self.deadline_us > 0) std.time.nanoTimestamp() + @as(i128, self.deadline_us) * 1000 else null;
         const state = self.model.exec_state;
+        // disableDenormals holds for the whole run on this thread too, not only inside pool
+        // jobs: many kernels never enter the pool, and they must give the same bits.
+        const saved_control = if (state.pool.flush_denormals) thread_pool.readFloatControl() else null;
+        if (saved_control) |control| thread_pool.writeFloatControl(control | thread_pool.flush_denormal_bits);
+        defer if (saved_control) |control| thread_pool.writeFloatControl(control);
         var executor = executor_module.Executor{
             .arena = arena,
             .stop = .{ .cancelled = &self.cancelled, .deadline_ns = deadline },
