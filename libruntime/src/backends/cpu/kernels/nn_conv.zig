@@ -78,8 +78,7 @@ fn conv(ctx: *Context) Error!void {
                 const weights = try common.floats(F, ctx, w);
                 try depthwise_f32.run(ctx, shape.geo, shape.n, shape.c, shape.m, values, weights, bias, out.values);
             } else if (F == f32) {
-                const s: conv_gemm.Shape = .{ .n = shape.n, .c = shape.c, .m = shape.m, .group = shape.group, .geo = shape.geo };
-                try conv_gemm.run(ctx, s, values, bias, out.values);
+                try conv_gemm.run(ctx, shape, values, bias, out.values);
             } else {
                 try convolve(F, ctx, shape, values, try common.floats(F, ctx, w), bias, out.values);
             }

@@ -23,24 +23,8 @@ const Context = common.Context;
 const Error = common.Error;
 const Geometry = common.Geometry;
 
-/// Sizes of one grouped convolution, as nn_conv.ConvShape gives them.
-pub const Shape = struct {
-    n: usize,
-    c: usize,
-    m: usize,
-    group: usize,
-    geo: Geometry,
-
-    fn cg(self: Shape) usize {
-        return self.c / self.group;
-    }
-    fn mg(self: Shape) usize {
-        return self.m / self.group;
-    }
-    fn depth(self: Shape) usize {
-        return self.cg() * self.geo.kernelCount();
-    }
-};
+/// Sizes of one grouped convolution (checked by nn_conv.convShape).
+pub const Shape = @import("nn_conv.zig").ConvShape;
 
 /// Which side of the GEMM W is on. `.left`: Y (M/g x P) = W * im2col, written in place, for
 /// all but small outputs. `.right`: Y^T (P x M/g) = im2col^T * W^T, then transposed, for fewer
@@ -122,10 +106,7 @@ const Kept = struct {
 };
 
 /// Re-reads the shape the same way nn_conv.conv does, for building the kept state.
-fn shapeFromTensors(ctx: *const Context, x: *const common.Tensor, w: *const common.Tensor) Error!Shape {
-    const s = try @import("nn_conv.zig").convShape(ctx, x, w);
-    return .{ .n = s.n, .c = s.c, .m = s.m, .group = s.group, .geo = s.geo };
-}
+const shapeFromTensors = @import("nn_conv.zig").convShape;
 
 /// Y = conv(X, W) + bias for f32 X; W is input 1 of the node (read here, so that a constant W
 /// is packed once).
