@@ -248,7 +248,7 @@ fn mapFloat32(comptime f: fn (simd.V) simd.V, ctx: *Context, input: []const f32,
     const x = input[0..y.len];
     if (x.len < parallel_min_elements or ctx.threadCount() == 1) return simd.map(f, x, y);
     const job: MapJob(f) = .{ .x = x, .y = y };
-    ctx.parallelFor(std.math.divCeil(usize, x.len, block_elements) catch 1, &job, MapJob(f).run);
+    ctx.parallelFor(blocksOf(x.len), &job, MapJob(f).run);
 }
 
 /// Abs, Neg, Sign and Relu are defined on integers too.
@@ -316,12 +316,37 @@ fn clip(ctx: *Context) status.Error!void {
     const x = try ctx.require(0);
     const out = try ctx.output(0, x.dtype, x.shape);
     inline for (.{ f32, f64, f16, i8, i16, i32, i64, u8, u16, u32, u64 }, .{ DType.float32, DType.float64, DType.float16, DType.int8, DType.int16, DType.int32, DType.int64, DType.uint8, DType.uint16, DType.uint32, DType.uint64 }) |T, dt| if (x.dtype == dt) {
-        const lo = try bound(T, ctx, 1, "min", true);
-        const hi = try bound(T, ctx, 2, "max", false);
-        for (out.items(T), x.items(T)) |*o, v| o.* = @min(@max(v, lo), hi);
+        const job: ClipJob(T) = .{
+            .x = x.items(T),
+            .y = out.items(T),
+            .lo = try bound(T, ctx, 1, "min", true),
+            .hi = try bound(T, ctx, 2, "max", false),
+        };
+        // Clip is ReLU6 in MobileNets, over whole feature maps: split like the mapped ops.
+        if (job.x.len < parallel_min_elements or ctx.threadCount() == 1) return job.run(0, blocksOf(job.x.len));
+        ctx.parallelFor(blocksOf(job.x.len), &job, ClipJob(T).run);
         return;
     };
     return ctx.unsupported(x.dtype);
+}
+
+fn ClipJob(comptime T: type) type {
+    return struct {
+        x: []const T,
+        y: []T,
+        lo: T,
+        hi: T,
+
+        fn run(self: *const @This(), begin: usize, end: usize) void {
+            const start = begin * block_elements;
+            const stop = @min(end * block_elements, self.x.len);
+            for (self.y[start..stop], self.x[start..stop]) |*o, v| o.* = @min(@max(v, self.lo), self.hi);
+        }
+    };
+}
+
+fn blocksOf(count: usize) usize {
+    return std.math.divCeil(usize, count, block_elements) catch 1;
 }
 
 fn bound(comptime T: type, ctx: *Context, index: usize, name: []const u8, low: bool) status.Error!T {
