@@ -7,7 +7,6 @@ const std = @import("std");
 const status = @import("../../core/status.zig");
 const ir = @import("../ir.zig");
 const constant_module = @import("../constant.zig");
-const sparse = @import("../sparse.zig");
 const common = @import("common.zig");
 const context = @import("context.zig");
 const registry = @import("registry.zig");
@@ -67,64 +66,10 @@ fn bitCast(ctx: *Context) status.Error!void {
 fn constantOp(ctx: *Context) status.Error!void {
     const stored = ctx.arena.create(ir.Constant) catch
         return status.fail(error.OutOfResource, "out of memory in shape inference", .{});
-    stored.* = try constantValue(ctx);
+    stored.* = try @import("../constant_node.zig").value(ctx);
     try ctx.setOutput(0, stored.dtype, try ctx.dims(stored.dims));
     // Later nodes (Reshape, Slice, ...) read it as they read initializers.
     if (ctx.output(0)) |value| value.constant = stored;
-}
-
-/// The tensor a Constant node holds, from whichever one of its value attributes it has.
-fn constantValue(ctx: *Context) status.Error!ir.Constant {
-    if (ctx.node.attributes.len != 1) {
-        return ctx.fail("needs exactly one value attribute, not {d}", .{ctx.node.attributes.len});
-    }
-    const a = ctx.node.attributes[0].proto;
-    const name = ctx.node.attributes[0].name;
-    const eql = std.mem.eql;
-    if (eql(u8, name, "value")) {
-        const t = a.t orelse return ctx.fail("attribute 'value' holds no tensor", .{});
-        return constant_module.fromProto(ctx.arena, t, null);
-    }
-    if (eql(u8, name, "sparse_value")) {
-        const t = a.sparse_tensor orelse return ctx.fail("attribute 'sparse_value' holds no tensor", .{});
-        return sparse.densify(ctx.arena, t, null);
-    }
-    if (eql(u8, name, "value_float")) return floatsConstant(ctx, &.{a.f}, false);
-    if (eql(u8, name, "value_floats")) return floatsConstant(ctx, a.floats, true);
-    if (eql(u8, name, "value_int")) return intsConstant(ctx, &.{a.i}, false);
-    if (eql(u8, name, "value_ints")) return intsConstant(ctx, a.ints, true);
-    if (eql(u8, name, "value_string")) return stringsConstant(ctx, &.{a.s}, false);
-    if (eql(u8, name, "value_strings")) return stringsConstant(ctx, a.strings, true);
-    return ctx.fail("unknown attribute '{s}'", .{name});
-}
-
-/// Dims of a scalar (vector == false) or of a vector of `n` elements.
-fn constantDims(ctx: *Context, n: usize, vector: bool) status.Error![]const i64 {
-    if (!vector) return &.{};
-    const dims = try ctx.alloc(i64, 1);
-    dims[0] = @intCast(n);
-    return dims;
-}
-
-fn floatsConstant(ctx: *Context, values: []const f32, vector: bool) status.Error!ir.Constant {
-    const bytes = try ctx.alloc(u8, values.len * 4);
-    for (values, 0..) |v, k| std.mem.writeInt(u32, bytes[k * 4 ..][0..4], @bitCast(v), .little);
-    const dims = try constantDims(ctx, values.len, vector);
-    return .{ .dtype = .float32, .dims = dims, .count = values.len, .bytes = bytes };
-}
-
-fn intsConstant(ctx: *Context, values: []const i64, vector: bool) status.Error!ir.Constant {
-    const bytes = try ctx.alloc(u8, values.len * 8);
-    for (values, 0..) |v, k| std.mem.writeInt(i64, bytes[k * 8 ..][0..8], v, .little);
-    const dims = try constantDims(ctx, values.len, vector);
-    return .{ .dtype = .int64, .dims = dims, .count = values.len, .bytes = bytes };
-}
-
-fn stringsConstant(ctx: *Context, values: []const []const u8, vector: bool) status.Error!ir.Constant {
-    const dims = try constantDims(ctx, values.len, vector);
-    const strings = try ctx.alloc([]const u8, values.len);
-    @memcpy(strings, values); // value_string's one-element list lives on the caller's stack
-    return .{ .dtype = .string, .dims = dims, .count = values.len, .bytes = &.{}, .strings = strings };
 }
 
 // ---- shapes as data ------------------------------------------------------------------------------

@@ -5,7 +5,6 @@
 const std = @import("std");
 const kernel = @import("../../../exec/kernel.zig");
 const constant_module = @import("../../../model/constant.zig");
-const sparse = @import("../../../model/sparse.zig");
 const tensor_module = @import("../../../tensor/tensor.zig");
 const registry = @import("registry.zig");
 const util = @import("tensor_ops_util.zig");
@@ -39,7 +38,7 @@ fn size(ctx: *Context) Error!void {
 // ---- Constant, ConstantOfShape ----------------------------------------------------------------------
 
 fn constantOp(ctx: *Context) Error!void {
-    const c = try constantValue(ctx);
+    const c = try @import("../../../model/constant_node.zig").value(ctx);
     if (c.dtype.isPacked()) {
         // Packed bytes are copied whole: there is no element to place one by one.
         const out = try ctx.output(0, c.dtype, c.dims);
@@ -59,50 +58,6 @@ fn constantOp(ctx: *Context) Error!void {
     } else {
         @memcpy(out.data, c.bytes[0..out.data.len]);
     }
-}
-
-/// The tensor a Constant node holds, from whichever one of its value attributes it has.
-fn constantValue(ctx: *Context) Error!constant_module.Constant {
-    if (ctx.node.attributes.len != 1) {
-        return ctx.fail("needs exactly one value attribute, not {d}", .{ctx.node.attributes.len});
-    }
-    const a = ctx.node.attributes[0].proto;
-    const name = ctx.node.attributes[0].name;
-    const eql = std.mem.eql;
-    if (eql(u8, name, "value")) {
-        const t = a.t orelse return ctx.fail("attribute 'value' holds no tensor", .{});
-        return constant_module.fromProto(ctx.arena, t, null);
-    }
-    if (eql(u8, name, "sparse_value")) {
-        const t = a.sparse_tensor orelse return ctx.fail("attribute 'sparse_value' holds no tensor", .{});
-        return sparse.densify(ctx.arena, t, null);
-    }
-    if (eql(u8, name, "value_float")) return listConstant(ctx, f32, .float32, &.{a.f}, false);
-    if (eql(u8, name, "value_floats")) return listConstant(ctx, f32, .float32, a.floats, true);
-    if (eql(u8, name, "value_int")) return listConstant(ctx, i64, .int64, &.{a.i}, false);
-    if (eql(u8, name, "value_ints")) return listConstant(ctx, i64, .int64, a.ints, true);
-    if (eql(u8, name, "value_string")) return listConstant(ctx, []const u8, .string, &.{a.s}, false);
-    if (eql(u8, name, "value_strings")) return listConstant(ctx, []const u8, .string, a.strings, true);
-    return ctx.fail("unknown attribute '{s}'", .{name});
-}
-
-/// A scalar (vector == false) or a vector of the attribute's values.
-fn listConstant(
-    ctx: *Context,
-    comptime T: type,
-    dtype: DType,
-    values: []const T,
-    vector: bool,
-) Error!constant_module.Constant {
-    const length = [_]i64{@intCast(values.len)};
-    const dims: []const i64 = if (vector) ctx.arena.dupe(i64, &length) catch return util.oom() else &.{};
-    if (T == []const u8) {
-        const strings = ctx.arena.dupe([]const u8, values) catch return util.oom();
-        return .{ .dtype = dtype, .dims = dims, .count = values.len, .bytes = &.{}, .strings = strings };
-    }
-    const bytes = ctx.arena.alignedAlloc(u8, util.data_alignment, values.len * @sizeOf(T)) catch return util.oom();
-    @memcpy(bytes, std.mem.sliceAsBytes(values));
-    return .{ .dtype = dtype, .dims = dims, .count = values.len, .bytes = bytes };
 }
 
 fn constantOfShape(ctx: *Context) Error!void {
