@@ -58,3 +58,13 @@ export {
 } from "./request.ts";
 export { optionalFromOnnx, sequenceFromOnnx } from "./onnx/values.ts";
 export { AsyncInferQueue, type QueueCallback } from "./queue.ts";
+export { memorySample, type MemoryMonitor, type MemorySample, monitorMemory, processRssBytes } from "./memory-monitor.ts";
+export { percentile, percentileOfSorted, type Statistics, statistics, type StatisticsMs, statisticsMs } from "./profile/statistics.ts";
+export {
+  type ChromeTrace,
+  type ChromeTraceEvent,
+  type ChromeTraceOptions,
+  chromeTraceProblems,
+  toChromeTrace,
+  writeChromeTrace,
+} from "./profile/trace.ts";
