@@ -187,6 +187,12 @@ export const symbols = {
   tsr_request_select_outputs: { args: ["pointer", "buffer"], returns: "i32" },
   // tsr_status tsr_request_get_tensor(tsr_request *request, const char *name, tsr_tensor **tensor);
   tsr_request_get_tensor: { args: ["pointer", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_request_set_profiling(tsr_request *request, uint32_t capacity);
+  tsr_request_set_profiling: { args: ["pointer", "u32"], returns: "i32" },
+  // tsr_status tsr_request_get_profile_events(tsr_request *request, tsr_profile_event *events, uint32_t capacity, uint32_t *count, uint64_t *dropped);
+  tsr_request_get_profile_events: { args: ["pointer", "buffer", "u32", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_request_clear_profile_events(tsr_request *request);
+  tsr_request_clear_profile_events: { args: ["pointer"], returns: "i32" },
 
   // tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
   tsr_jobs_set_callback: { args: ["function", "pointer"], returns: "i32" },

@@ -28,6 +28,10 @@ export interface LoadOptions {
   /** CPU ids to pin threads to. */
   cores?: number[];
   scheduler?: "simple" | "exclusive" | "pipeline";
+  /** Every request created from the model records profile events (see InferRequest.getProfileEvents). */
+  profiling?: boolean;
+  /** Events each request's ring keeps (default 65536); the oldest are overwritten beyond it. */
+  profileBufferSize?: number;
 }
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
@@ -73,6 +77,8 @@ const optionKeys: Record<keyof LoadOptions, string> = {
   threads: "threads",
   cores: "cores",
   scheduler: "scheduler",
+  profiling: "profiling",
+  profileBufferSize: "profile_buffer_size",
 };
 
 /** A native options object with every given option set (each validated by the library). */

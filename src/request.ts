@@ -22,6 +22,10 @@ import type { DimValue, Model } from "./model.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, outU32, type Pointer } from "./native.ts";
 import { activity } from "./runtime.ts";
 import { RunGate } from "./run-gate.ts";
+import { durationsOf } from "./profile/durations.ts";
+import type { ProfileDurations, ProfileEvent, ProfileOptions, ProfileResult } from "./profile/events.ts";
+import { readEvents } from "./profile/native-events.ts";
+import { profileSettings, runProfileSchedule } from "./profile/profile-loop.ts";
 import { adoptNative, Tensor, tensor } from "./tensor.ts";
 
 /** A tensor, or a TypedArray that is wrapped zero-copy with the model's declared shape. */
@@ -319,6 +323,57 @@ export class InferRequest extends NativeHandle {
   getTensor(name: string): Tensor {
     const pointer = this.#finished();
     return adoptNative(outPointer((slot) => lib.tsr_request_get_tensor(pointer, cString(name), slot)));
+  }
+
+  /**
+   * Records the events of later runs into a ring of `eventBufferSize` events (a new, empty one;
+   * the model's load events come first). Models loaded with `{ profiling: true }` start their
+   * requests this way.
+   */
+  enableProfiling(eventBufferSize = 65536): void {
+    check(lib.tsr_request_set_profiling(this.#idle(), profileSettings({ eventBufferSize }).eventBufferSize));
+  }
+
+  disableProfiling(): void {
+    check(lib.tsr_request_set_profiling(this.#idle(), 0));
+  }
+
+  /** The recorded events in time order. InvalidStateError when profiling is off. */
+  getProfileEvents(): ProfileEvent[] {
+    return readEvents(this.#idle()).events;
+  }
+
+  clearProfileEvents(): void {
+    check(lib.tsr_request_clear_profile_events(this.#idle()));
+  }
+
+  /** Model, per-layer and per-copy durations (ns) of the recorded events. */
+  getProfileDurations(): ProfileDurations {
+    return durationsOf(this.getProfileEvents(), this.model.operations);
+  }
+
+  /**
+   * Profiles on the calling thread (blocking it): `warmup` runs and more until `warmupTimeUs`
+   * has passed, then up to `repeat` runs, fewer when their total passes `stopThresholdUs`
+   * (looked at every `checkPeriod` runs). Returns the timed runs' events and durations; they
+   * stay readable with getProfileEvents() until the next profile or run.
+   */
+  profile(inputs: Inputs, outputs?: OutputTargets, options: ProfileOptions = {}): ProfileResult {
+    const settings = profileSettings(options);
+    const pointer = this.#idle();
+    this.#prepare(pointer, inputs, outputs, undefined);
+    check(lib.tsr_request_set_profiling(pointer, settings.eventBufferSize));
+    this.#last = null;
+    const runs = runProfileSchedule({
+      run: () => {
+        const status = lib.tsr_request_run(pointer);
+        this.#lastError = status === 0 ? null : errorFromStatus(status, native.cstring(lib.tsr_last_error()));
+        if (this.#lastError) throw this.#lastError;
+      },
+      clear: () => check(lib.tsr_request_clear_profile_events(pointer)),
+    }, settings);
+    const { events, dropped } = readEvents(pointer);
+    return { runs, events, dropped, durations: durationsOf(events, this.model.operations) };
   }
 
   /** @internal Drops the JS references to the last run's tensors (pooled requests). */

@@ -253,7 +253,8 @@ TSR_API tsr_status tsr_tensor_from_onnx(const void *bytes, uint64_t byte_length,
 /* Keys and values are text: devices ("cpu", "auto"; "vulkan:N" is TSR_NOT_IMPLEMENTED for now),
  * strict, memory_optimization, disable_denormals (true/false), intermediate_save_path, threads
  * (0 = automatic), cores ("0,1"), scheduler (simple, exclusive; pipeline is TSR_NOT_IMPLEMENTED),
- * passphrase (TSR_NOT_IMPLEMENTED). Each is validated when set; an unknown key is refused. */
+ * profiling (true/false: requests record profile events), profile_buffer_size (events per
+ * request's ring, default 65536), passphrase (TSR_NOT_IMPLEMENTED). Each is validated when set; an unknown key is refused. */
 TSR_API tsr_status tsr_options_create(tsr_options **options);
 TSR_API void tsr_options_destroy(tsr_options *options);
 TSR_API tsr_status tsr_options_set(tsr_options *options, const char *key, const char *value);
@@ -392,6 +393,51 @@ TSR_API tsr_status tsr_request_select_outputs(tsr_request *request, const char *
  * TSR_INVALID_STATE for an intermediate whose memory the plan reused (the model was loaded with
  * memory optimization on) or that the selected outputs did not need. */
 TSR_API tsr_status tsr_request_get_tensor(tsr_request *request, const char *name, tsr_tensor **tensor);
+
+/* ---- profiling ------------------------------------------------------------------------------- */
+/* A profiling request records a begin and an end event per span into a ring buffer: the model's
+ * load (model and subgraph init, copied in when profiling starts), request init, each input bound
+ * and output copied, each node (layer execute), each thread-pool dispatch (launch, and one device
+ * execute per thread that ran part of it), copies, the queue before an async run starts, waits,
+ * and each model and subgraph execution. The newest `capacity` events are kept. Models loaded
+ * with the option profiling=true (and profile_buffer_size) give every new request a ring. */
+enum {
+    TSR_EVENT_MODEL_INIT = 0,
+    TSR_EVENT_SUBGRAPH_INIT = 1,
+    TSR_EVENT_REQUEST_INIT = 2,
+    TSR_EVENT_TRANSFER_FROM_INPUT = 3,
+    TSR_EVENT_TRANSFER_TO_OUTPUT = 4,
+    TSR_EVENT_LAYER_EXECUTE = 5,
+    TSR_EVENT_LAUNCH = 6,
+    TSR_EVENT_DEVICE_EXECUTE = 7,
+    TSR_EVENT_COPY = 8,
+    TSR_EVENT_QUEUE = 9,
+    TSR_EVENT_WAIT = 10,
+    TSR_EVENT_MODEL_EXECUTE = 11,
+    TSR_EVENT_SUBGRAPH_EXECUTE = 12,
+};
+enum { TSR_PHASE_BEGIN = 0, TSR_PHASE_END = 1 };
+typedef struct tsr_profile_event {
+    uint64_t timestamp_ns; /* monotonic, from the library's first timestamp in this process */
+    uint32_t kind;         /* TSR_EVENT_* */
+    uint32_t phase;        /* TSR_PHASE_* */
+    int32_t op_index;      /* the node's index in its graph (see depth); -1 when none */
+    uint32_t thread_id;    /* the OS thread the span ran on */
+    int32_t tensor_id;     /* the value moved by a transfer or copy; -1 when none */
+    int16_t src_device;    /* 0: the CPU; -1 when none */
+    int16_t dst_device;
+    uint32_t depth;        /* 0: the model's graph; 1: a subgraph of it; ... */
+    uint32_t reserved;
+} tsr_profile_event;
+/* Starts recording into a new, empty ring of `capacity` events (1..4194304); 0 stops and frees it.
+ * TSR_INVALID_STATE while the request runs. */
+TSR_API tsr_status tsr_request_set_profiling(tsr_request *request, uint32_t capacity);
+/* Copies up to `capacity` held events, oldest first, into `events` (NULL with capacity 0 asks for
+ * the count). `count` gets the number held, `dropped` the number overwritten. TSR_INVALID_STATE
+ * while the request runs or when it does not profile. */
+TSR_API tsr_status tsr_request_get_profile_events(tsr_request *request, tsr_profile_event *events, uint32_t capacity,
+                                                  uint32_t *count, uint64_t *dropped);
+TSR_API tsr_status tsr_request_clear_profile_events(tsr_request *request);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@ test {
     _ = @import("api/header_check.zig");
     _ = @import("core/status.zig");
     _ = @import("core/memory.zig");
+    _ = @import("core/profile.zig");
     _ = @import("core/registry.zig");
     _ = @import("core/log.zig");
     _ = @import("core/text.zig");

@@ -17,6 +17,7 @@ const ir = @import("../model/ir.zig");
 const info_module = @import("../model/info.zig");
 const model_module = @import("../model/model.zig");
 const options_module = @import("../model/options.zig");
+const profile = @import("../core/profile.zig");
 
 const api_modules = .{
     core_api,
@@ -48,6 +49,8 @@ const constant_sets = .{
     .{ ir.TypeKind, "TSR_KIND_", false },
     .{ info_module.QuantizationKind, "TSR_QUANT_", false },
     .{ @import("../exec/request.zig").State, "TSR_REQUEST_", false },
+    .{ profile.Kind, "TSR_EVENT_", false },
+    .{ profile.Phase, "TSR_PHASE_", false },
 };
 
 fn cType(comptime T: type) []const u8 {
@@ -69,6 +72,7 @@ fn cType(comptime T: type) []const u8 {
         options_module.Options => "tsr_options",
         info_module.TensorInfo => "tsr_tensor_info",
         jobs.Job => "tsr_job",
+        profile.Event => "tsr_profile_event",
         @import("../exec/request.zig").Request => "tsr_request",
         else => switch (@typeInfo(T)) {
             .optional => |o| cType(o.child),

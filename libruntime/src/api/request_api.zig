@@ -9,6 +9,7 @@ const status = @import("../core/status.zig");
 const model_module = @import("../model/model.zig");
 const request_module = @import("../exec/request.zig");
 const tensor_module = @import("../tensor/tensor.zig");
+const profile = @import("../core/profile.zig");
 
 const Request = request_module.Request;
 const Model = model_module.Model;
@@ -203,3 +204,48 @@ fn runJob(job: *jobs.Job) status.Error!?*anyopaque {
 
 fn discardNothing(_: *anyopaque) void {}
 fn cleanupNothing(_: *jobs.Job) void {}
+
+/// Records later runs' events into a ring of `capacity` events (0: stop profiling, free it).
+pub export fn tsr_request_set_profiling(request: ?*Request, capacity: u32) callconv(.c) i32 {
+    return status.report(setProfiling(request, capacity));
+}
+
+fn setProfiling(request: ?*Request, capacity: u32) status.Error!void {
+    const self = try requestOf(request);
+    if (capacity == 0) {
+        try self.refuseWhileRunning();
+        return self.disableProfiling();
+    }
+    try self.enableProfiling(capacity);
+}
+
+/// Copies up to `capacity` held events, oldest first; `count` gets how many are held, `dropped`
+/// how many the ring overwrote. Refused while the request runs.
+pub export fn tsr_request_get_profile_events(request: ?*Request, events: ?[*]profile.Event, capacity: u32, count: ?*u32, dropped: ?*u64) callconv(.c) i32 {
+    return status.report(getProfileEvents(request, events, capacity, count, dropped));
+}
+
+fn getProfileEvents(request: ?*Request, events: ?[*]profile.Event, capacity: u32, count: ?*u32, dropped: ?*u64) status.Error!void {
+    const count_out = try args.out(u32, count, "count");
+    const dropped_out = try args.out(u64, dropped, "dropped");
+    const self = try requestOf(request);
+    try self.refuseWhileRunning();
+    const ring = self.ring orelse return status.fail(error.InvalidState, "profiling is off for this request", .{});
+    count_out.* = @intCast(ring.count());
+    dropped_out.* = ring.dropped();
+    if (capacity == 0) return;
+    const out = events orelse return status.fail(error.InvalidArgument, "events is NULL with capacity {d}", .{capacity});
+    _ = ring.copyOut(out[0..capacity]);
+}
+
+/// Forgets the recorded events (the ring stays, empty).
+pub export fn tsr_request_clear_profile_events(request: ?*Request) callconv(.c) i32 {
+    return status.report(clearProfileEvents(request));
+}
+
+fn clearProfileEvents(request: ?*Request) status.Error!void {
+    const self = try requestOf(request);
+    try self.refuseWhileRunning();
+    const ring = self.ring orelse return status.fail(error.InvalidState, "profiling is off for this request", .{});
+    ring.clear();
+}

@@ -15,6 +15,7 @@ const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
 const graph_uses = @import("graph_uses.zig");
 const memory_plan = @import("memory_plan.zig");
 const snapshot = @import("snapshot.zig");
+const profile = @import("../core/profile.zig");
 
 /// Signals a run may be stopped by: a cancel flag and a deadline in ns (monotonic clock).
 pub const Stop = struct {
@@ -46,6 +47,10 @@ pub const Executor = struct {
     plan_mismatch: bool = false,
     /// The value tables of the graphs being run, innermost last, for outer-scope reads.
     scopes: std.ArrayList(Scope) = .empty,
+    /// Where events go when the request profiles; null records nothing.
+    ring: ?*profile.Ring = null,
+    /// The node whose kernel runs now, in the innermost graph: a subgraph's events name it.
+    active_node: i32 = -1,
 
     const Scope = struct { graph: *ir.Graph, values: []?*const Tensor };
 
@@ -58,7 +63,9 @@ pub const Executor = struct {
             const scratch = self.arena.alloc(bool, graph.values.items.len) catch return oom();
             top.uses.neededNodes(graph, wanted, needed.?, scratch);
         }
+        const span = profile.maybeBegin(self.ring, .model_execute, .{});
         const values = try self.runGraph(graph, inputs, needed);
+        profile.maybeEnd(span);
         self.top_values = values;
         const outputs = self.arena.alloc(?*Tensor, graph.outputs.len) catch return oom();
         for (graph.outputs, outputs, 0..) |id, *slot, i| {
@@ -73,7 +80,10 @@ pub const Executor = struct {
 
     /// Runs a subgraph with `inputs` in graph-input order; returns its outputs in order.
     pub fn run(self: *Executor, graph: *ir.Graph, inputs: []const ?*const Tensor) status.Error![]*Tensor {
+        // Named by the node that runs it (If, Loop, Scan), at that node's depth.
+        const span = profile.maybeBegin(self.ring, .subgraph_execute, .{ .op_index = self.active_node, .depth = self.depth() });
         const values = try self.runGraph(graph, inputs, null);
+        profile.maybeEnd(span);
         const outputs = self.arena.alloc(*Tensor, graph.outputs.len) catch return oom();
         for (graph.outputs, outputs) |id, *slot| slot.* = try producedOutput(graph, values, id);
         return outputs;
@@ -151,7 +161,7 @@ pub const Executor = struct {
             .state = if (top_level and index < self.node_states.len) &self.node_states[index] else null,
             .planning = if (top_level) self.top.?.planning else .none,
         };
-        try run_kernel(&ctx);
+        try self.runKernel(run_kernel, &ctx, index);
         for (node.outputs, outputs, 0..) |maybe_id, produced, k| {
             const id = maybe_id orelse continue;
             const tensor = produced orelse return ctx.fail("output {d} ('{s}') was not produced", .{ k, graph.value(id).name });
@@ -168,6 +178,27 @@ pub const Executor = struct {
             }
             if (top.save_path.len > 0) try snapshot.save(tensor, top.save_path, graph.value(id).name);
         }
+    }
+
+    /// Calls the kernel; when profiling, inside a layer-execute span, with the node set as the
+    /// thread pool's profile scope so its dispatches are attributed to it.
+    fn runKernel(self: *Executor, run_kernel: kernel.Kernel, ctx: *kernel.Context, index: ir.NodeId) status.Error!void {
+        const saved_node = self.active_node;
+        self.active_node = @intCast(index);
+        defer self.active_node = saved_node;
+        const ring = self.ring orelse return run_kernel(ctx);
+        const scope: profile.Scope = .{ .ring = ring, .op_index = @intCast(index), .depth = self.depth() };
+        const saved_scope = profile.current;
+        profile.current = scope;
+        defer profile.current = saved_scope;
+        const span = ring.begin(.layer_execute, .{ .op_index = scope.op_index, .depth = scope.depth });
+        defer span.end();
+        return run_kernel(ctx);
+    }
+
+    /// 0 in the model's graph, 1 in a subgraph of it, and so on.
+    fn depth(self: *const Executor) u32 {
+        return @intCast(self.scopes.items.len -| 1);
     }
 
     fn runSubgraph(context: *anyopaque, graph: *ir.Graph, inputs: []const *const Tensor) status.Error![]*Tensor {

@@ -6,6 +6,7 @@ const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const registry = @import("../core/registry.zig");
 const model_module = @import("../model/model.zig");
+const ir = @import("../model/ir.zig");
 const tensor_module = @import("../tensor/tensor.zig");
 const executor_module = @import("executor.zig");
 const value = @import("value.zig");
@@ -13,6 +14,7 @@ const memory_plan = @import("memory_plan.zig");
 const snapshot = @import("snapshot.zig");
 const composite = @import("composite.zig");
 const thread_pool = @import("../backends/cpu/thread_pool.zig");
+const profile = @import("../core/profile.zig");
 
 const Model = model_module.Model;
 
@@ -42,8 +44,13 @@ pub const Request = struct {
     cancelled: std.atomic.Value(bool) = .init(false),
     /// Relative deadline for the next run, in microseconds; 0: none.
     deadline_us: i64 = 0,
+    /// Profile events of this request's runs; null when profiling is off.
+    ring: ?*profile.Ring = null,
+    /// When `queue` was called: the queue span's begin, recorded when the run starts.
+    queued_at_ns: ?u64 = null,
 
     pub fn create(model: *Model) status.Error!*Request {
+        const began_ns = profile.now();
         const self = memory.allocator.create(Request) catch return oom();
         errdefer memory.allocator.destroy(self);
         const inputs = memory.allocator.alloc(?*tensor_module.Tensor, model.input_names.len) catch return oom();
@@ -62,8 +69,29 @@ pub const Request = struct {
             .composite_inputs = composite_inputs,
             .bound_outputs = bound_outputs,
         };
+        if (model.options.profiling) try self.enableProfiling(model.options.profile_buffer_size);
+        errdefer self.disableProfiling();
+        if (self.ring) |ring| {
+            ring.recordAt(began_ns, .request_init, .begin, .{});
+            ring.record(.request_init, .end, .{});
+        }
         try registry.add(self, .request);
         return self;
+    }
+
+    /// Records later runs' events into a ring of `capacity` events, which starts with the model's
+    /// load events. A request that profiles already gets a new, empty ring.
+    pub fn enableProfiling(self: *Request, capacity: u32) status.Error!void {
+        try self.refuseWhileRunning();
+        const ring = try profile.Ring.create(capacity);
+        self.disableProfiling();
+        ring.append(self.model.init_events.events.items);
+        self.ring = ring;
+    }
+
+    pub fn disableProfiling(self: *Request) void {
+        if (self.ring) |ring| ring.destroy();
+        self.ring = null;
     }
 
     pub fn destroy(self: *Request) void {
@@ -74,6 +102,7 @@ pub const Request = struct {
         memory.allocator.free(self.composite_inputs);
         memory.allocator.free(self.bound_outputs);
         if (self.selected) |selected| memory.allocator.free(selected);
+        self.disableProfiling();
         memory.allocator.destroy(self);
     }
 
@@ -137,7 +166,7 @@ pub const Request = struct {
         return @enumFromInt(self.state.load(.acquire));
     }
 
-    fn refuseWhileRunning(self: *const Request) status.Error!void {
+    pub fn refuseWhileRunning(self: *const Request) status.Error!void {
         if (self.currentState() == .running) return status.fail(error.InvalidState, "the request is running", .{});
     }
 
@@ -193,6 +222,7 @@ pub const Request = struct {
     /// job waits in the queue then still stops it (runQueued keeps the flag).
     pub fn queue(self: *Request) void {
         self.cancelled.store(false, .release);
+        self.queued_at_ns = if (self.ring != null) profile.now() else null;
     }
 
     /// Runs a run that `queue` announced, honouring a cancel made since.
@@ -201,6 +231,12 @@ pub const Request = struct {
             if (current == @intFromEnum(State.running)) return status.fail(error.InvalidState, "the request is already running", .{});
             self.state.store(@intFromEnum(State.running), .release);
         }
+        if (self.queued_at_ns) |queued| if (self.ring) |ring| {
+            // Both ends on this thread, so the pair nests with the run that follows.
+            ring.recordAt(queued, .queue, .begin, .{});
+            ring.record(.queue, .end, .{});
+        };
+        self.queued_at_ns = null;
         self.runUnchecked() catch |e| {
             self.state.store(@intFromEnum(State.fault), .release);
             return e;
@@ -211,7 +247,11 @@ pub const Request = struct {
     fn runUnchecked(self: *Request) status.Error!void {
         try self.validate();
         const state = self.model.exec_state;
-        if (state.scheduler == .exclusive) state.turn.enter();
+        if (state.scheduler == .exclusive) {
+            const wait = profile.maybeBegin(self.ring, .wait, .{});
+            state.turn.enter();
+            profile.maybeEnd(wait);
+        }
         defer if (state.scheduler == .exclusive) state.turn.leave();
         if (state.intermediate_save_path.len > 0) std.fs.cwd().makePath(state.intermediate_save_path) catch |e|
             return status.fail(error.IOError, "cannot create intermediate save path '{s}': {s}", .{ state.intermediate_save_path, @errorName(e) });
@@ -274,6 +314,9 @@ pub const Request = struct {
         const inputs = arena.alloc(?*const value.Tensor, graph.inputs.len) catch return oom();
         @memset(inputs, null);
         for (graph.inputs, 0..) |id, i| {
+            // On the CPU an input is bound in place; the span is that binding.
+            const transfer = self.transferSpan(.transfer_from_input, id);
+            defer profile.maybeEnd(transfer);
             const name = graph.value(id).name;
             for (self.model.input_names, self.inputs, self.composite_inputs) |input_name, maybe, maybe_composite| {
                 if (!std.mem.eql(u8, input_name, name)) continue;
@@ -302,6 +345,7 @@ pub const Request = struct {
                 .planning = planning,
                 .save_path = state.intermediate_save_path,
             },
+            .ring = self.ring,
         };
         const outputs = executor.runTop(graph, inputs) catch |e| {
             if (mismatch) |flag| flag.* = executor.plan_mismatch;
@@ -313,9 +357,12 @@ pub const Request = struct {
     }
 
     fn fillBoundOutputs(self: *Request) status.Error!void {
-        for (self.bound_outputs, self.outputs, self.model.output_names) |maybe_target, maybe_source, name| {
+        const graph = self.model.graph();
+        for (self.bound_outputs, self.outputs, self.model.output_names, graph.outputs) |maybe_target, maybe_source, name, id| {
             const target = maybe_target orelse continue;
             const source = maybe_source orelse continue;
+            const transfer = self.transferSpan(.transfer_to_output, id);
+            defer profile.maybeEnd(transfer);
             if (!source.isTensor()) return status.fail(error.TypeError, "output '{s}' is a {s}: it cannot fill a tensor", .{ name, @tagName(source.kind) });
             if (target.layout.dtype != source.dtype) {
                 return status.fail(error.TypeError, "output '{s}' is {s}, but the tensor bound to it is {s}", .{ name, @tagName(source.dtype), @tagName(target.layout.dtype) });
@@ -335,7 +382,15 @@ pub const Request = struct {
     pub fn output(self: *Request, index: u32) status.Error!*tensor_module.Tensor {
         const source = try self.outputValue(index);
         if (!source.isTensor()) return status.fail(error.InvalidArgument, "output '{s}' is a {s}: read it element by element", .{ self.model.output_names[index], @tagName(source.kind) });
+        const transfer = self.transferSpan(.transfer_to_output, self.model.graph().outputs[index]);
+        defer profile.maybeEnd(transfer);
         return snapshot.copyOut(source);
+    }
+
+    /// A transfer or copy span for value `id`, CPU to CPU; null when not profiling.
+    fn transferSpan(self: *Request, kind: profile.Kind, id: ir.ValueId) ?profile.Span {
+        const ring = self.ring orelse return null;
+        return ring.begin(kind, .{ .tensor_id = @intCast(id), .src_device = profile.cpu_device, .dst_device = profile.cpu_device });
     }
 
     fn outputValue(self: *Request, index: u32) status.Error!*const value.Tensor {
@@ -353,6 +408,8 @@ pub const Request = struct {
     pub fn outputElement(self: *Request, index: u32, element: u32) status.Error!*tensor_module.Tensor {
         const item = try composite.element(try self.outputValue(index), element);
         if (!item.isTensor()) return status.fail(error.NotImplemented, "output '{s}' nests a {s} inside: only tensors can be read out", .{ self.model.output_names[index], @tagName(item.kind) });
+        const copy = self.transferSpan(.copy, self.model.graph().outputs[index]);
+        defer profile.maybeEnd(copy);
         return snapshot.copyOut(item);
     }
 
@@ -368,6 +425,8 @@ pub const Request = struct {
         }
         const source = self.values[id] orelse return status.fail(error.InvalidState, "'{s}' was not computed by the last run (not needed by the selected outputs)", .{name});
         if (!source.isTensor()) return status.fail(error.InvalidArgument, "'{s}' is a {s}, not a tensor", .{ name, @tagName(source.kind) });
+        const copy = self.transferSpan(.copy, id);
+        defer profile.maybeEnd(copy);
         return snapshot.copyOut(source);
     }
 };

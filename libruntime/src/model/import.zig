@@ -2,6 +2,7 @@
 //! for subgraphs), model-local functions are inlined, initializers become constants, nodes are put
 //! in topological order, and every structural fault is a ModelError naming the node and value.
 const std = @import("std");
+const profile = @import("../core/profile.zig");
 const status = @import("../core/status.zig");
 const dtype_module = @import("../tensor/dtype.zig");
 const constant_module = @import("constant.zig");
@@ -26,6 +27,9 @@ pub const Importer = struct {
     external: ?constant_module.ExternalResolver,
     functions: functions_module.Library,
     types: types.Builder,
+    /// Receives a subgraph-init span per subgraph imported (its nodes' order is not final yet,
+    /// so the span names no node).
+    init_log: ?*profile.Log = null,
 
     pub fn init(arena: std.mem.Allocator, pool: *symbolic.Pool, model: *const onnx.ModelProto, external: ?constant_module.ExternalResolver) status.Error!Importer {
         return .{
@@ -45,6 +49,8 @@ pub const Importer = struct {
     }
 
     fn importGraph(self: *Importer, proto: *const onnx.GraphProto, parent: ?*Graph, opsets: []const onnx.OperatorSetIdProto) status.Error!*Graph {
+        const began_ns = profile.now();
+        defer if (parent != null) if (self.init_log) |log| log.span(.subgraph_init, began_ns, profile.now(), .{ .depth = depthOf(parent) });
         const graph = self.arena.create(Graph) catch return outOfMemory();
         graph.* = .{ .name = proto.name, .parent = parent };
         const inputs = try self.addInputs(graph, proto);
@@ -262,4 +268,12 @@ fn reorder(arena: std.mem.Allocator, graph: *Graph, order: []const ir.NodeId) st
 
 fn outOfMemory() status.Error {
     return status.fail(error.OutOfResource, "out of memory while importing the model", .{});
+}
+
+/// Nesting depth of a graph whose parent is `parent`: 1 under the model's graph.
+fn depthOf(parent: ?*const Graph) u32 {
+    var depth: u32 = 0;
+    var at = parent;
+    while (at) |graph| : (at = graph.parent) depth += 1;
+    return depth;
 }

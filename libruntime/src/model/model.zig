@@ -11,6 +11,7 @@ const options_module = @import("options.zig");
 const pipeline_module = @import("pipeline.zig");
 const source_module = @import("source.zig");
 const shape_query = @import("shape_query.zig");
+const profile = @import("../core/profile.zig");
 
 pub const TensorInfo = info_module.TensorInfo;
 const ModelState = @import("../exec/model_state.zig").ModelState;
@@ -40,9 +41,13 @@ pub const Model = struct {
     mutex: std.Thread.Mutex = .{},
     /// The thread pool, kept node state and memory plans for running; built at load.
     exec_state: *ModelState = undefined,
+    /// The load's model-init and subgraph-init spans: every profiling request's ring starts
+    /// with them.
+    init_events: profile.Log = .{},
 
     /// Loads from a path (file or folder) or from bytes; the result is registered as a handle.
     pub fn load(source: source_module.Source, options: *const Options) status.Error!*Model {
+        const began_ns = profile.now();
         var owned_source = source;
         errdefer owned_source.deinit();
         const pipeline = try pipeline_module.Pipeline.create();
@@ -52,10 +57,12 @@ pub const Model = struct {
         const self = memory.allocator.create(Model) catch return status.fail(error.OutOfResource, "out of memory", .{});
         errdefer memory.allocator.destroy(self);
         self.* = .{ .source = owned_source, .pipeline = pipeline, .options = owned_options };
-        try pipeline.run(self.source.bytes, self.source.resolver());
+        errdefer self.init_events.deinit();
+        try pipeline.run(self.source.bytes, self.source.resolver(), &self.init_events);
         try self.describe();
         self.exec_state = try ModelState.create(pipeline.graph, &self.options);
         errdefer self.exec_state.destroy();
+        self.init_events.span(.model_init, began_ns, profile.now(), .{});
         try registry.add(self, .model);
         return self;
     }
@@ -65,6 +72,7 @@ pub const Model = struct {
         var infos = self.infos.valueIterator();
         while (infos.next()) |info| _ = registry.remove(info.*, .tensor_info);
         self.exec_state.destroy();
+        self.init_events.deinit();
         self.options.deinit();
         self.pipeline.destroy();
         self.source.deinit();

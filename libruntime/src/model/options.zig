@@ -4,6 +4,7 @@
 const std = @import("std");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
+const profile = @import("../core/profile.zig");
 
 pub const Scheduler = enum { simple, exclusive };
 
@@ -18,6 +19,9 @@ pub const Options = struct {
     /// CPU ids to pin threads to, as given ("0,1"); empty: no pinning.
     cores: []const u8 = "",
     scheduler: Scheduler = .simple,
+    /// Requests created from the model record profile events, into rings of this many events.
+    profiling: bool = false,
+    profile_buffer_size: u32 = profile.default_capacity,
     /// Backing storage for the string values above.
     strings: std.ArrayList([]u8) = .empty,
 
@@ -66,6 +70,14 @@ pub const Options = struct {
             self.cores = try self.keep(value);
         } else if (eql(key, "scheduler")) {
             self.scheduler = try parseScheduler(value);
+        } else if (eql(key, "profiling")) {
+            self.profiling = try parseBool(key, value);
+        } else if (eql(key, "profile_buffer_size")) {
+            const size = std.fmt.parseInt(u32, value, 10) catch 0;
+            if (size == 0 or size > profile.max_capacity) {
+                return status.fail(error.InvalidArgument, "option profile_buffer_size must be 1..{d} events, got '{s}'", .{ profile.max_capacity, value });
+            }
+            self.profile_buffer_size = size;
         } else if (eql(key, "passphrase")) {
             return status.fail(error.NotImplemented, "encrypted model containers (option passphrase) are not supported yet", .{});
         } else {
@@ -83,6 +95,8 @@ pub const Options = struct {
         if (eql(key, "threads")) return std.fmt.bufPrint(buffer, "{d}", .{self.threads}) catch unreachable;
         if (eql(key, "cores")) return self.cores;
         if (eql(key, "scheduler")) return @tagName(self.scheduler);
+        if (eql(key, "profiling")) return boolText(self.profiling);
+        if (eql(key, "profile_buffer_size")) return std.fmt.bufPrint(buffer, "{d}", .{self.profile_buffer_size}) catch unreachable;
         return status.fail(error.InvalidArgument, "unknown option '{s}'", .{key});
     }
 };

@@ -11,6 +11,7 @@ const engine_module = @import("infer/engine.zig");
 const ir = @import("ir.zig");
 const onnx = @import("proto/onnx.zig");
 const symbolic = @import("symbolic.zig");
+const profile = @import("../core/profile.zig");
 
 pub const Pipeline = struct {
     arena_state: std.heap.ArenaAllocator,
@@ -35,11 +36,13 @@ pub const Pipeline = struct {
     }
 
     /// decode → import → infer.
-    pub fn run(self: *Pipeline, bytes: []const u8, external: ?constant_module.ExternalResolver) status.Error!void {
+    /// Subgraph-init spans go to `init_log`.
+    pub fn run(self: *Pipeline, bytes: []const u8, external: ?constant_module.ExternalResolver, init_log: ?*profile.Log) status.Error!void {
         var timer = std.time.Timer.start() catch null;
         self.proto = try onnx.decodeModel(self.arena(), bytes);
         const decoded_ns = if (timer) |*t| t.lap() else 0;
         var importer = try import_module.Importer.init(self.arena(), &self.pool, &self.proto, external);
+        importer.init_log = init_log;
         self.graph = try importer.importModel();
         const imported_ns = if (timer) |*t| t.lap() else 0;
         var engine = engine_module.Engine{ .arena = self.arena(), .pool = &self.pool };

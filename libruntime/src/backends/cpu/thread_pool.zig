@@ -20,6 +20,7 @@ const std = @import("std");
 const builtin = @import("builtin");
 const status = @import("../../core/status.zig");
 const cpu = @import("../../device/cpu.zig");
+const profile = @import("../../core/profile.zig");
 
 const Atomic = std.atomic.Value;
 const Futex = std.Thread.Futex;
@@ -55,9 +56,20 @@ const closed: usize = std.math.maxInt(usize) / 2;
 /// Chunks are counted in a u32 (the futex word), so a job has at most this many.
 const max_chunks: usize = std.math.maxInt(u32) / 2;
 
+/// One thread's part of a profiled job; each on its own cache line (the workers write them).
+const ThreadShare = struct {
+    ran: bool = false,
+    thread_id: u32 = 0,
+    begin_ns: u64 = 0,
+    end_ns: u64 = 0,
+    _: void align(cache_line) = {},
+};
+
 pub const ThreadPool = struct {
     allocator: std.mem.Allocator,
     workers: []std.Thread,
+    /// Per thread (the submitter is 0): when it ran chunks of the current job, for profiling.
+    shares: []ThreadShare,
     flush_denormals: bool,
     spin_rounds: u32,
     submit: std.Thread.Mutex = .{},
@@ -68,6 +80,8 @@ pub const ThreadPool = struct {
     job_count: usize = 0,
     job_grain: usize = 1,
     job_chunks: usize = 0,
+    /// The submitting node's profile scope: each thread records the share of the job it ran.
+    job_profile: ?profile.Scope = null,
 
     // Each hot counter on its own cache line, so claiming chunks does not slow the parking word.
     next_chunk: Atomic(usize) align(cache_line) = .init(closed),
@@ -101,16 +115,20 @@ pub const ThreadPool = struct {
         errdefer allocator.destroy(self);
         const workers = allocator.alloc(std.Thread, threads - 1) catch return outOfMemory();
         errdefer allocator.free(workers);
+        const shares = allocator.alloc(ThreadShare, threads) catch return outOfMemory();
+        errdefer allocator.free(shares);
+        @memset(shares, .{});
         self.* = .{
             .allocator = allocator,
             .workers = workers,
+            .shares = shares,
             .flush_denormals = options.flush_denormals,
             .spin_rounds = options.spin_rounds,
         };
         for (workers, 1..) |*worker, index| {
             const core: ?u16 = if (options.cores.len == 0) null else options.cores[index % options.cores.len];
             const config: std.Thread.SpawnConfig = .{ .stack_size = options.stack_size_bytes };
-            worker.* = std.Thread.spawn(config, workerMain, .{ self, core }) catch {
+            worker.* = std.Thread.spawn(config, workerMain, .{ self, core, &shares[index] }) catch {
                 self.stopWorkers(index - 1);
                 return status.fail(
                     error.OutOfResource,
@@ -138,6 +156,7 @@ pub const ThreadPool = struct {
         self.submit.unlock();
         const allocator = self.allocator;
         allocator.free(self.workers);
+        allocator.free(self.shares);
         allocator.destroy(self);
     }
 
@@ -193,9 +212,16 @@ pub const ThreadPool = struct {
             return func(context, 0, count);
         }
 
+        const scope = profile.current;
+        const launch = if (scope) |s| s.ring.begin(.launch, .{ .op_index = s.op_index, .depth = s.depth }) else null;
+        defer profile.maybeEnd(launch);
         self.submit.lock();
         defer self.submit.unlock();
         self.waitForStragglers();
+        self.job_profile = scope;
+        if (scope != null) for (self.shares) |*share| {
+            share.ran = false;
+        };
         self.job_func = func;
         self.job_context = context;
         self.job_count = count;
@@ -208,22 +234,40 @@ pub const ThreadPool = struct {
             Futex.wake(&self.generation, @intCast(@min(chunks - 1, self.workers.len)));
         }
         const saved = enterJob(self.flush_denormals);
-        self.runChunks();
+        self.runChunks(&self.shares[0]);
         leaveJob(saved);
+        const wait = if (scope) |s| if (self.chunks_done.load(.acquire) != chunks) s.ring.begin(.wait, .{ .op_index = s.op_index, .depth = s.depth }) else null else null;
         self.waitForChunks(@intCast(chunks));
+        profile.maybeEnd(wait);
+        if (scope) |s| self.recordShares(s);
         self.next_chunk.store(closed, .seq_cst);
     }
 
-    fn runChunks(self: *ThreadPool) void {
+    fn runChunks(self: *ThreadPool, share: *ThreadShare) void {
         const chunks = self.job_chunks;
+        const timed = self.job_profile != null;
         while (true) {
             const chunk = self.next_chunk.fetchAdd(1, .monotonic);
             if (chunk >= chunks) return;
+            if (timed and !share.ran) share.* = .{ .ran = true, .thread_id = profile.threadId(), .begin_ns = profile.now() };
             const begin = chunk * self.job_grain;
             self.job_func(self.job_context, begin, @min(self.job_count, begin + self.job_grain));
+            // Written before the chunk counts as done, so the submitter reads it after the join.
+            if (timed) share.end_ns = profile.now();
             const done = self.chunks_done.fetchAdd(1, .seq_cst) + 1;
             if (done == chunks and self.caller_sleeping.load(.seq_cst) != 0) Futex.wake(&self.chunks_done, 1);
         }
+    }
+
+    /// One device-execute span per thread that ran chunks of the job, from its first chunk's
+    /// start to its last one's end. Workers only note the times (before their chunks count as
+    /// done); the submitter records the events, so nothing touches the ring after the join.
+    fn recordShares(self: *ThreadPool, scope: profile.Scope) void {
+        for (self.shares) |share| if (share.ran) {
+            const detail: profile.Detail = .{ .op_index = scope.op_index, .depth = scope.depth, .src_device = profile.cpu_device, .dst_device = profile.cpu_device };
+            scope.ring.recordFor(share.thread_id, share.begin_ns, .device_execute, .begin, detail);
+            scope.ring.recordFor(share.thread_id, share.end_ns, .device_execute, .end, detail);
+        };
     }
 
     /// Workers still inside the previous job are between their last claim and leaving: moments.
@@ -288,7 +332,7 @@ pub const ThreadPool = struct {
         }
     }
 
-    fn workerMain(self: *ThreadPool, core: ?u16) void {
+    fn workerMain(self: *ThreadPool, core: ?u16, share: *ThreadShare) void {
         inside_job = true;
         const pinned = if (core) |id| setAffinity(id) else true;
         if (self.flush_denormals) writeFloatControl(readFloatControl() | flush_denormal_bits);
@@ -298,7 +342,7 @@ pub const ThreadPool = struct {
         Futex.wake(&self.started, 1);
         while (self.waitForJob(&seen)) {
             _ = self.inside.fetchAdd(1, .seq_cst);
-            if (self.next_chunk.load(.seq_cst) < closed) self.runChunks();
+            if (self.next_chunk.load(.seq_cst) < closed) self.runChunks(share);
             _ = self.inside.fetchSub(1, .seq_cst);
         }
     }
