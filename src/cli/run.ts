@@ -1,0 +1,101 @@
+/**
+ * `tessera run <model>`: runs a model once on given or random inputs and shows each output
+ * (dtype, shape, statistics, first elements), or saves them as .npy files with --output.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { IOError, TypeError as TesseraTypeError } from "../errors.ts";
+import { loadModel } from "../model.ts";
+import type { Tensor } from "../tensor.ts";
+import { integerOption, modelPath } from "./args.ts";
+import { buildInputs, type InputDescription } from "./inputs.ts";
+import { npyCanHold, writeNpy } from "./npy.ts";
+import { table } from "./table.ts";
+import { formatSummary, summariseValues, type ValueSummary } from "./values.ts";
+
+export const runUsage = `usage: tessera run <model> [options]
+  --input name=file.npy|name=file.bin|name=random   an input (default: random); repeatable
+  --shape name=1,3,224,224   dims of a dynamic input (for random and .bin inputs); repeatable
+  --output dir               save each output as dir/<name>.npy
+  --threads N                the model's kernel threads (default: one per core)
+  --seed N                   seed of the random inputs (default 0)
+  --json                     print the result as JSON`;
+
+const options = {
+  input: { type: "string", multiple: true },
+  shape: { type: "string", multiple: true },
+  output: { type: "string" },
+  threads: { type: "string" },
+  seed: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+interface OutputEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  /** null for dtypes whose elements are not plain numbers (bfloat16, complex, strings, …). */
+  summary: ValueSummary | null;
+  file?: string;
+}
+
+export async function run(args: string[]): Promise<string> {
+  const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+  if (values.help) return runUsage;
+  const path = modelPath("run", positionals);
+  const threads = integerOption(values.threads, "--threads", 1);
+  const seed = integerOption(values.seed, "--seed", 0);
+  using model = await loadModel(path, { threads });
+  using inputs = buildInputs(model, { inputs: values.input, shapes: values.shape, seed });
+  using request = model.createRequest();
+  const start = performance.now();
+  const tensors = request.runSync(inputs.tensors);
+  const ms = performance.now() - start;
+
+  const entries: OutputEntry[] = [];
+  for (const name of model.outputNames) {
+    const value = tensors[name] ?? request.getValue(name);
+    // Sequences give one entry per element, "name[i]"; an empty optional gives none.
+    const elements: [string, Tensor][] = value === null ? [] : Array.isArray(value) ? value.map((t, i) => [`${name}[${i}]`, t]) : [[name, value]];
+    for (const [label, t] of elements) {
+      const entry: OutputEntry = { name: label, dtype: t.dtype, shape: [...t.shape], summary: npyCanHold(t.dtype) ? summariseValues(t) : null };
+      if (values.output !== undefined) entry.file = save(values.output, label, t);
+      entries.push(entry);
+    }
+  }
+  const result = { model: path, ms, inputs: inputs.describe(), outputs: entries };
+  return values.json ? JSON.stringify(result, null, 2) : formatRun(result);
+}
+
+/** Writes dir/<name>.npy, with characters a file name cannot hold replaced by "_". */
+function save(dir: string, name: string, t: Tensor): string {
+  const file = join(dir, `${name.replace(/[^\w.\-[\]]/g, "_")}.npy`);
+  if (!npyCanHold(t.dtype)) throw new TesseraTypeError(`output '${name}' is ${t.dtype}, which .npy cannot hold`);
+  const bytes = writeNpy({ dtype: t.dtype, shape: [...t.shape], data: t.toTypedArray() });
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, bytes);
+  } catch (error) {
+    throw new IOError(`cannot write '${file}': ${(error as Error).message}`);
+  }
+  return file;
+}
+
+function formatRun(result: { model: string; ms: number; inputs: InputDescription[]; outputs: OutputEntry[] }): string {
+  const shape = (s: readonly number[]) => `[${s.join(", ")}]`;
+  const inputRows = result.inputs.map((i) => [i.name, i.dtype, shape(i.shape), i.source]);
+  const outputRows = result.outputs.map((o) => {
+    const text = o.summary ? formatSummary(o.summary, o.shape.reduce((a, b) => a * b, 1)) : { stats: "", preview: "" };
+    return [o.name, o.dtype, shape(o.shape), text.stats, o.file ?? text.preview];
+  });
+  const saved = result.outputs.some((o) => o.file !== undefined);
+  return [
+    `model ${result.model} (ran in ${result.ms.toFixed(2)} ms)`,
+    "",
+    table(["input", "dtype", "shape", "source"], inputRows),
+    "",
+    table(["output", "dtype", "shape", "statistics", saved ? "saved to" : "first values"], outputRows),
+  ].join("\n");
+}
