@@ -1,16 +1,16 @@
-/** The `tessera` command: devices and info, as tables and JSON, and its error paths. */
+/** The `tessera` command: its usage, devices and info as tables and JSON, and their error paths (run and bench: cli-*.test.ts). */
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { addRelu } from "./support/models.ts";
-import { repo, scratchDir } from "./support/paths.ts";
+import { bunBinary, repo, scratchDir } from "./support/paths.ts";
 
 const cli = join(repo, "src/cli/main.ts");
 const modelPath = join(scratchDir("tessera-cli-"), "add_relu.onnx");
 writeFileSync(modelPath, addRelu());
 
 function tessera(...args: string[]) {
-  const result = Bun.spawnSync([process.execPath, cli, ...args]);
+  const result = Bun.spawnSync([bunBinary, cli, ...args]);
   return { code: result.exitCode, out: result.stdout.toString(), err: result.stderr.toString() };
 }
 
@@ -60,5 +60,25 @@ describe("tessera devices", () => {
     expect(table.out).toMatch(/\ncpu:0\s+cpu\s+/);
     const json = JSON.parse(tessera("devices", "--json").out);
     expect(json.devices[0].id).toBe("cpu:0");
+  });
+});
+
+describe("tessera", () => {
+  test("--help lists every command; no command is a usage error", () => {
+    const help = tessera("--help");
+    expect(help.code).toBe(0);
+    for (const command of ["devices", "info <model>", "run <model>", "bench <model>"]) expect(help.out).toContain(`\n  ${command}`);
+    const bare = tessera();
+    expect(bare.code).toBe(2);
+    expect(bare.out).toBe(help.out);
+  });
+
+  test("run --help and bench --help describe their options", () => {
+    const run = tessera("run", "--help");
+    expect(run.code).toBe(0);
+    expect(run.out).toContain("--output dir");
+    const bench = tessera("bench", "-h");
+    expect(bench.code).toBe(0);
+    for (const option of ["-niter N", "-t S", "-nireq N", "-hint latency|throughput", "-api sync|async", "-report json"]) expect(bench.out).toContain(option);
   });
 });

@@ -1,18 +1,26 @@
 #!/usr/bin/env bun
 /**
- * The `tessera` command. Subcommands: devices, info. Arguments are parsed by node:util's
- * parseArgs; a bad argument gets a one-line error and exit status 2, never a stack trace.
+ * The `tessera` command. Each subcommand parses its arguments with node:util's parseArgs and
+ * returns the text to print. A bad command line gets one line on stderr and exit status 2; a
+ * failure while loading, reading or running gets one line and status 1; never a stack trace.
  */
 import { parseArgs } from "node:util";
 import * as rt from "../index.ts";
+import { UsageError } from "./args.ts";
+import { bench } from "./bench.ts";
 import { formatInfo } from "./info.ts";
+import { run } from "./run.ts";
 import { table } from "./table.ts";
 
-const usage = `usage: tessera <command> [options]
-  devices [--json]          the host and its devices, with capabilities
-  info <model> [--json]     a model's signature, shapes, metadata and operations`;
+export { UsageError };
 
-class UsageError extends Error {}
+export interface Command {
+  /** One line for `tessera --help`: the arguments, then what it does. */
+  synopsis: string;
+  summary: string;
+  /** The text to print on stdout. */
+  run: (args: string[]) => string | Promise<string>;
+}
 
 function devices(args: string[]): string {
   const { values } = parseArgs({ args, options: { json: { type: "boolean" } }, strict: true });
@@ -34,28 +42,51 @@ function info(args: string[]): string {
   return values.json ? JSON.stringify(model.toJSON(), null, 2) : formatInfo(model);
 }
 
-const commands: Record<string, (args: string[]) => string> = { devices, info };
+/** Every subcommand by name; other modules may add theirs before main() runs. */
+export const commands: Record<string, Command> = {
+  devices: { synopsis: "devices [--json]", summary: "the host and its devices, with capabilities", run: devices },
+  info: { synopsis: "info <model> [--json]", summary: "a model's signature, shapes, metadata and operations", run: info },
+  run: { synopsis: "run <model> [--input ...] [--output dir]", summary: "run once on given or random inputs; show or save the outputs", run },
+  bench: { synopsis: "bench <model> [-niter N | -t S] [-hint ...]", summary: "latency and throughput, benchmark_app style", run: bench },
+};
 
-export function main(argv: string[]): number {
-  const [command, ...rest] = argv;
-  if (!command || command === "--help" || command === "-h") {
-    console.log(usage);
-    return command ? 0 : 2;
+export function usage(): string {
+  const entries = Object.values(commands);
+  const width = Math.max(...entries.map((c) => c.synopsis.length));
+  return ["usage: tessera <command> [options]", ...entries.map((c) => `  ${c.synopsis.padEnd(width)}  ${c.summary}`)].join("\n");
+}
+
+/** Whether an error is one the user can act on from its message alone. */
+function isKnown(error: unknown): boolean {
+  return error instanceof UsageError || error instanceof rt.RuntimeException || isParseError(error);
+}
+
+function isParseError(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code?.startsWith("ERR_PARSE_ARGS") === true;
+}
+
+/** Runs one command line (without the program name) and returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    console.log(usage());
+    return name ? 0 : 2;
   }
-  const run = commands[command];
   try {
-    if (!run) throw new UsageError(`unknown command '${command}'`);
-    console.log(run(rest));
+    const command = commands[name];
+    if (!command) throw new UsageError(`unknown command '${name}'`);
+    console.log(await command.run(rest));
     return 0;
   } catch (error) {
-    const known = error instanceof UsageError || error instanceof rt.RuntimeException || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    if (!known) throw error;
-    console.error(`tessera: ${(error as Error).message}`);
-    return error instanceof UsageError || !(error instanceof rt.RuntimeException) ? 2 : 1;
+    const message = (error as Error)?.message ?? String(error);
+    // Only the first line: parseArgs adds advice on later lines, and one line is the contract.
+    console.error(`tessera: ${isKnown(error) ? "" : "unexpected error: "}${message.split("\n")[0]}`);
+    if (!isKnown(error) && ["trace", "debug"].includes(process.env.TESSERA_LOG ?? "")) console.error((error as Error).stack);
+    return error instanceof UsageError || isParseError(error) ? 2 : 1;
   }
 }
 
 if (import.meta.main) {
   const args = typeof Bun !== "undefined" ? Bun.argv.slice(2) : (globalThis as unknown as { Deno: { args: string[] } }).Deno.args;
-  process.exitCode = main(args);
+  process.exitCode = await main(args);
 }
