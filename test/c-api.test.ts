@@ -44,6 +44,20 @@ test("a C program loads a model and reads its signature and shapes", () => {
   expect(missing.stdout.toString()).toMatch(/^load failed: status -14 \(cannot open model/);
 }, 60_000);
 
+test("a C program profiles a run and reads the engine's events", () => {
+  const dir = scratchDir();
+  const binary = compileExample("profile_run", dir);
+  const model = join(dir, "add_relu.onnx");
+  writeFileSync(model, addRelu());
+  const run = Bun.spawnSync([binary, model]);
+  const out = run.stdout.toString();
+  expect(run.exitCode).toBe(0);
+  // Three nodes, each a layer-execute pair; the run's model-execute and the input's transfer.
+  expect(out).toMatch(/^10 events, 0 dropped\n/);
+  expect(out).toMatch(/node 0 Add: \d+ ns\nnode 1 Relu: \d+ ns\nnode 2 Mul: \d+ ns\n/);
+  expect(out).toContain(`NULL count: status ${-1}`);
+}, 60_000);
+
 test("the header compiles as C++ too", async () => {
   const dir = scratchDir();
   const source = join(dir, "header.cpp");

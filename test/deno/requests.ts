@@ -150,3 +150,19 @@ Deno.test("AsyncInferQueue: userdata, callback outputs, errors, waitAll", async 
   assert.equal(seen.get(99), 200);
   assert.equal(queue.isReady(), true);
 });
+
+Deno.test("profiling: engine events and request.profile under Deno", () => {
+  using model = rt.loadModelSync(addRelu(), { profiling: true });
+  using request = model.createRequest();
+  const loadEvents = request.getProfileEvents();
+  assert.equal(loadEvents.filter((e) => e.kind === "model-init").length, 2);
+  using x = rt.tensor(new Float32Array(8), { shape: [2, 4] });
+  const result = request.profile({ x }, undefined, { warmup: 1, repeat: 3 });
+  assert.equal(result.runs, 3);
+  assert.equal(result.durations.model.length, 3);
+  assert.deepEqual(result.durations.layers.map((l) => l.opType), ["Add", "Relu", "Mul"]);
+  for (const kind of new Set(result.events.map((e) => e.kind))) {
+    const begins = result.events.filter((e) => e.kind === kind && e.phase === "begin").length;
+    assert.equal(begins * 2, result.events.filter((e) => e.kind === kind).length, kind);
+  }
+});
