@@ -7,6 +7,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { buildInputs } from "../src/cli/inputs.ts";
+import { readNpy, writeNpy } from "../src/cli/npy.ts";
+import * as rt from "../src/index.ts";
 import { addRelu } from "./support/models.ts";
 import { libraryPath, repo, scratchDir } from "./support/paths.ts";
 
@@ -173,5 +176,67 @@ describe("where the library is extracted", () => {
     const result = Bun.spawnSync(["unshare", "-rm", "sh", "-c", mountAndRun], { cwd: box.bin, env: box.env, stdout: "pipe", stderr: "pipe" });
     expect({ code: result.exitCode, err: result.stderr.toString() }).toEqual({ code: 0, err: "" });
     expect(readFileSync(extracted(join(box.home, ".cache", "tessera"))).equals(libraryBytes)).toBe(true);
+  });
+});
+
+describe("run and bench from the executable", () => {
+  const box = sandbox();
+  const modelFile = join(box.bin, "add_relu.onnx");
+  writeFileSync(modelFile, addRelu());
+  const x = new Float32Array([-3, -1.5, 0, 0.25, 1, 2, -2.5, 7, 0.5, -0.75, 3, -4]);
+  writeFileSync(join(box.bin, "x.npy"), writeNpy({ dtype: "float32", shape: [3, 4], data: x }));
+
+  /** The model run in this process, through the checkout's library. */
+  async function inProcess(inputs: Record<string, rt.Tensor>): Promise<number[]> {
+    using model = rt.loadModelSync(modelFile);
+    const { y } = await model.run(inputs);
+    using output = y!;
+    return [...(output.toTypedArray() as Float32Array)];
+  }
+
+  test("run: the outputs it saves are the library's, in process", async () => {
+    const { code, out, err } = run(box, ["run", "add_relu.onnx", "--input", "x=x.npy", "--output", "outputs"]);
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    expect(out).toMatch(/\ny\s+float32\s+\[3, 4\]\s+.*outputs\/y\.npy/);
+    const saved = readNpy(readFileSync(join(box.bin, "outputs", "y.npy")));
+    expect({ dtype: saved.dtype, shape: saved.shape }).toEqual({ dtype: "float32", shape: [3, 4] });
+    using input = rt.tensor(x, { shape: [3, 4] });
+    const expected = await inProcess({ x: input });
+    expect(Array.from(saved.data as Float32Array)).toEqual(expected);
+    expect(expected).toEqual([...x].map((v, i) => Math.fround(Math.max(0, v + [1, 2, 3, 4][i % 4]!) * 2)));
+  });
+
+  test("run on random inputs: the values match the same seeded inputs run in process", async () => {
+    const { code, out } = run(box, ["run", "add_relu.onnx", "--shape", "x=2,4", "--seed", "7", "--json"]);
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(result.inputs).toEqual([{ name: "x", dtype: "float32", shape: [2, 4], source: "random" }]);
+    expect(result.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape])).toEqual([["y", [2, 4]]]);
+    using model = rt.loadModelSync(modelFile);
+    using inputs = buildInputs(model, { shapes: ["x=2,4"], seed: 7 });
+    expect(result.outputs[0].summary.first).toEqual(await inProcess(inputs.tensors));
+  });
+
+  test("bench -niter 5 times five runs", () => {
+    const text = run(box, ["bench", "add_relu.onnx", "-niter", "5", "-shape", "x[1,4]"]);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/^model\s+add_relu\.onnx \(loaded in [\d.]+ ms\)/);
+    expect(text.out).toMatch(/\niterations\s+5 \(/);
+    expect(text.out).toMatch(/\nthroughput\s+[\d.]+ inferences\/s/);
+
+    const { code, out } = run(box, ["bench", "add_relu.onnx", "-niter", "5", "-shape", "x[1,4]", "-report", "json"]);
+    expect(code).toBe(0);
+    const report = JSON.parse(out);
+    expect(report.iterations).toBe(5);
+    expect(report.inputs[0].shape).toEqual([1, 4]);
+    expect(report.latencyMs.min).toBeGreaterThan(0);
+    expect(report.latencyMs.min).toBeLessThanOrEqual(report.latencyMs.max);
+    expect(report.throughput).toBeGreaterThan(0);
+  });
+
+  test("a bad bench argument gets one line and status 2", () => {
+    const { code, err } = run(box, ["bench", "add_relu.onnx", "-niter", "zero"]);
+    expect(code).toBe(2);
+    expect(err).toMatch(/^tessera: [^\n]*-niter[^\n]*\n$/);
   });
 });
