@@ -9,6 +9,7 @@ import * as rt from "../index.ts";
 import { UsageError } from "./args.ts";
 import { bench } from "./bench.ts";
 import { formatInfo } from "./info.ts";
+import { profile } from "./profile.ts";
 import { run } from "./run.ts";
 import { table } from "./table.ts";
 
@@ -48,6 +49,7 @@ export const commands: Record<string, Command> = {
   info: { synopsis: "info <model> [--json]", summary: "a model's signature, shapes, metadata and operations", run: info },
   run: { synopsis: "run <model> [--input ...] [--output dir]", summary: "run once on given or random inputs; show or save the outputs", run },
   bench: { synopsis: "bench <model> [-niter N | -t S] [-hint ...]", summary: "latency and throughput, benchmark_app style", run: bench },
+  profile: { synopsis: "profile <model> [--trace out.json]", summary: "time per layer from the engine's events; a Chrome trace", run: profile },
 };
 
 export function usage(): string {
