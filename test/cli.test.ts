@@ -67,7 +67,7 @@ describe("tessera", () => {
   test("--help lists every command; no command is a usage error", () => {
     const help = tessera("--help");
     expect(help.code).toBe(0);
-    for (const command of ["devices", "info <model>", "run <model>", "bench <model>"]) expect(help.out).toContain(`\n  ${command}`);
+    for (const command of ["devices", "info <model>", "run <model>", "bench <model>", "profile <model>"]) expect(help.out).toContain(`\n  ${command}`);
     const bare = tessera();
     expect(bare.code).toBe(2);
     expect(bare.out).toBe(help.out);
@@ -80,5 +80,16 @@ describe("tessera", () => {
     const bench = tessera("bench", "-h");
     expect(bench.code).toBe(0);
     for (const option of ["-niter N", "-t S", "-nireq N", "-hint latency|throughput", "-api sync|async", "-report json"]) expect(bench.out).toContain(option);
+  });
+
+  test("a library that cannot be opened is one line and status 1, from the command's entry", () => {
+    const entry = join(repo, "src/cli/tessera.ts");
+    const result = Bun.spawnSync([bunBinary, entry, "devices"], { env: { ...process.env, TESSERA_LIBRARY: "/nonexistent/libtessera.so" } });
+    const err = result.stderr.toString();
+    expect(result.exitCode).toBe(1);
+    expect(err.trimEnd().split("\n")).toEqual([expect.stringMatching(/^tessera: cannot load the Tessera library at \/nonexistent\/libtessera\.so/)]);
+    const ok = Bun.spawnSync([bunBinary, entry, "info", modelPath]);
+    expect(ok.exitCode).toBe(0);
+    expect(ok.stdout.toString()).toContain("add_relu");
   });
 });
