@@ -68,3 +68,21 @@ export {
   toChromeTrace,
   writeChromeTrace,
 } from "./profile/trace.ts";
+export { concreteShape, randomInputs, type RandomInputOptions, randomTensor } from "./profile/random-inputs.ts";
+export {
+  BasicProfiler,
+  type BasicProfilerOptions,
+  BatchProfiler,
+  type BatchSizeResult,
+  type BatchStatistics,
+  type BenchmarkOptions,
+  type BenchmarkResult,
+  type LayerStatistics,
+  mergeDurations,
+  optimizeBatchSize,
+  type OptimizeBatchSizeOptions,
+  PerformanceProfiler,
+  profileStatistics,
+  type ProfileStatistics,
+  repeatAlongFirstDim,
+} from "./profile/profilers.ts";

@@ -42,9 +42,9 @@ export interface ChromeTraceOptions {
 /** What names a layer's span: the model's operations, by index. */
 export type OperationNames = readonly { readonly name: string; readonly opType: string }[];
 
-/** Spans are paired by these; a begin matches the end with the same key on its thread. */
+/** Spans are paired by these (as spansOf pairs them); a begin matches the end with the same key on its thread. */
 function spanKey(event: ProfileEvent): string {
-  return `${event.kind}/${event.opIndex}/${event.depth}`;
+  return `${event.kind}/${event.opIndex}/${event.depth}/${event.tensorId}`;
 }
 
 /** One thread's events in time order, and which of them form properly nested pairs. */
