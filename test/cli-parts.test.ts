@@ -2,9 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { longOptions, UsageError } from "../src/cli/args.ts";
 import { parseInputSpec, parseShapeSpec } from "../src/cli/inputs.ts";
-import { percentile, summarise } from "../src/cli/latency.ts";
 import { Progress } from "../src/cli/progress.ts";
-import { randomStream, randomTensor } from "../src/cli/random.ts";
+import { randomStream, seededTensor as randomTensor } from "../src/random.ts";
 
 describe("longOptions", () => {
   const names = { niter: "niter", t: "time", shape: "shape" };
@@ -38,17 +37,6 @@ describe("specs", () => {
     expect(parseInputSpec("ids=random")).toEqual(["ids", { kind: "random" }]);
     expect(parseInputSpec("x.npy")).toEqual(["", { kind: "npy", path: "x.npy" }]);
     expect(() => parseInputSpec("x=x.txt")).toThrow("give name=file.npy, name=file.bin or name=random");
-  });
-});
-
-describe("latency statistics", () => {
-  test("percentiles interpolate between ranks, as numpy.percentile does", () => {
-    const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-    expect(percentile(sorted, 50)).toBe(5.5); // np.percentile(range(1, 11), 50)
-    expect(percentile(sorted, 90)).toBeCloseTo(9.1, 12);
-    expect(percentile(sorted, 99)).toBeCloseTo(9.91, 12);
-    expect(percentile([4], 99)).toBe(4);
-    expect(summarise([3, 1, 2])).toEqual({ count: 3, min: 1, median: 2, mean: 2, p90: 2.8, p99: 2.98, max: 3 });
   });
 });
 

@@ -30,7 +30,8 @@ function mlp(batch: number | string = "N"): Uint8Array {
 function embedding(): Uint8Array {
   const g = new GraphBuilder("embedding");
   g.input("ids", "int64", ["N"]);
-  g.initializer("table", "float32", [4, 16], Float32Array.from({ length: 64 }, (_, i) => i / 64));
+  // Ten rows: random int64 inputs are ids in 0..9 (random.ts).
+  g.initializer("table", "float32", [10, 16], Float32Array.from({ length: 160 }, (_, i) => i / 160));
   g.initializer("w", "float32", [16, 8], new Float32Array(128).fill(0.5));
   const rows = g.node("Gather", ["table", "ids"], { name: "lookup" });
   g.node("MatMul", [rows, "w"], { name: "project", outputs: ["y"] });
@@ -153,7 +154,8 @@ describe("BasicProfiler", () => {
     const trace = profiler.toChromeTrace();
     expect(rt.chromeTraceProblems(trace)).toEqual([]);
     const begins = trace.traceEvents.filter((e) => e.ph === "B");
-    expect(begins.length).toBeLessThan(20);
+    // At most one begin per two events; fewer when the ring cut a span in two.
+    expect(begins.length).toBeLessThanOrEqual(20);
     expect(begins.filter((e) => e.cat === "model-execute").length).toBe(profiler.statistics().model.count);
     expect(profiler.statistics().model.count).toBeLessThan(6);
 
@@ -283,12 +285,12 @@ describe("random inputs", () => {
       expect(a.ids!.dtype).toBe("int64");
       expect(a.ids!.toArray()).toEqual(b.ids!.toArray());
       expect(c.ids!.shape).toEqual([5]);
-      for (const id of c.ids!.toArray() as bigint[]) expect(id >= 0n && id < 4n).toBe(true);
+      for (const id of c.ids!.toArray() as bigint[]) expect(id >= 0n && id < 10n).toBe(true);
     } finally {
       for (const t of [...Object.values(a), ...Object.values(b), ...Object.values(c)]) t.dispose();
     }
     using floats = rt.randomTensor({ ...model.getTensor("ids"), name: "f", dtype: "float16", shape: [3, "S"] }, { dims: { S: 2 } });
     expect(floats.shape).toEqual([3, 2]);
-    for (const v of (floats.toArray() as number[][]).flat()) expect(v >= -1 && v < 1).toBe(true);
+    for (const v of (floats.toArray() as number[][]).flat()) expect(v >= 0 && v <= 1).toBe(true);
   });
 });

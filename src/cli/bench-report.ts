@@ -1,6 +1,6 @@
 /** What `tessera bench` reports: one record, printed as aligned lines or as JSON. */
 import type { InputDescription } from "./inputs.ts";
-import type { LatencySummary } from "./latency.ts";
+import type { Statistics } from "../profile/statistics.ts";
 
 export interface BenchReport {
   model: string;
@@ -13,7 +13,7 @@ export interface BenchReport {
   warmup: number;
   iterations: number;
   totalMs: number;
-  latencyMs: Omit<LatencySummary, "count">;
+  latencyMs: Pick<Statistics, "min" | "median" | "mean" | "p90" | "p99" | "max">;
   /** Inferences per second over the whole timed run. */
   throughput: number;
 }

@@ -12,7 +12,7 @@ import type { DimValue, Model, TensorInfo } from "../model.ts";
 import { type Tensor, tensor } from "../tensor.ts";
 import { UsageError } from "./args.ts";
 import { readNpy } from "./npy.ts";
-import { randomStream, randomTensor } from "./random.ts";
+import { randomStream, seededTensor } from "../random.ts";
 
 export interface InputSpecs {
   /** `name=path.npy`, `name=path.bin`, `name=random`; the name may be left out for a model with one input. */
@@ -142,7 +142,7 @@ function prepare(info: TensorInfo, source: Source, given: number[] | undefined, 
     return { name, dtype, shape: array.shape, source: source.path, tensor: tensor(array.data, { shape: array.shape, dtype, copy: false }) };
   }
   const shape = given ?? staticShape(info);
-  if (source.kind === "random") return { name, dtype, shape, source: "random", tensor: randomTensor(dtype, shape, next) };
+  if (source.kind === "random") return { name, dtype, shape, source: "random", tensor: seededTensor(dtype, shape, next) };
   const bytes = readFile(source.path);
   const count = shape.reduce((a, b) => a * b, 1);
   const needed = Math.ceil((count * dtypeInfo(dtype).bits) / 8);

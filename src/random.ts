@@ -1,10 +1,10 @@
 /**
- * Reproducible random tensors for inputs the user did not give: a seeded xorshift generator and,
+ * Reproducible random tensors for inputs the user did not give (the CLI's and the profilers'): a seeded xorshift generator and,
  * per dtype, a range that the usual inputs of that type accept.
  */
-import { type DType, dtypeInfo } from "../dtype.ts";
-import { NotImplementedError } from "../errors.ts";
-import { tensor, type Tensor } from "../tensor.ts";
+import { type DType, dtypeInfo } from "./dtype.ts";
+import { NotImplementedError } from "./errors.ts";
+import { tensor, type Tensor } from "./tensor.ts";
 
 /** Uniform numbers in [0, 1) from Marsaglia's xorshift32; the same seed gives the same stream. */
 export function randomStream(seed: number): () => number {
@@ -49,7 +49,7 @@ const floats = new Set<DType>(["float16", "float32", "float64", "bfloat16"]);
 const integers = new Set<DType>(["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]);
 
 /** A tensor of `dtype` and `shape` filled from `next` (randomStream). */
-export function randomTensor(dtype: DType, shape: readonly number[], next: () => number): Tensor {
+export function seededTensor(dtype: DType, shape: readonly number[], next: () => number): Tensor {
   const count = shape.reduce((a, b) => a * b, 1);
   const [low, high] = rangeOf(dtype);
   if (floats.has(dtype)) {
