@@ -6,9 +6,9 @@ import { writeNpy } from "../src/cli/npy.ts";
 import * as rt from "../src/index.ts";
 import { buildModel, GraphBuilder } from "../src/onnx/builder.ts";
 import { addRelu } from "./support/models.ts";
-import { bunBinary, repo, scratchDir } from "./support/paths.ts";
+import { tessera } from "./support/cli.ts";
+import { scratchDir } from "./support/paths.ts";
 
-const cli = join(repo, "src/cli/main.ts");
 const dir = scratchDir("tessera-cli-bench-");
 const dynamicPath = join(dir, "add_relu.onnx");
 writeFileSync(dynamicPath, addRelu());
@@ -26,10 +26,6 @@ function matmulModel(): Uint8Array {
 const staticPath = join(dir, "matmul.onnx");
 writeFileSync(staticPath, matmulModel());
 
-function tessera(...args: string[]) {
-  const result = Bun.spawnSync([bunBinary, cli, ...args]);
-  return { code: result.exitCode, out: result.stdout.toString(), err: result.stderr.toString() };
-}
 
 interface Report {
   model: string;

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { buildModel, GraphBuilder } from "../src/onnx/builder.ts";
 import { chromeTraceProblems, type ChromeTrace } from "../src/profile/trace.ts";
 import { addRelu } from "./support/models.ts";
-import { bunBinary, repo, scratchDir } from "./support/paths.ts";
+import { tessera } from "./support/cli.ts";
+import { scratchDir } from "./support/paths.ts";
 
-const cli = join(repo, "src/cli/main.ts");
 const dir = scratchDir("tessera-cli-profile-");
 
 /** A heavy MatMul, then two cheap ops: the MatMul must top the table. */
@@ -27,10 +27,6 @@ writeFileSync(modelPath, uneven());
 const dynamicPath = join(dir, "add_relu.onnx");
 writeFileSync(dynamicPath, addRelu());
 
-function tessera(...args: string[]) {
-  const result = Bun.spawnSync([bunBinary, cli, ...args]);
-  return { code: result.exitCode, out: result.stdout.toString(), err: result.stderr.toString() };
-}
 
 test("the table lists every layer, the most time first, under the run's latency; the trace is valid", () => {
   const tracePath = join(dir, "trace.json");

@@ -7,9 +7,9 @@ import { writeNpy } from "../src/cli/npy.ts";
 import * as rt from "../src/index.ts";
 import { attr, buildModel, GraphBuilder } from "../src/onnx/builder.ts";
 import { addRelu } from "./support/models.ts";
-import { bunBinary, repo, scratchDir } from "./support/paths.ts";
+import { tessera } from "./support/cli.ts";
+import { repo, scratchDir } from "./support/paths.ts";
 
-const cli = join(repo, "src/cli/main.ts");
 const python = join(repo, ".cache/venv/bin/python");
 const dir = scratchDir("tessera-cli-run-");
 const dynamicPath = join(dir, "add_relu.onnx");
@@ -34,10 +34,6 @@ function mixedModel(): Uint8Array {
 const mixedPath = join(dir, "mixed.onnx");
 writeFileSync(mixedPath, mixedModel());
 
-function tessera(...args: string[]) {
-  const result = Bun.spawnSync([bunBinary, cli, ...args]);
-  return { code: result.exitCode, out: result.stdout.toString(), err: result.stderr.toString() };
-}
 
 /** An .npy file read by numpy: dtype, shape and the values in C order. */
 function numpyLoad(path: string): { dtype: string; shape: number[]; values: (number | boolean)[] } {

@@ -3,16 +3,12 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { addRelu } from "./support/models.ts";
+import { tessera } from "./support/cli.ts";
 import { bunBinary, repo, scratchDir } from "./support/paths.ts";
 
-const cli = join(repo, "src/cli/main.ts");
 const modelPath = join(scratchDir("tessera-cli-"), "add_relu.onnx");
 writeFileSync(modelPath, addRelu());
 
-function tessera(...args: string[]) {
-  const result = Bun.spawnSync([bunBinary, cli, ...args]);
-  return { code: result.exitCode, out: result.stdout.toString(), err: result.stderr.toString() };
-}
 
 describe("tessera info", () => {
   test("prints a table of the model", () => {

@@ -71,18 +71,11 @@ export function optimaV2Kind(kind: EventKind): OptimaV2Kind | null {
   return optimaV2Names[kind] ?? null;
 }
 
-/** A matched begin/end pair. */
-export interface Span {
-  kind: EventKind;
+/** A matched begin/end pair: the event's fields, with both times. */
+export interface Span extends Omit<ProfileEvent, "phase" | "timestampNs"> {
   startNs: number;
   endNs: number;
   durationNs: number;
-  opIndex: number;
-  threadId: number;
-  tensorId: number;
-  srcDevice: number;
-  dstDevice: number;
-  depth: number;
 }
 
 /** Durations derived from a request's events, in ns, one entry per occurrence. */
