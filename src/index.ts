@@ -68,6 +68,18 @@ export {
   toChromeTrace,
   writeChromeTrace,
 } from "./profile/trace.ts";
+export {
+  EVENT_KINDS,
+  type EventKind,
+  type OptimaV2Kind,
+  optimaV2Kind,
+  type ProfileDurations,
+  type ProfileEvent,
+  type ProfileOptions,
+  type ProfileResult,
+  type Span,
+} from "./profile/events.ts";
+export { durationsOf, spansOf } from "./profile/durations.ts";
 export { concreteShape, randomInputs, type RandomInputOptions, randomTensor } from "./profile/random-inputs.ts";
 export {
   BasicProfiler,

@@ -6,7 +6,6 @@
 import { describe, expect, test } from "bun:test";
 import { buildModel, GraphBuilder } from "../src/onnx/builder.ts";
 import * as rt from "../src/index.ts";
-import { spansOf } from "../src/profile/durations.ts";
 import type { EventKind, ProfileEvent } from "../src/profile/events.ts";
 
 const size = 192;
@@ -47,7 +46,7 @@ function count(events: readonly ProfileEvent[], kind: EventKind, phase?: "begin"
 function expectPaired(events: readonly ProfileEvent[]): void {
   const kinds = new Set(events.map((e) => e.kind));
   for (const kind of kinds) expect({ kind, begins: count(events, kind, "begin") }).toEqual({ kind, begins: count(events, kind, "end") });
-  expect(spansOf(events).length * 2).toBe(events.length);
+  expect(rt.spansOf(events).length * 2).toBe(events.length);
 }
 
 describe("profile events", () => {
@@ -84,7 +83,7 @@ describe("profile events", () => {
     expect(launches.every((e) => e.threadId === callerThread)).toBe(true);
 
     // Spans nest in time: each node inside the model execute, each dispatch inside its node.
-    const spans = spansOf(events);
+    const spans = rt.spansOf(events);
     const run = spans.find((s) => s.kind === "model-execute")!;
     for (const s of spans.filter((s) => s.kind === "layer-execute")) {
       expect(s.startNs).toBeGreaterThanOrEqual(run.startNs);
@@ -146,8 +145,8 @@ describe("profile events", () => {
     await request.run(inputs());
     const events = request.getProfileEvents();
     expectPaired(events);
-    const [queue] = spansOf(events).filter((s) => s.kind === "queue");
-    const run = spansOf(events).find((s) => s.kind === "model-execute")!;
+    const [queue] = rt.spansOf(events).filter((s) => s.kind === "queue");
+    const run = rt.spansOf(events).find((s) => s.kind === "model-execute")!;
     expect(queue!.threadId).toBe(run.threadId);
     expect(queue!.endNs).toBeLessThanOrEqual(run.startNs);
   });
@@ -166,6 +165,20 @@ describe("profile events", () => {
     expect(() => request.getProfileEvents()).toThrow(rt.InvalidStateError);
     expect(model.getOption("profiling")).toBe("false");
   });
+});
+
+test("OptimaV2's names for the same spans", () => {
+  using model = rt.loadModelSync(profiledModel(), { profiling: true, memoryOptimization: false });
+  using request = model.createRequest();
+  request.runSync(inputs());
+  request.getTensor("h").dispose();
+  const named = new Set(request.getProfileEvents().map((e) => rt.optimaV2Kind(e.kind)));
+  for (const name of ["ModelInit", "SubgraphInit", "RequestInit", "TransferFromInput", "TransferToOutput", "LayerExecute", "BufferCopy", "ModelExecute", "SubgraphExecute"] as const) {
+    expect(named.has(name)).toBe(true);
+  }
+  expect(rt.optimaV2Kind("wait")).toBe("Wait");
+  expect(rt.optimaV2Kind("launch")).toBeNull();
+  expect(rt.EVENT_KINDS).toHaveLength(13);
 });
 
 describe("request.profile", () => {
