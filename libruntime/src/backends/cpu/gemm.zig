@@ -190,6 +190,8 @@ pub const Epilogue = struct {
     residual: ?[]const f32 = null,
     residual_ld: usize = 0,
     relu: bool = false,
+    /// Applied after everything else (a Relu, Clip, Sigmoid or SiLU fused into the producer).
+    activation: kernels.Activation = .none,
 };
 
 pub const Params = struct {
@@ -291,6 +293,7 @@ fn outputOf(params: Params) kernels.Output {
         .residual = if (params.epilogue.residual) |res| res.ptr else null,
         .residual_ld = params.epilogue.residual_ld,
         .relu = params.epilogue.relu,
+        .activation = params.epilogue.activation,
     };
 }
 

@@ -17,6 +17,9 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const cpu = @import("../../device/cpu.zig");
+const activation_module = @import("kernels/activation.zig");
+
+pub const Activation = activation_module.Activation;
 
 pub const Variant = enum { avx512, avx2, portable };
 
@@ -66,7 +69,7 @@ pub fn select(features: u64) Variant {
 const fused = targetHas(.fma) or builtin.cpu.arch == .aarch64;
 
 /// Where a tile's results go and what the store applies.
-/// C = relu?(alpha * A*B + beta * C + bias[col] + residual[row, col]).
+/// C = act(relu?(alpha * A*B + beta * C + bias[col] + residual[row, col])).
 pub const Output = struct {
     c: [*]f32,
     ldc: usize,
@@ -78,6 +81,8 @@ pub const Output = struct {
     residual: ?[*]const f32,
     residual_ld: usize,
     relu: bool,
+    /// Applied last, in the store of the last K block (a fused Relu, Clip, Sigmoid or SiLU).
+    activation: Activation = .none,
 };
 
 /// Where a micro-kernel reads A. `.rows` is a row-major A read in place (row r of the tile at
@@ -125,7 +130,10 @@ pub fn Kernel(comptime variant: Variant) type {
                     prefetchTile(r, out, i, j);
                     const acc = accumulate(r, layout, kc, a, lda, b);
                     if (cols == nr) {
-                        storeFull(r, &acc, out, i, j, pass);
+                        // The activation's kind is fixed per call: one store loop per kind.
+                        switch (if (pass.last) out.activation.kind else .none) {
+                            inline else => |kind| storeFull(r, kind, &acc, out, i, j, pass),
+                        }
                     } else {
                         storePartial(r, &acc, cols, out, i, j, pass);
                     }
@@ -205,6 +213,7 @@ pub fn Kernel(comptime variant: Variant) type {
 
         fn storeFull(
             comptime rows: usize,
+            comptime kind: activation_module.Kind,
             acc: *const Tile(rows),
             out: *const Output,
             i: usize,
@@ -229,6 +238,7 @@ pub fn Kernel(comptime variant: Variant) type {
                         if (out.row_bias) |rb| x += @as(V, @splat(rb[i + r]));
                         if (out.residual) |res| x += @as(V, res[(i + r) * out.residual_ld + col ..][0..width].*);
                         if (out.relu) x = @max(x, @as(V, @splat(0)));
+                        x = out.activation.applyAs(kind, width, x);
                     }
                     p[0..width].* = x;
                 }
@@ -270,6 +280,7 @@ pub fn storeOne(out: *const Output, row: usize, col: usize, sum: f32, pass: Pass
         if (out.row_bias) |rb| x += rb[row];
         if (out.residual) |res| x += res[row * out.residual_ld + col];
         if (out.relu) x = @max(x, 0);
+        x = out.activation.apply(1, @as(@Vector(1, f32), @splat(x)))[0];
     }
     p.* = x;
 }

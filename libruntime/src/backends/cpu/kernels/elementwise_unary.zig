@@ -5,6 +5,7 @@ const status = @import("../../../core/status.zig");
 const kernel = @import("../../../exec/kernel.zig");
 const registry = @import("registry.zig");
 const simd = @import("simd_math.zig");
+const Activation = @import("activation.zig").Activation;
 
 const Context = kernel.Context;
 const Tensor = kernel.Tensor;
@@ -340,6 +341,11 @@ fn ClipJob(comptime T: type) type {
         fn run(self: *const @This(), begin: usize, end: usize) void {
             const start = begin * block_elements;
             const stop = @min(end * block_elements, self.x.len);
+            if (T == f32) {
+                // The code a Conv runs for a Clip fused into it: the same bits either way.
+                const clip_f32: Activation = .{ .kind = .clip, .lo = self.lo, .hi = self.hi };
+                return clip_f32.map(self.x[start..stop], self.y[start..stop]);
+            }
             for (self.y[start..stop], self.x[start..stop]) |*o, v| o.* = @min(@max(v, self.lo), self.hi);
         }
     };

@@ -16,23 +16,35 @@ fn splat(x: f32) V {
 /// built in the exponent bits. Below -87.3 the result is 0 (float32 would go subnormal) and
 /// above 88.7 it is +inf, as for expf; NaN stays NaN.
 pub fn exp(x: V) V {
-    const clamped = @min(@max(x, splat(-87.0)), splat(88.0));
-    const n = @round(clamped * splat(std.math.log2e));
-    var r = clamped - n * splat(0.693359375);
-    r = r - n * splat(-2.12194440e-4);
-    var p = splat(1.9875691500e-4);
-    p = @mulAdd(V, p, r, splat(1.3981999507e-3));
-    p = @mulAdd(V, p, r, splat(8.3334519073e-3));
-    p = @mulAdd(V, p, r, splat(4.1665795894e-2));
-    p = @mulAdd(V, p, r, splat(1.6666665459e-1));
-    p = @mulAdd(V, p, r, splat(5.0000001201e-1));
-    const y = @mulAdd(V, p, r * r, r + splat(1.0));
-    const exponent: @Vector(lanes, i32) = @intFromFloat(n);
-    const scale: V = @bitCast((exponent + @as(@Vector(lanes, i32), @splat(127))) << @splat(23));
+    return expOf(lanes, x);
+}
+
+/// exp at any vector width: every step is per lane, so each lane's result is the same bits
+/// whatever the width (the GEMM and depthwise stores apply activations 8 lanes at a time).
+pub fn expOf(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
+    const W = @Vector(n, f32);
+    const c = struct {
+        fn s(v: f32) W {
+            return @splat(v);
+        }
+    };
+    const clamped = @min(@max(x, c.s(-87.0)), c.s(88.0));
+    const k = @round(clamped * c.s(std.math.log2e));
+    var r = clamped - k * c.s(0.693359375);
+    r = r - k * c.s(-2.12194440e-4);
+    var p = c.s(1.9875691500e-4);
+    p = @mulAdd(W, p, r, c.s(1.3981999507e-3));
+    p = @mulAdd(W, p, r, c.s(8.3334519073e-3));
+    p = @mulAdd(W, p, r, c.s(4.1665795894e-2));
+    p = @mulAdd(W, p, r, c.s(1.6666665459e-1));
+    p = @mulAdd(W, p, r, c.s(5.0000001201e-1));
+    const y = @mulAdd(W, p, r * r, r + c.s(1.0));
+    const exponent: @Vector(n, i32) = @intFromFloat(k);
+    const scale: W = @bitCast((exponent + @as(@Vector(n, i32), @splat(127))) << @splat(23));
     const result = y * scale;
-    const zero = x < splat(-87.33654);
-    const inf = x > splat(88.72284);
-    const special = @select(f32, zero, splat(0), @select(f32, inf, splat(std.math.inf(f32)), result));
+    const zero = x < c.s(-87.33654);
+    const inf = x > c.s(88.72284);
+    const special = @select(f32, zero, c.s(0), @select(f32, inf, c.s(std.math.inf(f32)), result));
     return @select(f32, x != x, x, special);
 }
 
@@ -64,12 +76,22 @@ pub fn gelu(x: V) V {
 
 /// 1 / (1 + e^-x); exp's saturation keeps it in [0, 1] without overflow traps.
 pub fn sigmoid(x: V) V {
-    return splat(1.0) / (splat(1.0) + exp(-x));
+    return sigmoidOf(lanes, x);
+}
+
+pub fn sigmoidOf(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
+    const one: @Vector(n, f32) = @splat(1.0);
+    return one / (one + expOf(n, -x));
 }
 
 /// max(x, 0), with NaN giving 0 as the scalar kernel's `x > 0` test does.
 pub fn relu(x: V) V {
-    return @select(f32, x > splat(0), x, splat(0));
+    return reluOf(lanes, x);
+}
+
+pub fn reluOf(comptime n: usize, x: @Vector(n, f32)) @Vector(n, f32) {
+    const zero: @Vector(n, f32) = @splat(0);
+    return @select(f32, x > zero, x, zero);
 }
 
 /// Applies `f` to every element of `x` into `y` (same length), the tail through a padded vector.
