@@ -1,6 +1,7 @@
 //! The load pipeline's named stages, in order: decode (proto/), import (import.zig: IR, functions,
-//! topological order), infer (infer/: types and symbolic shapes). `run` takes model bytes that
-//! must outlive the result, since names and raw weights are slices of them.
+//! topological order), infer (infer/: types and symbolic shapes), fuse (fuse.zig: chains the
+//! CPU kernels run as one). `run` takes model bytes that must outlive the result, since names
+//! and raw weights are slices of them.
 const std = @import("std");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
@@ -8,6 +9,7 @@ const log = @import("../core/log.zig");
 const constant_module = @import("constant.zig");
 const import_module = @import("import.zig");
 const engine_module = @import("infer/engine.zig");
+const fuse = @import("fuse.zig");
 const ir = @import("ir.zig");
 const onnx = @import("proto/onnx.zig");
 const symbolic = @import("symbolic.zig");
@@ -35,7 +37,7 @@ pub const Pipeline = struct {
         return self.arena_state.allocator();
     }
 
-    /// decode → import → infer.
+    /// decode → import → infer → fuse.
     /// Subgraph-init spans go to `init_log`.
     pub fn run(self: *Pipeline, bytes: []const u8, external: ?constant_module.ExternalResolver, init_log: ?*profile.Log) status.Error!void {
         var timer = std.time.Timer.start() catch null;
@@ -48,8 +50,9 @@ pub const Pipeline = struct {
         var engine = engine_module.Engine{ .arena = self.arena(), .pool = &self.pool };
         try engine.inferModel(self.graph);
         const inferred_ns = if (timer) |*t| t.lap() else 0;
-        log.write(.debug, "model pipeline: decode {d} us, import {d} us, infer {d} us, {d} nodes", .{
-            decoded_ns / 1000, imported_ns / 1000, inferred_ns / 1000, self.graph.nodes.items.len,
+        const fused = try fuse.run(self.arena(), self.graph);
+        log.write(.debug, "model pipeline: decode {d} us, import {d} us, infer {d} us, {d} nodes, {d} fused convolutions", .{
+            decoded_ns / 1000, imported_ns / 1000, inferred_ns / 1000, self.graph.nodes.items.len, fused,
         });
     }
 };

@@ -3,7 +3,9 @@
 test {
     _ = @import("thread_pool.zig");
     _ = @import("gemm.zig");
+    _ = @import("kernels/activation.zig");
     _ = @import("kernels/broadcast.zig");
+    _ = @import("kernels/fused_test.zig");
     _ = @import("kernels/linalg_qtypes.zig");
     _ = @import("kernels/linalg_sgemm.zig");
     _ = @import("kernels/nn_common.zig");

@@ -9,6 +9,7 @@ const kernel = @import("../../../exec/kernel.zig");
 const broadcast = @import("broadcast.zig");
 const registry = @import("registry.zig");
 const unary = @import("elementwise_unary.zig");
+const fused = @import("fused.zig");
 
 const Context = kernel.Context;
 const Tensor = kernel.Tensor;
@@ -267,9 +268,10 @@ fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
 }
 
 pub const kernels = [_]registry.Entry{
-    entry("Add", binary(.add)),
+    // Add and Mul may be absorbed into a Conv (residual, SiLU): see fused.zig.
+    entry("Add", fused.absorbable(binary(.add))),
     entry("Sub", binary(.sub)),
-    entry("Mul", binary(.mul)),
+    entry("Mul", fused.absorbable(binary(.mul))),
     entry("Div", binary(.div)),
     entry("Pow", powKernel),
     entry("Mod", modKernel),

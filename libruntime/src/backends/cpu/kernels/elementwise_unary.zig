@@ -5,6 +5,7 @@ const status = @import("../../../core/status.zig");
 const kernel = @import("../../../exec/kernel.zig");
 const registry = @import("registry.zig");
 const simd = @import("simd_math.zig");
+const fused = @import("fused.zig");
 const Activation = @import("activation.zig").Activation;
 
 const Context = kernel.Context;
@@ -386,13 +387,20 @@ pub const kernels = blk: {
         .{ "Shrink", .shrink },
     };
     var list: []const registry.Entry = &.{};
-    for (names) |pair| list = list ++ [_]registry.Entry{entry(pair[0], unaryFloat(pair[1]))};
+    for (names) |pair| {
+        // A Relu or Sigmoid may be absorbed into the Conv before it: see fused.zig.
+        const run = switch (pair[1]) {
+            .relu, .sigmoid => fused.absorbable(unaryFloat(pair[1])),
+            else => unaryFloat(pair[1]),
+        };
+        list = list ++ [_]registry.Entry{entry(pair[0], run)};
+    }
     list = list ++ [_]registry.Entry{
         entry("Not", notKernel),
         entry("BitwiseNot", bitwiseNot),
         entry("IsNaN", isNan),
         entry("IsInf", isInf),
-        entry("Clip", clip),
+        entry("Clip", fused.absorbable(clip)),
     };
     break :blk list;
 };

@@ -10,6 +10,7 @@ const common = @import("nn_common.zig");
 const im2col_module = @import("nn_im2col.zig");
 const conv_gemm = @import("nn_conv_gemm.zig");
 const depthwise_f32 = @import("nn_depthwise.zig");
+const fused = @import("fused.zig");
 
 const Context = common.Context;
 const Tensor = common.Tensor;
@@ -72,13 +73,16 @@ fn conv(ctx: *Context) Error!void {
         inline else => |p| {
             const F = if (p == .f32) f32 else f64;
             const bias = if (ctx.input(2)) |b| try common.floats(F, ctx, b) else null;
-            const out = try common.floatOutput(F, ctx, 0, x.dtype, try shape.geo.outShape(ctx, shape.n, shape.m));
+            const out_shape = try shape.geo.outShape(ctx, shape.n, shape.m);
+            // A residual Add and an activation after this node, done in its store (fused.zig).
+            const fusion = try fused.forConv(ctx, x, out_shape);
+            const out = try common.floatOutput(F, ctx, 0, x.dtype, out_shape);
             const values = try common.floats(F, ctx, x);
             if (F == f32 and shape.cg() == 1 and depthwise_f32.fits(shape.geo)) {
                 const weights = try common.floats(F, ctx, w);
-                try depthwise_f32.run(ctx, shape.geo, shape.n, shape.c, shape.m, values, weights, bias, out.values);
+                try depthwise_f32.run(ctx, shape.geo, shape.n, shape.c, shape.m, values, weights, bias, fusion, out.values);
             } else if (F == f32) {
-                try conv_gemm.run(ctx, shape, values, bias, out.values);
+                try conv_gemm.run(ctx, shape, values, bias, fusion, out.values);
             } else {
                 try convolve(F, ctx, shape, values, try common.floats(F, ctx, w), bias, out.values);
             }

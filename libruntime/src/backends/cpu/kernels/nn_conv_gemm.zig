@@ -18,6 +18,7 @@ const gemm_kernels = @import("../gemm_kernels.zig");
 const memory = @import("../../../core/memory.zig");
 const status = @import("../../../core/status.zig");
 const ThreadPool = @import("../thread_pool.zig").ThreadPool;
+const fused = @import("fused.zig");
 
 const Context = common.Context;
 const Error = common.Error;
@@ -108,12 +109,13 @@ const Kept = struct {
 /// Re-reads the shape the same way nn_conv.conv does, for building the kept state.
 const shapeFromTensors = @import("nn_conv.zig").convShape;
 
-/// Y = conv(X, W) + bias for f32 X; W is input 1 of the node (read here, so that a constant W
-/// is packed once).
-pub fn run(ctx: *const Context, s: Shape, x: []const f32, bias: ?[]const f32, y: []f32) Error!void {
+/// Y = act(conv(X, W) + bias + residual) for f32 X (`fusion` names the residual and the
+/// activation, or none); W is input 1 of the node (read here, so that a constant W is packed
+/// once).
+pub fn run(ctx: *const Context, s: Shape, x: []const f32, bias: ?[]const f32, fusion: fused.ConvFusion, y: []f32) Error!void {
     if (s.geo.outCount() == 0 or s.mg() == 0 or s.n == 0) return;
     const weights = try packedWeights(ctx, s);
-    if (weights.form == .right) return runRight(ctx, s, x, weights, bias, y);
+    if (weights.form == .right) return runRight(ctx, s, x, weights, bias, fusion, y);
     const k = s.depth();
     const in_plane = s.geo.inCount();
     const out_plane = s.geo.outCount();
@@ -129,6 +131,8 @@ pub fn run(ctx: *const Context, s: Shape, x: []const f32, bias: ?[]const f32, y:
             .weights = &weights.left[group],
             .bias = if (bias) |b| b[group * s.mg() ..][0..s.mg()] else null,
             .y = y[first * out_plane ..][0 .. s.mg() * out_plane],
+            .residual = if (fusion.residual) |r| r[first * out_plane ..][0 .. s.mg() * out_plane] else null,
+            .activation = fusion.activation,
             .plan = plan,
             .buffers = buffers,
         };
@@ -158,7 +162,7 @@ fn packedWeights(ctx: *const Context, s: Shape) Error!*const PackedWeights {
 /// The `.right` form: per image and group, im2col as a K x P matrix (X itself for 1x1
 /// windows) read transposed by the GEMM, whose P x M/g result (bias per column) is transposed
 /// into Y. P is small here, so the copies are too.
-fn runRight(ctx: *const Context, s: Shape, x: []const f32, weights: *const PackedWeights, bias: ?[]const f32, y: []f32) Error!void {
+fn runRight(ctx: *const Context, s: Shape, x: []const f32, weights: *const PackedWeights, bias: ?[]const f32, fusion: fused.ConvFusion, y: []f32) Error!void {
     const g = s.geo;
     const k = s.depth();
     const p = g.outCount();
@@ -184,9 +188,16 @@ fn runRight(ctx: *const Context, s: Shape, x: []const f32, weights: *const Packe
             .ldc = mg,
             .epilogue = .{ .bias = if (bias) |b| b[group * mg ..][0..mg] else null },
         }, &weights.right[group], &workspace, ctx.pool);
-        const yg = y[(image * s.m + group * mg) * p ..][0 .. mg * p];
+        const first = (image * s.m + group * mg) * p;
+        const yg = y[first..][0 .. mg * p];
         for (0..mg) |j| {
-            for (yg[j * p ..][0..p], 0..) |*o, i| o.* = result[i * mg + j];
+            const row = yg[j * p ..][0..p];
+            for (row, 0..) |*o, i| o.* = result[i * mg + j];
+            // The fused Add and activation, in the order the graph had them.
+            if (fusion.residual) |r| for (row, r[first + j * p ..][0..p]) |*o, v| {
+                o.* += v;
+            };
+            fusion.activation.applySlice(row);
         }
     };
 }
@@ -259,6 +270,9 @@ const Job = struct {
     weights: *const gemm.PackedA,
     bias: ?[]const f32,
     y: []f32,
+    /// Laid out like `y`: added in the GEMM's store, then `activation` (fused.zig).
+    residual: ?[]const f32,
+    activation: fused.Activation,
     plan: Plan,
     buffers: []align(64) f32,
     failed: std.atomic.Value(bool) = .init(false),
@@ -317,7 +331,12 @@ const Job = struct {
             .lda = k,
             .c = self.y[first..][0 .. (m - 1) * ld + cols],
             .ldc = ld,
-            .epilogue = .{ .row_bias = self.bias },
+            .epilogue = .{
+                .row_bias = self.bias,
+                .residual = if (self.residual) |r| r[first..][0 .. (m - 1) * ld + cols] else null,
+                .residual_ld = ld,
+                .activation = self.activation,
+            },
         }, self.weights, &packed_b, pool);
     }
 };

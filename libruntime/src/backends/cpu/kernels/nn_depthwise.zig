@@ -8,6 +8,8 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const common = @import("nn_common.zig");
+const fused = @import("fused.zig");
+const activation_module = @import("activation.zig");
 
 const Context = common.Context;
 const Error = common.Error;
@@ -63,6 +65,9 @@ const Job = struct {
     w: []const f32,
     bias: ?[]const f32,
     y: []f32,
+    /// Laid out like `y`: added to each output vector before `activation` (fused.zig).
+    residual: ?[]const f32,
+    activation: fused.Activation,
     scratch: []f32,
 
     /// Unit = one output plane (image, output channel).
@@ -86,7 +91,24 @@ const Job = struct {
             offsets[t] = (row * self.layout.stride + col % self.layout.stride) * self.layout.len + col / self.layout.stride;
         };
         const bias: f32 = if (self.bias) |b| b[oc] else 0;
-        const dst = self.y[unit * out_plane ..][0..out_plane];
+        const planes: Planes = .{
+            .src = buffer.ptr,
+            .dst = self.y[unit * out_plane ..][0..out_plane].ptr,
+            .residual = if (self.residual) |r| r[unit * out_plane ..][0..out_plane].ptr else undefined,
+        };
+        const tap_table: Taps = .{ .weights = weights[0..taps], .offsets = offsets[0..taps], .bias = bias };
+        // One loop per activation and residual, fixed at compile time: the store stays a few
+        // vector instructions.
+        switch (self.activation.kind) {
+            inline else => |kind| if (self.residual != null)
+                self.outputPlane(.{ .kind = kind, .residual = true }, planes, tap_table)
+            else
+                self.outputPlane(.{ .kind = kind, .residual = false }, planes, tap_table),
+        }
+    }
+
+    fn outputPlane(self: *const Job, comptime store: Store, planes: Planes, taps: Taps) void {
+        const g = self.g;
         const row_step = g.stride[1] * self.layout.stride * self.layout.len;
         // Output vectors go out in batches of `block`, across rows when rows are short (7, 14,
         // 28 wide), so that every tap feeds `block` independent FMA chains.
@@ -95,17 +117,33 @@ const Job = struct {
         for (0..g.out[1]) |oh| {
             var ow: usize = 0;
             while (ow < g.out[2]) : (ow += width) {
-                batch[count] = .{ .src = buffer.ptr + oh * row_step + ow, .dst = dst.ptr + oh * g.out[2] + ow, .lanes = @min(width, g.out[2] - ow) };
+                const at = oh * g.out[2] + ow;
+                batch[count] = .{ .src = planes.src + oh * row_step + ow, .at = at, .lanes = @min(width, g.out[2] - ow) };
                 count += 1;
                 if (count == block) {
-                    outputVectors(block, &batch, weights[0..taps], offsets[0..taps], bias);
+                    outputVectors(block, store, &batch, planes, taps, self.activation);
                     count = 0;
                 }
             }
         }
-        for (batch[0..count]) |*spot| outputVectors(1, spot[0..1], weights[0..taps], offsets[0..taps], bias);
+        for (batch[0..count]) |*spot| outputVectors(1, store, spot[0..1], planes, taps, self.activation);
     }
 };
+
+/// What the store does besides writing: fixed per plane, so each variant is its own loop.
+const Store = struct { kind: activation_module.Kind, residual: bool };
+
+/// Where one plane is read and written.
+const Planes = struct {
+    /// The padded, phase-split input copy.
+    src: [*]const f32,
+    dst: [*]f32,
+    /// The residual's plane (read only when the store adds one).
+    residual: [*]const f32,
+};
+
+/// One output channel's window: its weights, the scratch offset of each tap, and its bias.
+const Taps = struct { weights: []const f32, offsets: []const usize, bias: f32 };
 
 /// Copies one input plane into the padded, phase-split layout (zeros in the padding).
 fn fill(g: Geometry, layout: Layout, src: []const f32, dst: []f32) void {
@@ -174,23 +212,33 @@ fn mask(comptime indices: @Vector(width, i32)) @Vector(width, i32) {
     }
 }
 
-/// One output vector: where its first tap reads, where it goes, and how many lanes are valid.
-const Spot = struct { src: [*]const f32, dst: [*]f32, lanes: usize };
+/// One output vector: where its first tap reads, its index in the output plane, and how many
+/// lanes are valid.
+const Spot = struct { src: [*]const f32, at: usize, lanes: usize };
 
-/// n output vectors: out = bias + sum over taps of weight * src[offset ..][0..width]. Lanes past
-/// `lanes` read the scratch plane's next values (or its slack) and are not stored.
-fn outputVectors(comptime n: usize, spots: *const [n]Spot, weights: []const f32, offsets: []const usize, bias: f32) void {
-    var acc: [n]V = @splat(@splat(bias));
-    for (weights, offsets) |weight, offset| {
+/// n output vectors: out = act(bias + sum over taps of weight * src[offset ..][0..width] +
+/// residual). Lanes past `lanes` read the scratch plane's next values (or its slack) and are
+/// not stored.
+fn outputVectors(comptime n: usize, comptime store: Store, spots: *const [n]Spot, planes: Planes, taps: Taps, activation: fused.Activation) void {
+    var acc: [n]V = @splat(@splat(taps.bias));
+    for (taps.weights, taps.offsets) |weight, offset| {
         const wv: V = @splat(weight);
         inline for (0..n) |b| acc[b] = fma(wv, (spots[b].src + offset)[0..width].*, acc[b]);
     }
     inline for (0..n) |b| {
-        if (spots[b].lanes == width) {
-            spots[b].dst[0..width].* = acc[b];
+        const spot = spots[b];
+        var v = acc[b];
+        if (spot.lanes == width) {
+            if (store.residual) v += @as(V, planes.residual[spot.at..][0..width].*);
+            planes.dst[spot.at..][0..width].* = activation.applyAs(store.kind, width, v);
         } else {
-            const lanes: [width]f32 = acc[b];
-            @memcpy(spots[b].dst[0..spots[b].lanes], lanes[0..spots[b].lanes]);
+            if (store.residual) {
+                var part: [width]f32 = @splat(0);
+                @memcpy(part[0..spot.lanes], planes.residual[spot.at..][0..spot.lanes]);
+                v += @as(V, part);
+            }
+            const lanes: [width]f32 = activation.applyAs(store.kind, width, v);
+            @memcpy(planes.dst[spot.at..][0..spot.lanes], lanes[0..spot.lanes]);
         }
     }
 }
@@ -199,8 +247,9 @@ inline fn fma(a: V, b: V, c: V) V {
     return if (has_fma) @mulAdd(V, a, b, c) else a * b + c;
 }
 
-/// Y = depthwise conv(X, W) + bias for `n` images of `channels_in` planes, `channels_out` a
-/// multiple of it. The caller checked shapes and `fits(g)`.
+/// Y = act(depthwise conv(X, W) + bias + residual) for `n` images of `channels_in` planes,
+/// `channels_out` a multiple of it (`fusion`: the residual and activation, or none). The caller
+/// checked shapes and `fits(g)`.
 pub fn run(
     ctx: *const Context,
     g: Geometry,
@@ -210,6 +259,7 @@ pub fn run(
     x: []const f32,
     w: []const f32,
     bias: ?[]const f32,
+    fusion: fused.ConvFusion,
     y: []f32,
 ) Error!void {
     std.debug.assert(fits(g) and channels_out % channels_in == 0);
@@ -228,6 +278,8 @@ pub fn run(
         .w = w,
         .bias = bias,
         .y = y,
+        .residual = fusion.residual,
+        .activation = fusion.activation,
         .scratch = try ctx.alloc(f32, try common.mulChecked(ctx, layout.size(), slots)),
     };
     common.runUnits(ctx, units, slots, &job, Job.plane);

@@ -1,0 +1,149 @@
+//! The fused convolution stores against the unfused path: the same convolution computed plainly,
+//! then the residual added and the activation applied as the standalone Add, Relu, Clip, Sigmoid
+//! and Mul kernels compute them. The results must be the same bits, for every engine: the GEMM
+//! with W on the left (column blocks, and the whole-B plan of small maps, threaded), on the right
+//! (7x7-like maps), and the depthwise kernel (full and partial vectors, strides 1 and 2).
+const std = @import("std");
+const status = @import("../../../core/status.zig");
+const ir = @import("../../../model/ir.zig");
+const kernel = @import("../../../exec/kernel.zig");
+const ThreadPool = @import("../thread_pool.zig").ThreadPool;
+const common = @import("nn_common.zig");
+const conv_gemm = @import("nn_conv_gemm.zig");
+const depthwise = @import("nn_depthwise.zig");
+const simd = @import("simd_math.zig");
+const fused = @import("fused.zig");
+
+const Tensor = kernel.Tensor;
+const testing = std.testing;
+
+const Case = struct {
+    c: usize,
+    m: usize,
+    group: usize = 1,
+    in: usize,
+    kernel: usize,
+    stride: usize = 1,
+    pad: usize = 0,
+};
+
+fn geometry(case: Case) common.Geometry {
+    const out = (case.in + 2 * case.pad - case.kernel) / case.stride + 1;
+    return .{
+        .rank = 2,
+        .in = .{ 1, case.in, case.in },
+        .out = .{ 1, out, out },
+        .kernel = .{ 1, case.kernel, case.kernel },
+        .stride = .{ 1, case.stride, case.stride },
+        .pad = .{ 0, @intCast(case.pad), @intCast(case.pad) },
+    };
+}
+
+fn fill(random: std.Random, values: []f32) void {
+    for (values) |*v| v.* = (random.float(f32) - 0.5) * 4;
+}
+
+/// The standalone kernels' arithmetic, one op at a time over the whole output.
+fn unfusedTail(y: []f32, residual: ?[]const f32, activation: fused.Activation) void {
+    if (residual) |r| for (y, r) |*o, v| {
+        o.* = o.* + v;
+    };
+    switch (activation.kind) {
+        .none => {},
+        .relu => simd.map(simd.relu, y, y),
+        // The standalone Clip kernel runs Activation.map on float32.
+        .clip => activation.map(y, y),
+        .sigmoid => simd.map(simd.sigmoid, y, y),
+        .silu => {
+            const gate = testing.allocator.alloc(f32, y.len) catch unreachable;
+            defer testing.allocator.free(gate);
+            simd.map(simd.sigmoid, y, gate);
+            for (y, gate) |*v, s| v.* = v.* * s;
+        },
+    }
+}
+
+fn runCase(case: Case, pool: ?*ThreadPool, random: std.Random) !void {
+    var state = std.heap.ArenaAllocator.init(testing.allocator);
+    defer state.deinit();
+    const arena = state.allocator();
+    const g = geometry(case);
+    const x = try arena.alloc(f32, case.c * g.inCount());
+    const w = try arena.alloc(f32, case.m * (case.c / case.group) * g.kernelCount());
+    const bias = try arena.alloc(f32, case.m);
+    const residual = try arena.alloc(f32, case.m * g.outCount());
+    fill(random, x);
+    fill(random, w);
+    fill(random, bias);
+    fill(random, residual);
+    const w_shape = [_]i64{ @intCast(case.m), @intCast(case.c / case.group), @intCast(case.kernel), @intCast(case.kernel) };
+    const w_tensor: Tensor = .{ .dtype = .float32, .shape = &w_shape, .data = std.mem.sliceAsBytes(w) };
+    const inputs = [_]?*const Tensor{ null, &w_tensor };
+    var outputs = [_]?*Tensor{null};
+    const graph = ir.Graph{ .name = "test" };
+    const node = ir.Node{ .name = "conv", .op_type = "Conv", .domain = "", .opset = 18, .inputs = &.{}, .outputs = &.{0}, .attributes = &.{} };
+    const ctx = kernel.Context{
+        .arena = arena,
+        .node = &node,
+        .node_id = 0,
+        .inputs = &inputs,
+        .outputs = &outputs,
+        .subgraphs = .{ .context = undefined, .run = undefined },
+        .graph = &graph,
+        .pool = pool,
+    };
+    const shape: conv_gemm.Shape = .{ .n = 1, .c = case.c, .m = case.m, .group = case.group, .geo = g };
+    const activations = [_]fused.Activation{
+        .none,
+        .{ .kind = .relu },
+        .{ .kind = .clip, .lo = 0, .hi = 6 },
+        .{ .kind = .sigmoid },
+        .{ .kind = .silu },
+    };
+    const plain = try arena.alloc(f32, residual.len);
+    try conv(&ctx, shape, x, w, bias, .none, plain);
+    for (activations) |activation| for ([_]bool{ false, true }) |with_residual| {
+        const fusion: fused.ConvFusion = .{ .residual = if (with_residual) residual else null, .activation = activation };
+        const want = try arena.dupe(f32, plain);
+        unfusedTail(want, fusion.residual, activation);
+        const got = try arena.alloc(f32, residual.len);
+        try conv(&ctx, shape, x, w, bias, fusion, got);
+        for (want, got) |a, b| try testing.expectEqual(@as(u32, @bitCast(a)), @as(u32, @bitCast(b)));
+    };
+}
+
+fn conv(ctx: *const kernel.Context, s: conv_gemm.Shape, x: []const f32, w: []const f32, bias: []const f32, fusion: fused.ConvFusion, y: []f32) !void {
+    if (s.cg() == 1 and depthwise.fits(s.geo)) {
+        return depthwise.run(ctx, s.geo, s.n, s.c, s.m, x, w, bias, fusion, y);
+    }
+    return conv_gemm.run(ctx, s, x, bias, fusion, y);
+}
+
+const cases = [_]Case{
+    // W on the left, column blocks: 16x16 = 256 positions, 1x1 and 3x3.
+    .{ .c = 8, .m = 13, .in = 16, .kernel = 1 },
+    .{ .c = 5, .m = 7, .in = 16, .kernel = 3, .pad = 1 },
+    // Whole-B plan on two threads: 14x14.
+    .{ .c = 24, .m = 20, .in = 14, .kernel = 1 },
+    // W on the right: 7x7 and a strided 3x3 down to 4x4.
+    .{ .c = 16, .m = 19, .in = 7, .kernel = 1 },
+    .{ .c = 6, .m = 9, .in = 8, .kernel = 3, .stride = 2, .pad = 1 },
+    // Depthwise: partial vectors (10 wide), stride 2, and a depth multiplier of 2.
+    .{ .c = 6, .m = 6, .group = 6, .in = 10, .kernel = 3, .pad = 1 },
+    .{ .c = 4, .m = 4, .group = 4, .in = 19, .kernel = 3, .stride = 2, .pad = 1 },
+    .{ .c = 3, .m = 6, .group = 3, .in = 9, .kernel = 5, .pad = 2 },
+    // Grouped but not depthwise: the GEMM per group.
+    .{ .c = 8, .m = 6, .group = 2, .in = 9, .kernel = 3, .pad = 1 },
+};
+
+test "fused convolution stores give the unfused bits, single-threaded" {
+    var prng = std.Random.DefaultPrng.init(11);
+    for (cases) |case| try runCase(case, null, prng.random());
+}
+
+test "fused convolution stores give the unfused bits on two threads" {
+    const pool = try ThreadPool.init(testing.allocator, .{ .threads = 2 });
+    defer pool.deinit();
+    var prng = std.Random.DefaultPrng.init(12);
+    for (cases) |case| try runCase(case, pool, prng.random());
+}
