@@ -132,6 +132,27 @@ pub const PackedA = struct {
         return .{ .allocator = allocator, .data = data, .variant = variant, .m = m, .k = k };
     }
 
+    /// Like init, from `a` stored transposed: K x M row-major with leading dimension `lda` (a
+    /// convolution's im2col matrix, whose rows are taps and columns are output positions).
+    pub fn initTransposed(allocator: std.mem.Allocator, variant: Variant, a: []const f32, lda: usize, m: usize, k: usize) status.Error!PackedA {
+        try checkMatrix("A", a, k, m, lda);
+        const mr = kernels.shape(variant).mr;
+        const tiles = std.math.divCeil(usize, m, mr) catch unreachable;
+        const len = std.math.mul(usize, tiles * mr, k) catch return tooLarge();
+        const data = allocator.alignedAlloc(f32, .@"64", len) catch
+            return status.fail(error.OutOfResource, "gemm: out of memory packing A ({d} floats)", .{len});
+        for (0..tiles) |t| {
+            const dst = data[t * mr * k ..][0 .. mr * k];
+            const rows = @min(mr, m - t * mr);
+            for (0..k) |kk| {
+                const src = a[kk * lda + t * mr ..];
+                @memcpy(dst[kk * mr ..][0..rows], src[0..rows]);
+                @memset(dst[kk * mr + rows ..][0 .. mr - rows], 0);
+            }
+        }
+        return .{ .allocator = allocator, .data = data, .variant = variant, .m = m, .k = k };
+    }
+
     pub fn deinit(self: *PackedA) void {
         self.allocator.free(self.data);
         self.* = undefined;

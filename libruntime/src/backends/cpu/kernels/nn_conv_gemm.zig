@@ -6,10 +6,10 @@
 //!   copy X), one column block at a time: a thread packs a block of output positions into its
 //!   own buffer and multiplies it while the block is still in cache. Blocks are spread over the
 //!   model's threads, so each thread packs only what it multiplies.
-//! - When there are too few positions for one block per thread (the 14x14 stage), B is packed
-//!   whole, in parallel over channels, and the GEMM splits the output channels instead, so that
-//!   each thread reads only its share of the (then large) weights.
-//! - Small maps (7x7, 1x1) swap the operands (see Form): W becomes the packed B.
+//!   On several threads there are several blocks per thread (see Plan.of), so that a thread
+//!   that starts late takes fewer blocks instead of making the others wait.
+//! - Small maps (7x7, 1x1) swap the operands (see Form): W becomes the packed B, and the
+//!   threads split the output channels.
 const std = @import("std");
 const common = @import("nn_common.zig");
 const im2col_module = @import("nn_im2col.zig");
@@ -160,47 +160,113 @@ fn packedWeights(ctx: *const Context, s: Shape) Error!*const PackedWeights {
 }
 
 /// The `.right` form: per image and group, im2col as a K x P matrix (X itself for 1x1
-/// windows) read transposed by the GEMM, whose P x M/g result (bias per column) is transposed
-/// into Y. P is small here, so the copies are too.
+/// windows), packed once as the GEMM's A (read transposed: P x K), times W^T in channel blocks
+/// spread over the threads. Each block's P x channels result is transposed into its channels'
+/// rows of Y (with the fused residual and activation) by the thread that made it, while it is
+/// in cache. P is small here, so the copies are too.
 fn runRight(ctx: *const Context, s: Shape, x: []const f32, weights: *const PackedWeights, bias: ?[]const f32, fusion: fused.ConvFusion, y: []f32) Error!void {
     const g = s.geo;
     const k = s.depth();
     const p = g.outCount();
     const mg = s.mg();
     const pointwise = g.isPointwise();
+    const tuning = im2col_module.hostTuning();
+    const nr = gemm_kernels.shape(tuning.variant).nr;
     const col: []f32 = if (pointwise) &.{} else try ctx.alloc(f32, try common.mulChecked(ctx, k, p));
-    const result = try ctx.alloc(f32, p * mg);
-    const workspace = try gemm.Workspace.init(ctx.arena, im2col_module.hostTuning(), ctx.threadCount());
+    const panels = std.math.divCeil(usize, mg, nr) catch unreachable;
+    const threads = ctx.threadCount();
+    // Blocks of whole panels, several per thread (see Plan.of), at least 2 panels each.
+    const per_block = if (threads > 1) @max(2, std.math.divCeil(usize, panels, blocks_per_thread * threads) catch unreachable) else panels;
+    const blocks = std.math.divCeil(usize, panels, per_block) catch unreachable;
+    const slots = @min(threads, blocks);
+    const result = try ctx.alloc(f32, try common.mulChecked(ctx, p, per_block * nr * slots));
     for (0..s.n) |image| for (0..s.group) |group| {
         const xg = x[(image * s.c + group * s.cg()) * g.inCount() ..][0 .. s.cg() * g.inCount()];
         const a: []const f32 = if (pointwise) xg else blk: {
             im2col_module.im2col(f32, g, xg, s.cg(), col);
             break :blk col;
         };
-        try gemm.gemm(.{
-            .m = p,
-            .n = mg,
-            .k = k,
-            .a = a,
-            .lda = p,
-            .trans_a = true,
-            .c = result,
-            .ldc = mg,
-            .epilogue = .{ .bias = if (bias) |b| b[group * mg ..][0..mg] else null },
-        }, &weights.right[group], &workspace, ctx.pool);
+        // op(A) = a^T (P x K): packed once here, shared read-only by every block.
+        const packed_a = try gemm.PackedA.initTransposed(ctx.arena, tuning.variant, a, p, p, k);
         const first = (image * s.m + group * mg) * p;
-        const yg = y[first..][0 .. mg * p];
-        for (0..mg) |j| {
-            const row = yg[j * p ..][0..p];
-            for (row, 0..) |*o, i| o.* = result[i * mg + j];
-            // The fused Add and activation, in the order the graph had them.
-            if (fusion.residual) |r| for (row, r[first + j * p ..][0..p]) |*o, v| {
-                o.* += v;
-            };
-            fusion.activation.applySlice(row);
-        }
+        var job: RightJob = .{
+            .a = &packed_a,
+            .b = &weights.right[group],
+            .bias = if (bias) |b| b[group * mg ..][0..mg] else null,
+            .y = y[first..][0 .. mg * p],
+            .residual = if (fusion.residual) |r| r[first..][0 .. mg * p] else null,
+            .activation = fusion.activation,
+            .result = result,
+            .per_block = per_block,
+            .nr = nr,
+        };
+        common.runUnits(ctx, blocks, slots, &job, RightJob.block);
+        if (job.failed.load(.monotonic)) return ctx.fail("the convolution's GEMM failed", .{});
     };
 }
+
+/// One image and group of the `.right` form: channel blocks of W^T, each multiplied and
+/// transposed into Y by one thread.
+const RightJob = struct {
+    a: *const gemm.PackedA,
+    b: *const gemm.PackedB,
+    bias: ?[]const f32,
+    /// M/g rows of P positions.
+    y: []f32,
+    residual: ?[]const f32,
+    activation: fused.Activation,
+    /// P x (per_block * nr) floats per slot.
+    result: []f32,
+    per_block: usize,
+    nr: usize,
+    failed: std.atomic.Value(bool) = .init(false),
+
+    fn block(self: *RightJob, slot: usize, index: usize) void {
+        const p = self.a.m;
+        const k = self.a.k;
+        const mg = self.b.n;
+        const c0 = index * self.per_block * self.nr;
+        const cols = @min(self.per_block * self.nr, mg - c0);
+        // The block's panels of the packed W^T, as a PackedB of its own.
+        const panel_floats = k * self.nr;
+        const first_panel = c0 / self.nr;
+        const panel_count = std.math.divCeil(usize, cols, self.nr) catch unreachable;
+        const view: gemm.PackedB = .{
+            .allocator = undefined, // a view: never freed
+            .data = @alignCast(self.b.data[first_panel * panel_floats ..][0 .. panel_count * panel_floats]),
+            .tuning = self.b.tuning,
+            .k = k,
+            .n = cols,
+        };
+        const out = self.result[slot * p * self.per_block * self.nr ..][0 .. p * cols];
+        // Shapes were checked before the job started, so the GEMM's own checks cannot fail.
+        gemm.gemmPacked(.{
+            .m = p,
+            .n = cols,
+            .k = k,
+            .a = &.{},
+            .lda = k,
+            .c = out,
+            .ldc = cols,
+            .epilogue = .{ .bias = if (self.bias) |b| b[c0..][0..cols] else null },
+        }, self.a, &view, null) catch {
+            self.failed.store(true, .monotonic);
+            return;
+        };
+        for (0..cols) |j| {
+            const row = self.y[(c0 + j) * p ..][0..p];
+            for (row, 0..) |*o, i| o.* = out[i * cols + j];
+            // The fused Add and activation, in the order the graph had them.
+            if (self.residual) |r| for (row, r[(c0 + j) * p ..][0..p]) |*o, v| {
+                o.* += v;
+            };
+            self.activation.applySlice(row);
+        }
+    }
+};
+
+/// Column blocks per thread on more than one thread (see Plan.of).
+const blocks_per_thread = 6;
 
 /// How the positions of one GEMM are cut: into column blocks each packed and multiplied by one
 /// thread, or (too few for the threads) one block over all positions with the GEMM threaded.
@@ -219,8 +285,9 @@ const Plan = struct {
         const positions = s.geo.outCount();
         const panels = std.math.divCeil(usize, positions, width) catch unreachable;
         var plan: Plan = .{ .panels = panels, .blocks = 1, .width = width, .whole = false, .slots = 1, .positions = positions };
-        // Under 8 panels a thread, each thread would re-read all of W for little work.
-        if (threads > 1 and panels < 8 * threads) {
+        // Too few panels to give each thread two blocks: one block, packed and multiplied by
+        // all threads (the `.right` form takes small maps first, so this is rare).
+        if (threads > 1 and panels < 2 * threads) {
             plan.whole = true;
             // Waking threads costs microseconds: not for packing a few thousand values.
             plan.slots = if (s.depth() * positions < 1 << 15) 1 else threads;
@@ -229,12 +296,17 @@ const Plan = struct {
         // A block of B around 256 KiB stays in L2 while every row block of W passes over it;
         // at least 8 panels, so that each packed row block of W is reused enough.
         const budget_floats = 64 * 1024;
-        const per_block = @min(@max(budget_floats / (@max(1, s.depth()) * width), 8), panels);
-        plan.blocks = std.math.divCeil(usize, panels, per_block) catch unreachable;
+        var per_block = @min(@max(budget_floats / (@max(1, s.depth()) * width), 8), panels);
         if (threads > 1) {
-            // Whole rounds of blocks, so that no thread is left alone with the last one.
-            plan.blocks = @min(panels, std.mem.alignForward(usize, @max(plan.blocks, 2 * threads), threads));
+            // Several blocks per thread, taken from a shared counter, so that a thread that
+            // starts late (a wake-up, a busy core) or runs slower takes fewer instead of
+            // holding everyone up: whole halves of the work would make the others wait for
+            // it. W is re-read per block, but from L2, and a block of 2 panels still reuses
+            // each packed tile of W 2 x 16 times.
+            const wanted = blocks_per_thread * threads;
+            per_block = @max(@min(per_block, std.math.divCeil(usize, panels, wanted) catch unreachable), 2);
         }
+        plan.blocks = std.math.divCeil(usize, panels, per_block) catch unreachable;
         plan.slots = @min(threads, plan.blocks);
         return plan;
     }
