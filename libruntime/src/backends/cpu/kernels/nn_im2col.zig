@@ -112,28 +112,38 @@ pub fn tapSpan(g: Geometry, taps: [3]usize, plane: []const f32, first: usize, ro
     var offsets: [3]i64 = undefined;
     for (0..3) |i| offsets[i] = @as(i64, @intCast(taps[i] * g.dilation[i])) - g.pad[i];
     const valid_w = common.validRange(g.out[2], g.in[2], g.stride[2], offsets[2]);
+    if (row.len == 0) return;
+    // The output position as (od, oh, ow), stepped line by line: small maps (13x13) have short
+    // lines, where dividing per line cost more than the copy.
+    var ow0 = first % g.out[2];
+    var oh = (first / g.out[2]) % g.out[1];
+    var od = first / (g.out[2] * g.out[1]);
     var done: usize = 0;
     while (done < row.len) {
-        const pos = first + done;
-        const ow0 = pos % g.out[2];
-        const line = pos / g.out[2];
         const n = @min(g.out[2] - ow0, row.len - done);
         const seg = row[done..][0..n];
         done += n;
-        const id = @as(i64, @intCast((line / g.out[1]) * g.stride[0])) + offsets[0];
-        const ih = @as(i64, @intCast((line % g.out[1]) * g.stride[1])) + offsets[1];
+        const id = @as(i64, @intCast(od * g.stride[0])) + offsets[0];
+        const ih = @as(i64, @intCast(oh * g.stride[1])) + offsets[1];
+        const lo_w = ow0;
+        ow0 = 0;
+        oh += 1;
+        if (oh == g.out[1]) {
+            oh = 0;
+            od += 1;
+        }
         if (id < 0 or id >= g.in[0] or ih < 0 or ih >= g.in[1]) {
             @memset(seg, 0);
             continue;
         }
         const src = plane[(@as(usize, @intCast(id)) * g.in[1] + @as(usize, @intCast(ih))) * g.in[2] ..][0..g.in[2]];
-        const lo = std.math.clamp(valid_w[0], ow0, ow0 + n);
-        const hi = std.math.clamp(valid_w[1], lo, ow0 + n);
-        @memset(seg[0 .. lo - ow0], 0);
-        @memset(seg[hi - ow0 ..], 0);
+        const lo = std.math.clamp(valid_w[0], lo_w, lo_w + n);
+        const hi = std.math.clamp(valid_w[1], lo, lo_w + n);
+        @memset(seg[0 .. lo - lo_w], 0);
+        @memset(seg[hi - lo_w ..], 0);
         if (lo == hi) continue;
         const iw0: usize = @intCast(@as(i64, @intCast(lo * g.stride[2])) + offsets[2]);
-        const inside = seg[lo - ow0 .. hi - ow0];
+        const inside = seg[lo - lo_w .. hi - lo_w];
         if (g.stride[2] == 1) {
             @memcpy(inside, src[iw0..][0..inside.len]);
         } else for (inside, 0..) |*v, i| {
