@@ -39,6 +39,14 @@ fn concat(ctx: *Context) Error!void {
     const out = try ctx.output(0, first.dtype, shape);
     const outer = util.product(shape[0..a]);
     const inner = util.product(shape[a + 1 ..]);
+    const elem_bits = first.dtype.bits();
+    if (elem_bits % 8 == 0 and out.data.len >= parallel_min_bytes and outer * n <= max_parallel_segments and ctx.threadCount() > 1) {
+        // Channel concatenation of feature maps (SqueezeNet's fire modules): a few large
+        // copies, split over the pool by output range.
+        const job: CopyJob = .{ .inputs = ctx.inputs, .axis = a, .outer = outer, .inner_bytes = inner * (elem_bits / 8), .dst = out.data };
+        ctx.parallelFor(std.math.divCeil(usize, out.data.len, copy_block_bytes) catch 1, &job, CopyJob.run);
+        return;
+    }
     switch (try util.width(ctx, first.dtype)) {
         inline else => |w| {
             const T = util.Elem(w);
@@ -55,6 +63,36 @@ fn concat(ctx: *Context) Error!void {
         },
     }
 }
+
+/// Concatenations at least this large are copied on the pool.
+const parallel_min_bytes = 256 * 1024;
+const copy_block_bytes = 64 * 1024;
+/// Each block walks every (outer, input) segment: only for a few of them.
+const max_parallel_segments = 64;
+
+/// The output of a Concat as blocks of bytes, each filled from the segments that cover it.
+const CopyJob = struct {
+    inputs: []const ?*const Tensor,
+    axis: usize,
+    outer: usize,
+    inner_bytes: usize,
+    dst: []u8,
+
+    fn run(self: *const CopyJob, begin: usize, end: usize) void {
+        const lo = begin * copy_block_bytes;
+        const hi = @min(end * copy_block_bytes, self.dst.len);
+        var pos: usize = 0;
+        for (0..self.outer) |o| for (self.inputs) |maybe| {
+            const t = maybe.?;
+            const len = @as(usize, @intCast(t.shape[self.axis])) * self.inner_bytes;
+            const start = @max(pos, lo);
+            const stop = @min(pos + len, hi);
+            if (start < stop) @memcpy(self.dst[start..stop], t.data[o * len + (start - pos) ..][0 .. stop - start]);
+            pos += len;
+            if (pos >= hi) return;
+        };
+    }
+};
 
 fn split(ctx: *Context) Error!void {
     const x = try ctx.require(0);
