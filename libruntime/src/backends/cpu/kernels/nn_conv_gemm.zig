@@ -175,8 +175,11 @@ fn runRight(ctx: *const Context, s: Shape, x: []const f32, weights: *const Packe
     const col: []f32 = if (pointwise) &.{} else try ctx.alloc(f32, try common.mulChecked(ctx, k, p));
     const panels = std.math.divCeil(usize, mg, nr) catch unreachable;
     const threads = ctx.threadCount();
-    // Blocks of whole panels, several per thread (see Plan.of), at least 2 panels each.
-    const per_block = if (threads > 1) @max(2, std.math.divCeil(usize, panels, blocks_per_thread * threads) catch unreachable) else panels;
+    // Blocks of whole panels, several per thread (see Plan.of), at least 2 panels each; each
+    // block reads all of the packed A, so only two per thread when A is beyond L2 (ResNet's
+    // 7x7 3x3 convolution: 49 x 4608).
+    const per_thread: usize = if (p * k > large_w_floats) 2 else blocks_per_thread;
+    const per_block = if (threads > 1) @max(2, std.math.divCeil(usize, panels, per_thread * threads) catch unreachable) else panels;
     const blocks = std.math.divCeil(usize, panels, per_block) catch unreachable;
     const slots = @min(threads, blocks);
     const result = try ctx.alloc(f32, try common.mulChecked(ctx, p, per_block * nr * slots));
@@ -267,6 +270,8 @@ const RightJob = struct {
 
 /// Column blocks per thread on more than one thread (see Plan.of).
 const blocks_per_thread = 6;
+/// An operand above this many floats (512 KiB, an L2) is not re-read per small block.
+const large_w_floats = 128 * 1024;
 
 /// How the positions of one GEMM are cut: into column blocks each packed and multiplied by one
 /// thread, or (too few for the threads) one block over all positions with the GEMM threaded.
@@ -285,9 +290,11 @@ const Plan = struct {
         const positions = s.geo.outCount();
         const panels = std.math.divCeil(usize, positions, width) catch unreachable;
         var plan: Plan = .{ .panels = panels, .blocks = 1, .width = width, .whole = false, .slots = 1, .positions = positions };
-        // Too few panels to give each thread two blocks: one block, packed and multiplied by
-        // all threads (the `.right` form takes small maps first, so this is rare).
-        if (threads > 1 and panels < 2 * threads) {
+        // Too few panels for several blocks per thread, or few panels and a W too large for
+        // L2 (ResNet's 14x14 stage: 2.4 MB), which every block would stream again: one block,
+        // packed by all threads, and a GEMM that splits W's rows between them.
+        const large_w = s.mg() * s.depth() > large_w_floats;
+        if (threads > 1 and (panels < 2 * threads or (large_w and panels < 8 * threads))) {
             plan.whole = true;
             // Waking threads costs microseconds: not for packing a few thousand values.
             plan.slots = if (s.depth() * positions < 1 << 15) 1 else threads;
@@ -303,7 +310,8 @@ const Plan = struct {
             // holding everyone up: whole halves of the work would make the others wait for
             // it. W is re-read per block, but from L2, and a block of 2 panels still reuses
             // each packed tile of W 2 x 16 times.
-            const wanted = blocks_per_thread * threads;
+            // A W beyond L2 streams from L3 per block: then only two blocks per thread.
+            const wanted = @as(usize, if (large_w) 2 else blocks_per_thread) * threads;
             per_block = @max(@min(per_block, std.math.divCeil(usize, panels, wanted) catch unreachable), 2);
         }
         plan.blocks = std.math.divCeil(usize, panels, per_block) catch unreachable;
