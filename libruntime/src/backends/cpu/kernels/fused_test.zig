@@ -2,7 +2,8 @@
 //! then the residual added and the activation applied as the standalone Add, Relu, Clip, Sigmoid
 //! and Mul kernels compute them. The results must be the same bits, for every engine: the GEMM
 //! with W on the left (column blocks, and the whole-B plan of small maps, threaded), on the right
-//! (7x7-like maps), and the depthwise kernel (full and partial vectors, strides 1 and 2).
+//! (7x7-like maps), and the depthwise kernel (full and partial vectors, strides 1 and 2). The
+//! engines themselves are checked against the plain loops of nn_conv.convolve.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
@@ -13,6 +14,7 @@ const conv_gemm = @import("nn_conv_gemm.zig");
 const depthwise = @import("nn_depthwise.zig");
 const simd = @import("simd_math.zig");
 const fused = @import("fused.zig");
+const nn_conv = @import("nn_conv.zig");
 
 const Tensor = kernel.Tensor;
 const testing = std.testing;
@@ -135,6 +137,44 @@ const cases = [_]Case{
     // Grouped but not depthwise: the GEMM per group.
     .{ .c = 8, .m = 6, .group = 2, .in = 9, .kernel = 3, .pad = 1 },
 };
+
+test "the engines agree with the plain convolution loops" {
+    var prng = std.Random.DefaultPrng.init(13);
+    const random = prng.random();
+    for (cases) |case| {
+        var state = std.heap.ArenaAllocator.init(testing.allocator);
+        defer state.deinit();
+        const arena = state.allocator();
+        const g = geometry(case);
+        const x = try arena.alloc(f32, case.c * g.inCount());
+        const w = try arena.alloc(f32, case.m * (case.c / case.group) * g.kernelCount());
+        const bias = try arena.alloc(f32, case.m);
+        fill(random, x);
+        fill(random, w);
+        fill(random, bias);
+        const w_shape = [_]i64{ @intCast(case.m), @intCast(case.c / case.group), @intCast(case.kernel), @intCast(case.kernel) };
+        const w_tensor: Tensor = .{ .dtype = .float32, .shape = &w_shape, .data = std.mem.sliceAsBytes(w) };
+        const inputs = [_]?*const Tensor{ null, &w_tensor };
+        var outputs = [_]?*Tensor{null};
+        const graph = ir.Graph{ .name = "test" };
+        const node = ir.Node{ .name = "conv", .op_type = "Conv", .domain = "", .opset = 18, .inputs = &.{}, .outputs = &.{0}, .attributes = &.{} };
+        const ctx = kernel.Context{
+            .arena = arena,
+            .node = &node,
+            .node_id = 0,
+            .inputs = &inputs,
+            .outputs = &outputs,
+            .subgraphs = .{ .context = undefined, .run = undefined },
+            .graph = &graph,
+        };
+        const shape: conv_gemm.Shape = .{ .n = 1, .c = case.c, .m = case.m, .group = case.group, .geo = g };
+        const want = try arena.alloc(f32, case.m * g.outCount());
+        try nn_conv.convolve(f32, &ctx, shape, x, w, bias, want);
+        const got = try arena.alloc(f32, want.len);
+        try conv(&ctx, shape, x, w, bias, .none, got);
+        for (want, got) |a, b| try testing.expectApproxEqAbs(a, b, 1e-4);
+    }
+}
 
 test "fused convolution stores give the unfused bits, single-threaded" {
     var prng = std.Random.DefaultPrng.init(11);
