@@ -5,7 +5,7 @@
  * are timed interleaved, in alternating blocks of runs, so drift on this shared machine hits both
  * sides alike.
  *
- * Usage: bun bench/models.ts [--models a,b] [--threads 1,2] [--runs N] [--budget S] [--block N] [--async]
+ * Usage: bun bench/models.ts [--models a,b] [--threads 1,2] [--runs N] [--budget S] [--block N] [--settle MS] [--async]
  * The models come from scripts/bench-models (.cache/bench-models, or $TESSERA_BENCH_MODELS).
  */
 import { existsSync } from "node:fs";
@@ -27,6 +27,11 @@ const { values: args } = parseArgs({
     // needs (ORT's spin outlasts a 5 ms pause), so strict run-by-run alternation measures each
     // side with half the machine. Blocks keep the interleaving and let the spin die out.
     block: { type: "string", default: "5" },
+    // Milliseconds to pause before each block. ORT's pool keeps spinning for tens of ms after a
+    // run (measured: the next Tessera run is ~2x slower right after one, and still slowed 20 ms
+    // later), and a spinning thread takes half of a core that the other side's pool needs; the
+    // one untimed run per block does not outlast it. The pause applies to both sides alike.
+    settle: { type: "string", default: "100" },
     // Also time Tessera's async run (native worker + event loop wake-up) in the interleaving.
     async: { type: "boolean", default: false },
   },
@@ -127,9 +132,11 @@ async function benchModel(name: string, threads: number): Promise<Row> {
     const peer: number[] = [];
     const deadline = performance.now() + Number(args.budget) * 1000;
     const block = Math.max(1, Number(args.block));
-    // Each block starts with one untimed run: it absorbs the other runtime's threads still
-    // spinning from its block (ORT's spin for several ms on this 2-core machine).
+    // Each block starts with a pause (--settle) and one untimed run: together they let the
+    // other runtime's threads stop spinning and warm the caches for this one.
+    const settle = Number(args.settle);
     const timeBlock = async (times: number[], run: () => unknown) => {
+      if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
       for (let k = 0; k <= block && times.length < runs; k++) {
         const start = performance.now();
         await run();
