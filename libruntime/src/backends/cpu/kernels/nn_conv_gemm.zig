@@ -269,7 +269,10 @@ const RightJob = struct {
 };
 
 /// Column blocks per thread on more than one thread (see Plan.of).
-const blocks_per_thread = 6;
+const blocks_per_thread = 4;
+/// Fewer panels per block cost more in per-block packing and GEMM set-up (profiled: packing
+/// doubled at 2 panels) than the finer split gains.
+const min_block_panels = 4;
 /// An operand above this many floats (512 KiB, an L2) is not re-read per small block.
 const large_w_floats = 128 * 1024;
 
@@ -290,11 +293,11 @@ const Plan = struct {
         const positions = s.geo.outCount();
         const panels = std.math.divCeil(usize, positions, width) catch unreachable;
         var plan: Plan = .{ .panels = panels, .blocks = 1, .width = width, .whole = false, .slots = 1, .positions = positions };
-        // Too few panels for several blocks per thread, or few panels and a W too large for
+        // Too few panels for two blocks per thread, or few panels and a W too large for
         // L2 (ResNet's 14x14 stage: 2.4 MB), which every block would stream again: one block,
         // packed by all threads, and a GEMM that splits W's rows between them.
         const large_w = s.mg() * s.depth() > large_w_floats;
-        if (threads > 1 and (panels < 2 * threads or (large_w and panels < 8 * threads))) {
+        if (threads > 1 and (panels < 2 * min_block_panels * threads or (large_w and panels < 8 * threads))) {
             plan.whole = true;
             // Waking threads costs microseconds: not for packing a few thousand values.
             plan.slots = if (s.depth() * positions < 1 << 15) 1 else threads;
@@ -308,11 +311,11 @@ const Plan = struct {
             // Several blocks per thread, taken from a shared counter, so that a thread that
             // starts late (a wake-up, a busy core) or runs slower takes fewer instead of
             // holding everyone up: whole halves of the work would make the others wait for
-            // it. W is re-read per block, but from L2, and a block of 2 panels still reuses
-            // each packed tile of W 2 x 16 times.
+            // it. W is re-read per block, but from L2, and a block of 4 panels still reuses
+            // each packed tile of W 4 x 16 times.
             // A W beyond L2 streams from L3 per block: then only two blocks per thread.
             const wanted = @as(usize, if (large_w) 2 else blocks_per_thread) * threads;
-            per_block = @max(@min(per_block, std.math.divCeil(usize, panels, wanted) catch unreachable), 2);
+            per_block = @max(@min(per_block, std.math.divCeil(usize, panels, wanted) catch unreachable), min_block_panels);
         }
         plan.blocks = std.math.divCeil(usize, panels, per_block) catch unreachable;
         plan.slots = @min(threads, plan.blocks);

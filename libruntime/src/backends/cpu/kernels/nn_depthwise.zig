@@ -150,7 +150,6 @@ fn fill(g: Geometry, layout: Layout, src: []const f32, dst: []f32) void {
     const pad_h: usize = @intCast(g.pad[1]);
     const pad_w: usize = @intCast(g.pad[2]);
     const s = layout.stride;
-    if (s == 1) return fillStride1(g, layout, src, dst);
     @memset(dst, 0);
     for (0..layout.rows) |r| {
         if (r < pad_h or r - pad_h >= g.in[1]) continue;
@@ -185,26 +184,6 @@ fn fill(g: Geometry, layout: Layout, src: []const f32, dst: []f32) void {
             }) phase[x] = line[col];
         }
     }
-}
-
-/// fill for stride 1: each padded row is written once, its pads zeroed around the copied input
-/// row, instead of zeroing the whole plane and then copying over it.
-fn fillStride1(g: Geometry, layout: Layout, src: []const f32, dst: []f32) void {
-    const pad_h: usize = @intCast(g.pad[1]);
-    const pad_w: usize = @intCast(g.pad[2]);
-    const last = @min(g.in[2], layout.cols -| pad_w);
-    for (0..layout.rows) |r| {
-        const row = dst[r * layout.len ..][0..layout.len];
-        if (r < pad_h or r - pad_h >= g.in[1] or last == 0) {
-            @memset(row, 0);
-            continue;
-        }
-        @memset(row[0..pad_w], 0);
-        @memcpy(row[pad_w..][0..last], src[(r - pad_h) * g.in[2] ..][0..last]);
-        @memset(row[pad_w + last ..], 0);
-    }
-    // The slack past the last row: read by partial vectors and discarded, kept at zero.
-    @memset(dst[layout.rows * layout.len ..], 0);
 }
 
 /// Even and odd elements of `line` into `even` and `odd` (the two phases of a stride-2 row), 16
