@@ -7,6 +7,8 @@
  * the convolution) are checked too, and with memoryOptimization off intermediates stay readable.
  */
 import { describe, expect, test } from "bun:test";
+import { scratchDir } from "./support/paths.ts";
+import { join } from "node:path";
 import { buildModel, GraphBuilder } from "../src/onnx/builder.ts";
 import * as rt from "../src/index.ts";
 
@@ -140,5 +142,18 @@ describe("convolution fusion", () => {
     using c = request.getTensor("conv3");
     expect(Math.min(...(c.toTypedArray() as Float32Array))).toBeLessThan(0);
     expect(model.operations.map((o) => o.opType)).toEqual(["Conv", "Relu", "Identity"]);
+  });
+
+  test("with intermediateSavePath, a planned run does not fuse: the saved files are the true values", () => {
+    const spec = { channels: 4, maps: 4, size: 8, kernel: 3 };
+    const folder = join(scratchDir("tessera-fusion-save-"), "run");
+    using model = rt.loadModelSync(chain(spec, "relu"), { intermediateSavePath: folder });
+    using request = model.createRequest();
+    using input = rt.tensor(values(256, 3), { shape: [1, 4, 8, 8] });
+    // Twice: the second run replays the memory plan, where fusion would otherwise happen.
+    for (let i = 0; i < 2; i++) request.runSync([input]).y!.dispose();
+    const saved = rt.loadTensor(join(folder, "conv3.tsr"));
+    expect(Math.min(...(saved.toTypedArray() as Float32Array))).toBeLessThan(0);
+    saved.dispose();
   });
 });

@@ -160,6 +160,7 @@ pub const Executor = struct {
             // Only the outermost graph keeps state: subgraph nodes share ids with no stable slot.
             .state = if (top_level and index < self.node_states.len) &self.node_states[index] else null,
             .planning = if (top_level) self.top.?.planning else .none,
+            .fuse = top_level and self.top.?.planning != .none and self.top.?.save_path.len == 0,
         };
         try self.runKernel(run_kernel, &ctx, index);
         for (node.outputs, outputs, 0..) |maybe_id, produced, k| {

@@ -47,6 +47,10 @@ pub const Context = struct {
     state: ?*NodeState = null,
     /// Where output memory comes from in the top-level graph (see memory_plan.zig).
     planning: memory_plan.Planning = .none,
+    /// Nodes marked by model/fuse.zig may do their successors' work (kernels/fused.zig): only
+    /// where no intermediate can be observed, i.e. the top-level graph under a memory plan and
+    /// with no intermediateSavePath.
+    fuse: bool = false,
 
     pub fn inputCount(self: *const Context) usize {
         return self.inputs.len;

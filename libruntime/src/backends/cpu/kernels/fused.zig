@@ -2,11 +2,12 @@
 //! residual and applies the activation that follow it, and the absorbed nodes (Add, Relu, Clip,
 //! Sigmoid, Mul), whose outputs are then views of the Conv's output.
 //!
-//! A run fuses only when its intermediates cannot be observed: the top-level graph under a
-//! memory plan (memoryOptimization, the default), where getTensor refuses intermediates anyway.
+//! A run fuses only when its intermediates cannot be observed (ctx.fuse): the top-level graph
+//! under a memory plan (memoryOptimization, the default), where getTensor refuses intermediates
+//! anyway, and with no intermediateSavePath.
 //! Without a plan every node computes its own value, exactly as the file says, so getTensor and
 //! intermediateSavePath see true intermediates. Both sides of a chain test the same conditions
-//! (this run's planning, float32 data), so they always agree on whether the work was done.
+//! (ctx.fuse, float32 data), so they always agree on whether the work was done.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../../../exec/kernel.zig");
@@ -19,7 +20,7 @@ pub const Activation = activation_module.Activation;
 
 /// Whether this run may fuse (see the file comment).
 pub fn enabled(ctx: *const Context) bool {
-    return ctx.state != null and ctx.planning != .none;
+    return ctx.fuse;
 }
 
 /// What a convolution applies in its store, after its bias.
