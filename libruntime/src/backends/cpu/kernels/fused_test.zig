@@ -65,36 +65,62 @@ fn unfusedTail(y: []f32, residual: ?[]const f32, activation: fused.Activation) v
     }
 }
 
+/// A case's random input, weights and bias, and the kernel Context that runs it. Allocated in the
+/// arena, so the pointers the Context holds stay valid.
+const Fixture = struct {
+    x: []f32,
+    w: []f32,
+    bias: []f32,
+    w_shape: [4]i64,
+    w_tensor: Tensor,
+    inputs: [2]?*const Tensor,
+    outputs: [1]?*Tensor,
+    graph: ir.Graph,
+    node: ir.Node,
+    ctx: kernel.Context,
+    shape: conv_gemm.Shape,
+
+    fn init(arena: std.mem.Allocator, case: Case, pool: ?*ThreadPool, random: std.Random) !*Fixture {
+        const g = geometry(case);
+        const f = try arena.create(Fixture);
+        f.x = try arena.alloc(f32, case.c * g.inCount());
+        f.w = try arena.alloc(f32, case.m * (case.c / case.group) * g.kernelCount());
+        f.bias = try arena.alloc(f32, case.m);
+        fill(random, f.x);
+        fill(random, f.w);
+        fill(random, f.bias);
+        f.w_shape = .{ @intCast(case.m), @intCast(case.c / case.group), @intCast(case.kernel), @intCast(case.kernel) };
+        f.w_tensor = .{ .dtype = .float32, .shape = &f.w_shape, .data = std.mem.sliceAsBytes(f.w) };
+        f.inputs = .{ null, &f.w_tensor };
+        f.outputs = .{null};
+        f.graph = .{ .name = "test" };
+        f.node = .{ .name = "conv", .op_type = "Conv", .domain = "", .opset = 18, .inputs = &.{}, .outputs = &.{0}, .attributes = &.{} };
+        f.ctx = .{
+            .arena = arena,
+            .node = &f.node,
+            .node_id = 0,
+            .inputs = &f.inputs,
+            .outputs = &f.outputs,
+            .subgraphs = .{ .context = undefined, .run = undefined },
+            .graph = &f.graph,
+            .pool = pool,
+        };
+        f.shape = .{ .n = 1, .c = case.c, .m = case.m, .group = case.group, .geo = g };
+        return f;
+    }
+
+    fn outCount(self: *const Fixture) usize {
+        return self.shape.m * self.shape.geo.outCount();
+    }
+};
+
 fn runCase(case: Case, pool: ?*ThreadPool, random: std.Random) !void {
     var state = std.heap.ArenaAllocator.init(testing.allocator);
     defer state.deinit();
     const arena = state.allocator();
-    const g = geometry(case);
-    const x = try arena.alloc(f32, case.c * g.inCount());
-    const w = try arena.alloc(f32, case.m * (case.c / case.group) * g.kernelCount());
-    const bias = try arena.alloc(f32, case.m);
-    const residual = try arena.alloc(f32, case.m * g.outCount());
-    fill(random, x);
-    fill(random, w);
-    fill(random, bias);
+    const f = try Fixture.init(arena, case, pool, random);
+    const residual = try arena.alloc(f32, f.outCount());
     fill(random, residual);
-    const w_shape = [_]i64{ @intCast(case.m), @intCast(case.c / case.group), @intCast(case.kernel), @intCast(case.kernel) };
-    const w_tensor: Tensor = .{ .dtype = .float32, .shape = &w_shape, .data = std.mem.sliceAsBytes(w) };
-    const inputs = [_]?*const Tensor{ null, &w_tensor };
-    var outputs = [_]?*Tensor{null};
-    const graph = ir.Graph{ .name = "test" };
-    const node = ir.Node{ .name = "conv", .op_type = "Conv", .domain = "", .opset = 18, .inputs = &.{}, .outputs = &.{0}, .attributes = &.{} };
-    const ctx = kernel.Context{
-        .arena = arena,
-        .node = &node,
-        .node_id = 0,
-        .inputs = &inputs,
-        .outputs = &outputs,
-        .subgraphs = .{ .context = undefined, .run = undefined },
-        .graph = &graph,
-        .pool = pool,
-    };
-    const shape: conv_gemm.Shape = .{ .n = 1, .c = case.c, .m = case.m, .group = case.group, .geo = g };
     const activations = [_]fused.Activation{
         .none,
         .{ .kind = .relu },
@@ -103,13 +129,13 @@ fn runCase(case: Case, pool: ?*ThreadPool, random: std.Random) !void {
         .{ .kind = .silu },
     };
     const plain = try arena.alloc(f32, residual.len);
-    try conv(&ctx, shape, x, w, bias, .none, plain);
+    try conv(&f.ctx, f.shape, f.x, f.w, f.bias, .none, plain);
     for (activations) |activation| for ([_]bool{ false, true }) |with_residual| {
         const fusion: fused.ConvFusion = .{ .residual = if (with_residual) residual else null, .activation = activation };
         const want = try arena.dupe(f32, plain);
         unfusedTail(want, fusion.residual, activation);
         const got = try arena.alloc(f32, residual.len);
-        try conv(&ctx, shape, x, w, bias, fusion, got);
+        try conv(&f.ctx, f.shape, f.x, f.w, f.bias, fusion, got);
         for (want, got) |a, b| try testing.expectEqual(@as(u32, @bitCast(a)), @as(u32, @bitCast(b)));
     };
 }
@@ -145,33 +171,11 @@ test "the engines agree with the plain convolution loops" {
         var state = std.heap.ArenaAllocator.init(testing.allocator);
         defer state.deinit();
         const arena = state.allocator();
-        const g = geometry(case);
-        const x = try arena.alloc(f32, case.c * g.inCount());
-        const w = try arena.alloc(f32, case.m * (case.c / case.group) * g.kernelCount());
-        const bias = try arena.alloc(f32, case.m);
-        fill(random, x);
-        fill(random, w);
-        fill(random, bias);
-        const w_shape = [_]i64{ @intCast(case.m), @intCast(case.c / case.group), @intCast(case.kernel), @intCast(case.kernel) };
-        const w_tensor: Tensor = .{ .dtype = .float32, .shape = &w_shape, .data = std.mem.sliceAsBytes(w) };
-        const inputs = [_]?*const Tensor{ null, &w_tensor };
-        var outputs = [_]?*Tensor{null};
-        const graph = ir.Graph{ .name = "test" };
-        const node = ir.Node{ .name = "conv", .op_type = "Conv", .domain = "", .opset = 18, .inputs = &.{}, .outputs = &.{0}, .attributes = &.{} };
-        const ctx = kernel.Context{
-            .arena = arena,
-            .node = &node,
-            .node_id = 0,
-            .inputs = &inputs,
-            .outputs = &outputs,
-            .subgraphs = .{ .context = undefined, .run = undefined },
-            .graph = &graph,
-        };
-        const shape: conv_gemm.Shape = .{ .n = 1, .c = case.c, .m = case.m, .group = case.group, .geo = g };
-        const want = try arena.alloc(f32, case.m * g.outCount());
-        try nn_conv.convolve(f32, &ctx, shape, x, w, bias, want);
+        const f = try Fixture.init(arena, case, null, random);
+        const want = try arena.alloc(f32, f.outCount());
+        try nn_conv.convolve(f32, &f.ctx, f.shape, f.x, f.w, f.bias, want);
         const got = try arena.alloc(f32, want.len);
-        try conv(&ctx, shape, x, w, bias, .none, got);
+        try conv(&f.ctx, f.shape, f.x, f.w, f.bias, .none, got);
         for (want, got) |a, b| try testing.expectApproxEqAbs(a, b, 1e-4);
     }
 }
