@@ -113,13 +113,10 @@ pub const PackedA = struct {
     /// `a` is M x K row-major with leading dimension `lda`.
     pub fn init(allocator: std.mem.Allocator, variant: Variant, a: []const f32, lda: usize, m: usize, k: usize) status.Error!PackedA {
         try checkMatrix("A", a, m, k, lda);
+        const self = try allocate(allocator, variant, m, k);
         const mr = kernels.shape(variant).mr;
-        const tiles = std.math.divCeil(usize, m, mr) catch unreachable;
-        const len = std.math.mul(usize, tiles * mr, k) catch return tooLarge();
-        const data = allocator.alignedAlloc(f32, .@"64", len) catch
-            return status.fail(error.OutOfResource, "gemm: out of memory packing A ({d} floats)", .{len});
-        for (0..tiles) |t| {
-            const dst = data[t * mr * k ..][0 .. mr * k];
+        for (0..self.tiles()) |t| {
+            const dst = self.data[t * mr * k ..][0 .. mr * k];
             for (0..mr) |r| {
                 const row = t * mr + r;
                 if (row >= m) {
@@ -129,20 +126,17 @@ pub const PackedA = struct {
                 }
             }
         }
-        return .{ .allocator = allocator, .data = data, .variant = variant, .m = m, .k = k };
+        return self;
     }
 
     /// Like init, from `a` stored transposed: K x M row-major with leading dimension `lda` (a
     /// convolution's im2col matrix, whose rows are taps and columns are output positions).
     pub fn initTransposed(allocator: std.mem.Allocator, variant: Variant, a: []const f32, lda: usize, m: usize, k: usize) status.Error!PackedA {
         try checkMatrix("A", a, k, m, lda);
+        const self = try allocate(allocator, variant, m, k);
         const mr = kernels.shape(variant).mr;
-        const tiles = std.math.divCeil(usize, m, mr) catch unreachable;
-        const len = std.math.mul(usize, tiles * mr, k) catch return tooLarge();
-        const data = allocator.alignedAlloc(f32, .@"64", len) catch
-            return status.fail(error.OutOfResource, "gemm: out of memory packing A ({d} floats)", .{len});
-        for (0..tiles) |t| {
-            const dst = data[t * mr * k ..][0 .. mr * k];
+        for (0..self.tiles()) |t| {
+            const dst = self.data[t * mr * k ..][0 .. mr * k];
             const rows = @min(mr, m - t * mr);
             for (0..k) |kk| {
                 const src = a[kk * lda + t * mr ..];
@@ -150,7 +144,22 @@ pub const PackedA = struct {
                 @memset(dst[kk * mr + rows ..][0 .. mr - rows], 0);
             }
         }
+        return self;
+    }
+
+    /// Uninitialized panels for an M x K matrix.
+    fn allocate(allocator: std.mem.Allocator, variant: Variant, m: usize, k: usize) status.Error!PackedA {
+        const mr = kernels.shape(variant).mr;
+        const tile_count = std.math.divCeil(usize, m, mr) catch unreachable;
+        const len = std.math.mul(usize, tile_count * mr, k) catch return tooLarge();
+        const data = allocator.alignedAlloc(f32, .@"64", len) catch
+            return status.fail(error.OutOfResource, "gemm: out of memory packing A ({d} floats)", .{len});
         return .{ .allocator = allocator, .data = data, .variant = variant, .m = m, .k = k };
+    }
+
+    /// MR-row panels, the last one padded with zero rows.
+    fn tiles(self: *const PackedA) usize {
+        return std.math.divCeil(usize, self.m, kernels.shape(self.variant).mr) catch unreachable;
     }
 
     pub fn deinit(self: *PackedA) void {
