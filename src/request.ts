@@ -235,9 +235,7 @@ export class InferRequest extends NativeHandle {
     if (options.outputs !== undefined) this.selectOutputs(options.outputs);
     this.#prepare(pointer, inputs, options.into, options.deadlineUs);
     this.#last = null;
-    const status = lib.tsr_request_run(pointer);
-    this.#lastError = status === 0 ? null : errorFromStatus(status, native.cstring(lib.tsr_last_error()));
-    if (this.#lastError) throw this.#lastError;
+    this.#runHere(pointer);
     return this.getOutputs();
   }
 
@@ -356,7 +354,7 @@ export class InferRequest extends NativeHandle {
    * Profiles on the calling thread (blocking it): `warmup` runs and more until `warmupTimeUs`
    * has passed, then up to `repeat` runs, fewer when their total passes `stopThresholdUs`
    * (looked at every `checkPeriod` runs). Returns the timed runs' events and durations; they
-   * stay readable with getProfileEvents() until the next profile or run.
+   * stay readable with getProfileEvents(), and later runs add theirs.
    */
   profile(inputs: Inputs, outputs?: OutputTargets, options: ProfileOptions = {}): ProfileResult {
     const settings = profileSettings(options);
@@ -365,11 +363,7 @@ export class InferRequest extends NativeHandle {
     check(lib.tsr_request_set_profiling(pointer, settings.eventBufferSize));
     this.#last = null;
     const runs = runProfileSchedule({
-      run: () => {
-        const status = lib.tsr_request_run(pointer);
-        this.#lastError = status === 0 ? null : errorFromStatus(status, native.cstring(lib.tsr_last_error()));
-        if (this.#lastError) throw this.#lastError;
-      },
+      run: () => this.#runHere(pointer),
       clear: () => check(lib.tsr_request_clear_profile_events(pointer)),
     }, settings);
     const { events, dropped } = readEvents(pointer);
@@ -386,6 +380,13 @@ export class InferRequest extends NativeHandle {
       b.inputs[i] = null;
     });
     this.#bindOutputs(pointer, this.#signature.outputs.map(() => null));
+  }
+
+  /** Runs on this thread; keeps the outcome for getOutputs() and throws the run's error. */
+  #runHere(pointer: Pointer): void {
+    const status = lib.tsr_request_run(pointer);
+    this.#lastError = status === 0 ? null : errorFromStatus(status, native.cstring(lib.tsr_last_error()));
+    if (this.#lastError) throw this.#lastError;
   }
 
   /** The native pointer of a request with no run in flight (settling one that has ended). */

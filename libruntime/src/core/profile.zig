@@ -110,17 +110,7 @@ pub const Ring = struct {
     /// Records an event that happened on another thread, which only noted its times.
     pub fn recordFor(self: *Ring, thread_id: u32, timestamp_ns: u64, kind: Kind, phase: Phase, detail: Detail) void {
         const slot = self.next.fetchAdd(1, .monotonic);
-        self.events[@intCast(slot % self.events.len)] = .{
-            .timestamp_ns = timestamp_ns,
-            .kind = @intFromEnum(kind),
-            .phase = @intFromEnum(phase),
-            .op_index = detail.op_index,
-            .thread_id = thread_id,
-            .tensor_id = detail.tensor_id,
-            .src_device = detail.src_device,
-            .dst_device = detail.dst_device,
-            .depth = detail.depth,
-        };
+        self.events[@intCast(slot % self.events.len)] = makeEvent(thread_id, timestamp_ns, kind, phase, detail);
     }
 
     /// Records the begin now; call `end` on the result when the span is over.
@@ -208,13 +198,24 @@ pub const Log = struct {
     /// Adds a finished span; a failure to grow only loses the event.
     pub fn span(self: *Log, kind: Kind, begin_ns: u64, end_ns: u64, detail: Detail) void {
         const id = threadId();
-        const pair = [2]Event{
-            .{ .timestamp_ns = begin_ns, .kind = @intFromEnum(kind), .phase = @intFromEnum(Phase.begin), .op_index = detail.op_index, .thread_id = id, .tensor_id = detail.tensor_id, .src_device = detail.src_device, .dst_device = detail.dst_device, .depth = detail.depth },
-            .{ .timestamp_ns = end_ns, .kind = @intFromEnum(kind), .phase = @intFromEnum(Phase.end), .op_index = detail.op_index, .thread_id = id, .tensor_id = detail.tensor_id, .src_device = detail.src_device, .dst_device = detail.dst_device, .depth = detail.depth },
-        };
+        const pair = [2]Event{ makeEvent(id, begin_ns, kind, .begin, detail), makeEvent(id, end_ns, kind, .end, detail) };
         self.events.appendSlice(memory.allocator, &pair) catch {};
     }
 };
+
+fn makeEvent(thread_id: u32, timestamp_ns: u64, kind: Kind, phase: Phase, detail: Detail) Event {
+    return .{
+        .timestamp_ns = timestamp_ns,
+        .kind = @intFromEnum(kind),
+        .phase = @intFromEnum(phase),
+        .op_index = detail.op_index,
+        .thread_id = thread_id,
+        .tensor_id = detail.tensor_id,
+        .src_device = detail.src_device,
+        .dst_device = detail.dst_device,
+        .depth = detail.depth,
+    };
+}
 
 fn oom() status.Error {
     return status.fail(error.OutOfResource, "out of memory for the profile buffer", .{});
