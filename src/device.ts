@@ -21,10 +21,15 @@ export const cpuFeatureBits: Record<string, number> = {
   avx512vnni: 9,
   avx_vnni: 10,
   avx512bf16: 11,
+  avx512cd: 12,
+  bmi1: 13,
+  bmi2: 14,
+  lzcnt: 15,
   neon: 16,
   arm_dotprod: 17,
   arm_fp16: 18,
   arm_i8mm: 19,
+  movbe: 20,
 };
 
 export interface CpuCapabilities {
@@ -35,6 +40,14 @@ export interface CpuCapabilities {
   cacheL2Bytes: number;
   cacheL3Bytes: number;
   memoryBytes: number;
+  /**
+   * The instruction-set level whose code runs ("baseline", "avx2", "avx512"), chosen once per
+   * process; with the reason when TESSERA_CPU_LEVEL capped it, e.g. "avx2 (TESSERA_CPU_LEVEL=avx2;
+   * this CPU allows avx512)".
+   */
+  level: string;
+  /** The kernels that level chose: the GEMM variant and its cache blocking. */
+  kernels: string;
 }
 
 export interface MemoryHeap {
@@ -81,7 +94,7 @@ const numberKeys = {
   cacheL3: 8, memory: 9, vendorId: 10, deviceId: 11, apiVersion: 12, driverVersion: 13,
   subgroupSize: 14, fp16: 15, int8: 16, heapCount: 17,
 } as const;
-const stringKeys = { id: 0, name: 1, vendor: 2, driver: 3 } as const;
+const stringKeys = { id: 0, name: 1, vendor: 2, driver: 3, cpuLevel: 4, kernels: 5 } as const;
 const hostKeys = { id: 0, name: 1, arch: 2, os: 3 } as const;
 const VK_MEMORY_HEAP_DEVICE_LOCAL_BIT = 1;
 
@@ -113,12 +126,12 @@ function describe(device: Pointer): DeviceInfo {
     vendor: text(stringKeys.vendor),
     driver: text(stringKeys.driver),
   };
-  if (platform === "cpu") info.cpu = cpuCapabilities(number);
+  if (platform === "cpu") info.cpu = cpuCapabilities(number, text);
   else info.gpu = gpuCapabilities(device, number);
   return info;
 }
 
-function cpuCapabilities(number: (key: number) => number): CpuCapabilities {
+function cpuCapabilities(number: (key: number) => number, text: (key: number) => string): CpuCapabilities {
   const bits = BigInt(number(numberKeys.features));
   return {
     features: Object.entries(cpuFeatureBits).filter(([, bit]) => (bits >> BigInt(bit)) & 1n).map(([name]) => name),
@@ -128,6 +141,8 @@ function cpuCapabilities(number: (key: number) => number): CpuCapabilities {
     cacheL2Bytes: number(numberKeys.cacheL2),
     cacheL3Bytes: number(numberKeys.cacheL3),
     memoryBytes: number(numberKeys.memory),
+    level: text(stringKeys.cpuLevel),
+    kernels: text(stringKeys.kernels),
   };
 }
 

@@ -11,29 +11,8 @@ import { buildInputs } from "../src/cli/inputs.ts";
 import { readNpy, writeNpy } from "../src/cli/npy.ts";
 import * as rt from "../src/index.ts";
 import { addRelu } from "./support/models.ts";
+import { builtExecutable, buildExecutable } from "./support/executable.ts";
 import { libraryPath, repo, scratchDir } from "./support/paths.ts";
-
-const builtExecutable = join(repo, "out/tessera");
-
-/** The newest modification time among the files the executable is built from. */
-function newestInput(): number {
-  let newest = 0;
-  const visit = (path: string) => {
-    const stat = statSync(path);
-    if (stat.isDirectory()) for (const entry of readdirSync(path)) visit(join(path, entry));
-    else if (stat.mtimeMs > newest) newest = stat.mtimeMs;
-  };
-  for (const input of ["src", "bindings", "scripts/build-exe", "package.json"]) visit(join(repo, input));
-  if (existsSync(libraryPath)) visit(libraryPath);
-  return newest;
-}
-
-/** Builds the executable unless the one in out/ is newer than everything it is made from. */
-function buildExecutable(): void {
-  if (existsSync(builtExecutable) && existsSync(libraryPath) && statSync(builtExecutable).mtimeMs > newestInput()) return;
-  const result = Bun.spawnSync([join(repo, "scripts/build-exe")], { stdout: "pipe", stderr: "pipe" });
-  if (result.exitCode !== 0) throw new Error(`scripts/build-exe failed:\n${result.stderr.toString()}`);
-}
 
 buildExecutable();
 const libraryBytes = readFileSync(libraryPath);

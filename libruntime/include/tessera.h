@@ -138,7 +138,17 @@ enum {
     TSR_DEVICE_HEAP_COUNT = 17,
 };
 /* Keys of tsr_device_get_string. */
-enum { TSR_DEVICE_ID = 0, TSR_DEVICE_NAME = 1, TSR_DEVICE_VENDOR = 2, TSR_DEVICE_DRIVER = 3 };
+enum {
+    TSR_DEVICE_ID = 0,
+    TSR_DEVICE_NAME = 1,
+    TSR_DEVICE_VENDOR = 2,
+    TSR_DEVICE_DRIVER = 3,
+    /* CPU: the instruction-set level whose kernels run ("baseline", "avx2", "avx512"), chosen once
+     * per process from the CPU's features and capped by the environment's TESSERA_CPU_LEVEL. */
+    TSR_DEVICE_CPU_LEVEL = 4,
+    /* CPU: the kernels that level chose, and why the level is what it is (free text). */
+    TSR_DEVICE_KERNELS = 5,
+};
 /* CPU features detected at run time (TSR_DEVICE_FEATURES). */
 enum {
     TSR_CPU_SSE41 = 1 << 0,
@@ -153,10 +163,15 @@ enum {
     TSR_CPU_AVX512VNNI = 1 << 9,
     TSR_CPU_AVX_VNNI = 1 << 10,
     TSR_CPU_AVX512BF16 = 1 << 11,
+    TSR_CPU_AVX512CD = 1 << 12,
+    TSR_CPU_BMI1 = 1 << 13,
+    TSR_CPU_BMI2 = 1 << 14,
+    TSR_CPU_LZCNT = 1 << 15,
     TSR_CPU_NEON = 1 << 16,
     TSR_CPU_ARM_DOTPROD = 1 << 17,
     TSR_CPU_ARM_FP16 = 1 << 18,
     TSR_CPU_ARM_I8MM = 1 << 19,
+    TSR_CPU_MOVBE = 1 << 20,
 };
 
 /* Device 0 is the CPU; Vulkan devices follow. Handles are borrowed until the last finalize. */

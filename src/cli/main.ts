@@ -33,7 +33,9 @@ function devices(args: string[]): string {
     d.name,
     d.cpu ? `${d.cpu.cores} cores, ${d.cpu.features.join(" ")}` : `Vulkan ${d.gpu!.apiVersion}, fp16 ${d.gpu!.fp16}, int8 ${d.gpu!.int8}`,
   ]);
-  return `host ${local.name} (${local.arch}, ${local.os})\n\n${table(["device", "kind", "name", "capabilities"], rows)}`;
+  const cpu = local.devices.find((d) => d.cpu)?.cpu;
+  const kernels = cpu ? `\n\nCPU kernels: level ${cpu.level}; ${cpu.kernels}` : "";
+  return `host ${local.name} (${local.arch}, ${local.os})\n\n${table(["device", "kind", "name", "capabilities"], rows)}${kernels}`;
 }
 
 function info(args: string[]): string {

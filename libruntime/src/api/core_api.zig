@@ -21,15 +21,15 @@ const version_z: [:0]const u8 = build_options.version ++ "";
 const optimize_z: [:0]const u8 = build_options.optimize ++ "";
 const target_z: [:0]const u8 = @tagName(builtin.cpu.arch) ++ "-" ++ @tagName(builtin.os.tag) ++ "-" ++ @tagName(builtin.abi);
 
-pub export fn tsr_abi_version() callconv(.c) u32 {
+pub fn tsr_abi_version() callconv(.c) u32 {
     return abi_version;
 }
 
-pub export fn tsr_version() callconv(.c) [*:0]const u8 {
+pub fn tsr_version() callconv(.c) [*:0]const u8 {
     return version_z.ptr;
 }
 
-pub export fn tsr_build_get_string(key: i32, value: ?*?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_build_get_string(key: i32, value: ?*?[*:0]const u8) callconv(.c) i32 {
     return status.report(buildString(key, value));
 }
 
@@ -45,23 +45,23 @@ fn buildString(key: i32, value: ?*?[*:0]const u8) status.Error!void {
     };
 }
 
-pub export fn tsr_last_error() callconv(.c) [*:0]const u8 {
+pub fn tsr_last_error() callconv(.c) [*:0]const u8 {
     return status.lastMessage();
 }
 
-pub export fn tsr_initialize() callconv(.c) i32 {
+pub fn tsr_initialize() callconv(.c) i32 {
     return status.report(context.initialize());
 }
 
-pub export fn tsr_finalize() callconv(.c) i32 {
+pub fn tsr_finalize() callconv(.c) i32 {
     return status.report(context.finalize());
 }
 
-pub export fn tsr_is_initialized() callconv(.c) u32 {
+pub fn tsr_is_initialized() callconv(.c) u32 {
     return @intFromBool(context.isInitialized());
 }
 
-pub export fn tsr_stats_get(key: i32, value: ?*u64) callconv(.c) i32 {
+pub fn tsr_stats_get(key: i32, value: ?*u64) callconv(.c) i32 {
     return status.report(stats(key, value));
 }
 

@@ -3,12 +3,13 @@
 const args = @import("args.zig");
 const context = @import("../core/context.zig");
 const device = @import("../device/device.zig");
+const kernel_report = @import("../backends/cpu/kernel_report.zig");
 const registry = @import("../core/registry.zig");
 const status = @import("../core/status.zig");
 
 const Device = device.Device;
 
-pub export fn tsr_host_get_string(key: i32, value: ?*?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_host_get_string(key: i32, value: ?*?[*:0]const u8) callconv(.c) i32 {
     return status.report(hostString(key, value));
 }
 
@@ -18,7 +19,7 @@ fn hostString(key: i32, value: ?*?[*:0]const u8) status.Error!void {
     out.* = try info.get(key);
 }
 
-pub export fn tsr_device_count(count: ?*u32) callconv(.c) i32 {
+pub fn tsr_device_count(count: ?*u32) callconv(.c) i32 {
     return status.report(deviceCount(count));
 }
 
@@ -27,7 +28,7 @@ fn deviceCount(count: ?*u32) status.Error!void {
     out.* = @intCast((try context.deviceList()).len);
 }
 
-pub export fn tsr_device_get(index: u32, handle: ?*?*Device) callconv(.c) i32 {
+pub fn tsr_device_get(index: u32, handle: ?*?*Device) callconv(.c) i32 {
     return status.report(deviceGet(index, handle));
 }
 
@@ -40,7 +41,7 @@ fn deviceGet(index: u32, handle: ?*?*Device) status.Error!void {
     out.* = &list[index];
 }
 
-pub export fn tsr_device_get_u64(handle: ?*const Device, key: i32, value: ?*u64) callconv(.c) i32 {
+pub fn tsr_device_get_u64(handle: ?*const Device, key: i32, value: ?*u64) callconv(.c) i32 {
     return status.report(deviceNumber(handle, key, value));
 }
 
@@ -50,7 +51,7 @@ fn deviceNumber(handle: ?*const Device, key: i32, value: ?*u64) status.Error!voi
     out.* = try self.number(key);
 }
 
-pub export fn tsr_device_get_string(handle: ?*const Device, key: i32, value: ?*?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_device_get_string(handle: ?*const Device, key: i32, value: ?*?[*:0]const u8) callconv(.c) i32 {
     return status.report(deviceString(handle, key, value));
 }
 
@@ -58,9 +59,11 @@ fn deviceString(handle: ?*const Device, key: i32, value: ?*?[*:0]const u8) statu
     const out = try args.out(?[*:0]const u8, value, "value");
     const self = try registry.get(Device, handle, .device);
     out.* = try self.string(key);
+    // The device layer knows no kernels: the CPU backend answers for itself.
+    if (key == @intFromEnum(device.StringKey.kernels) and self.platform == .cpu) out.* = kernel_report.describe();
 }
 
-pub export fn tsr_device_get_heap(handle: ?*const Device, index: u32, size_bytes: ?*u64, flags: ?*u32) callconv(.c) i32 {
+pub fn tsr_device_get_heap(handle: ?*const Device, index: u32, size_bytes: ?*u64, flags: ?*u32) callconv(.c) i32 {
     return status.report(deviceHeap(handle, index, size_bytes, flags));
 }
 

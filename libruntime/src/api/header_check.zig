@@ -19,15 +19,7 @@ const model_module = @import("../model/model.zig");
 const options_module = @import("../model/options.zig");
 const profile = @import("../core/profile.zig");
 
-const api_modules = .{
-    core_api,
-    @import("log_api.zig"),
-    @import("device_api.zig"),
-    @import("tensor_api.zig"),
-    model_api,
-    @import("job_api.zig"),
-    @import("request_api.zig"),
-};
+const api_modules = @import("exports.zig").modules;
 
 /// Zig enums whose fields are C constants: the prefix, and whether values are bit positions.
 const constant_sets = .{

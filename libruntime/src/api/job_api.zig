@@ -11,7 +11,7 @@ fn jobOf(handle: ?*const Job) status.Error!*Job {
     return registry.get(Job, handle, .job);
 }
 
-pub export fn tsr_job_id(job: ?*const Job, id: ?*u32) callconv(.c) i32 {
+pub fn tsr_job_id(job: ?*const Job, id: ?*u32) callconv(.c) i32 {
     return status.report(jobId(job, id));
 }
 
@@ -21,7 +21,7 @@ fn jobId(job: ?*const Job, id: ?*u32) status.Error!void {
 }
 
 /// Blocks until the job is done or `timeout_us` passes (negative: no limit); `done` says which.
-pub export fn tsr_job_wait(job: ?*Job, timeout_us: i64, done: ?*u32) callconv(.c) i32 {
+pub fn tsr_job_wait(job: ?*Job, timeout_us: i64, done: ?*u32) callconv(.c) i32 {
     return status.report(jobWait(job, timeout_us, done));
 }
 
@@ -31,7 +31,7 @@ fn jobWait(job: ?*Job, timeout_us: i64, done: ?*u32) status.Error!void {
 }
 
 /// The finished job's own status (TSR_OK or its error); TSR_INVALID_STATE while it runs.
-pub export fn tsr_job_result(job: ?*Job, result: ?*i32) callconv(.c) i32 {
+pub fn tsr_job_result(job: ?*Job, result: ?*i32) callconv(.c) i32 {
     return status.report(jobResult(job, result));
 }
 
@@ -43,7 +43,7 @@ fn jobResult(job: ?*Job, result: ?*i32) status.Error!void {
 }
 
 /// The finished job's error message ("" when it succeeded); valid until the job is destroyed.
-pub export fn tsr_job_error(job: ?*Job, message: ?*?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_job_error(job: ?*Job, message: ?*?[*:0]const u8) callconv(.c) i32 {
     return status.report(jobError(job, message));
 }
 
@@ -55,7 +55,7 @@ fn jobError(job: ?*Job, message: ?*?[*:0]const u8) status.Error!void {
 }
 
 /// Moves the loaded model out of a finished load job; the caller destroys it.
-pub export fn tsr_job_take_model(job: ?*Job, model: ?*?*model_module.Model) callconv(.c) i32 {
+pub fn tsr_job_take_model(job: ?*Job, model: ?*?*model_module.Model) callconv(.c) i32 {
     return status.report(jobTakeModel(job, model));
 }
 
@@ -69,13 +69,13 @@ fn jobTakeModel(job: ?*Job, model: ?*?*model_module.Model) status.Error!void {
 }
 
 /// A job still running is abandoned: its worker frees it, and any model it loads, when done.
-pub export fn tsr_job_destroy(job: ?*Job) callconv(.c) void {
+pub fn tsr_job_destroy(job: ?*Job) callconv(.c) void {
     if (job) |j| jobs.destroy(j);
 }
 
 /// Called on a worker thread as each job finishes; NULL removes it. Returns once no thread is
 /// inside the previous callback.
-pub export fn tsr_jobs_set_callback(callback: ?jobs.CompletionCallback, user: ?*anyopaque) callconv(.c) i32 {
+pub fn tsr_jobs_set_callback(callback: ?jobs.CompletionCallback, user: ?*anyopaque) callconv(.c) i32 {
     jobs.setCallback(callback, user);
     return 0;
 }

@@ -4,32 +4,32 @@ const args = @import("args.zig");
 const log = @import("../core/log.zig");
 const status = @import("../core/status.zig");
 
-pub export fn tsr_log_set_level(level: i32) callconv(.c) i32 {
+pub fn tsr_log_set_level(level: i32) callconv(.c) i32 {
     return status.report(log.setLevel(level));
 }
 
-pub export fn tsr_log_get_level() callconv(.c) i32 {
+pub fn tsr_log_get_level() callconv(.c) i32 {
     return log.getLevel();
 }
 
-pub export fn tsr_log_set_console(enabled: u32) callconv(.c) i32 {
+pub fn tsr_log_set_console(enabled: u32) callconv(.c) i32 {
     log.setConsole(enabled != 0);
     return 0;
 }
 
 /// NULL closes the file sink.
-pub export fn tsr_log_set_file(path: ?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_log_set_file(path: ?[*:0]const u8) callconv(.c) i32 {
     const p: ?[]const u8 = if (path) |text| std.mem.span(text) else null;
     return status.report(log.setFile(p));
 }
 
 /// NULL removes the callback. Returns only once no thread is inside the previous callback.
-pub export fn tsr_log_set_callback(callback: ?log.Callback, user: ?*anyopaque) callconv(.c) i32 {
+pub fn tsr_log_set_callback(callback: ?log.Callback, user: ?*anyopaque) callconv(.c) i32 {
     log.setCallback(callback, user);
     return 0;
 }
 
-pub export fn tsr_log_write(level: i32, message: ?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_log_write(level: i32, message: ?[*:0]const u8) callconv(.c) i32 {
     return status.report(write(level, message));
 }
 

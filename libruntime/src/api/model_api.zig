@@ -63,7 +63,7 @@ fn infoOf(handle: ?*const TensorInfo) status.Error!*TensorInfo {
     return registry.get(TensorInfo, handle, .tensor_info);
 }
 
-pub export fn tsr_options_create(options: ?*?*Options) callconv(.c) i32 {
+pub fn tsr_options_create(options: ?*?*Options) callconv(.c) i32 {
     return status.report(optionsCreate(options));
 }
 
@@ -78,14 +78,14 @@ fn optionsCreate(options: ?*?*Options) status.Error!void {
     out.* = self;
 }
 
-pub export fn tsr_options_destroy(options: ?*Options) callconv(.c) void {
+pub fn tsr_options_destroy(options: ?*Options) callconv(.c) void {
     const self = options orelse return;
     if (!registry.remove(self, .options)) return;
     self.deinit();
     memory.allocator.destroy(self);
 }
 
-pub export fn tsr_options_set(options: ?*Options, key: ?[*:0]const u8, value: ?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_options_set(options: ?*Options, key: ?[*:0]const u8, value: ?[*:0]const u8) callconv(.c) i32 {
     return status.report(optionsSet(options, key, value));
 }
 
@@ -94,7 +94,7 @@ fn optionsSet(options: ?*Options, key: ?[*:0]const u8, value: ?[*:0]const u8) st
     try self.set(try args.string(key, "key"), try args.string(value, "value"));
 }
 
-pub export fn tsr_model_load(path: ?[*:0]const u8, options: ?*const Options, model: ?*?*Model) callconv(.c) i32 {
+pub fn tsr_model_load(path: ?[*:0]const u8, options: ?*const Options, model: ?*?*Model) callconv(.c) i32 {
     return status.report(modelLoad(path, options, model));
 }
 
@@ -104,7 +104,7 @@ fn modelLoad(path: ?[*:0]const u8, options: ?*const Options, model: ?*?*Model) s
     out.* = try Model.load(try source_module.Source.fromPath(try args.string(path, "path")), try optionsOf(options));
 }
 
-pub export fn tsr_model_load_bytes(bytes: ?*const anyopaque, byte_length: u64, options: ?*const Options, model: ?*?*Model) callconv(.c) i32 {
+pub fn tsr_model_load_bytes(bytes: ?*const anyopaque, byte_length: u64, options: ?*const Options, model: ?*?*Model) callconv(.c) i32 {
     return status.report(modelLoadBytes(bytes, byte_length, options, model));
 }
 
@@ -116,7 +116,7 @@ fn modelLoadBytes(bytes: ?*const anyopaque, byte_length: u64, options: ?*const O
 }
 
 /// Loads on a worker thread: `path`, or else `bytes` (copied before this returns).
-pub export fn tsr_model_load_async(path: ?[*:0]const u8, bytes: ?*const anyopaque, byte_length: u64, options: ?*const Options, job: ?*?*jobs.Job) callconv(.c) i32 {
+pub fn tsr_model_load_async(path: ?[*:0]const u8, bytes: ?*const anyopaque, byte_length: u64, options: ?*const Options, job: ?*?*jobs.Job) callconv(.c) i32 {
     return status.report(modelLoadAsync(path, bytes, byte_length, options, job));
 }
 
@@ -128,11 +128,11 @@ fn modelLoadAsync(path: ?[*:0]const u8, bytes: ?*const anyopaque, byte_length: u
     out.* = try load_job.start(request, resolved_options);
 }
 
-pub export fn tsr_model_destroy(model: ?*Model) callconv(.c) void {
+pub fn tsr_model_destroy(model: ?*Model) callconv(.c) void {
     if (model) |m| m.destroy();
 }
 
-pub export fn tsr_model_get_string(model: ?*const Model, key: i32, value: ?*?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_model_get_string(model: ?*const Model, key: i32, value: ?*?[*:0]const u8) callconv(.c) i32 {
     return status.report(modelString(model, key, value));
 }
 
@@ -149,7 +149,7 @@ fn modelString(model: ?*const Model, key: i32, value: ?*?[*:0]const u8) status.E
     };
 }
 
-pub export fn tsr_model_get_i64(model: ?*const Model, key: i32, value: ?*i64) callconv(.c) i32 {
+pub fn tsr_model_get_i64(model: ?*const Model, key: i32, value: ?*i64) callconv(.c) i32 {
     return status.report(modelNumber(model, key, value));
 }
 
@@ -175,7 +175,7 @@ fn checkIndex(index: u32, count: usize, what: []const u8) status.Error!void {
     if (index >= count) return status.fail(error.InvalidArgument, "{s} index {d} out of range: the model has {d}", .{ what, index, count });
 }
 
-pub export fn tsr_model_opset(model: ?*const Model, index: u32, domain: ?*?[*:0]const u8, version: ?*i64) callconv(.c) i32 {
+pub fn tsr_model_opset(model: ?*const Model, index: u32, domain: ?*?[*:0]const u8, version: ?*i64) callconv(.c) i32 {
     return status.report(modelOpset(model, index, domain, version));
 }
 
@@ -188,7 +188,7 @@ fn modelOpset(model: ?*const Model, index: u32, domain: ?*?[*:0]const u8, versio
     version_out.* = self.opsets[index].version;
 }
 
-pub export fn tsr_model_metadata(model: ?*const Model, index: u32, key: ?*?[*:0]const u8, value: ?*?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_model_metadata(model: ?*const Model, index: u32, key: ?*?[*:0]const u8, value: ?*?[*:0]const u8) callconv(.c) i32 {
     return status.report(modelMetadata(model, index, key, value));
 }
 
@@ -201,11 +201,11 @@ fn modelMetadata(model: ?*const Model, index: u32, key: ?*?[*:0]const u8, value:
     value_out.* = self.metadata[index].value;
 }
 
-pub export fn tsr_model_input_name(model: ?*const Model, index: u32, name: ?*?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_model_input_name(model: ?*const Model, index: u32, name: ?*?[*:0]const u8) callconv(.c) i32 {
     return status.report(modelIoName(model, index, name, true));
 }
 
-pub export fn tsr_model_output_name(model: ?*const Model, index: u32, name: ?*?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_model_output_name(model: ?*const Model, index: u32, name: ?*?[*:0]const u8) callconv(.c) i32 {
     return status.report(modelIoName(model, index, name, false));
 }
 
@@ -217,7 +217,7 @@ fn modelIoName(model: ?*const Model, index: u32, name: ?*?[*:0]const u8, input: 
     out.* = names[index];
 }
 
-pub export fn tsr_model_operation(
+pub fn tsr_model_operation(
     model: ?*const Model,
     index: u32,
     name: ?*?[*:0]const u8,
@@ -244,7 +244,7 @@ fn modelOperation(model: ?*const Model, index: u32, name: ?*?[*:0]const u8, op_t
 
 /// Copies the option's value as text into `buffer`; `length` gets its length (call with a NULL
 /// buffer and capacity 0 to learn it).
-pub export fn tsr_model_get_option(model: ?*const Model, key: ?[*:0]const u8, buffer: ?[*]u8, capacity: u32, length: ?*u32) callconv(.c) i32 {
+pub fn tsr_model_get_option(model: ?*const Model, key: ?[*:0]const u8, buffer: ?[*]u8, capacity: u32, length: ?*u32) callconv(.c) i32 {
     return status.report(modelOption(model, key, buffer, capacity, length));
 }
 
@@ -268,7 +268,7 @@ fn copyOut(text: []const u8, buffer: ?[*]u8, capacity: u32, length: *u32) status
     out[text.len] = 0;
 }
 
-pub export fn tsr_model_tensor_info(model: ?*const Model, name: ?[*:0]const u8, info: ?*?*const TensorInfo) callconv(.c) i32 {
+pub fn tsr_model_tensor_info(model: ?*const Model, name: ?[*:0]const u8, info: ?*?*const TensorInfo) callconv(.c) i32 {
     return status.report(modelTensorInfo(model, name, info));
 }
 
@@ -278,7 +278,7 @@ fn modelTensorInfo(model: ?*const Model, name: ?[*:0]const u8, info: ?*?*const T
     out.* = try self.tensorInfo(try args.string(name, "name"));
 }
 
-pub export fn tsr_model_infer_shape(model: ?*const Model, output: ?[*:0]const u8, input_shapes: ?[*:0]const u8, buffer: ?[*]u8, capacity: u32, length: ?*u32) callconv(.c) i32 {
+pub fn tsr_model_infer_shape(model: ?*const Model, output: ?[*:0]const u8, input_shapes: ?[*:0]const u8, buffer: ?[*]u8, capacity: u32, length: ?*u32) callconv(.c) i32 {
     return status.report(modelInferShape(model, output, input_shapes, buffer, capacity, length));
 }
 
@@ -292,7 +292,7 @@ fn modelInferShape(model: ?*const Model, output: ?[*:0]const u8, input_shapes: ?
     try copyOut(text.written(), buffer, capacity, length_out);
 }
 
-pub export fn tsr_tensor_info_get_string(info: ?*const TensorInfo, key: i32, value: ?*?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_tensor_info_get_string(info: ?*const TensorInfo, key: i32, value: ?*?[*:0]const u8) callconv(.c) i32 {
     return status.report(infoString(info, key, value));
 }
 
@@ -306,7 +306,7 @@ fn infoString(info: ?*const TensorInfo, key: i32, value: ?*?[*:0]const u8) statu
     };
 }
 
-pub export fn tsr_tensor_info_get_i64(info: ?*const TensorInfo, key: i32, value: ?*i64) callconv(.c) i32 {
+pub fn tsr_tensor_info_get_i64(info: ?*const TensorInfo, key: i32, value: ?*i64) callconv(.c) i32 {
     return status.report(infoNumber(info, key, value));
 }
 
@@ -330,7 +330,7 @@ fn infoNumber(info: ?*const TensorInfo, key: i32, value: ?*i64) status.Error!voi
 }
 
 /// Dim `index`: its value (-1 when symbolic) and its text ("224", "batch", "2*N").
-pub export fn tsr_tensor_info_dim(info: ?*const TensorInfo, index: u32, value: ?*i64, text: ?*?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_tensor_info_dim(info: ?*const TensorInfo, index: u32, value: ?*i64, text: ?*?[*:0]const u8) callconv(.c) i32 {
     return status.report(infoDim(info, index, value, text));
 }
 
@@ -344,7 +344,7 @@ fn infoDim(info: ?*const TensorInfo, index: u32, value: ?*i64, text: ?*?[*:0]con
     text_out.* = self.dim_texts[index];
 }
 
-pub export fn tsr_tensor_info_quant(info: ?*const TensorInfo, index: u32, scale: ?*f64, zero_point: ?*i64) callconv(.c) i32 {
+pub fn tsr_tensor_info_quant(info: ?*const TensorInfo, index: u32, scale: ?*f64, zero_point: ?*i64) callconv(.c) i32 {
     return status.report(infoQuant(info, index, scale, zero_point));
 }
 

@@ -19,7 +19,7 @@ fn requestOf(handle: ?*const Request) status.Error!*Request {
     return registry.get(Request, handle, .request);
 }
 
-pub export fn tsr_request_create(model: ?*Model, request: ?*?*Request) callconv(.c) i32 {
+pub fn tsr_request_create(model: ?*Model, request: ?*?*Request) callconv(.c) i32 {
     return status.report(requestCreate(model, request));
 }
 
@@ -29,13 +29,13 @@ fn requestCreate(model: ?*Model, request: ?*?*Request) status.Error!void {
 }
 
 /// Destroying a request that runs on a worker waits for that run to end.
-pub export fn tsr_request_destroy(request: ?*Request) callconv(.c) void {
+pub fn tsr_request_destroy(request: ?*Request) callconv(.c) void {
     if (request) |r| r.destroy();
 }
 
 /// Binds `tensor` to the input `name` (NULL unbinds). The tensor is read, not copied, when the
 /// request runs: it must stay alive and unchanged until then.
-pub export fn tsr_request_set_input(request: ?*Request, name: ?[*:0]const u8, tensor: ?*Tensor) callconv(.c) i32 {
+pub fn tsr_request_set_input(request: ?*Request, name: ?[*:0]const u8, tensor: ?*Tensor) callconv(.c) i32 {
     return status.report(setInput(request, name, tensor));
 }
 
@@ -46,7 +46,7 @@ fn setInput(request: ?*Request, name: ?[*:0]const u8, tensor: ?*Tensor) status.E
 }
 
 /// Runs on the calling thread.
-pub export fn tsr_request_run(request: ?*Request) callconv(.c) i32 {
+pub fn tsr_request_run(request: ?*Request) callconv(.c) i32 {
     return status.report(run(request));
 }
 
@@ -55,7 +55,7 @@ fn run(request: ?*Request) status.Error!void {
 }
 
 /// Stops a run between nodes; it then fails with TSR_REQUEST_ERROR.
-pub export fn tsr_request_cancel(request: ?*Request) callconv(.c) i32 {
+pub fn tsr_request_cancel(request: ?*Request) callconv(.c) i32 {
     return status.report(cancel(request));
 }
 
@@ -64,7 +64,7 @@ fn cancel(request: ?*Request) status.Error!void {
 }
 
 /// Nodes not started `deadline_us` after a run begins are skipped and the run fails; 0: none.
-pub export fn tsr_request_set_deadline(request: ?*Request, deadline_us: i64) callconv(.c) i32 {
+pub fn tsr_request_set_deadline(request: ?*Request, deadline_us: i64) callconv(.c) i32 {
     return status.report(setDeadline(request, deadline_us));
 }
 
@@ -73,7 +73,7 @@ fn setDeadline(request: ?*Request, deadline_us: i64) status.Error!void {
     (try requestOf(request)).deadline_us = deadline_us;
 }
 
-pub export fn tsr_request_output_count(request: ?*const Request, count: ?*u32) callconv(.c) i32 {
+pub fn tsr_request_output_count(request: ?*const Request, count: ?*u32) callconv(.c) i32 {
     return status.report(outputCount(request, count));
 }
 
@@ -83,7 +83,7 @@ fn outputCount(request: ?*const Request, count: ?*u32) status.Error!void {
 }
 
 /// A new tensor holding output `index` of the last run; the caller destroys it.
-pub export fn tsr_request_get_output(request: ?*Request, index: u32, tensor: ?*?*Tensor) callconv(.c) i32 {
+pub fn tsr_request_get_output(request: ?*Request, index: u32, tensor: ?*?*Tensor) callconv(.c) i32 {
     return status.report(getOutput(request, index, tensor));
 }
 
@@ -93,7 +93,7 @@ fn getOutput(request: ?*Request, index: u32, tensor: ?*?*Tensor) status.Error!vo
 }
 
 /// 0 ready, 1 running, 2 fault (the last run failed; the request stays usable).
-pub export fn tsr_request_status(request: ?*const Request, state: ?*i32) callconv(.c) i32 {
+pub fn tsr_request_status(request: ?*const Request, state: ?*i32) callconv(.c) i32 {
     return status.report(getStatus(request, state));
 }
 
@@ -103,7 +103,7 @@ fn getStatus(request: ?*const Request, state: ?*i32) status.Error!void {
 }
 
 /// Binds a caller tensor that later runs fill in place with output `name` (NULL unbinds).
-pub export fn tsr_request_set_output(request: ?*Request, name: ?[*:0]const u8, tensor: ?*Tensor) callconv(.c) i32 {
+pub fn tsr_request_set_output(request: ?*Request, name: ?[*:0]const u8, tensor: ?*Tensor) callconv(.c) i32 {
     return status.report(setOutput(request, name, tensor));
 }
 
@@ -114,7 +114,7 @@ fn setOutput(request: ?*Request, name: ?[*:0]const u8, tensor: ?*Tensor) status.
 }
 
 /// Later runs compute only what the newline-separated output `names` need; NULL or "": all.
-pub export fn tsr_request_select_outputs(request: ?*Request, names: ?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_request_select_outputs(request: ?*Request, names: ?[*:0]const u8) callconv(.c) i32 {
     return status.report(selectOutputs(request, names));
 }
 
@@ -124,7 +124,7 @@ fn selectOutputs(request: ?*Request, names: ?[*:0]const u8) status.Error!void {
 }
 
 /// A new tensor holding the value `name` (input, intermediate or output) of the last run.
-pub export fn tsr_request_get_tensor(request: ?*Request, name: ?[*:0]const u8, tensor: ?*?*Tensor) callconv(.c) i32 {
+pub fn tsr_request_get_tensor(request: ?*Request, name: ?[*:0]const u8, tensor: ?*?*Tensor) callconv(.c) i32 {
     return status.report(getTensor(request, name, tensor));
 }
 
@@ -136,7 +136,7 @@ fn getTensor(request: ?*Request, name: ?[*:0]const u8, tensor: ?*?*Tensor) statu
 
 /// Binds a sequence or optional input: `count` caller tensors, read in place when the request
 /// runs. For an optional input, NULL `elements` means no value.
-pub export fn tsr_request_set_input_elements(request: ?*Request, name: ?[*:0]const u8, elements: ?[*]?*Tensor, count: u32) callconv(.c) i32 {
+pub fn tsr_request_set_input_elements(request: ?*Request, name: ?[*:0]const u8, elements: ?[*]?*Tensor, count: u32) callconv(.c) i32 {
     return status.report(setInputElements(request, name, elements, count));
 }
 
@@ -155,7 +155,7 @@ fn setInputElements(request: ?*Request, name: ?[*:0]const u8, elements: ?[*]?*Te
 
 /// What output `index` of the last run is: its kind (TSR_KIND_*), the kind inside an optional,
 /// and its element count (1 for a tensor, -1 for an optional with no value).
-pub export fn tsr_request_output_kind(request: ?*Request, index: u32, kind: ?*i32, inner_kind: ?*i32, count: ?*i32) callconv(.c) i32 {
+pub fn tsr_request_output_kind(request: ?*Request, index: u32, kind: ?*i32, inner_kind: ?*i32, count: ?*i32) callconv(.c) i32 {
     return status.report(outputKind(request, index, kind, inner_kind, count));
 }
 
@@ -170,7 +170,7 @@ fn outputKind(request: ?*Request, index: u32, kind: ?*i32, inner_kind: ?*i32, co
 }
 
 /// A new tensor holding element `element` of sequence or optional output `index`.
-pub export fn tsr_request_get_output_element(request: ?*Request, index: u32, element: u32, tensor: ?*?*Tensor) callconv(.c) i32 {
+pub fn tsr_request_get_output_element(request: ?*Request, index: u32, element: u32, tensor: ?*?*Tensor) callconv(.c) i32 {
     return status.report(getOutputElement(request, index, element, tensor));
 }
 
@@ -180,7 +180,7 @@ fn getOutputElement(request: ?*Request, index: u32, element: u32, tensor: ?*?*Te
 }
 
 /// Runs on a worker thread; the job finishes when the run does (see tsr_job_*).
-pub export fn tsr_request_run_async(request: ?*Request, job: ?*?*jobs.Job) callconv(.c) i32 {
+pub fn tsr_request_run_async(request: ?*Request, job: ?*?*jobs.Job) callconv(.c) i32 {
     return status.report(runAsync(request, job));
 }
 
@@ -206,7 +206,7 @@ fn discardNothing(_: *anyopaque) void {}
 fn cleanupNothing(_: *jobs.Job) void {}
 
 /// Records later runs' events into a ring of `capacity` events (0: stop profiling, free it).
-pub export fn tsr_request_set_profiling(request: ?*Request, capacity: u32) callconv(.c) i32 {
+pub fn tsr_request_set_profiling(request: ?*Request, capacity: u32) callconv(.c) i32 {
     return status.report(setProfiling(request, capacity));
 }
 
@@ -221,7 +221,7 @@ fn setProfiling(request: ?*Request, capacity: u32) status.Error!void {
 
 /// Copies up to `capacity` held events, oldest first; `count` gets how many are held, `dropped`
 /// how many the ring overwrote. Refused while the request runs.
-pub export fn tsr_request_get_profile_events(request: ?*Request, events: ?[*]profile.Event, capacity: u32, count: ?*u32, dropped: ?*u64) callconv(.c) i32 {
+pub fn tsr_request_get_profile_events(request: ?*Request, events: ?[*]profile.Event, capacity: u32, count: ?*u32, dropped: ?*u64) callconv(.c) i32 {
     return status.report(getProfileEvents(request, events, capacity, count, dropped));
 }
 
@@ -239,7 +239,7 @@ fn getProfileEvents(request: ?*Request, events: ?[*]profile.Event, capacity: u32
 }
 
 /// Forgets the recorded events (the ring stays, empty).
-pub export fn tsr_request_clear_profile_events(request: ?*Request) callconv(.c) i32 {
+pub fn tsr_request_clear_profile_events(request: ?*Request) callconv(.c) i32 {
     return status.report(clearProfileEvents(request));
 }
 

@@ -23,7 +23,7 @@ fn tensorOf(handle: ?*const Tensor) status.Error!*Tensor {
     return registry.get(Tensor, handle, .tensor);
 }
 
-pub export fn tsr_dtype_byte_size(dtype: i32, shape: ?[*]const i64, rank: u32, byte_size: ?*u64) callconv(.c) i32 {
+pub fn tsr_dtype_byte_size(dtype: i32, shape: ?[*]const i64, rank: u32, byte_size: ?*u64) callconv(.c) i32 {
     return status.report(dtypeByteSize(dtype, shape, rank, byte_size));
 }
 
@@ -32,7 +32,7 @@ fn dtypeByteSize(dtype: i32, shape: ?[*]const i64, rank: u32, byte_size: ?*u64) 
     out.* = (try layoutOf(dtype, shape, rank)).byte_size;
 }
 
-pub export fn tsr_dtype_bits(dtype: i32, bits: ?*u32) callconv(.c) i32 {
+pub fn tsr_dtype_bits(dtype: i32, bits: ?*u32) callconv(.c) i32 {
     return status.report(dtypeBits(dtype, bits));
 }
 
@@ -41,7 +41,7 @@ fn dtypeBits(dtype: i32, bits: ?*u32) status.Error!void {
     out.* = (try DType.fromInt(dtype)).bits();
 }
 
-pub export fn tsr_tensor_create(dtype: i32, shape: ?[*]const i64, rank: u32, tensor: ?*?*Tensor) callconv(.c) i32 {
+pub fn tsr_tensor_create(dtype: i32, shape: ?[*]const i64, rank: u32, tensor: ?*?*Tensor) callconv(.c) i32 {
     return status.report(create(dtype, shape, rank, tensor));
 }
 
@@ -51,7 +51,7 @@ fn create(dtype: i32, shape: ?[*]const i64, rank: u32, tensor: ?*?*Tensor) statu
     out.* = try Tensor.create(try layoutOf(dtype, shape, rank));
 }
 
-pub export fn tsr_tensor_wrap(
+pub fn tsr_tensor_wrap(
     dtype: i32,
     shape: ?[*]const i64,
     rank: u32,
@@ -69,11 +69,11 @@ fn wrap(dtype: i32, shape: ?[*]const i64, rank: u32, data: ?*anyopaque, byte_len
 }
 
 /// NULL, and a handle that is already destroyed, are no-ops.
-pub export fn tsr_tensor_destroy(tensor: ?*Tensor) callconv(.c) void {
+pub fn tsr_tensor_destroy(tensor: ?*Tensor) callconv(.c) void {
     if (tensor) |t| t.destroy();
 }
 
-pub export fn tsr_tensor_dtype(tensor: ?*const Tensor, dtype: ?*i32) callconv(.c) i32 {
+pub fn tsr_tensor_dtype(tensor: ?*const Tensor, dtype: ?*i32) callconv(.c) i32 {
     return status.report(dtypeOf(tensor, dtype));
 }
 
@@ -82,7 +82,7 @@ fn dtypeOf(tensor: ?*const Tensor, dtype: ?*i32) status.Error!void {
     out.* = @intFromEnum((try tensorOf(tensor)).layout.dtype);
 }
 
-pub export fn tsr_tensor_rank(tensor: ?*const Tensor, rank: ?*u32) callconv(.c) i32 {
+pub fn tsr_tensor_rank(tensor: ?*const Tensor, rank: ?*u32) callconv(.c) i32 {
     return status.report(rankOf(tensor, rank));
 }
 
@@ -92,7 +92,7 @@ fn rankOf(tensor: ?*const Tensor, rank: ?*u32) status.Error!void {
 }
 
 /// Copies the dims into `dims`, which must hold at least rank entries (ask tsr_tensor_rank first).
-pub export fn tsr_tensor_shape(tensor: ?*const Tensor, dims: ?[*]i64, capacity: u32) callconv(.c) i32 {
+pub fn tsr_tensor_shape(tensor: ?*const Tensor, dims: ?[*]i64, capacity: u32) callconv(.c) i32 {
     return status.report(shapeOf(tensor, dims, capacity));
 }
 
@@ -107,7 +107,7 @@ fn shapeOf(tensor: ?*const Tensor, dims: ?[*]i64, capacity: u32) status.Error!vo
     @memcpy(out[0..shape.len], shape);
 }
 
-pub export fn tsr_tensor_data(tensor: ?*const Tensor, data: ?*?*anyopaque) callconv(.c) i32 {
+pub fn tsr_tensor_data(tensor: ?*const Tensor, data: ?*?*anyopaque) callconv(.c) i32 {
     return status.report(dataOf(tensor, data));
 }
 
@@ -117,7 +117,7 @@ fn dataOf(tensor: ?*const Tensor, data: ?*?*anyopaque) status.Error!void {
     out.* = if (self.data.len == 0) null else self.data.ptr;
 }
 
-pub export fn tsr_tensor_byte_size(tensor: ?*const Tensor, byte_size: ?*u64) callconv(.c) i32 {
+pub fn tsr_tensor_byte_size(tensor: ?*const Tensor, byte_size: ?*u64) callconv(.c) i32 {
     return status.report(byteSizeOf(tensor, byte_size));
 }
 
@@ -126,7 +126,7 @@ fn byteSizeOf(tensor: ?*const Tensor, byte_size: ?*u64) status.Error!void {
     out.* = (try tensorOf(tensor)).layout.byte_size;
 }
 
-pub export fn tsr_tensor_fill(tensor: ?*Tensor, value: ?*const anyopaque, value_size: u32) callconv(.c) i32 {
+pub fn tsr_tensor_fill(tensor: ?*Tensor, value: ?*const anyopaque, value_size: u32) callconv(.c) i32 {
     return status.report(fill(tensor, value, value_size));
 }
 
@@ -135,7 +135,7 @@ fn fill(tensor: ?*Tensor, value: ?*const anyopaque, value_size: u32) status.Erro
     try self.fill(try args.slice(u8, @ptrCast(value), value_size, "value"));
 }
 
-pub export fn tsr_tensor_set_string(tensor: ?*Tensor, index: u32, bytes: ?*const anyopaque, len: u32) callconv(.c) i32 {
+pub fn tsr_tensor_set_string(tensor: ?*Tensor, index: u32, bytes: ?*const anyopaque, len: u32) callconv(.c) i32 {
     return status.report(setString(tensor, index, bytes, len));
 }
 
@@ -145,7 +145,7 @@ fn setString(tensor: ?*Tensor, index: u32, bytes: ?*const anyopaque, len: u32) s
 }
 
 /// The bytes stay valid until the element is set again or the tensor is destroyed.
-pub export fn tsr_tensor_get_string(tensor: ?*Tensor, index: u32, bytes: ?*?*const anyopaque, len: ?*u32) callconv(.c) i32 {
+pub fn tsr_tensor_get_string(tensor: ?*Tensor, index: u32, bytes: ?*?*const anyopaque, len: ?*u32) callconv(.c) i32 {
     return status.report(getString(tensor, index, bytes, len));
 }
 
@@ -157,7 +157,7 @@ fn getString(tensor: ?*Tensor, index: u32, bytes: ?*?*const anyopaque, len: ?*u3
     len_out.* = @intCast(text.len);
 }
 
-pub export fn tsr_tensor_set_quantization(tensor: ?*Tensor, scale: f32, zero_point: i32) callconv(.c) i32 {
+pub fn tsr_tensor_set_quantization(tensor: ?*Tensor, scale: f32, zero_point: i32) callconv(.c) i32 {
     return status.report(setQuantization(tensor, scale, zero_point));
 }
 
@@ -165,7 +165,7 @@ fn setQuantization(tensor: ?*Tensor, scale: f32, zero_point: i32) status.Error!v
     try (try tensorOf(tensor)).setQuantization(scale, zero_point);
 }
 
-pub export fn tsr_tensor_get_quantization(tensor: ?*const Tensor, scale: ?*f32, zero_point: ?*i32) callconv(.c) i32 {
+pub fn tsr_tensor_get_quantization(tensor: ?*const Tensor, scale: ?*f32, zero_point: ?*i32) callconv(.c) i32 {
     return status.report(getQuantization(tensor, scale, zero_point));
 }
 
@@ -180,7 +180,7 @@ fn getQuantization(tensor: ?*const Tensor, scale: ?*f32, zero_point: ?*i32) stat
     zero_out.* = self.zero_point;
 }
 
-pub export fn tsr_tensor_save(tensor: ?*Tensor, path: ?[*:0]const u8) callconv(.c) i32 {
+pub fn tsr_tensor_save(tensor: ?*Tensor, path: ?[*:0]const u8) callconv(.c) i32 {
     return status.report(save(tensor, path));
 }
 
@@ -189,7 +189,7 @@ fn save(tensor: ?*Tensor, path: ?[*:0]const u8) status.Error!void {
     try file.save(self, try args.string(path, "path"));
 }
 
-pub export fn tsr_tensor_load(path: ?[*:0]const u8, tensor: ?*?*Tensor) callconv(.c) i32 {
+pub fn tsr_tensor_load(path: ?[*:0]const u8, tensor: ?*?*Tensor) callconv(.c) i32 {
     return status.report(load(path, tensor));
 }
 
@@ -200,7 +200,7 @@ fn load(path: ?[*:0]const u8, tensor: ?*?*Tensor) status.Error!void {
 }
 
 /// A tensor from a serialized ONNX TensorProto (such as the .pb files of ONNX test data).
-pub export fn tsr_tensor_from_onnx(bytes: ?*const anyopaque, byte_length: u64, tensor: ?*?*Tensor) callconv(.c) i32 {
+pub fn tsr_tensor_from_onnx(bytes: ?*const anyopaque, byte_length: u64, tensor: ?*?*Tensor) callconv(.c) i32 {
     return status.report(fromOnnx(bytes, byte_length, tensor));
 }
 

@@ -17,10 +17,15 @@ pub const Feature = enum(u6) {
     avx512vnni = 9,
     avx_vnni = 10,
     avx512bf16 = 11,
+    avx512cd = 12,
+    bmi1 = 13,
+    bmi2 = 14,
+    lzcnt = 15,
     neon = 16,
     arm_dotprod = 17,
     arm_fp16 = 18,
     arm_i8mm = 19,
+    movbe = 20,
 };
 
 pub fn bit(feature: Feature) u64 {
@@ -40,7 +45,7 @@ pub const Info = struct {
 
 pub fn detect() Info {
     var info: Info = .{};
-    info.features = detectFeatures();
+    info.features = features();
     info.cores_logical = @intCast(std.Thread.getCpuCount() catch 1);
     info.cores_physical = countPhysicalCores() orelse info.cores_logical;
     readCaches(&info);
@@ -49,7 +54,8 @@ pub fn detect() Info {
     return info;
 }
 
-fn detectFeatures() u64 {
+/// The SIMD and bit-manipulation features the CPU reports and the OS enables (cheap: no sysfs).
+pub fn features() u64 {
     return switch (builtin.cpu.arch) {
         .x86_64 => detectX86(),
         .aarch64 => detectArm(),
@@ -93,41 +99,50 @@ fn has(register: u32, index: u5) bool {
 
 fn detectX86() u64 {
     if (builtin.cpu.arch != .x86_64) return 0;
-    var features: u64 = 0;
+    var found: u64 = 0;
     const max_leaf = cpuid(0, 0).eax;
     const leaf1 = cpuid(1, 0);
-    if (has(leaf1.ecx, 19)) features |= bit(.sse41);
+    if (has(leaf1.ecx, 19)) found |= bit(.sse41);
+    if (has(leaf1.ecx, 22)) found |= bit(.movbe);
+    if (cpuid(0x8000_0000, 0).eax >= 0x8000_0001 and has(cpuid(0x8000_0001, 0).ecx, 5)) found |= bit(.lzcnt);
+    if (max_leaf >= 7) {
+        // Scalar bit manipulation: no register state for the OS to save.
+        const ebx = cpuid(7, 0).ebx;
+        if (has(ebx, 3)) found |= bit(.bmi1);
+        if (has(ebx, 8)) found |= bit(.bmi2);
+    }
     const os_saves_avx = has(leaf1.ecx, 27) and (enabledStateMask() & 0x6) == 0x6;
     const os_saves_avx512 = os_saves_avx and (enabledStateMask() & 0xE6) == 0xE6;
-    if (!os_saves_avx) return features;
-    if (has(leaf1.ecx, 28)) features |= bit(.avx);
-    if (has(leaf1.ecx, 12)) features |= bit(.fma);
-    if (has(leaf1.ecx, 29)) features |= bit(.f16c);
-    if (max_leaf < 7) return features;
+    if (!os_saves_avx) return found;
+    if (has(leaf1.ecx, 28)) found |= bit(.avx);
+    if (has(leaf1.ecx, 12)) found |= bit(.fma);
+    if (has(leaf1.ecx, 29)) found |= bit(.f16c);
+    if (max_leaf < 7) return found;
     const leaf7 = cpuid(7, 0);
-    if (has(leaf7.ebx, 5)) features |= bit(.avx2);
+    if (has(leaf7.ebx, 5)) found |= bit(.avx2);
     const leaf7_1 = cpuid(7, 1);
-    if (has(leaf7_1.eax, 4)) features |= bit(.avx_vnni);
-    if (!os_saves_avx512) return features;
-    if (has(leaf7.ebx, 16)) features |= bit(.avx512f);
-    if (has(leaf7.ebx, 17)) features |= bit(.avx512dq);
-    if (has(leaf7.ebx, 30)) features |= bit(.avx512bw);
-    if (has(leaf7.ebx, 31)) features |= bit(.avx512vl);
-    if (has(leaf7.ecx, 11)) features |= bit(.avx512vnni);
-    if (has(leaf7_1.eax, 5)) features |= bit(.avx512bf16);
-    return features;
+    if (has(leaf7_1.eax, 4)) found |= bit(.avx_vnni);
+    if (!os_saves_avx512) return found;
+    if (has(leaf7.ebx, 16)) found |= bit(.avx512f);
+    if (has(leaf7.ebx, 17)) found |= bit(.avx512dq);
+    if (has(leaf7.ebx, 28)) found |= bit(.avx512cd);
+    if (has(leaf7.ebx, 30)) found |= bit(.avx512bw);
+    if (has(leaf7.ebx, 31)) found |= bit(.avx512vl);
+    if (has(leaf7.ecx, 11)) found |= bit(.avx512vnni);
+    if (has(leaf7_1.eax, 5)) found |= bit(.avx512bf16);
+    return found;
 }
 
 fn detectArm() u64 {
     if (builtin.cpu.arch != .aarch64 or builtin.os.tag != .linux) return 0;
     // Advanced SIMD is mandatory on AArch64; the rest come from the kernel's hwcaps.
-    var features = bit(.neon);
+    var found = bit(.neon);
     const hwcap = std.c.getauxval(std.elf.AT_HWCAP);
     const hwcap2 = std.c.getauxval(std.elf.AT_HWCAP2);
-    if (hwcap & (1 << 20) != 0) features |= bit(.arm_dotprod);
-    if (hwcap & (1 << 10) != 0) features |= bit(.arm_fp16);
-    if (hwcap2 & (1 << 13) != 0) features |= bit(.arm_i8mm);
-    return features;
+    if (hwcap & (1 << 20) != 0) found |= bit(.arm_dotprod);
+    if (hwcap & (1 << 10) != 0) found |= bit(.arm_fp16);
+    if (hwcap2 & (1 << 13) != 0) found |= bit(.arm_i8mm);
+    return found;
 }
 
 /// Distinct (package, core) pairs in sysfs; null when sysfs does not say.

@@ -3,6 +3,7 @@
 const std = @import("std");
 const text = @import("../core/text.zig");
 const cpu = @import("cpu.zig");
+const cpu_level = @import("cpu_level.zig");
 const vulkan_probe = @import("vulkan_probe.zig");
 const status = @import("../core/status.zig");
 
@@ -35,7 +36,7 @@ pub const NumberKey = enum(i32) {
 };
 
 /// TSR_DEVICE_* keys of tsr_device_get_string.
-pub const StringKey = enum(i32) { id = 0, name = 1, vendor = 2, driver = 3 };
+pub const StringKey = enum(i32) { id = 0, name = 1, vendor = 2, driver = 3, cpu_level = 4, kernels = 5 };
 
 pub const Device = struct {
     platform: Platform,
@@ -44,6 +45,8 @@ pub const Device = struct {
     id: [32]u8 = [_]u8{0} ** 32,
     vendor: [64]u8 = [_]u8{0} ** 64,
     cpu: cpu.Info = .{},
+    /// The CPU's: which level's code runs, and why (cpu_level.describe).
+    level: [192]u8 = [_]u8{0} ** 192,
     gpu: vulkan_probe.PhysicalDevice = .{},
 
     pub fn number(self: *const Device, key: i32) status.Error!u64 {
@@ -81,6 +84,9 @@ pub const Device = struct {
             .name => if (self.platform == .cpu) @ptrCast(&self.cpu.name) else @ptrCast(&self.gpu.name),
             .vendor => @ptrCast(&self.vendor),
             .driver => if (self.platform == .cpu) "tessera-cpu" else @ptrCast(&self.gpu.driver),
+            .cpu_level => if (self.platform == .cpu) @ptrCast(&self.level) else "",
+            // The CPU backend describes its kernels (api/device_api.zig asks it); a GPU has none here.
+            .kernels => "",
         };
     }
 
@@ -107,6 +113,8 @@ pub fn discover(out: *[max_devices]Device) usize {
     out[0] = .{ .platform = .cpu, .kind = .cpu, .index = 0, .cpu = cpu.detect() };
     text.copyZ(&out[0].id, "cpu:0");
     text.copyZ(&out[0].vendor, cpuVendor());
+    var level_buffer: [192]u8 = undefined;
+    text.copyZ(&out[0].level, cpu_level.describeThisCopy(out[0].cpu.features, &level_buffer));
     var physical: [max_devices - 1]vulkan_probe.PhysicalDevice = undefined;
     const found = vulkan_probe.probe(&physical);
     for (physical[0..found], 0..) |gpu, i| {

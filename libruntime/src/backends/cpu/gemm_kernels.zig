@@ -66,7 +66,7 @@ pub fn select(features: u64) Variant {
 }
 
 /// Fused multiply-add only where the target has it: elsewhere @mulAdd becomes a libm call.
-const fused = targetHas(.fma) or builtin.cpu.arch == .aarch64;
+pub const fused = targetHas(.fma) or builtin.cpu.arch == .aarch64;
 
 /// Where a tile's results go and what the store applies.
 /// C = act(relu?(alpha * A*B + beta * C + bias[col] + residual[row, col])).

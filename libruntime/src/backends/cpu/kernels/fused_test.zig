@@ -16,34 +16,12 @@ const simd = @import("simd_math.zig");
 const fused = @import("fused.zig");
 const nn_conv = @import("nn_conv.zig");
 
-const Tensor = kernel.Tensor;
+const fixture = @import("conv_fixture.zig");
 const testing = std.testing;
-
-const Case = struct {
-    c: usize,
-    m: usize,
-    group: usize = 1,
-    in: usize,
-    kernel: usize,
-    stride: usize = 1,
-    pad: usize = 0,
-};
-
-fn geometry(case: Case) common.Geometry {
-    const out = (case.in + 2 * case.pad - case.kernel) / case.stride + 1;
-    return .{
-        .rank = 2,
-        .in = .{ 1, case.in, case.in },
-        .out = .{ 1, out, out },
-        .kernel = .{ 1, case.kernel, case.kernel },
-        .stride = .{ 1, case.stride, case.stride },
-        .pad = .{ 0, @intCast(case.pad), @intCast(case.pad) },
-    };
-}
-
-fn fill(random: std.Random, values: []f32) void {
-    for (values) |*v| v.* = (random.float(f32) - 0.5) * 4;
-}
+const Case = fixture.Case;
+const Fixture = fixture.Fixture;
+const fill = fixture.fill;
+const conv = fixture.conv;
 
 /// The standalone kernels' arithmetic, one op at a time over the whole output.
 fn unfusedTail(y: []f32, residual: ?[]const f32, activation: fused.Activation) void {
@@ -64,55 +42,6 @@ fn unfusedTail(y: []f32, residual: ?[]const f32, activation: fused.Activation) v
         },
     }
 }
-
-/// A case's random input, weights and bias, and the kernel Context that runs it. Allocated in the
-/// arena, so the pointers the Context holds stay valid.
-const Fixture = struct {
-    x: []f32,
-    w: []f32,
-    bias: []f32,
-    w_shape: [4]i64,
-    w_tensor: Tensor,
-    inputs: [2]?*const Tensor,
-    outputs: [1]?*Tensor,
-    graph: ir.Graph,
-    node: ir.Node,
-    ctx: kernel.Context,
-    shape: conv_gemm.Shape,
-
-    fn init(arena: std.mem.Allocator, case: Case, pool: ?*ThreadPool, random: std.Random) !*Fixture {
-        const g = geometry(case);
-        const f = try arena.create(Fixture);
-        f.x = try arena.alloc(f32, case.c * g.inCount());
-        f.w = try arena.alloc(f32, case.m * (case.c / case.group) * g.kernelCount());
-        f.bias = try arena.alloc(f32, case.m);
-        fill(random, f.x);
-        fill(random, f.w);
-        fill(random, f.bias);
-        f.w_shape = .{ @intCast(case.m), @intCast(case.c / case.group), @intCast(case.kernel), @intCast(case.kernel) };
-        f.w_tensor = .{ .dtype = .float32, .shape = &f.w_shape, .data = std.mem.sliceAsBytes(f.w) };
-        f.inputs = .{ null, &f.w_tensor };
-        f.outputs = .{null};
-        f.graph = .{ .name = "test" };
-        f.node = .{ .name = "conv", .op_type = "Conv", .domain = "", .opset = 18, .inputs = &.{}, .outputs = &.{0}, .attributes = &.{} };
-        f.ctx = .{
-            .arena = arena,
-            .node = &f.node,
-            .node_id = 0,
-            .inputs = &f.inputs,
-            .outputs = &f.outputs,
-            .subgraphs = .{ .context = undefined, .run = undefined },
-            .graph = &f.graph,
-            .pool = pool,
-        };
-        f.shape = .{ .n = 1, .c = case.c, .m = case.m, .group = case.group, .geo = g };
-        return f;
-    }
-
-    fn outCount(self: *const Fixture) usize {
-        return self.shape.m * self.shape.geo.outCount();
-    }
-};
 
 fn runCase(case: Case, pool: ?*ThreadPool, random: std.Random) !void {
     var state = std.heap.ArenaAllocator.init(testing.allocator);
@@ -138,13 +67,6 @@ fn runCase(case: Case, pool: ?*ThreadPool, random: std.Random) !void {
         try conv(&f.ctx, f.shape, f.x, f.w, f.bias, fusion, got);
         for (want, got) |a, b| try testing.expectEqual(@as(u32, @bitCast(a)), @as(u32, @bitCast(b)));
     };
-}
-
-fn conv(ctx: *const kernel.Context, s: conv_gemm.Shape, x: []const f32, w: []const f32, bias: []const f32, fusion: fused.ConvFusion, y: []f32) !void {
-    if (s.cg() == 1 and depthwise.fits(s.geo)) {
-        return depthwise.run(ctx, s.geo, s.n, s.c, s.m, x, w, bias, fusion, y);
-    }
-    return conv_gemm.run(ctx, s, x, bias, fusion, y);
 }
 
 const cases = [_]Case{

@@ -99,10 +99,19 @@ fn initTuning() void {
     tuning = gemm_module.Tuning.host();
 }
 
+/// Set only by tests (blocking_test.zig), to run the convolution engines with the blocking of
+/// other machines' caches; null in the library.
+var tuning_override: ?gemm_module.Tuning = null;
+
 /// The GEMM blocking and kernel for this CPU, detected once.
 pub fn hostTuning() gemm_module.Tuning {
+    if (@import("builtin").is_test) if (tuning_override) |t| return t;
     tuning_once.call();
     return tuning;
+}
+
+pub fn overrideTuningForTests(t: ?gemm_module.Tuning) void {
+    tuning_override = t;
 }
 
 /// Part of one im2col row: for kernel tap `taps`, the input values under output positions
