@@ -19,6 +19,8 @@ class Held {
     readonly pointer: Pointer,
     readonly destroy: (pointer: Pointer) => void,
     readonly owner: Owner,
+    /** The handle's kind ("Tensor", "Model", ...): finalize() counts what it owns by kind. */
+    readonly kind: string,
   ) {}
 
   /** Releases the children first, then the native object itself; a no-op the second time. */
@@ -59,6 +61,13 @@ export class Owner {
   get childCount(): number {
     return this.#held.size;
   }
+
+  /** How many live handles of `kind` this owner holds, its children's children included. */
+  count(kind: string): number {
+    let count = 0;
+    for (const held of this.#held.values()) count += (held.kind === kind ? 1 : 0) + (held.children?.count(kind) ?? 0);
+    return count;
+  }
 }
 
 export abstract class NativeHandle {
@@ -66,7 +75,10 @@ export abstract class NativeHandle {
   readonly #held: Held;
 
   protected constructor(pointer: Pointer, destroy: (pointer: Pointer) => void, owner: Owner) {
-    this.#held = new Held(this.id, pointer, destroy, owner);
+    // `kind` is a getter on the subclass's prototype, so it answers already here (TypeScript
+    // forbids abstract members in constructors only because field initializers have not run).
+    const self: NativeHandle = this;
+    this.#held = new Held(this.id, pointer, destroy, owner, self.kind);
     backstop.register(this, this.#held, this);
     owner.adopt(this.#held);
   }

@@ -7,7 +7,7 @@ import { errorFromStatus, InvalidArgumentError } from "./errors.ts";
 import { type DType, dtypeFromCode } from "./dtype.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, type Pointer } from "./native.ts";
-import { root } from "./runtime.ts";
+import { activity, root } from "./runtime.ts";
 import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, type Signature } from "./request.ts";
 import { RunGate } from "./run-gate.ts";
 
@@ -151,6 +151,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   } finally {
     lib.tsr_options_destroy(handle); // the job keeps its own copy
   }
+  activity.loads++; // finalize() is refused until the job is gone
   try {
     const id = new Uint32Array(1);
     check(lib.tsr_job_id(job, id));
@@ -161,6 +162,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     return new Model(outPointer((slot) => lib.tsr_job_take_model(job, slot)));
   } finally {
     lib.tsr_job_destroy(job);
+    activity.loads--;
   }
 }
 
@@ -176,6 +178,16 @@ const infoNumber = {
 const kinds: TensorInfo["kind"][] = ["tensor", "sequence", "optional", "map", "sparse-tensor", "unknown"];
 
 const destroyModel = (pointer: Pointer) => lib.tsr_model_destroy(pointer);
+
+/**
+ * The destroy a model's handle is given. It is made here, not in the constructor: the
+ * FinalizationRegistry holds it strongly, and a closure made in the constructor shares the
+ * constructor's scope with the closures there that capture `this`, so it would keep the model
+ * reachable and a dropped model would never be freed.
+ */
+function destroyAfterRuns(runs: RunGate): (pointer: Pointer) => void {
+  return (pointer) => runs.close(() => destroyModel(pointer));
+}
 
 export class Model extends NativeHandle {
   /** The graph's name. */
@@ -203,7 +215,7 @@ export class Model extends NativeHandle {
 
   /** @internal Use rt.loadModel() or rt.loadModelSync(). */
   constructor(pointer: Pointer, owner: Owner = root, runs = new RunGate()) {
-    super(pointer, (p) => runs.close(() => destroyModel(p)), owner);
+    super(pointer, destroyAfterRuns(runs), owner);
     this.runs = runs;
     const text = (key: number) => outString((slot) => lib.tsr_model_get_string(pointer, key, slot));
     const number = (key: number) => this.#number(pointer, key);

@@ -52,6 +52,15 @@ export function unpack(bytes: Uint8Array, dtypeLike: DTypeLike, count: number): 
   return out;
 }
 
+/**
+ * Makes every nonzero byte of the first `count` bool elements 1, in place. Native kernels take
+ * bools to be 0 or 1 (Cast copies the byte, Equal compares bytes), so a 2 or 255 from user data
+ * must become the canonical true before native code reads it. Writes only the bytes that change.
+ */
+export function normalizeBools(bytes: Uint8Array | Uint8ClampedArray, count = bytes.length): void {
+  for (let i = 0; i < count; i++) if (bytes[i]! > 1) bytes[i] = 1;
+}
+
 const scratch = new DataView(new ArrayBuffer(4));
 
 /** bfloat16 bits for a number, rounding to nearest even (NaN stays NaN). */

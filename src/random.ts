@@ -3,8 +3,8 @@
  * per dtype, a range that the usual inputs of that type accept.
  */
 import { type DType, dtypeInfo } from "./dtype.ts";
-import { NotImplementedError } from "./errors.ts";
-import { tensor, type Tensor } from "./tensor.ts";
+import { NotImplementedError, OutOfResourceError } from "./errors.ts";
+import { elementEncoder, tensor, type Tensor } from "./tensor.ts";
 
 /** Uniform numbers in [0, 1) from Marsaglia's xorshift32; the same seed gives the same stream. */
 export function randomStream(seed: number): () => number {
@@ -48,27 +48,45 @@ function rangeOf(dtype: DType): [number, number] {
 const floats = new Set<DType>(["float16", "float32", "float64", "bfloat16"]);
 const integers = new Set<DType>(["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]);
 
-/** A tensor of `dtype` and `shape` filled from `next` (randomStream). */
-export function seededTensor(dtype: DType, shape: readonly number[], next: () => number): Tensor {
+/** The most bytes one random input may take (2 GiB): far above real inputs, far below a typo's. */
+export const maxRandomInputBytes = 2 ** 31;
+
+/**
+ * Refuses a random input too large to make, before anything is allocated. A declared shape (or
+ * a --shape) can be huge, and an allocation that size either fails with a bare RangeError
+ * (JavaScriptCore) or succeeds lazily (V8), to be filled page by page until memory runs out.
+ * Dims that are not sizes are left to tensor(), whose ShapeError names them.
+ */
+export function checkRandomInputSize(name: string, dtype: DType, shape: readonly number[]): void {
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return;
   const count = shape.reduce((a, b) => a * b, 1);
-  const [low, high] = rangeOf(dtype);
-  if (floats.has(dtype)) {
-    const values = new Float64Array(count);
-    for (let i = 0; i < count; i++) values[i] = low + (high - low) * next();
-    if (dtype === "float64") return tensor(values, { shape, dtype, copy: false });
-    if (dtype === "float32") return tensor(Float32Array.from(values), { shape, dtype, copy: false });
-    // float16 and bfloat16 are encoded by tensor() from plain numbers.
-    return tensor(Array.from(values), { shape, dtype });
-  }
-  if (!integers.has(dtype)) {
+  const bytes = Math.ceil((count * dtypeInfo(dtype).bits) / 8);
+  if (bytes <= maxRandomInputBytes) return;
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+  throw new OutOfResourceError(
+    `random input '${name}' (${dtype} [${shape.join(", ")}], ${count} elements) would take ${bytes} bytes (${gib(bytes)}); ` +
+      `random inputs are limited to ${gib(maxRandomInputBytes)}: give it smaller dims, or give its data`,
+  );
+}
+
+/**
+ * A tensor of `dtype` and `shape` filled from `next` (randomStream), for input `name` (named in
+ * errors). Elements are written straight into the tensor's memory, with no temporary arrays.
+ */
+export function seededTensor(dtype: DType, shape: readonly number[], next: () => number, name = "random"): Tensor {
+  const float = floats.has(dtype);
+  if (!float && !integers.has(dtype)) {
     throw new NotImplementedError(`random ${dtype} inputs are not supported: give this input as a .npy or .bin file`);
   }
-  const Storage = dtypeInfo(dtype).storage!;
-  const data = new Storage(count);
-  const wide = dtype === "int64" || dtype === "uint64";
-  for (let i = 0; i < count; i++) {
-    const value = low + Math.floor((high - low + 1) * next());
-    data[i] = wide ? BigInt(value) : value;
+  checkRandomInputSize(name, dtype, shape);
+  const [low, high] = rangeOf(dtype);
+  const result = tensor({ shape, dtype });
+  const data = result.toTypedArray();
+  // The encoder turns numbers into the stored form: bigints for 64-bit integers, bits for
+  // bfloat16 (and float16 where the runtime lacks Float16Array).
+  const encode = elementEncoder(dtype);
+  for (let i = 0; i < result.size; i++) {
+    data[i] = encode(float ? low + (high - low) * next() : low + Math.floor((high - low + 1) * next()));
   }
-  return tensor(data, { shape, dtype, copy: false });
+  return result;
 }

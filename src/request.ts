@@ -27,6 +27,7 @@ import type { ProfileDurations, ProfileEvent, ProfileOptions, ProfileResult } fr
 import { readEvents } from "./profile/native-events.ts";
 import { profileSettings, runProfileSchedule } from "./profile/profile-loop.ts";
 import { adoptNative, Tensor, tensor } from "./tensor.ts";
+import { normalizeBools } from "./packing.ts";
 
 /** A tensor, or a TypedArray that is wrapped zero-copy with the model's declared shape. */
 export type TensorLike = Tensor | TypedArray;
@@ -120,6 +121,18 @@ class Bindings {
   }
 }
 
+/**
+ * The destroy a request's handle is given: made outside the constructor so that it can never share
+ * a scope with a closure that captures `this` (the FinalizationRegistry holds it strongly, and the
+ * request would then never be collected). Cancels a run in flight and destroys after it.
+ */
+function destroyAfterRuns(gate: RunGate, bindings: Bindings): (pointer: Pointer) => void {
+  return (pointer) => gate.close(() => {
+    lib.tsr_request_destroy(pointer);
+    bindings.disposeWrappers();
+  }, () => lib.tsr_request_cancel(pointer));
+}
+
 export class InferRequest extends NativeHandle {
   readonly model: Model;
   readonly #gate: RunGate;
@@ -132,12 +145,22 @@ export class InferRequest extends NativeHandle {
   #lastError: Error | null | undefined = undefined;
   #callback: RequestCallback | null = null;
 
-  /** @internal Use model.createRequest(). */
-  constructor(pointer: Pointer, model: Model, owner: Owner, gate = new RunGate(), bindings = new Bindings(model.signature)) {
-    super(pointer, (p) => gate.close(() => {
-      lib.tsr_request_destroy(p);
-      bindings.disposeWrappers();
-    }, () => lib.tsr_request_cancel(p)), owner);
+  /**
+   * @internal Use model.createRequest(). Takes over the native request `pointer`: a constructor
+   * that throws has destroyed it.
+   */
+  constructor(pointer: Pointer, model: Model, owner: Owner, gate = new RunGate()) {
+    let bindings: Bindings;
+    try {
+      bindings = new Bindings(model.signature); // reads the model's names: can fail
+    } catch (error) {
+      // No handle owns the native request yet, so nothing else would ever destroy it, and the
+      // library would refuse to finalize for ever.
+      lib.tsr_request_destroy(pointer);
+      throw error;
+    }
+    // Nothing below super() may throw: from there on, the handle owns the native request.
+    super(pointer, destroyAfterRuns(gate, bindings), owner);
     this.model = model;
     this.#gate = gate;
     this.#bindings = bindings;
@@ -496,7 +519,11 @@ export class InferRequest extends NativeHandle {
       }
       const array = checkArray(value, port, role);
       const cached = wrappers[i];
-      if (cached && cached.array === array && !cached.tensor.disposed) return cached.tensor;
+      if (cached && cached.array === array && !cached.tensor.disposed) {
+        // tensor() made the bools 0/1 when it wrapped the array; the caller may refill it between runs.
+        if (port.dtype === "bool") normalizeBools(array as Uint8Array);
+        return cached.tensor;
+      }
       // The old wrapper may still be bound natively; it is disposed with the request, or here
       // once a new one replaced it (the request is idle, so native code no longer reads it).
       cached?.tensor.dispose();
@@ -547,7 +574,9 @@ function checkDeadline(deadlineUs: number): number {
   if (!(deadlineUs >= 0) || !Number.isFinite(deadlineUs)) {
     throw new InvalidArgumentError(`deadlineUs must be a number of microseconds >= 0, not ${deadlineUs}`);
   }
-  return Math.trunc(deadlineUs);
+  // The library takes an int64: 2**63 and up would wrap to a negative number. Past 2**53 µs
+  // (285 years) a deadline can never pass, so larger ones are that.
+  return Math.min(Math.trunc(deadlineUs), Number.MAX_SAFE_INTEGER);
 }
 
 function unknownName(role: string, name: string, ports: readonly Port[]): InvalidArgumentError {
@@ -609,6 +638,10 @@ function checkArray(value: unknown, port: Port, role: string): TypedArray {
   const count = (shape as number[]).reduce((a, b) => a * b, 1);
   const bytes = Math.ceil((count * dtypeInfo(dtype).bits) / 8);
   if (array.byteLength !== bytes) {
+    // A detached array reads as 0 bytes; say what happened rather than "too small".
+    if ((array.buffer as ArrayBuffer).detached) {
+      throw new InvalidStateError(`${role} '${port.name}': its ArrayBuffer was detached (by transfer() or postMessage), so its memory is gone`);
+    }
     const which = array.byteLength < bytes ? "too small" : "too large";
     throw new InvalidArgumentError(`buffer ${which} for ${role} '${port.name}': shape ${formatShape(shape)} of ${dtype} needs ${bytes} bytes, the ${array.constructor.name} has ${array.byteLength}`);
   }

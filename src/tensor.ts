@@ -1,10 +1,12 @@
 /**
  * Tensors. Numeric tensors keep their elements in JS memory (an ArrayBuffer) that the native
  * tensor wraps without copying, so toTypedArray() is always a zero-copy view that stays valid
- * for as long as JS holds it. String tensors live natively, one owned string per element.
+ * for as long as JS holds it (a buffer detached or shrunk under a tensor makes the tensor throw
+ * instead). String tensors live natively, one owned string per element.
  */
 import {
   InvalidArgumentError,
+  InvalidStateError,
   NotImplementedError,
   OutOfResourceError,
   ShapeError,
@@ -25,7 +27,7 @@ import {
 import { formatElements, type PrintOptions } from "./format.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
 import { check, cString, lib, native, outI32, outPointer, outU32, outU64, type Pointer } from "./native.ts";
-import { fromBFloat16Bits, fromFloat16Bits, pack, toBFloat16Bits, toFloat16Bits, unpack } from "./packing.ts";
+import { fromBFloat16Bits, fromFloat16Bits, normalizeBools, pack, toBFloat16Bits, toFloat16Bits, unpack } from "./packing.ts";
 import { root } from "./runtime.ts";
 import { RunGate } from "./run-gate.ts";
 
@@ -35,7 +37,11 @@ export type NestedArray = Scalar | readonly NestedArray[];
 export interface TensorOptions {
   shape?: readonly number[];
   dtype?: DTypeLike;
-  /** For a TypedArray source: false wraps it without copying (it must stay unchanged in size). */
+  /**
+   * For a TypedArray source: false wraps it without copying. Its ArrayBuffer must then keep its
+   * size: once it is detached (transfer(), postMessage) or shrunk (resize()), the tensor throws
+   * InvalidStateError. Bool bytes other than 0 are set to 1 in place.
+   */
   copy?: boolean;
   /** Quantized types: the scale and zero point. */
   scale?: number;
@@ -91,6 +97,21 @@ export class Tensor extends NativeHandle {
     return this.guard();
   }
 
+  /**
+   * Every use of the tensor passes here, so neither native code nor a JS view ever reaches memory
+   * the JS engine took back. Native code holds a raw pointer into the storage's ArrayBuffer, and
+   * JS can detach that buffer (transfer(), postMessage) or shrink it (a resizable buffer's
+   * resize()) at any time; no engine lets us pin it. Both show, in O(1), as a view whose
+   * byteLength fell below the tensor's: 0 once detached or out of bounds, less once shrunk.
+   * (Growing in place is harmless: resizable buffers reserve their maximum up front.)
+   */
+  protected override guard(): Pointer {
+    const pointer = super.guard();
+    const storage = this.#storage;
+    if (storage !== null && storage.byteLength < this.byteLength) throw lostStorage(this, storage);
+    return pointer;
+  }
+
   /** Reads a tensor file written by save() (docs/tensor-file-format.md). */
   static load(path: string): Tensor {
     return loadTensor(path);
@@ -112,6 +133,14 @@ export class Tensor extends NativeHandle {
 
   /** The elements as nested JS arrays (numbers, bigints, booleans, strings, or [re, im] pairs). */
   toArray(): NestedArray {
+    // An empty tensor may still have huge outer dims ([2**32, 0]): the nested arrays alone would
+    // not fit, however few elements there are.
+    let nested = 1; // the arrays at each depth: 1, then shape[0], then shape[0] * shape[1], ...
+    let atDepth = 1;
+    for (const dim of this.shape.slice(0, -1)) nested += atDepth *= dim;
+    if (nested > maxNestedArrays) {
+      throw new OutOfResourceError(`toArray() of a tensor of shape [${this.shape.join(", ")}] would build ${nested} arrays; read it with toTypedArray()`);
+    }
     const read = this.#reader();
     const build = (axis: number, offset: number): NestedArray => {
       if (axis === this.shape.length) return read(offset) as NestedArray;
@@ -176,6 +205,18 @@ export class Tensor extends NativeHandle {
     if (dtype === "float16" && !hasFloat16Array) return (i) => fromFloat16Bits(storage[i] as number);
     return (i) => storage[i];
   }
+}
+
+/** toArray() refuses to build more nested arrays than this (about a second and a GiB of them). */
+const maxNestedArrays = 1 << 24;
+
+function lostStorage(tensor: Tensor, storage: TypedArray): InvalidStateError {
+  const buffer = storage.buffer as ArrayBuffer;
+  const how = buffer.detached ? "was detached (by transfer() or postMessage)" : `was resized to ${buffer.byteLength} bytes`;
+  return new InvalidStateError(
+    `Tensor ${tensor.id} cannot be used: the ArrayBuffer under its ${tensor.byteLength} bytes ${how}, so that memory is gone; ` +
+      "a zero-copy tensor's buffer must keep its size while the tensor is in use",
+  );
 }
 
 function readString(pointer: Pointer, index: number): string {
@@ -281,7 +322,8 @@ function writeElements(storage: TypedArray, dtype: DType, values: readonly Scala
   });
 }
 
-function elementEncoder(dtype: DType): (value: number | bigint | boolean) => number | bigint {
+/** @internal How a JS value is stored in `dtype`'s TypedArray (also used by random.ts). */
+export function elementEncoder(dtype: DType): (value: number | bigint | boolean) => number | bigint {
   switch (dtype) {
     case "int64":
     case "uint64":
@@ -356,9 +398,17 @@ function fromTypedArray(array: TypedArray, options: TensorOptions): Tensor {
   if (array.byteLength < byteLength) {
     throw new InvalidArgumentError(`buffer too small: shape [${shape.join(", ")}] of ${dtype} needs ${byteLength} bytes, the ${array.constructor.name} has ${array.byteLength}`);
   }
-  if (options.copy === false) return withQuantization(wrapStorage(layout, array), options);
-  const storage = allocateStorage(dtype, byteLength);
-  new Uint8Array(storage.buffer).set(new Uint8Array(array.buffer, array.byteOffset, byteLength));
+  let storage = array;
+  if (options.copy !== false) {
+    storage = allocateStorage(dtype, byteLength);
+    new Uint8Array(storage.buffer).set(new Uint8Array(array.buffer, array.byteOffset, byteLength));
+  }
+  // Bool data from users (a mask of 0/255, numpy bytes) may hold any nonzero byte for true. A
+  // zero-copy tensor shares the caller's bytes, so they are normalized in place rather than
+  // refused: 2 or 255 -> 1 keeps what they mean, and 0/255 masks work without a copy. Bytes the
+  // caller writes later, through the array or toTypedArray(), are theirs to keep 0 or 1 (only a
+  // TypedArray given to a request directly is normalized again, on every run).
+  if (dtype === "bool") normalizeBools(storage as Uint8Array, byteLength);
   return withQuantization(wrapStorage(layout, storage), options);
 }
 

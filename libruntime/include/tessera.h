@@ -361,7 +361,10 @@ TSR_API tsr_status tsr_job_error(tsr_job *job, const char **message);
 TSR_API tsr_status tsr_job_take_model(tsr_job *job, tsr_model **model);
 /* A job still running is abandoned: its worker frees it, and anything it made, when done. */
 TSR_API void tsr_job_destroy(tsr_job *job);
-/* NULL removes the callback; returns once no thread is inside the previous one. */
+/* Sets the calling thread's completion callback: it is called, on a worker thread, as each job
+ * started on this thread finishes (jobs from a thread with no callback of its own go to the one
+ * installed last), so each JS thread (a Worker too) gets its own jobs' completions. NULL removes
+ * it; returns once no thread is inside the previous one. TSR_OUT_OF_RESOURCE past 256 threads. */
 TSR_API tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
 
 /* ---- requests -------------------------------------------------------------------------------- */

@@ -14,6 +14,7 @@ const builtin = @import("builtin");
 const cpu = @import("device/cpu.zig");
 const cpu_level = @import("device/cpu_level.zig");
 const exports = @import("api/exports.zig");
+const pin = @import("core/pin.zig");
 
 const Table = exports.Table;
 
@@ -25,6 +26,7 @@ var chosen: *const Table = undefined;
 var choose_once = std.once(choose);
 
 fn choose() void {
+    pin.pinObjectOf(@ptrCast(&choose));
     const choice = cpu_level.choose(cpu.features(), cpu_level.capFromEnvironment());
     inline for (cpu_level.compiled) |level| {
         if (choice.level == level) chosen = levelTable(level);

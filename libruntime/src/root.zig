@@ -12,6 +12,8 @@ test {
     _ = @import("core/registry.zig");
     _ = @import("core/log.zig");
     _ = @import("core/text.zig");
+    _ = @import("core/os_error.zig");
+    _ = @import("core/folders.zig");
     _ = @import("core/host.zig");
     _ = @import("core/context.zig");
     _ = @import("device/cpu.zig");
@@ -26,6 +28,7 @@ test {
     _ = @import("model/options.zig");
     _ = @import("model/source.zig");
     _ = @import("model/infer/suite_check.zig");
+    _ = @import("model/infer/signature.zig");
     _ = @import("backends/cpu/cpu_tests.zig");
     _ = @import("exec/memory_plan.zig");
 }

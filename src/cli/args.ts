@@ -26,6 +26,28 @@ export function longOptions(args: readonly string[], names: Readonly<Record<stri
   return end < 0 ? normalised : [...normalised, ...args.slice(end)];
 }
 
+/**
+ * parseArgs refuses a value that starts with a dash (`-niter -5`, `--threads -2`) as "ambiguous",
+ * which says nothing of what the value must be. A negative number right after an option is joined
+ * to it (`--threads=-2`), so that parseArgs hands it to the option's own check (integerOption,
+ * positiveNumberOption), whose message says what it takes. Arguments after `--` are left alone.
+ */
+export function joinNegativeValues(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return [...joined, ...args.slice(i)];
+    const next = args[i + 1];
+    if (/^-/.test(arg) && !arg.includes("=") && next !== undefined && /^-\.?\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
 /** An option's value as an integer of at least `min`; a UsageError naming the option if not. */
 export function integerOption(value: string | undefined, option: string, min: number): number | undefined {
   if (value === undefined) return undefined;

@@ -11,7 +11,6 @@ import { loadModel } from "../model.ts";
 import { choiceOption, integerOption, longOptions, modelPath, positiveNumberOption, UsageError } from "./args.ts";
 import { benchReportJson, formatBenchReport } from "./bench-report.ts";
 import { buildInputs } from "./inputs.ts";
-import { statistics } from "../profile/statistics.ts";
 import { type Budget, measureAsync, measureSync, preallocateOutputs, type Worker } from "./measure.ts";
 import { Progress } from "./progress.ts";
 
@@ -79,7 +78,7 @@ export async function bench(args: string[]): Promise<string> {
   const { latenciesMs, totalMs } = api === "sync"
     ? measureSync(workers[0]!, inputs.tensors, budget, progress)
     : await measureAsync(workers, inputs.tensors, budget, progress);
-  const { count, min, median, mean, p90, p99, max } = statistics(latenciesMs);
+  const { count, min, median, mean, p90, p99, max } = latenciesMs.statistics();
   const latencyMs = { min, median, mean, p90, p99, max };
   const result = {
     model: path,

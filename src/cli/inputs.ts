@@ -142,7 +142,7 @@ function prepare(info: TensorInfo, source: Source, given: number[] | undefined, 
     return { name, dtype, shape: array.shape, source: source.path, tensor: tensor(array.data, { shape: array.shape, dtype, copy: false }) };
   }
   const shape = given ?? staticShape(info);
-  if (source.kind === "random") return { name, dtype, shape, source: "random", tensor: seededTensor(dtype, shape, next) };
+  if (source.kind === "random") return { name, dtype, shape, source: "random", tensor: seededTensor(dtype, shape, next, name) };
   const bytes = readFile(source.path);
   const count = shape.reduce((a, b) => a * b, 1);
   const needed = Math.ceil((count * dtypeInfo(dtype).bits) / 8);

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import * as rt from "../index.ts";
-import { UsageError } from "./args.ts";
+import { joinNegativeValues, UsageError } from "./args.ts";
 import { bench } from "./bench.ts";
 import { formatInfo } from "./info.ts";
 import { profile } from "./profile.ts";
@@ -65,6 +65,17 @@ function isKnown(error: unknown): boolean {
   return error instanceof UsageError || error instanceof rt.RuntimeException || isParseError(error);
 }
 
+/**
+ * The error that says what went wrong. When a `using` block's disposal throws after its body
+ * threw, the caller gets a SuppressedError ("An error was suppressed during disposal"), which
+ * would hide a RuntimeException or UsageError from the body behind "unexpected error"; the body's
+ * error came first and is the one to report.
+ */
+function bodyError(error: unknown): unknown {
+  while (error instanceof SuppressedError) error = error.suppressed;
+  return error;
+}
+
 function isParseError(error: unknown): boolean {
   return (error as { code?: string } | null)?.code?.startsWith("ERR_PARSE_ARGS") === true;
 }
@@ -79,12 +90,15 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const command = commands[name];
     if (!command) throw new UsageError(`unknown command '${name}'`);
-    console.log(await command.run(rest));
+    // Here, once, so that every command's numeric options refuse a negative value by what they take.
+    console.log(await command.run(joinNegativeValues(rest)));
     return 0;
-  } catch (error) {
+  } catch (thrown) {
+    const error = bodyError(thrown);
     const message = (error as Error)?.message ?? String(error);
     // Only the first line: parseArgs adds advice on later lines, and one line is the contract.
-    console.error(`tessera: ${isKnown(error) ? "" : "unexpected error: "}${message.split("\n")[0]}`);
+    const line = message.split("\n")[0] || ((error as Error)?.name ?? "");
+    console.error(`tessera: ${isKnown(error) ? "" : "unexpected error: "}${line}`);
     if (!isKnown(error) && ["trace", "debug"].includes(process.env.TESSERA_LOG ?? "")) console.error((error as Error).stack);
     return error instanceof UsageError || isParseError(error) ? 2 : 1;
   }

@@ -2,10 +2,13 @@
  * The timed loops of `tessera bench`: one request run on this thread (runSync), or several
  * requests kept in flight on the native workers (infer, then await wait()). Each iteration's
  * latency is timed from its start to its end; the total from the first start to the last end.
+ * Latencies go into a StreamingStatistics, not an array: a run of a billion iterations must not
+ * hold a billion numbers.
  */
 import type { DType } from "../dtype.ts";
 import type { InferRequest } from "../request.ts";
 import type { Model } from "../model.ts";
+import { StreamingStatistics } from "../profile/statistics.ts";
 import { type Tensor, tensor } from "../tensor.ts";
 import type { Progress } from "./progress.ts";
 
@@ -18,7 +21,7 @@ export interface Budget {
 }
 
 export interface Measurement {
-  latenciesMs: number[];
+  latenciesMs: StreamingStatistics;
   totalMs: number;
 }
 
@@ -56,17 +59,17 @@ export function preallocateOutputs(model: Model, inputShapes: Record<string, rea
 export function measureSync(worker: Worker, inputs: Record<string, Tensor>, budget: Budget, progress: Progress): Measurement {
   const into = worker.outputs;
   for (let i = 0; i < budget.warmup; i++) worker.request.runSync(inputs, { into });
-  const latenciesMs: number[] = [];
+  const latenciesMs = new StreamingStatistics();
   const start = performance.now();
   let end = start;
-  while (unfinished(budget, latenciesMs.length, end - start)) {
+  while (unfinished(budget, latenciesMs.count, end - start)) {
     const began = performance.now();
     worker.request.runSync(inputs, { into });
     end = performance.now();
-    latenciesMs.push(end - began);
-    progress.update(latenciesMs.length, end - start);
+    latenciesMs.add(end - began);
+    progress.update(latenciesMs.count, end - start);
   }
-  progress.finish(latenciesMs.length, end - start);
+  progress.finish(latenciesMs.count, end - start);
   return { latenciesMs, totalMs: end - start };
 }
 
@@ -78,7 +81,7 @@ export async function measureAsync(workers: readonly Worker[], inputs: Record<st
   await Promise.all(workers.map(async (worker) => {
     for (let i = 0; i < budget.warmup; i++) await once(worker);
   }));
-  const latenciesMs: number[] = [];
+  const latenciesMs = new StreamingStatistics();
   let started = 0;
   const start = performance.now();
   let end = start;
@@ -90,10 +93,10 @@ export async function measureAsync(workers: readonly Worker[], inputs: Record<st
       await once(worker);
       const now = performance.now();
       end = Math.max(end, now);
-      latenciesMs.push(now - began);
-      progress.update(latenciesMs.length, now - start);
+      latenciesMs.add(now - began);
+      progress.update(latenciesMs.count, now - start);
     }
   }));
-  progress.finish(latenciesMs.length, end - start);
+  progress.finish(latenciesMs.count, end - start);
   return { latenciesMs, totalMs: end - start };
 }

@@ -5,11 +5,12 @@
  */
 import { type DType, dtypeInfo, type TypedArray } from "../dtype.ts";
 import { InvalidArgumentError, NotImplementedError, TypeError as TesseraTypeError } from "../errors.ts";
+import { normalizeBools } from "../packing.ts";
 
 export interface NpyArray {
   dtype: DType;
   shape: number[];
-  /** The elements in C order, in the dtype's TypedArray (Uint8Array for bool). */
+  /** The elements in C order, in the dtype's TypedArray (Uint8Array for bool, read as 0 or 1). */
   data: TypedArray;
 }
 
@@ -55,6 +56,8 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   // bytes.slice: on a Node Buffer that is a view, which may sit in a shared pool.)
   const copy = new Uint8Array(byteLength);
   copy.set(bytes.subarray(dataOffset, dataOffset + byteLength));
+  // numpy stores True as 1, but any nonzero byte (from a view or a raw write) reads as True there.
+  if (dtype === "bool") normalizeBools(copy);
   return { dtype, shape, data: new info.storage!(copy.buffer, 0, count) };
 }
 

@@ -8,7 +8,7 @@
  */
 import { InvalidArgumentError } from "../errors.ts";
 import type { Model, TensorInfo } from "../model.ts";
-import { randomStream, seededTensor } from "../random.ts";
+import { checkRandomInputSize, randomStream, seededTensor } from "../random.ts";
 import { type Tensor, tensor } from "../tensor.ts";
 
 export interface RandomInputOptions {
@@ -37,8 +37,11 @@ export function randomTensor(info: TensorInfo, options: RandomInputOptions = {})
   if (info.dtype === null) throw new InvalidArgumentError(`input '${info.name}' has no known element type; give inputs for it`);
   const shape = concreteShape(info, options.dims);
   const dtype = info.dtype;
-  if (dtype === "string" || zeroFilled.test(dtype)) return tensor({ shape, dtype });
-  return seededTensor(dtype, shape, randomStream(options.seed ?? 1));
+  if (dtype === "string" || zeroFilled.test(dtype)) {
+    checkRandomInputSize(info.name, dtype, shape); // seededTensor checks the others
+    return tensor({ shape, dtype });
+  }
+  return seededTensor(dtype, shape, randomStream(options.seed ?? 1), info.name);
 }
 
 /**

@@ -94,3 +94,120 @@ export const MS_PER_NS = 1e-6;
 function sortedCopy(samples: readonly number[]): number[] {
   return [...samples].sort((a, b) => a - b);
 }
+
+/**
+ * Statistics of a stream of samples, in memory that does not grow with their number: `tessera
+ * bench -niter 1000000000` kept every latency in an array and reached gigabytes.
+ *
+ * The first `exactLimit` samples (default 100,000) are kept, and while there are no more,
+ * statistics() is exactly statistics() of them. Past that they are dropped, and percentiles come
+ * from a histogram of log-spaced buckets (DDSketch's mapping; Masson et al., VLDB 2019): bucket i
+ * holds (γ^(i−1), γ^i] with γ = (1 + α)/(1 − α) and stands for 2γ^i/(γ + 1), which is within a
+ * relative α of every value in it. So each order statistic, and the interpolation between two (a
+ * weighted mean of positive values), is within α = RELATIVE_ERROR of the exact one, for samples
+ * from 1e-6 to 1e9 (in ms: 1 ns to 11 days; below or above, a sample counts as the minimum or the
+ * maximum). Count, total, min, max and mean stay exact; the standard deviation comes from
+ * Welford's running update. The histogram is a fixed ~140 KB whatever the count.
+ */
+export class StreamingStatistics {
+  /** The most a percentile differs from the exact one, relatively, once samples are dropped. */
+  static readonly RELATIVE_ERROR = 1e-3;
+  static readonly #gamma = (1 + StreamingStatistics.RELATIVE_ERROR) / (1 - StreamingStatistics.RELATIVE_ERROR);
+  static readonly #logGamma = Math.log(StreamingStatistics.#gamma);
+  static readonly #lowest = 1e-6;
+  static readonly #highest = 1e9;
+  /** The index (of γ^i) of the first bucket, the one that holds `lowest`. */
+  static readonly #firstIndex = StreamingStatistics.#bucketIndex(StreamingStatistics.#lowest);
+
+  readonly #exactLimit: number;
+  /** Every sample while there are at most exactLimit; null once there were more. */
+  #samples: number[] | null = [];
+  readonly #counts: Float64Array;
+  #below = 0;
+  #above = 0;
+  #count = 0;
+  #total = 0;
+  #min = Infinity;
+  #max = -Infinity;
+  #runningMean = 0;
+  #squares = 0;
+
+  constructor(options: { exactLimit?: number } = {}) {
+    this.#exactLimit = options.exactLimit ?? 100_000;
+    const s = StreamingStatistics;
+    this.#counts = new Float64Array(s.#bucketIndex(s.#highest) - s.#firstIndex + 1);
+  }
+
+  static #bucketIndex(value: number): number {
+    return Math.ceil(Math.log(value) / StreamingStatistics.#logGamma);
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Whether statistics() is exact: no sample has been dropped yet. */
+  get exact(): boolean {
+    return this.#samples !== null;
+  }
+
+  add(value: number): void {
+    if (!Number.isFinite(value)) throw new InvalidArgumentError(`statistics need finite samples, got ${value}`);
+    if (this.#samples !== null) {
+      if (this.#samples.length < this.#exactLimit) this.#samples.push(value);
+      else this.#samples = null;
+    }
+    const s = StreamingStatistics;
+    if (value < s.#lowest) this.#below++;
+    else if (value > s.#highest) this.#above++;
+    else this.#counts[s.#bucketIndex(value) - s.#firstIndex]!++;
+    this.#count++;
+    this.#total += value;
+    this.#min = Math.min(this.#min, value);
+    this.#max = Math.max(this.#max, value);
+    const delta = value - this.#runningMean;
+    this.#runningMean += delta / this.#count;
+    this.#squares += delta * (value - this.#runningMean);
+  }
+
+  statistics(): Statistics {
+    if (this.#samples !== null) return statistics(this.#samples);
+    const count = this.#count;
+    return {
+      count,
+      total: this.#total,
+      min: this.#min,
+      max: this.#max,
+      mean: this.#total / count,
+      median: this.#percentile(50),
+      p90: this.#percentile(90),
+      p99: this.#percentile(99),
+      stddev: count > 1 ? Math.sqrt(this.#squares / (count - 1)) : 0,
+    };
+  }
+
+  /** As percentileOfSorted, with each of the two ranks' samples estimated from the histogram. */
+  #percentile(p: number): number {
+    const rank = ((this.#count - 1) * p) / 100;
+    const below = Math.floor(rank);
+    const low = this.#orderStatistic(below);
+    return low + (this.#orderStatistic(Math.ceil(rank)) - low) * (rank - below);
+  }
+
+  /** The k-th smallest sample (from 0), within RELATIVE_ERROR; the extremes are exact. */
+  #orderStatistic(k: number): number {
+    if (k <= 0) return this.#min;
+    if (k >= this.#count - 1) return this.#max;
+    let seen = this.#below;
+    if (k < seen) return this.#min;
+    const s = StreamingStatistics;
+    for (let i = 0; i < this.#counts.length; i++) {
+      seen += this.#counts[i]!;
+      if (k < seen) {
+        const representative = (2 * Math.exp((i + s.#firstIndex) * s.#logGamma)) / (s.#gamma + 1);
+        return Math.min(this.#max, Math.max(this.#min, representative));
+      }
+    }
+    return this.#max;
+  }
+}

@@ -11,6 +11,8 @@
  * are begins whose end came only after their parent's, so everything emitted is properly nested.
  */
 import { writeFileSync } from "node:fs";
+import { getSystemErrorMessage } from "node:util";
+import { IOError } from "../errors.ts";
 import { type EventKind, type ProfileEvent } from "./events.ts";
 
 export interface ChromeTraceEvent {
@@ -145,7 +147,11 @@ export function toChromeTrace(
   return { traceEvents: [...metadata, ...spans], displayTimeUnit: options.displayTimeUnit ?? "ns" };
 }
 
-/** Writes toChromeTrace's result as JSON, for chrome://tracing or ui.perfetto.dev. */
+/**
+ * Writes toChromeTrace's result as JSON, for chrome://tracing or ui.perfetto.dev. A file that
+ * cannot be written is an IOError naming the path and the system's reason, like every failure
+ * Tessera reports, rather than node:fs's bare error.
+ */
 export function writeChromeTrace(
   path: string,
   events: readonly ProfileEvent[],
@@ -153,7 +159,14 @@ export function writeChromeTrace(
   options?: ChromeTraceOptions,
 ): ChromeTrace {
   const trace = toChromeTrace(events, operations, options);
-  writeFileSync(path, JSON.stringify(trace));
+  try {
+    writeFileSync(path, JSON.stringify(trace));
+  } catch (error) {
+    // node:fs messages repeat the path after the syscall ("ENOENT: …, open '/x'"); the errno's own text does not.
+    const { errno, code } = error as { errno?: number; code?: string };
+    const reason = typeof errno === "number" ? `${getSystemErrorMessage(errno)} (${code})` : (error as Error).message;
+    throw new IOError(`cannot write the trace to '${path}': ${reason}`, { cause: error });
+  }
   return trace;
 }
 

@@ -4,7 +4,7 @@
  */
 import { buildModel, GraphBuilder } from "../../src/onnx/builder.ts";
 
-export { addRelu, longChain } from "../support/models.ts";
+export { addRelu, longChain, negate } from "../support/models.ts";
 
 /** c = a + b over float32 [4]: one node, for round trips. */
 export function addPair(): Uint8Array {

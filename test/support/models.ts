@@ -83,3 +83,12 @@ export function longChain(n: number): Uint8Array {
   g.output("y", "float32", ["batch", 16]);
   return buildModel(g);
 }
+
+/** y = -x over float32 [4]. */
+export function negate(): Uint8Array {
+  const g = new GraphBuilder("negate");
+  g.input("x", "float32", [4]);
+  g.node("Neg", ["x"], { outputs: ["y"] });
+  g.output("y", "float32", [4]);
+  return buildModel(g);
+}

@@ -73,9 +73,8 @@ pub fn tsr_job_destroy(job: ?*Job) callconv(.c) void {
     if (job) |j| jobs.destroy(j);
 }
 
-/// Called on a worker thread as each job finishes; NULL removes it. Returns once no thread is
-/// inside the previous callback.
+/// The calling thread's completion callback, called on a worker thread as each job this thread
+/// started finishes; NULL removes it. Returns once no thread is inside the previous callback.
 pub fn tsr_jobs_set_callback(callback: ?jobs.CompletionCallback, user: ?*anyopaque) callconv(.c) i32 {
-    jobs.setCallback(callback, user);
-    return 0;
+    return status.report(jobs.setCallback(callback, user));
 }

@@ -2,6 +2,7 @@
 //! requests later) runs on a small pool of persistent worker threads. A finished job wakes its
 //! waiters and calls the completion callback, which the Bun binding uses to resolve promises.
 const std = @import("std");
+const os_error = @import("os_error.zig");
 const memory = @import("memory.zig");
 const registry = @import("registry.zig");
 const status = @import("status.zig");
@@ -18,6 +19,8 @@ pub const Job = struct {
     /// Frees the job's own inputs once it has run.
     cleanup: *const fn (job: *Job) void,
     payload: *anyopaque,
+    /// The thread that created the job: its completion callback is told when the job ends.
+    origin: std.Thread.Id,
 
     mutex: std.Thread.Mutex = .{},
     finished: std.Thread.Condition = .{},
@@ -66,22 +69,48 @@ var queue: std.ArrayList(*Job) = .empty;
 var workers: [2]?std.Thread = .{ null, null };
 var stopping = false;
 var in_flight = std.atomic.Value(u32).init(0);
-/// Held while the callback runs, so that replacing it waits for calls in progress: the host may
+/// Completion callbacks, one per thread that installed one. A job's completion goes to the
+/// callback of the thread that created it: every JS thread (the main one and each Worker)
+/// installs its own, and a JS callback can only settle promises of the thread that made it. A job
+/// from a thread that installed none goes to the most recently installed callback, so a C program
+/// may install one callback for all its threads.
+const Listener = struct { thread: std.Thread.Id, function: CompletionCallback, user: ?*anyopaque };
+const max_listeners = 256;
+/// Held while a callback runs, so that replacing one waits for calls in progress: the host may
 /// free the old callback as soon as setCallback returns.
 var callback_mutex: std.Thread.Mutex = .{};
-var callback: ?CompletionCallback = null;
-var callback_user: ?*anyopaque = null;
+var listeners: [max_listeners]Listener = undefined;
+var listener_count: usize = 0;
 
-pub fn setCallback(function: ?CompletionCallback, user: ?*anyopaque) void {
+/// Installs (or with null, removes) the calling thread's completion callback.
+pub fn setCallback(function: ?CompletionCallback, user: ?*anyopaque) status.Error!void {
     callback_mutex.lock();
     defer callback_mutex.unlock();
-    callback = function;
-    callback_user = user;
+    const self = std.Thread.getCurrentId();
+    // Removed, then appended again when given, so that the last installed is last in the list.
+    for (listeners[0..listener_count], 0..) |listener, i| {
+        if (listener.thread != self) continue;
+        std.mem.copyForwards(Listener, listeners[i .. listener_count - 1], listeners[i + 1 .. listener_count]);
+        listener_count -= 1;
+        break;
+    }
+    const installed = function orelse return;
+    if (listener_count == max_listeners) {
+        return status.fail(error.OutOfResource, "{d} threads have completion callbacks; no more can be installed", .{max_listeners});
+    }
+    listeners[listener_count] = .{ .thread = self, .function = installed, .user = user };
+    listener_count += 1;
+}
+
+/// The callback for a job made on `thread`; callback_mutex must be held.
+fn listenerFor(thread: std.Thread.Id) ?Listener {
+    for (listeners[0..listener_count]) |listener| if (listener.thread == thread) return listener;
+    return if (listener_count > 0) listeners[listener_count - 1] else null;
 }
 
 pub fn create(run: @FieldType(Job, "run"), discard: @FieldType(Job, "discard"), cleanup: @FieldType(Job, "cleanup"), payload: *anyopaque) status.Error!*Job {
     const job = memory.allocator.create(Job) catch return status.fail(error.OutOfResource, "out of memory creating a job", .{});
-    job.* = .{ .id = next_id.fetchAdd(1, .monotonic), .run = run, .discard = discard, .cleanup = cleanup, .payload = payload };
+    job.* = .{ .id = next_id.fetchAdd(1, .monotonic), .run = run, .discard = discard, .cleanup = cleanup, .payload = payload, .origin = std.Thread.getCurrentId() };
     return job;
 }
 
@@ -103,7 +132,7 @@ fn startWorkers() status.Error!void {
     for (&workers) |*slot| {
         if (slot.* != null) continue;
         slot.* = std.Thread.spawn(.{}, workerLoop, .{}) catch |e|
-            return status.fail(error.OSError, "cannot start a worker thread: {s}", .{@errorName(e)});
+            return status.fail(error.OSError, "cannot start a worker thread: {s}", .{os_error.describe(e)});
     }
 }
 
@@ -159,6 +188,7 @@ fn execute(job: *Job) void {
     job.done = true;
     const abandoned = job.abandoned;
     const id = job.id;
+    const origin = job.origin;
     const job_status = job.result_status;
     job.finished.broadcast();
     job.mutex.unlock();
@@ -169,7 +199,7 @@ fn execute(job: *Job) void {
     }
     callback_mutex.lock();
     defer callback_mutex.unlock();
-    if (callback) |function| function(id, job_status, callback_user);
+    if (listenerFor(origin)) |listener| listener.function(id, job_status, listener.user);
 }
 
 /// Stops the workers once the queue is empty; called by the last finalize.

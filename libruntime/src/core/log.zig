@@ -2,6 +2,7 @@
 //! Configured by tsr_log_* calls, or at initialization by TESSERA_LOG (level) and
 //! TESSERA_LOGFILE (path). Messages below the level cost one atomic load.
 const std = @import("std");
+const os_error = @import("os_error.zig");
 const status = @import("status.zig");
 
 pub const Level = enum(i32) { trace = 0, debug = 1, info = 2, warn = 3, err = 4, off = 5 };
@@ -37,29 +38,42 @@ pub fn enabled(at: Level) bool {
     return @intFromEnum(at) >= level.load(.monotonic);
 }
 
-pub fn setConsole(on: bool) void {
+/// Takes the sinks' lock, unless this thread already holds it: configuring the log from inside
+/// the log callback (which runs under the lock) must not deadlock. Returns whether it locked.
+fn lockSinks() bool {
+    if (inside_sink) return false;
     mutex.lock();
-    defer mutex.unlock();
+    return true;
+}
+
+fn unlockSinks(locked: bool) void {
+    if (locked) mutex.unlock();
+}
+
+pub fn setConsole(on: bool) void {
+    const locked = lockSinks();
+    defer unlockSinks(locked);
     console_enabled = on;
 }
 
 /// Opens `path` for appending as the file sink; null closes the current one.
 pub fn setFile(path: ?[]const u8) status.Error!void {
-    mutex.lock();
-    defer mutex.unlock();
+    const locked = lockSinks();
+    defer unlockSinks(locked);
     if (file) |f| f.close();
     file = null;
     const p = path orelse return;
     const f = std.fs.cwd().createFile(p, .{ .truncate = false }) catch |e|
-        return status.fail(error.IOError, "cannot open log file '{s}': {s}", .{ p, @errorName(e) });
+        return status.fail(error.IOError, "cannot open log file '{s}': {s}", .{ p, os_error.describe(e) });
     f.seekFromEnd(0) catch {};
     file = f;
 }
 
 pub fn setCallback(function: ?Callback, user: ?*anyopaque) void {
-    // Taking the lock waits for a callback in progress, so the host may free it once this returns.
-    mutex.lock();
-    defer mutex.unlock();
+    // Taking the lock waits for a callback in progress, so the host may free it once this returns
+    // (from inside the callback itself the host knows it is still running).
+    const locked = lockSinks();
+    defer unlockSinks(locked);
     callback = function;
     callback_user = user;
     callback_thread = std.Thread.getCurrentId();
@@ -148,6 +162,25 @@ fn testCallback(_: i32, message: [*:0]const u8, _: ?*anyopaque) callconv(.c) voi
     if (std.mem.eql(u8, std.mem.span(message), "hello 42")) test_received += 1;
     // Logging from inside the callback must not deadlock.
     write(.err, "nested", .{});
+}
+
+var replaced_from_inside: usize = 0;
+fn replacingCallback(_: i32, _: [*:0]const u8, _: ?*anyopaque) callconv(.c) void {
+    replaced_from_inside += 1;
+    setConsole(false);
+    setCallback(null, null);
+}
+
+test "the callback may reconfigure the log from inside itself" {
+    const saved = getLevel();
+    defer level.store(saved, .monotonic);
+    defer setConsole(true);
+    level.store(@intFromEnum(Level.info), .monotonic);
+    setConsole(false);
+    setCallback(replacingCallback, null);
+    write(.err, "first", .{});
+    write(.err, "second", .{});
+    try std.testing.expectEqual(@as(usize, 1), replaced_from_inside);
 }
 
 var other_thread_calls: usize = 0;

@@ -2,6 +2,7 @@
 //! Internal code fails with `fail(error.X, fmt, args)`, which records a precise message; the api
 //! layer turns the error into a status with `toStatus`.
 const std = @import("std");
+const os_error = @import("os_error.zig");
 
 /// Every fallible C call returns one of these: 0 is ok, negative is the kind of error.
 pub const Status = enum(i32) {
@@ -119,14 +120,7 @@ fn statusOf(err: anyerror) Status {
 }
 
 fn describe(err: anyerror) []const u8 {
-    return switch (err) {
-        error.OutOfMemory => "out of memory",
-        error.FileNotFound => "file not found",
-        error.AccessDenied => "access denied",
-        error.IsDir => "path is a directory",
-        error.NoSpaceLeft => "no space left on device",
-        else => @errorName(err),
-    };
+    return if (err == error.OutOfMemory) "out of memory" else os_error.describe(err);
 }
 
 test "fail keeps its message and maps to the status" {
@@ -143,6 +137,6 @@ test "a message may wrap the previous one" {
 
 test "errors from std get a readable message" {
     try std.testing.expectEqual(@as(i32, -14), toStatus(error.FileNotFound));
-    try std.testing.expectEqualStrings("file not found", std.mem.span(lastMessage()));
+    try std.testing.expectEqualStrings("no such file", std.mem.span(lastMessage()));
     try std.testing.expectEqual(@as(i32, -11), toStatus(error.OutOfMemory));
 }

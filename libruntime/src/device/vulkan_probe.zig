@@ -1,6 +1,7 @@
 //! Finds Vulkan physical devices by loading libvulkan.so.1 at run time. The library never links
 //! Vulkan, so it loads and works on machines without it; there the probe just finds nothing.
 const std = @import("std");
+const os_error = @import("../core/os_error.zig");
 const text = @import("../core/text.zig");
 const log = @import("../core/log.zig");
 
@@ -39,7 +40,7 @@ pub fn probe(out: []PhysicalDevice) usize {
         return 0;
     } orelse return 0;
     return probeWithLoader(get_proc, out) catch |e| {
-        log.write(.info, "Vulkan probe failed: {s}", .{@errorName(e)});
+        log.write(.info, "Vulkan probe failed: {s}", .{os_error.describe(e)});
         return 0;
     };
 }

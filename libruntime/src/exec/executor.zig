@@ -17,11 +17,7 @@ const memory_plan = @import("memory_plan.zig");
 const snapshot = @import("snapshot.zig");
 const profile = @import("../core/profile.zig");
 
-/// Signals a run may be stopped by: a cancel flag and a deadline in ns (monotonic clock).
-pub const Stop = struct {
-    cancelled: *const std.atomic.Value(bool),
-    deadline_ns: ?i128 = null,
-};
+pub const Stop = kernel.Stop;
 
 /// What only the outermost graph of a run has: output selection, memory planning, snapshots.
 pub const TopLevel = struct {
@@ -128,14 +124,10 @@ pub const Executor = struct {
     }
 
     fn checkStop(self: *Executor, node: *const ir.Node, index: ir.NodeId) status.Error!void {
-        const stop = self.stop orelse return;
+        const stop = if (self.stop) |*s| s else return;
         var name_buffer: [160]u8 = undefined;
-        if (stop.cancelled.load(.acquire)) {
-            return status.fail(error.RequestError, "cancelled before node {s}", .{node.describe(&name_buffer, index)});
-        }
-        if (stop.deadline_ns) |deadline| if (std.time.nanoTimestamp() > deadline) {
-            return status.fail(error.Timeout, "the deadline passed before node {s}: it and the nodes after it were skipped", .{node.describe(&name_buffer, index)});
-        };
+        var where_buffer: [200]u8 = undefined;
+        try stop.check(std.fmt.bufPrint(&where_buffer, "before node {s}", .{node.describe(&name_buffer, index)}) catch "before a node");
     }
 
     fn runNode(self: *Executor, graph: *ir.Graph, values: []?*const Tensor, node: *const ir.Node, index: ir.NodeId) status.Error!void {
@@ -145,6 +137,7 @@ pub const Executor = struct {
         };
         const inputs = self.arena.alloc(?*const Tensor, node.inputs.len) catch return oom();
         for (node.inputs, inputs) |maybe, *slot| slot.* = if (maybe) |id| values[id] else null;
+        if (node.tensor_inputs_only) try checkTensorInputs(node, index, inputs);
         const outputs = self.arena.alloc(?*Tensor, node.outputs.len) catch return oom();
         @memset(outputs, null);
         const top_level = self.top != null and self.scopes.items.len == 1;
@@ -157,6 +150,7 @@ pub const Executor = struct {
             .subgraphs = .{ .context = self, .run = runSubgraph },
             .graph = graph,
             .pool = self.pool,
+            .stop = if (self.stop) |*s| s else null,
             // Only the outermost graph keeps state: subgraph nodes share ids with no stable slot.
             .state = if (top_level and index < self.node_states.len) &self.node_states[index] else null,
             .planning = if (top_level) self.top.?.planning else .none,
@@ -209,6 +203,17 @@ pub const Executor = struct {
         return self.run(graph, optional);
     }
 };
+
+/// A value whose kind was unknown at load (a Loop's carried value, an outer-scope value) may turn
+/// out to be a sequence or optional at run time: refused here, before a kernel reads it as a tensor.
+fn checkTensorInputs(node: *const ir.Node, index: ir.NodeId, inputs: []const ?*const Tensor) status.Error!void {
+    for (inputs, 0..) |maybe, i| {
+        const value = maybe orelse continue;
+        if (value.isTensor()) continue;
+        var name_buffer: [160]u8 = undefined;
+        return status.fail(error.TypeError, "node {s}: input {d} is a {s}, but {s} takes tensors only", .{ node.describe(&name_buffer, index), i, @tagName(value.kind), node.op_type });
+    }
+}
 
 fn producedOutput(graph: *ir.Graph, values: []?*const Tensor, id: ir.ValueId) status.Error!*Tensor {
     const produced = values[id] orelse return status.fail(error.InferError, "graph '{s}': output '{s}' was not computed", .{ graph.name, graph.value(id).name });

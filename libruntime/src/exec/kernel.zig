@@ -26,6 +26,24 @@ pub const NodeState = struct {
     }
 };
 
+/// Signals a run may be stopped by: a cancel flag and a deadline in ns (monotonic clock). The
+/// executor checks them between nodes; a kernel whose work grows with its attributes or inputs
+/// beyond a few milliseconds checks them too (Context.checkStop).
+pub const Stop = struct {
+    cancelled: *const std.atomic.Value(bool),
+    deadline_ns: ?i128 = null,
+
+    /// Fails with RequestError (cancelled) or Timeout (deadline) naming `where`.
+    pub fn check(self: *const Stop, where: []const u8) status.Error!void {
+        if (self.cancelled.load(.acquire)) {
+            return status.fail(error.RequestError, "cancelled {s}", .{where});
+        }
+        if (self.deadline_ns) |deadline| if (std.time.nanoTimestamp() > deadline) {
+            return status.fail(error.Timeout, "the deadline passed {s}: it and the nodes after it were skipped", .{where});
+        };
+    }
+};
+
 /// Runs a subgraph (If/Loop/Scan bodies) with the given inputs; implemented by executor.zig.
 pub const SubgraphRunner = struct {
     context: *anyopaque,
@@ -43,6 +61,8 @@ pub const Context = struct {
     graph: *const ir.Graph,
     /// The model's kernel thread pool; null runs everything on the calling thread.
     pool: ?*ThreadPool = null,
+    /// The run's cancel flag and deadline; null when nothing can stop it.
+    stop: ?*const Stop = null,
     /// This node's state across runs; null inside subgraphs, where nothing is kept.
     state: ?*NodeState = null,
     /// Where output memory comes from in the top-level graph (see memory_plan.zig).
@@ -51,6 +71,16 @@ pub const Context = struct {
     /// where no intermediate can be observed, i.e. the top-level graph under a memory plan and
     /// with no intermediateSavePath.
     fuse: bool = false,
+
+    /// Stops a long kernel when the run is cancelled or past its deadline; call it between chunks
+    /// of work (an outer loop), not per element.
+    pub fn checkStop(self: *const Context) status.Error!void {
+        const stop = self.stop orelse return;
+        var name_buffer: [160]u8 = undefined;
+        var where_buffer: [200]u8 = undefined;
+        const who = self.node.describe(&name_buffer, self.node_id);
+        try stop.check(std.fmt.bufPrint(&where_buffer, "inside node {s}", .{who}) catch "inside a node");
+    }
 
     pub fn inputCount(self: *const Context) usize {
         return self.inputs.len;

@@ -2,6 +2,7 @@
 //! before anything runs (type, rank, fixed dims); a failing run leaves the model and every other
 //! request usable. Runs synchronously (tsr_request_run) or on a worker (tsr_request_run_async).
 const std = @import("std");
+const folders = @import("../core/folders.zig");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const registry = @import("../core/registry.zig");
@@ -253,8 +254,7 @@ pub const Request = struct {
             profile.maybeEnd(wait);
         }
         defer if (state.scheduler == .exclusive) state.turn.leave();
-        if (state.intermediate_save_path.len > 0) std.fs.cwd().makePath(state.intermediate_save_path) catch |e|
-            return status.fail(error.IOError, "cannot create intermediate save path '{s}': {s}", .{ state.intermediate_save_path, @errorName(e) });
+        if (state.intermediate_save_path.len > 0) try folders.make(state.intermediate_save_path);
         self.values = &.{};
         self.outputs = &.{};
         _ = self.arena_state.reset(if (self.arena_keep_bytes) |limit| .{ .retain_with_limit = limit } else .retain_capacity);

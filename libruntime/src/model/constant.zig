@@ -121,6 +121,12 @@ fn parseExternalNumber(name: []const u8, key: []const u8, text: ?[]const u8) sta
 
 /// Converts protobuf's typed fields into little-endian element bytes.
 fn typedFields(arena: std.mem.Allocator, proto: *const onnx.TensorProto, dtype: DType, count: u64, size: usize) status.Error![]const u8 {
+    // The values must all be there before the tensor is allocated: a 100-byte model may declare
+    // 2^31 elements and hold one.
+    if (typedFieldLength(proto, dtype)) |have| {
+        const want = if (dtype.isPacked()) std.math.divCeil(u64, count, 8 / dtype.bits()) catch unreachable else if (dtype == .complex64 or dtype == .complex128) count * 2 else count;
+        if (have != want) return countMismatch(proto.name, want, have);
+    }
     const out = arena.alloc(u8, size) catch return status.fail(error.OutOfResource, "out of memory for tensor '{s}'", .{proto.name});
     @memset(out, 0);
     const name = proto.name;
@@ -145,6 +151,18 @@ fn typedFields(arena: std.mem.Allocator, proto: *const onnx.TensorProto, dtype: 
     return out;
 }
 
+/// How many values the typed field that holds `dtype` has (null: no typed field holds it).
+fn typedFieldLength(proto: *const onnx.TensorProto, dtype: DType) ?usize {
+    return switch (dtype) {
+        .float32, .complex64 => proto.float_data.len,
+        .float64, .complex128 => proto.double_data.len,
+        .int64 => proto.int64_data.len,
+        .uint32, .uint64 => proto.uint64_data.len,
+        .int32, .int16, .uint16, .float16, .bfloat16, .int8, .uint8, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0 => proto.int32_data.len,
+        else => if (dtype.isPacked() and (dtype.bits() == 4 or dtype.bits() == 2)) proto.int32_data.len else null,
+    };
+}
+
 /// Narrows protobuf values (stored widened, e.g. int8 in int32) into elements, bit for bit.
 fn copyValues(comptime From: type, comptime To: type, name: []const u8, values: []const From, count: u64, out: []u8) status.Error!void {
     if (values.len != count) return countMismatch(name, count, values.len);
@@ -167,6 +185,14 @@ fn copyPacked(name: []const u8, values: []const i32, dtype: DType, count: u64, o
     const entries = std.math.divCeil(u64, count, per_entry) catch unreachable;
     if (values.len != entries) return countMismatch(name, entries, values.len);
     for (values, 0..) |value, i| out[i] = @truncate(@as(u32, @bitCast(value)));
+}
+
+test "typed fields are counted before the tensor is allocated" {
+    // 2^31 float32 elements declared, one value held: refused without an 8 GiB allocation.
+    var failing = std.testing.FailingAllocator.init(std.testing.allocator, .{ .fail_index = 0 });
+    const proto = onnx.TensorProto{ .name = "w", .data_type = 1, .dims = &.{ 1 << 16, 1 << 15 }, .float_data = &.{1} };
+    try std.testing.expectError(error.ModelError, typedFields(failing.allocator(), &proto, .float32, 1 << 31, 1 << 33));
+    try std.testing.expectEqual(@as(usize, 0), failing.allocations);
 }
 
 test "typed fields narrow into elements" {

@@ -69,6 +69,9 @@ pub const Node = struct {
     inputs: []const ?ValueId,
     outputs: []const ?ValueId,
     attributes: []const Attribute,
+    /// Set at load from the operator's schema (infer/signature.zig): every input must be a
+    /// tensor, so the executor refuses a sequence, optional or map before the kernel sees it.
+    tensor_inputs_only: bool = false,
 
     pub fn attribute(self: *const Node, name: []const u8) ?*const Attribute {
         for (self.attributes) |*a| {

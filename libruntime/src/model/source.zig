@@ -6,6 +6,7 @@ const std = @import("std");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const constant_module = @import("constant.zig");
+const os_error = @import("../core/os_error.zig");
 
 const Mapping = []align(std.heap.page_size_min) const u8;
 
@@ -69,14 +70,7 @@ fn dupe(text: []const u8) error{OutOfMemory}![]u8 {
     return memory.allocator.dupe(u8, text);
 }
 
-fn errorText(e: anyerror) []const u8 {
-    return switch (e) {
-        error.FileNotFound => "no such file",
-        error.AccessDenied => "access denied",
-        error.IsDir => "is a folder",
-        else => @errorName(e),
-    };
-}
+const errorText = os_error.describe;
 
 fn modelFileIn(folder: []const u8) status.Error![]const u8 {
     var dir = std.fs.cwd().openDir(folder, .{ .iterate = true }) catch |e|
@@ -87,17 +81,36 @@ fn modelFileIn(folder: []const u8) status.Error![]const u8 {
 }
 
 fn mapFile(path: []const u8, what: []const u8) status.Error!Mapping {
-    const file = std.fs.cwd().openFile(path, .{}) catch |e| {
-        if (e == error.FileNotFound and std.mem.eql(u8, what, "external data")) {
-            return status.fail(error.ModelError, "external data file '{s}' is missing", .{path});
-        }
-        return status.fail(error.IOError, "cannot open {s} file '{s}': {s}", .{ what, path, errorText(e) });
-    };
+    // Only regular files: opening a FIFO would block for ever, and a folder or device cannot be
+    // mapped. Checked before opening, and again on the opened file (it may have been swapped).
+    const stat = std.fs.cwd().statFile(path) catch |e| return openFailed(path, what, e);
+    try requireRegular(path, what, stat.kind);
+    const file = std.fs.cwd().openFile(path, .{}) catch |e| return openFailed(path, what, e);
     defer file.close();
+    try requireRegular(path, what, (file.stat() catch |e| return openFailed(path, what, e)).kind);
     const size = file.getEndPos() catch |e| return status.fail(error.IOError, "cannot read '{s}': {s}", .{ path, errorText(e) });
     if (size == 0) return &.{};
     return std.posix.mmap(null, @intCast(size), std.posix.PROT.READ, .{ .TYPE = .PRIVATE }, file.handle, 0) catch |e|
         status.fail(error.IOError, "cannot map '{s}': {s}", .{ path, errorText(e) });
+}
+
+fn openFailed(path: []const u8, what: []const u8, e: anyerror) status.Error {
+    if (e == error.FileNotFound and std.mem.eql(u8, what, "external data")) {
+        return status.fail(error.ModelError, "external data file '{s}' is missing", .{path});
+    }
+    return status.fail(error.IOError, "cannot open {s} file '{s}': {s}", .{ what, path, errorText(e) });
+}
+
+fn requireRegular(path: []const u8, what: []const u8, kind: std.fs.File.Kind) status.Error!void {
+    if (kind == .file) return;
+    const described = switch (kind) {
+        .directory => "a folder",
+        .named_pipe => "a named pipe (FIFO)",
+        .character_device, .block_device => "a device",
+        .unix_domain_socket => "a socket",
+        else => "not a regular file",
+    };
+    return status.fail(error.IOError, "cannot open {s} file '{s}': it is {s}", .{ what, path, described });
 }
 
 fn readManifest(folder: []const u8) status.Error!?[]u8 {
@@ -121,12 +134,28 @@ fn checkLocation(location: []const u8) status.Error!void {
     }
 }
 
+/// The location's text stays inside the folder (checkLocation); so must the file it names once
+/// symbolic links are followed, or a link in the folder could expose any file the process can read.
+fn checkInsideFolder(folder: []const u8, path: []const u8, location: []const u8) status.Error!void {
+    var folder_buffer: [std.fs.max_path_bytes]u8 = undefined;
+    var file_buffer: [std.fs.max_path_bytes]u8 = undefined;
+    const real_folder = std.fs.cwd().realpath(folder, &folder_buffer) catch |e|
+        return status.fail(error.IOError, "cannot resolve the model folder '{s}': {s}", .{ folder, errorText(e) });
+    const real_file = std.fs.cwd().realpath(path, &file_buffer) catch |e| return openFailed(path, "external data", e);
+    const inside = real_file.len > real_folder.len and std.mem.startsWith(u8, real_file, real_folder) and
+        (real_file[real_folder.len] == '/' or std.mem.eql(u8, real_folder, "/"));
+    if (!inside) {
+        return status.fail(error.ModelError, "external data location '{s}' leaves the model's folder through a symbolic link", .{location});
+    }
+}
+
 fn resolveExternal(context: *anyopaque, location: []const u8, offset: u64, length: ?u64) status.Error![]const u8 {
     const self: *Source = @ptrCast(@alignCast(context));
     try checkLocation(location);
     const mapping = self.external.get(location) orelse blk: {
         var buffer: [std.fs.max_path_bytes]u8 = undefined;
         const path = std.fmt.bufPrint(&buffer, "{s}/{s}", .{ self.folder, location }) catch return status.fail(error.ModelError, "external data path too long", .{});
+        try checkInsideFolder(self.folder, path, location);
         const mapped = try mapFile(path, "external data");
         const key = dupe(location) catch return status.fail(error.OutOfResource, "out of memory", .{});
         self.external.put(memory.allocator, key, mapped) catch {

@@ -2,6 +2,7 @@
 //! the data at a 64-byte aligned offset. Every field is validated on load, so a truncated, foreign
 //! or corrupted file is a ContainerError, never a crash or a wrong tensor.
 const std = @import("std");
+const os_error = @import("../core/os_error.zig");
 const memory = @import("../core/memory.zig");
 const status = @import("../core/status.zig");
 const tensor_module = @import("tensor.zig");
@@ -64,7 +65,7 @@ pub fn save(tensor: *Tensor, path: []const u8) status.Error!void {
     header.header_crc = headerCrc(&header, layout.shape());
 
     const file = std.fs.cwd().createFile(path, .{}) catch |e|
-        return status.fail(error.IOError, "cannot create '{s}': {s}", .{ path, @errorName(e) });
+        return status.fail(error.IOError, "cannot create '{s}': {s}", .{ path, os_error.describe(e) });
     defer file.close();
     writeAll(file, path, tensor, &header) catch |e| {
         std.fs.cwd().deleteFile(path) catch {};
@@ -77,7 +78,7 @@ fn writeAll(file: std.fs.File, path: []const u8, tensor: *Tensor, header: *const
     var file_writer = file.writer(&buffer);
     const writer = &file_writer.interface;
     writeParts(writer, tensor, header) catch
-        return status.fail(error.IOError, "cannot write '{s}': {s}", .{ path, @errorName(file_writer.err orelse error.WriteFailed) });
+        return status.fail(error.IOError, "cannot write '{s}': {s}", .{ path, os_error.describe(file_writer.err orelse error.WriteFailed) });
 }
 
 fn writeParts(writer: *std.Io.Writer, tensor: *Tensor, header: *const Header) !void {
@@ -118,14 +119,14 @@ fn headerCrc(header: *const Header, dims: []const i64) u32 {
 
 pub fn load(path: []const u8) status.Error!*Tensor {
     const file = std.fs.cwd().openFile(path, .{}) catch |e|
-        return status.fail(error.IOError, "cannot open '{s}': {s}", .{ path, @errorName(e) });
+        return status.fail(error.IOError, "cannot open '{s}': {s}", .{ path, os_error.describe(e) });
     defer file.close();
     const file_size = file.getEndPos() catch |e|
-        return status.fail(error.IOError, "cannot read '{s}': {s}", .{ path, @errorName(e) });
+        return status.fail(error.IOError, "cannot read '{s}': {s}", .{ path, os_error.describe(e) });
 
     var header: Header = std.mem.zeroes(Header);
     const read = file.preadAll(std.mem.asBytes(&header), 0) catch |e|
-        return status.fail(error.IOError, "cannot read '{s}': {s}", .{ path, @errorName(e) });
+        return status.fail(error.IOError, "cannot read '{s}': {s}", .{ path, os_error.describe(e) });
     if (read < magic.len or !std.mem.eql(u8, &header.magic, magic)) {
         return status.fail(error.ContainerError, "'{s}' is not a Tessera tensor file (bad magic)", .{path});
     }
@@ -168,8 +169,15 @@ fn checkHeader(file: std.fs.File, path: []const u8, header: *const Header, file_
     if (layout.count != header.count or !data_size_ok) {
         return status.fail(error.ContainerError, "'{s}': header sizes disagree with the shape", .{path});
     }
-    if (header.data_offset % data_alignment != 0 or header.data_offset < header.header_size) {
+    if (header.data_offset != std.mem.alignForward(u64, header.header_size, data_alignment)) {
         return status.fail(error.ContainerError, "'{s}': bad data offset {d}", .{ path, header.data_offset });
+    }
+    // The padding before the data is zero bytes: anything else is a file this format did not write.
+    var padding: [data_alignment]u8 = undefined;
+    const padding_len: usize = @intCast(header.data_offset - header.header_size);
+    try readExact(file, path, padding[0..padding_len], header.header_size, "padding");
+    if (std.mem.indexOfNone(u8, padding[0..padding_len], &.{0}) != null) {
+        return status.fail(error.ContainerError, "'{s}': the padding before the data is not zero (corrupted file)", .{path});
     }
     const end = std.math.add(u64, header.data_offset, header.data_size) catch std.math.maxInt(u64);
     if (end != file_size) {
@@ -205,7 +213,7 @@ fn loadStrings(file: std.fs.File, path: []const u8, tensor: *Tensor, header: *co
 
 fn readExact(file: std.fs.File, path: []const u8, buffer: []u8, offset: u64, what: []const u8) status.Error!void {
     const read = file.preadAll(buffer, offset) catch |e|
-        return status.fail(error.IOError, "cannot read '{s}': {s}", .{ path, @errorName(e) });
+        return status.fail(error.IOError, "cannot read '{s}': {s}", .{ path, os_error.describe(e) });
     if (read != buffer.len) {
         return status.fail(error.ContainerError, "'{s}' is truncated: its {s} ends early", .{ path, what });
     }
@@ -230,6 +238,12 @@ test "save and load round-trip, and damage is detected" {
 
     const file = try std.fs.cwd().openFile(path, .{ .mode = .read_write });
     defer file.close();
+    // A byte of the padding between the header (80 bytes for rank 2) and the data (at 128).
+    try file.pwriteAll(&.{0x01}, 100);
+    try std.testing.expectError(error.ContainerError, load(path));
+    try file.pwriteAll(&.{0x00}, 100);
+    const again = try load(path);
+    again.destroy();
     try file.pwriteAll(&.{0x55}, 128 + 3); // inside the data, which starts at 128
     try std.testing.expectError(error.ContainerError, load(path));
     try file.setEndPos(40);

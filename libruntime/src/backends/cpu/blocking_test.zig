@@ -4,7 +4,9 @@
 //! kernel variant runs with the blocking of every L1 from 32 to 64 KiB and every L2 from 256 KiB
 //! to 32 MiB: the GEMM (row-major and transposed A, packed A and B, 1 and 2 threads) against a
 //! float64 reference, and the convolution engines (W on the left in column blocks and the
-//! whole-B plan, W on the right, depthwise) and max pooling against the plain loops. Shapes are
+//! whole-B plan, W on the right, depthwise) against the plain loops (pooling and depthwise
+//! have no cache-dependent blocking: they run alike on every machine, and the conformance
+//! suite's pooling cases cover them at every CPU level). Shapes are
 //! chosen to cross the largest MC (480 rows) and KC (512) that any of those caches give.
 //! The vector code of every variant is correct on any target (narrower ones just split it), so
 //! all three run here whatever this CPU is.
@@ -14,7 +16,6 @@ const kernels = @import("gemm_kernels.zig");
 const ThreadPool = @import("thread_pool.zig").ThreadPool;
 const im2col = @import("kernels/nn_im2col.zig");
 const nn_conv = @import("kernels/nn_conv.zig");
-const nn_pool = @import("kernels/nn_pool.zig");
 const fixture = @import("kernels/conv_fixture.zig");
 
 const testing = std.testing;

@@ -8,6 +8,7 @@ const symbolic = @import("../symbolic.zig");
 const common = @import("common.zig");
 const context = @import("context.zig");
 const registry = @import("registry.zig");
+const signature = @import("signature.zig");
 
 /// Subgraphs nest at most this deep during inference (the decoder already limits the file).
 const max_depth = 64;
@@ -55,11 +56,12 @@ pub const Engine = struct {
         }
     }
 
-    fn inferNode(self: *Engine, graph: *ir.Graph, node: *const ir.Node, index: ir.NodeId) status.Error!void {
+    fn inferNode(self: *Engine, graph: *ir.Graph, node: *ir.Node, index: ir.NodeId) status.Error!void {
         const rule = registry.lookup(node.domain, node.op_type) orelse {
             const domain = if (node.domain.len == 0) "ai.onnx" else node.domain;
             return status.fail(error.NotImplemented, "operator {s} (domain {s}, opset {d}) is not supported; used by node '{s}'", .{ node.op_type, domain, node.opset, node.name });
         };
+        try signature.check(graph, node, index);
         var ctx = context.Context{
             .arena = self.arena,
             .pool = self.pool,

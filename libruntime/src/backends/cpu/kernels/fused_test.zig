@@ -5,17 +5,10 @@
 //! (7x7-like maps), and the depthwise kernel (full and partial vectors, strides 1 and 2). The
 //! engines themselves are checked against the plain loops of nn_conv.convolve.
 const std = @import("std");
-const status = @import("../../../core/status.zig");
-const ir = @import("../../../model/ir.zig");
-const kernel = @import("../../../exec/kernel.zig");
 const ThreadPool = @import("../thread_pool.zig").ThreadPool;
-const common = @import("nn_common.zig");
-const conv_gemm = @import("nn_conv_gemm.zig");
-const depthwise = @import("nn_depthwise.zig");
 const simd = @import("simd_math.zig");
 const fused = @import("fused.zig");
 const nn_conv = @import("nn_conv.zig");
-
 const fixture = @import("conv_fixture.zig");
 const testing = std.testing;
 const Case = fixture.Case;

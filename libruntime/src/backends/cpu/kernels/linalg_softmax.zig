@@ -54,6 +54,9 @@ fn softmaxFamily(comptime mode: Mode) kernel.Kernel {
             inline for (common.float_kinds) |kind| if (x.dtype == kind.dtype) {
                 const xs = try common.elems(ctx, kind.T, x);
                 const out = try ctx.output(0, x.dtype, x.shape);
+                // An empty axis or inner block leaves nothing to compute, whatever the outer
+                // count says (it may be 2^40: the loop below would run that many times).
+                if (b.dim == 0 or b.inner == 0) return;
                 const scratch = try ctx.alloc(common.Acc(kind.T), 2 * b.inner);
                 for (0..b.outer) |o| {
                     const base = o * b.dim * b.inner;

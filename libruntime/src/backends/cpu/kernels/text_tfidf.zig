@@ -18,6 +18,8 @@ const Tensor = common.Tensor;
 const Pool = struct {
     columns: std.StringHashMapUnmanaged(usize) = .empty,
     output_size: usize,
+    /// The longest n-gram in the pool: no longer one can be counted.
+    longest: usize = 0,
 };
 
 /// Items as bytes, for hashing: an int64 as its 8 bytes, a string as its length then its bytes.
@@ -66,6 +68,7 @@ fn buildPool(ctx: *const Context, min_n: usize, max_n: usize) !Pool {
             }
             const key = try arena.dupe(u8, encoder.bytes.items);
             try pool.columns.put(arena, key, @intCast(indexes[id]));
+            pool.longest = @max(pool.longest, size);
         }
     }
     return pool;
@@ -83,13 +86,20 @@ const Row = struct {
     }
 };
 
-/// Adds one to the column of every pool n-gram found in the row.
+/// Adds one to the column of every pool n-gram found in the row. Only sizes the pool holds and
+/// the row can fit are tried, and only skips that keep an n-gram inside the row: the attributes
+/// may say 2^40 (a hostile model), the row and pool bound the work. What is left can still be
+/// long for a long row, so the run's cancel and deadline are checked once per size and skip.
 fn countRow(ctx: *const Context, pool: *const Pool, row: Row, sizes: [2]usize, max_skip: usize, counts: []u32) !void {
     var encoder: Encoder = .{};
-    for (sizes[0]..sizes[1] + 1) |n| {
-        // Unigrams do not skip: one distance is enough for them.
-        const distances = if (n == 1) 1 else max_skip + 1;
+    const longest = @min(sizes[1], pool.longest, row.len);
+    if (sizes[0] > longest) return;
+    for (sizes[0]..longest + 1) |n| {
+        // Unigrams do not skip: one distance is enough for them. An n-gram with distance d spans
+        // (n - 1) * d + 1 items of the row.
+        const distances = if (n == 1) 1 else @min(max_skip, (row.len - 1) / (n - 1) -| 1) + 1;
         for (1..distances + 1) |d| {
+            try ctx.checkStop();
             const span = (n - 1) * d;
             var i: usize = 0;
             while (i + span < row.len) : (i += 1) {
@@ -127,7 +137,10 @@ fn tfIdfVectorizer(ctx: *Context) Error!void {
     for (0..rows) |r| {
         @memset(counts, 0);
         const row: Row = .{ .x = x, .ints = ints, .start = r * width, .len = width };
-        countRow(ctx, &pool, row, .{ min_n, max_n }, max_skip, counts) catch return ctx.fail("out of memory", .{});
+        countRow(ctx, &pool, row, .{ min_n, max_n }, max_skip, counts) catch |e| switch (e) {
+            error.OutOfMemory => return ctx.fail("out of memory", .{}),
+            else => |stopped| return stopped,
+        };
         try weigh(ctx, counts, ys[r * pool.output_size ..][0..pool.output_size]);
     }
 }
