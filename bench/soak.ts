@@ -41,12 +41,12 @@ const bytes = addRelu();
   let done = 0;
   const worker = async () => {
     while (done < runs) {
-      done++;
+      const n = ++done;
       const { y } = await model.run({ x });
       y!.dispose();
-      if (done % (runs / 4) === 0) {
+      if (n % (runs / 4) === 0) {
         await collect();
-        report(`async runs: ${done}`);
+        report(`async runs: ${n}`);
       }
     }
   };
