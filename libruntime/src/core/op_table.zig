@@ -1,5 +1,6 @@
 //! Tables keyed by operator (domain, op_type), built at compile time from per-family lists:
-//! shape rules (model/infer/registry.zig) and CPU kernels (backends/cpu/kernels/registry.zig).
+//! shape rules (model/infer/registry.zig), CPU kernels (backends/cpu/kernels/registry.zig) and
+//! operator signatures (model/infer/signature.zig).
 const std = @import("std");
 
 /// A table of V by "domain:op". Each family has a list `list_field` of rows with `domain`, `op`

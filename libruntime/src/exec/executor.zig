@@ -125,9 +125,7 @@ pub const Executor = struct {
 
     fn checkStop(self: *Executor, node: *const ir.Node, index: ir.NodeId) status.Error!void {
         const stop = if (self.stop) |*s| s else return;
-        var name_buffer: [160]u8 = undefined;
-        var where_buffer: [200]u8 = undefined;
-        try stop.check(std.fmt.bufPrint(&where_buffer, "before node {s}", .{node.describe(&name_buffer, index)}) catch "before a node");
+        try stop.check("before", node, index);
     }
 
     fn runNode(self: *Executor, graph: *ir.Graph, values: []?*const Tensor, node: *const ir.Node, index: ir.NodeId) status.Error!void {

@@ -33,13 +33,16 @@ pub const Stop = struct {
     cancelled: *const std.atomic.Value(bool),
     deadline_ns: ?i128 = null,
 
-    /// Fails with RequestError (cancelled) or Timeout (deadline) naming `where`.
-    pub fn check(self: *const Stop, where: []const u8) status.Error!void {
+    /// Fails with RequestError (cancelled) or Timeout (deadline), naming the node and whether the
+    /// run stopped `place` ("before", "inside") it. Names are only formatted once stopped: the
+    /// executor calls this before every node.
+    pub fn check(self: *const Stop, place: []const u8, node: *const ir.Node, index: ir.NodeId) status.Error!void {
+        var name_buffer: [160]u8 = undefined;
         if (self.cancelled.load(.acquire)) {
-            return status.fail(error.RequestError, "cancelled {s}", .{where});
+            return status.fail(error.RequestError, "cancelled {s} node {s}", .{ place, node.describe(&name_buffer, index) });
         }
         if (self.deadline_ns) |deadline| if (std.time.nanoTimestamp() > deadline) {
-            return status.fail(error.Timeout, "the deadline passed {s}: it and the nodes after it were skipped", .{where});
+            return status.fail(error.Timeout, "the deadline passed {s} node {s}: it and the nodes after it were skipped", .{ place, node.describe(&name_buffer, index) });
         };
     }
 };
@@ -76,10 +79,7 @@ pub const Context = struct {
     /// of work (an outer loop), not per element.
     pub fn checkStop(self: *const Context) status.Error!void {
         const stop = self.stop orelse return;
-        var name_buffer: [160]u8 = undefined;
-        var where_buffer: [200]u8 = undefined;
-        const who = self.node.describe(&name_buffer, self.node_id);
-        try stop.check(std.fmt.bufPrint(&where_buffer, "inside node {s}", .{who}) catch "inside a node");
+        try stop.check("inside", self.node, self.node_id);
     }
 
     pub fn inputCount(self: *const Context) usize {

@@ -7,19 +7,10 @@ const status = @import("../../core/status.zig");
 const ir = @import("../ir.zig");
 const schemas = @import("schemas.zig");
 
-const table = blk: {
-    @setEvalBranchQuota(100_000);
-    var pairs: [schemas.all.len]struct { []const u8, schemas.Schema } = undefined;
-    for (schemas.all, 0..) |schema, i| pairs[i] = .{ schema.domain ++ ":" ++ schema.op, schema };
-    break :blk std.StaticStringMap(schemas.Schema).initComptime(pairs);
-};
+const table = @import("../../core/op_table.zig").OpTable(schemas.Signature, .{schemas}, "rows", "signature");
 
-pub fn lookup(domain: []const u8, op_type: []const u8) ?schemas.Schema {
-    var buffer: [256]u8 = undefined;
-    const d = if (std.mem.eql(u8, domain, "ai.onnx")) "" else domain;
-    const key = std.fmt.bufPrint(&buffer, "{s}:{s}", .{ d, op_type }) catch return null;
-    return table.get(key);
-}
+/// The operator's signature; null for one outside the ONNX domains. "ai.onnx" and "" are one.
+pub const lookup = table.lookup;
 
 /// Checks `node` (its inputs' types already inferred) and marks it tensor_inputs_only when its
 /// schema takes tensors alone. Operators outside the ONNX domains are not checked here.
