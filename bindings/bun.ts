@@ -1,24 +1,35 @@
-/** The Bun adapter: bun:ffi's dlopen, with pointers as numbers and JSCallback for callbacks. */
-import { CString, dlopen, FFIType, JSCallback, toArrayBuffer } from "bun:ffi";
+/**
+ * The Bun adapter: bun:ffi's dlopen, with pointers as numbers and JSCallback for callbacks.
+ *
+ * bun:ffi is required when the library is opened, not imported: Deno imports this module too
+ * (bindings/index.ts picks the adapter without a top-level await) and cannot resolve `bun:`. A
+ * top-level await here would make every module that imports Tessera asynchronous, and a Bun
+ * Worker whose module is still evaluating drops the messages posted to it.
+ */
+import type * as BunFFI from "bun:ffi";
 import type { Adapter, CallbackSignature, NativeLibrary, Pointer } from "./adapter.ts";
 import { jobCallbackSignature, type NativeType, symbols } from "./symbols.ts";
 
-const types: Record<NativeType, FFIType> = {
-  i32: FFIType.i32,
-  u32: FFIType.u32,
-  i64: FFIType.i64,
-  u64: FFIType.u64,
-  f32: FFIType.f32,
-  f64: FFIType.f64,
-  void: FFIType.void,
-  pointer: FFIType.ptr,
-  buffer: FFIType.ptr,
-  // A callback parameter is passed as its address (JSCallback.ptr), which also lets it be NULL.
-  function: FFIType.ptr,
-};
+let loaded: typeof BunFFI | undefined;
+function ffi(): typeof BunFFI {
+  return (loaded ??= (import.meta as unknown as { require(id: string): typeof BunFFI }).require("bun:ffi"));
+}
+
+function nativeType(type: NativeType): BunFFI.FFIType {
+  const { FFIType } = ffi();
+  switch (type) {
+    case "pointer":
+    case "buffer":
+    // A callback parameter is passed as its address (JSCallback.ptr), which also lets it be NULL.
+    case "function":
+      return FFIType.ptr;
+    default:
+      return FFIType[type];
+  }
+}
 
 function translate(signature: CallbackSignature) {
-  return { args: signature.args.map((t) => types[t]), returns: types[signature.returns] };
+  return { args: signature.args.map(nativeType), returns: nativeType(signature.returns) };
 }
 
 /**
@@ -28,6 +39,7 @@ function translate(signature: CallbackSignature) {
  * any job is awaited, and dropped when none is.
  */
 function jobWaiter(call: NativeLibrary["call"]) {
+  const { JSCallback } = ffi();
   const waiting = new Map<number, () => void>();
   let keepAlive: ReturnType<typeof setInterval> | undefined;
   let closing: (() => void) | null = null;
@@ -67,6 +79,7 @@ function jobWaiter(call: NativeLibrary["call"]) {
 }
 
 function open(path: string): NativeLibrary {
+  const { CString, dlopen, JSCallback, toArrayBuffer } = ffi();
   const definitions = Object.fromEntries(
     Object.entries(symbols).map(([name, signature]) => [name, translate(signature)]),
   );

@@ -3,14 +3,14 @@
  * The library is found at $TESSERA_LIBRARY, else next to this checkout's build output.
  */
 import type { Adapter, NativeLibrary } from "./adapter.ts";
+import { adapter as bunAdapter } from "./bun.ts";
+import { adapter as denoAdapter } from "./deno.ts";
 import { ABI_VERSION } from "./symbols.ts";
 
 export type { NativeLibrary, Pointer } from "./adapter.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-export const adapter: Adapter = isBun
-  ? (await import("./bun.ts")).adapter
-  : (await import("./deno.ts")).adapter;
+export const adapter: Adapter = isBun ? bunAdapter : denoAdapter;
 
 const libraryFile: Record<string, string> = {
   linux: "libtessera.so",
