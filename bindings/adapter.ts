@@ -48,10 +48,14 @@ export interface NativeLibrary {
   close(): void;
 }
 
+import type { Platform } from "./location.ts";
+
 export interface Adapter {
   open(path: string): NativeLibrary;
-  /** An environment variable, or undefined (also when the runtime denies access). */
+  /** An environment variable, or undefined; a runtime that denies access throws LibraryLoadError. */
   env(name: string): string | undefined;
-  /** "linux", "darwin" or "windows". */
-  os(): string;
+  /** Whether a file exists; a runtime that denies access throws LibraryLoadError. */
+  exists(path: string): boolean;
+  /** The OS, CPU and C library, in Node's names. */
+  platform(): Platform;
 }

@@ -7,6 +7,7 @@
  * Worker whose module is still evaluating drops the messages posted to it.
  */
 import type * as BunFFI from "bun:ffi";
+import { existsSync } from "node:fs";
 import type { Adapter, CallbackSignature, NativeLibrary, Pointer } from "./adapter.ts";
 import { jobCallbackSignature, type NativeType, symbols } from "./symbols.ts";
 
@@ -112,8 +113,16 @@ function open(path: string): NativeLibrary {
   };
 }
 
+/** A musl build of Bun reports no glibc version. */
+function isMusl(): boolean {
+  if (process.platform !== "linux") return false;
+  const report = (process as { report?: { getReport?(): { header?: { glibcVersionRuntime?: string } } } }).report;
+  return report?.getReport !== undefined && !report.getReport().header?.glibcVersionRuntime;
+}
+
 export const adapter: Adapter = {
   open,
   env: (name) => process.env[name],
-  os: () => process.platform === "win32" ? "windows" : process.platform,
+  exists: existsSync,
+  platform: () => ({ os: process.platform, arch: process.arch, musl: isMusl() }),
 };

@@ -4,6 +4,7 @@
  * so they are only for events that start on the native side.
  */
 import type { Adapter, CallbackSignature, NativeLibrary, Pointer } from "./adapter.ts";
+import { LibraryLoadError } from "./location.ts";
 import { type NativeType, symbols } from "./symbols.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -27,6 +28,15 @@ function translate(signature: CallbackSignature) {
 }
 
 function open(path: string): NativeLibrary {
+  // Deno lets --allow-ffi=<path> open the library, but reading what it returns (a C string, an
+  // output buffer) through UnsafePointerView needs the permission without a path; checked here so
+  // that the first such read does not fail deep inside a call.
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    throw new LibraryLoadError(
+      "Tessera needs Deno's --allow-ffi without a path: --allow-ffi=<path> lets a library be opened, " +
+        "but not the strings and buffers it returns be read",
+    );
+  }
   const definitions: Record<string, unknown> = Object.fromEntries(
     Object.entries(symbols).map(([name, signature]) => [name, translate(signature)]),
   );
@@ -74,14 +84,34 @@ function open(path: string): NativeLibrary {
   };
 }
 
+/** Deno's own message names the permission to grant; it is kept, after what Tessera needed. */
+function denied(what: string, error: unknown): never {
+  throw new LibraryLoadError(`Tessera needs to ${what}: ${(error as Error).message}`, { cause: error });
+}
+
+const arches: Record<string, string> = { x86_64: "x64", aarch64: "arm64" };
+
 export const adapter: Adapter = {
   open,
   env: (name) => {
     try {
       return Deno.env.get(name);
-    } catch {
-      return undefined; // no --allow-env: behave as if unset
+    } catch (error) {
+      denied(`read the environment variable ${name}`, error);
     }
   },
-  os: () => Deno.build.os,
+  exists: (path) => {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      denied(`look for its library at ${path}`, error);
+    }
+  },
+  platform: () => ({
+    os: Deno.build.os === "windows" ? "win32" : Deno.build.os,
+    arch: arches[Deno.build.arch] ?? Deno.build.arch,
+    musl: Deno.build.env === "musl",
+  }),
 };

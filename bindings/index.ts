@@ -1,34 +1,22 @@
 /**
  * Opens libtessera with the adapter of the runtime we are in, and checks its ABI version.
- * The library is found at $TESSERA_LIBRARY, else next to this checkout's build output.
  */
 import type { Adapter, NativeLibrary } from "./adapter.ts";
 import { adapter as bunAdapter } from "./bun.ts";
 import { adapter as denoAdapter } from "./deno.ts";
+import { LibraryLoadError, libraryPath, version } from "./location.ts";
 import { ABI_VERSION } from "./symbols.ts";
+
+export { LibraryLoadError };
 
 export type { NativeLibrary, Pointer } from "./adapter.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 export const adapter: Adapter = isBun ? bunAdapter : denoAdapter;
 
-const libraryFile: Record<string, string> = {
-  linux: "libtessera.so",
-  darwin: "libtessera.dylib",
-  windows: "tessera.dll",
-};
-
+/** The library this process opens (bindings/location.ts says in what order it is looked for). */
 export function defaultLibraryPath(): string {
-  const explicit = adapter.env("TESSERA_LIBRARY");
-  if (explicit) return explicit;
-  const file = libraryFile[adapter.os()] ?? "libtessera.so";
-  const folder = adapter.os() === "windows" ? "bin" : "lib";
-  return decodeURIComponent(new URL(`../libruntime/zig-out/${folder}/${file}`, import.meta.url).pathname);
-}
-
-/** Thrown when the library cannot be opened or speaks another ABI version. */
-export class LibraryLoadError extends Error {
-  override name = "LibraryLoadError";
+  return libraryPath({ platform: adapter.platform(), env: adapter.env, exists: adapter.exists });
 }
 
 /**
@@ -40,9 +28,11 @@ export function openLibrary(path = defaultLibraryPath(), expectedAbi = ABI_VERSI
   try {
     library = adapter.open(path);
   } catch (cause) {
+    // A runtime's refusal (Deno without --allow-ffi) names the permission; nothing to add then.
+    const denied = cause instanceof LibraryLoadError || (cause as Error)?.name === "NotCapable" || (cause as Error)?.name === "PermissionDenied";
     throw new LibraryLoadError(
-      `cannot load the Tessera library at ${path}: ${(cause as Error).message}. ` +
-        "Build it with scripts/build, or point TESSERA_LIBRARY at it.",
+      `cannot load the Tessera library at ${path}: ${(cause as Error).message}` +
+        (denied ? "" : ". In a checkout, build it with scripts/build; or point TESSERA_LIBRARY at a library."),
       { cause },
     );
   }
@@ -50,8 +40,8 @@ export function openLibrary(path = defaultLibraryPath(), expectedAbi = ABI_VERSI
   if (actual !== expectedAbi) {
     library.close();
     throw new LibraryLoadError(
-      `ABI mismatch: ${path} has ABI version ${actual}, these bindings need ${expectedAbi}. ` +
-        "Rebuild the library (scripts/build) or update the bindings.",
+      `ABI mismatch: ${path} has ABI version ${actual}, these bindings (tessera ${version}) need ${expectedAbi}. ` +
+        "Use the library that comes with this version (unset TESSERA_LIBRARY), or rebuild it (scripts/build).",
     );
   }
   return library;

@@ -9,46 +9,49 @@
 const std = @import("std");
 const cpu_level = @import("src/device/cpu_level.zig");
 
-/// The library version; package.json carries the same string (test/abi.test.ts checks they agree).
-const version = "0.1.0";
-
 pub fn build(b: *std.Build) void {
+    const version = packageVersion(b);
     const query = portable(b.standardTargetOptionsQueryOnly(.{}));
     const target = b.resolveTargetQuery(query);
     const host = b.graph.host;
     const optimize = b.standardOptimizeOption(.{});
+    const vulkan = vulkanHeaders(b);
 
     // One object per level, shared by the shared and the static library.
     var levels: [3]*std.Build.Step.Compile = undefined;
     const level_list = cpu_level.levelsFor(target.result.cpu.arch);
     for (level_list, 0..) |level, i| {
         const level_target = b.resolveTargetQuery(levelQuery(query, level));
-        const module = libraryModule(b, level_target, optimize, buildOptions(b, optimize, @tagName(level)), true);
+        const module = libraryModule(b, level_target, optimize, buildOptions(b, optimize, @tagName(level), version), true, vulkan);
         module.root_source_file = b.path("src/level.zig");
         levels[i] = b.addObject(.{ .name = b.fmt("tessera-{s}", .{@tagName(level)}), .root_module = module });
     }
 
     for ([_]std.builtin.LinkMode{ .dynamic, .static }) |linkage| {
-        const module = libraryModule(b, target, optimize, buildOptions(b, optimize, "dispatch"), true);
+        const module = libraryModule(b, target, optimize, buildOptions(b, optimize, "dispatch", version), true, vulkan);
         module.root_source_file = b.path("src/dispatch.zig");
         for (levels[0..level_list.len]) |object| module.addObject(object);
-        b.installArtifact(b.addLibrary(.{ .name = "tessera", .linkage = linkage, .root_module = module }));
+        // The shared library is versioned (libtessera.so.X.Y.Z with soname libtessera.so.X, and the
+        // same on macOS); the static one is not.
+        const library_version = if (linkage == .dynamic) std.SemanticVersion.parse(version) catch unreachable else null;
+        b.installArtifact(b.addLibrary(.{ .name = "tessera", .linkage = linkage, .root_module = module, .version = library_version }));
     }
     b.installFile("include/tessera.h", "include/tessera.h");
+    installPackageFiles(b, target.result, version);
     const install_objects = b.step("objects", "Install each level's object (zig-out/obj), for the disassembly check");
     for (levels[0..level_list.len]) |object| {
         install_objects.dependOn(&b.addInstallFileWithDir(object.getEmittedBin(), .{ .custom = "obj" }, b.fmt("{s}.o", .{object.name})).step);
     }
 
-    const native_options = buildOptions(b, optimize, "native");
+    const native_options = buildOptions(b, optimize, "native", version);
     // The loader fuzzer keeps safety checks on whatever the library's optimize mode is.
-    const fuzz_module = libraryModule(b, host, .ReleaseSafe, native_options, false);
+    const fuzz_module = libraryModule(b, host, .ReleaseSafe, native_options, false, vulkan);
     fuzz_module.root_source_file = b.path("src/fuzz_loader.zig");
     const fuzzer = b.addExecutable(.{ .name = "tessera-fuzz", .root_module = fuzz_module });
     const install_fuzzer = b.addInstallArtifact(fuzzer, .{});
     b.step("fuzz", "Build the model-loader fuzzer (zig-out/bin/tessera-fuzz)").dependOn(&install_fuzzer.step);
 
-    const unit_tests = b.addTest(.{ .root_module = libraryModule(b, host, optimize, native_options, false) });
+    const unit_tests = b.addTest(.{ .root_module = libraryModule(b, host, optimize, native_options, false, vulkan) });
     const run_tests = b.addRunArtifact(unit_tests);
     const test_step = b.step("test", "Run the library's unit tests");
     test_step.dependOn(&run_tests.step);
@@ -67,12 +70,117 @@ pub fn build(b: *std.Build) void {
     b.step("bench-gemm", "Build the SGEMM benchmark (zig-out/bin/tessera-bench-gemm)").dependOn(&install_bench_gemm.step);
 }
 
+/// The one version of the project, read from package.json: the library's tsr_version, its
+/// file names, the pkg-config and CMake files and the npm package all carry it.
+fn packageVersion(b: *std.Build) []const u8 {
+    const text = b.build_root.handle.readFileAlloc(b.allocator, "../package.json", 1 << 20) catch |e|
+        std.debug.panic("cannot read ../package.json for the version: {s}", .{@errorName(e)});
+    const Package = struct { version: []const u8 };
+    const package = std.json.parseFromSliceLeaky(Package, b.allocator, text, .{ .ignore_unknown_fields = true }) catch |e|
+        std.debug.panic("package.json has no string version: {s}", .{@errorName(e)});
+    _ = std.SemanticVersion.parse(package.version) catch std.debug.panic("package.json's version '{s}' is not semantic", .{package.version});
+    return package.version;
+}
+
+/// lib/pkgconfig/tessera.pc and lib/cmake/Tessera/, so that C and C++ builds find the installed
+/// library with `pkg-config tessera` or `find_package(Tessera)`. Both locate the prefix from their
+/// own place, so an installed tree can be moved.
+fn installPackageFiles(b: *std.Build, target: std.Target, version: []const u8) void {
+    const files = b.addWriteFiles();
+    const semantic = std.SemanticVersion.parse(version) catch unreachable;
+    const shared_name = switch (target.os.tag) {
+        .windows => "bin/tessera.dll",
+        .macos, .ios => b.fmt("lib/libtessera.{s}.dylib", .{version}),
+        else => b.fmt("lib/libtessera.so.{s}", .{version}),
+    };
+    const soname = switch (target.os.tag) {
+        .windows => "tessera.dll",
+        .macos, .ios => b.fmt("@rpath/libtessera.{d}.dylib", .{semantic.major}),
+        else => b.fmt("libtessera.so.{d}", .{semantic.major}),
+    };
+    // What a program linking libtessera.a needs besides it: the C library's maths, threads and
+    // dynamic loading (the Vulkan loader is opened at run time).
+    const private_libs = if (target.os.tag == .windows) "" else "-lm -lpthread -ldl";
+    const pc = files.add("tessera.pc", b.fmt(
+        \\prefix=${{pcfiledir}}/../..
+        \\includedir=${{prefix}}/include
+        \\libdir=${{prefix}}/lib
+        \\
+        \\Name: tessera
+        \\Description: Tessera inference runtime: ONNX models through a flat C ABI
+        \\Version: {s}
+        \\Cflags: -I${{includedir}}
+        \\Libs: -L${{libdir}} -ltessera
+        \\Libs.private: {s}
+        \\
+    , .{ version, private_libs }));
+    const config = files.add("TesseraConfig.cmake", b.fmt(
+        \\# find_package(Tessera) gives Tessera::tessera (the shared library) and
+        \\# Tessera::tessera_static (the static one, with what it needs to link).
+        \\get_filename_component(_tessera_prefix "${{CMAKE_CURRENT_LIST_DIR}}/../../.." ABSOLUTE)
+        \\if(NOT TARGET Tessera::tessera)
+        \\  add_library(Tessera::tessera SHARED IMPORTED)
+        \\  set_target_properties(Tessera::tessera PROPERTIES
+        \\    IMPORTED_LOCATION "${{_tessera_prefix}}/{s}"
+        \\    IMPORTED_SONAME "{s}"
+        \\    IMPORTED_IMPLIB "${{_tessera_prefix}}/lib/tessera.lib"
+        \\    INTERFACE_INCLUDE_DIRECTORIES "${{_tessera_prefix}}/include")
+        \\  add_library(Tessera::tessera_static STATIC IMPORTED)
+        \\  set_target_properties(Tessera::tessera_static PROPERTIES
+        \\    IMPORTED_LOCATION "${{_tessera_prefix}}/lib/{s}"
+        \\    INTERFACE_INCLUDE_DIRECTORIES "${{_tessera_prefix}}/include"
+        \\    INTERFACE_LINK_LIBRARIES "{s}")
+        \\endif()
+        \\set(Tessera_VERSION "{s}")
+        \\unset(_tessera_prefix)
+        \\
+    , .{
+        shared_name,
+        soname,
+        if (target.os.tag == .windows) "tessera.lib" else "libtessera.a",
+        if (target.os.tag == .windows) "" else "m;pthread;dl",
+        version,
+    }));
+    // Before 1.0 a minor version may break the ABI, so only the same major.minor is compatible.
+    const config_version = files.add("TesseraConfigVersion.cmake", b.fmt(
+        \\set(PACKAGE_VERSION "{s}")
+        \\if(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)
+        \\  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+        \\elseif("{d}" STREQUAL "0" AND NOT PACKAGE_FIND_VERSION_MINOR STREQUAL "{d}")
+        \\  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+        \\elseif(NOT PACKAGE_FIND_VERSION_MAJOR STREQUAL "{d}")
+        \\  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+        \\else()
+        \\  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+        \\  if(PACKAGE_FIND_VERSION STREQUAL PACKAGE_VERSION)
+        \\    set(PACKAGE_VERSION_EXACT TRUE)
+        \\  endif()
+        \\endif()
+        \\
+    , .{ version, semantic.major, semantic.minor, semantic.major }));
+    b.getInstallStep().dependOn(&b.addInstallFileWithDir(pc, .lib, "pkgconfig/tessera.pc").step);
+    b.getInstallStep().dependOn(&b.addInstallFileWithDir(config, .lib, "cmake/Tessera/TesseraConfig.cmake").step);
+    b.getInstallStep().dependOn(&b.addInstallFileWithDir(config_version, .lib, "cmake/Tessera/TesseraConfigVersion.cmake").step);
+}
+
 /// The baseline of what ships, unless -Dcpu chose a model: x86-64-v2, or the architecture's
 /// generic CPU (plain ARMv8-A with NEON on aarch64). Never the build machine's own CPU.
 fn portable(query: std.Target.Query) std.Target.Query {
-    if (query.cpu_model != .determined_by_arch_os) return query;
     var out = query;
-    const arch = query.cpu_arch orelse @import("builtin").cpu.arch;
+    // On glibc, link against 2.28's symbols (Debian 10, RHEL 8, Ubuntu 18.10), not the build
+    // machine's newer ones. A native build is made explicit, so that it is the very library the
+    // package ships for this platform (and shares its build cache).
+    const builtin = @import("builtin");
+    if (out.os_tag == null and builtin.os.tag == .linux and builtin.abi.isGnu()) {
+        out.os_tag = .linux;
+        out.abi = .gnu;
+    }
+    if (out.os_tag == .linux and (out.abi orelse builtin.abi).isGnu() and out.glibc_version == null) {
+        out.abi = out.abi orelse .gnu;
+        out.glibc_version = .{ .major = 2, .minor = 28, .patch = 0 };
+    }
+    if (query.cpu_model != .determined_by_arch_os) return out;
+    const arch = query.cpu_arch orelse builtin.cpu.arch;
     out.cpu_model = if (arch == .x86_64) .{ .explicit = &std.Target.x86.cpu.x86_64_v2 } else .baseline;
     return out;
 }
@@ -94,7 +202,7 @@ fn levelQuery(baseline: std.Target.Query, level: cpu_level.Level) std.Target.Que
     return out;
 }
 
-fn buildOptions(b: *std.Build, optimize: std.builtin.OptimizeMode, level: []const u8) *std.Build.Step.Options {
+fn buildOptions(b: *std.Build, optimize: std.builtin.OptimizeMode, level: []const u8, version: []const u8) *std.Build.Step.Options {
     const options = b.addOptions();
     options.addOption([]const u8, "version", version);
     options.addOption([]const u8, "optimize", @tagName(optimize));
@@ -104,12 +212,25 @@ fn buildOptions(b: *std.Build, optimize: std.builtin.OptimizeMode, level: []cons
     return options;
 }
 
+/// Vulkan's headers (Debian's libvulkan-dev), and nothing else of the build machine's include
+/// folder: a cross build must take libc's headers from Zig, for its own target. The library only
+/// needs Vulkan's types; it opens the loader at run time (device/vulkan_probe.zig).
+fn vulkanHeaders(b: *std.Build) std.Build.LazyPath {
+    const root = b.option([]const u8, "vulkan-headers", "The folder holding vulkan/ and vk_video/ (default /usr/include)") orelse "/usr/include";
+    const files = b.addWriteFiles();
+    for ([_][]const u8{ "vulkan", "vk_video" }) |folder| {
+        _ = files.addCopyDirectory(.{ .cwd_relative = b.pathJoin(&.{ root, folder }) }, folder, .{});
+    }
+    return files.getDirectory();
+}
+
 fn libraryModule(
     b: *std.Build,
     target: std.Build.ResolvedTarget,
     optimize: std.builtin.OptimizeMode,
     options: *std.Build.Step.Options,
     shipped: bool,
+    headers: std.Build.LazyPath,
 ) *std.Build.Module {
     const module = b.createModule(.{
         .root_source_file = b.path("src/root.zig"),
@@ -121,6 +242,7 @@ fn libraryModule(
         .link_libc = true,
     });
     module.addOptions("build_options", options);
+    module.addIncludePath(headers);
     // The header is embedded so that a unit test can prove it matches the exported functions.
     module.addAnonymousImport("tessera_h", .{ .root_source_file = b.path("include/tessera.h") });
     return module;

@@ -106,7 +106,7 @@ describe("versions", () => {
 
   test("an ABI mismatch is a clear error, not a crash", () => {
     expect(() => openLibrary(libraryPath, ABI_VERSION + 1)).toThrow(LibraryLoadError);
-    expect(() => openLibrary(libraryPath, ABI_VERSION + 1)).toThrow(/ABI mismatch: .* has ABI version 1, these bindings need 2/);
+    expect(() => openLibrary(libraryPath, ABI_VERSION + 1)).toThrow(/ABI mismatch: .* has ABI version 1, these bindings \(tessera [0-9.]+\) need 2/);
   });
 
   test("a missing library is a clear error", () => {

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { libraryFileName } from "../bindings/location.ts";
 import { buildInputs } from "../src/cli/inputs.ts";
 import { readNpy, writeNpy } from "../src/cli/npy.ts";
 import * as rt from "../src/index.ts";
@@ -16,6 +17,7 @@ import { libraryPath, repo, scratchDir } from "./support/paths.ts";
 
 buildExecutable();
 const libraryBytes = readFileSync(libraryPath);
+const extractedName = libraryFileName(process.platform);
 const hashFolder = createHash("sha256").update(libraryBytes).digest("hex").slice(0, 16);
 
 const scratch: string[] = [];
@@ -43,7 +45,7 @@ function run(box: Sandbox, args: string[], env = box.env) {
 }
 
 /** The library's path inside a cache root, in the folder named by the hash of its bytes. */
-const extracted = (cacheRoot: string) => join(cacheRoot, hashFolder, "libtessera.so");
+const extracted = (cacheRoot: string) => join(cacheRoot, hashFolder, extractedName);
 
 describe("the single-file executable, alone in an empty folder", () => {
   const box = sandbox();
@@ -55,7 +57,7 @@ describe("the single-file executable, alone in an empty folder", () => {
     expect(out).toMatch(/^host /);
     expect(out).toMatch(/\ncpu:0\s+cpu\s+/);
     expect(readdirSync(join(box.cache, "tessera"))).toEqual([hashFolder]);
-    expect(readdirSync(join(box.cache, "tessera", hashFolder))).toEqual(["libtessera.so"]);
+    expect(readdirSync(join(box.cache, "tessera", hashFolder))).toEqual([extractedName]);
     expect(readFileSync(extracted(join(box.cache, "tessera"))).equals(libraryBytes)).toBe(true);
     expect(statSync(extracted(join(box.cache, "tessera"))).mode & 0o111).not.toBe(0);
     expect(existsSync(join(box.home, ".cache"))).toBe(false);
@@ -96,7 +98,7 @@ describe("the single-file executable, alone in an empty folder", () => {
     writeFileSync(path, altered);
     expect(run(box, ["info", "add_relu.onnx"]).code).toBe(0);
     expect(readFileSync(path).equals(libraryBytes)).toBe(true);
-    expect(readdirSync(join(box.cache, "tessera", hashFolder))).toEqual(["libtessera.so"]);
+    expect(readdirSync(join(box.cache, "tessera", hashFolder))).toEqual([extractedName]);
   });
 
   test("bad arguments get one line and a non-zero status, without a stack trace", () => {
@@ -121,7 +123,7 @@ describe("where the library is extracted", () => {
     );
     const results = await Promise.all(starts.map(async (p) => ({ code: await p.exited, err: await new Response(p.stderr).text() })));
     expect(results).toEqual(Array(4).fill({ code: 0, err: "" }));
-    expect(readdirSync(join(box.cache, "tessera", hashFolder))).toEqual(["libtessera.so"]);
+    expect(readdirSync(join(box.cache, "tessera", hashFolder))).toEqual([extractedName]);
     expect(readFileSync(extracted(join(box.cache, "tessera"))).equals(libraryBytes)).toBe(true);
   });
 

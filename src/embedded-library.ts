@@ -1,5 +1,7 @@
 /**
- * Puts the library embedded in the single-file executable where dlopen can reach it.
+ * Puts the library embedded in a single-file executable (`bun build --compile`) where dlopen can
+ * reach it. The `tessera` executable and a user's compiled program (through
+ * `import "tessera/embedded/<platform>"`) both come here.
  *
  * Bun can extract an embedded file by itself, but only into $TMPDIR, which is often mounted
  * noexec, and dlopen fails there. So the bytes go into a cache folder named by their SHA-256,
@@ -11,8 +13,7 @@ import { dlopen, FFIType } from "bun:ffi";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-
-export const libraryFileName = "libtessera.so";
+import { isEmbeddedPath, libraryFileName, useLibrary } from "../bindings/location.ts";
 
 /** No cache folder could take the library; the message lists each folder and why. */
 export class LibraryExtractionError extends Error {
@@ -72,11 +73,11 @@ function proveLoadable(path: string): void {
  * Returns the path of a loadable copy of `bytes` under the first usable cache root, writing it
  * there unless an identical file is already in place (a truncated or altered file is replaced).
  */
-export function extractLibrary(bytes: Uint8Array, roots: string[]): string {
+export function extractLibrary(bytes: Uint8Array, roots: string[], fileName = "libtessera.so"): string {
   const folder = contentFolderName(bytes);
   const failures: string[] = [];
   for (const root of roots) {
-    const path = join(root, folder, libraryFileName);
+    const path = join(root, folder, fileName);
     try {
       const existing = readIfPresent(path);
       // Equal bytes mean an equal hash, and comparing them costs less than hashing the file again.
@@ -91,4 +92,18 @@ export function extractLibrary(bytes: Uint8Array, roots: string[]): string {
     }
   }
   throw new LibraryExtractionError(`cannot extract the Tessera library (${failures.join("; ")})`);
+}
+
+/**
+ * Makes the library a compiled program embeds (`import library from "…" with { type: "file" }`)
+ * the one Tessera opens: outside an executable, the file itself; inside one, a copy extracted to
+ * the cache. Must run before Tessera's API is first imported; the embedded library then wins over
+ * $TESSERA_LIBRARY, since these bindings were built with it.
+ */
+export function useEmbeddedLibrary(embedded: string): string {
+  const path = isEmbeddedPath(embedded)
+    ? extractLibrary(readFileSync(embedded), cacheRoots(process.env, process.execPath), libraryFileName(process.platform))
+    : embedded;
+  useLibrary(path);
+  return path;
 }
