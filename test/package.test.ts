@@ -34,11 +34,11 @@ const firstProgram = `import * as rt from "tessera";
 const model = await rt.loadModel("./add_relu.onnx");
 const x = rt.tensor([[1, -2, 3, -4]]);
 const { y } = await model.run({ x });
-console.log(JSON.stringify(Array.from(y!.toTypedArray() as Float32Array)));
+console.log(JSON.stringify(y!.toArray()));
 model.dispose();
 `;
 // add_relu: relu(x + [1, 2, 3, 4]) * 2
-const expected = "[4,0,12,0]";
+const expected = "[[4,0,12,0]]";
 
 beforeAll(() => {
   builtTarball = packageTarball();

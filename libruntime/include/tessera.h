@@ -22,7 +22,11 @@
 extern "C" {
 #endif
 
+#if defined(_WIN32)
+#define TSR_API /* the DLL exports every tsr_ function; no import attribute is needed to call them */
+#else
 #define TSR_API __attribute__((visibility("default")))
+#endif
 
 /* Bumped on any incompatible change; compare with tsr_abi_version() at load time. */
 #define TSR_ABI_VERSION 1
