@@ -34,7 +34,9 @@ pub fn build(b: *std.Build) void {
         // The shared library is versioned (libtessera.so.X.Y.Z with soname libtessera.so.X, and the
         // same on macOS); the static one is not.
         const library_version = if (linkage == .dynamic) std.SemanticVersion.parse(version) catch unreachable else null;
-        b.installArtifact(b.addLibrary(.{ .name = "tessera", .linkage = linkage, .root_module = module, .version = library_version }));
+        // On Windows the DLL's import library is lib/tessera.lib, so the static one needs a name of its own.
+        const name = if (linkage == .static and target.result.os.tag == .windows) "tessera_static" else "tessera";
+        b.installArtifact(b.addLibrary(.{ .name = name, .linkage = linkage, .root_module = module, .version = library_version }));
     }
     b.installFile("include/tessera.h", "include/tessera.h");
     installPackageFiles(b, target.result, version);
@@ -98,9 +100,10 @@ fn installPackageFiles(b: *std.Build, target: std.Target, version: []const u8) v
         .macos, .ios => b.fmt("@rpath/libtessera.{d}.dylib", .{semantic.major}),
         else => b.fmt("libtessera.so.{d}", .{semantic.major}),
     };
-    // What a program linking libtessera.a needs besides it: the C library's maths, threads and
-    // dynamic loading (the Vulkan loader is opened at run time).
-    const private_libs = if (target.os.tag == .windows) "" else "-lm -lpthread -ldl";
+    // What a program linking the static library needs besides it: the C library's maths, threads
+    // and dynamic loading (the Vulkan loader is opened at run time); on Windows, advapi32 (the
+    // registry, the random source) and ntdll (RtlGetVersion).
+    const private_libs = if (target.os.tag == .windows) "-ladvapi32 -lntdll" else "-lm -lpthread -ldl";
     const pc = files.add("tessera.pc", b.fmt(
         \\prefix=${{pcfiledir}}/../..
         \\includedir=${{prefix}}/include
@@ -137,8 +140,8 @@ fn installPackageFiles(b: *std.Build, target: std.Target, version: []const u8) v
     , .{
         shared_name,
         soname,
-        if (target.os.tag == .windows) "tessera.lib" else "libtessera.a",
-        if (target.os.tag == .windows) "" else "m;pthread;dl",
+        if (target.os.tag == .windows) "tessera_static.lib" else "libtessera.a",
+        if (target.os.tag == .windows) "advapi32;ntdll" else "m;pthread;dl",
         version,
     }));
     // Before 1.0 a minor version may break the ABI, so only the same major.minor is compatible.

@@ -13,6 +13,7 @@ const std = @import("std");
 const builtin = @import("builtin");
 const cpu = @import("device/cpu.zig");
 const cpu_level = @import("device/cpu_level.zig");
+const env = @import("core/env.zig");
 const exports = @import("api/exports.zig");
 const pin = @import("core/pin.zig");
 
@@ -27,7 +28,8 @@ var choose_once = std.once(choose);
 
 fn choose() void {
     pin.pinObjectOf(@ptrCast(&choose));
-    const choice = cpu_level.choose(cpu.features(), cpu_level.capFromEnvironment());
+    var env_buffer: env.Buffer = undefined;
+    const choice = cpu_level.choose(cpu.features(), cpu_level.capFromEnvironment(&env_buffer));
     inline for (cpu_level.compiled) |level| {
         if (choice.level == level) chosen = levelTable(level);
     }

@@ -14,6 +14,8 @@ test {
     _ = @import("core/text.zig");
     _ = @import("core/os_error.zig");
     _ = @import("core/folders.zig");
+    _ = @import("core/env.zig");
+    _ = @import("core/files.zig");
     _ = @import("core/host.zig");
     _ = @import("core/context.zig");
     _ = @import("device/cpu.zig");

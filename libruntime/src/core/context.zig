@@ -3,6 +3,7 @@
 //! call that needs a device, so processes that only touch tensors start fast.
 const std = @import("std");
 const device = @import("../device/device.zig");
+const env = @import("env.zig");
 const host = @import("host.zig");
 const log = @import("log.zig");
 const jobs = @import("jobs.zig");
@@ -85,7 +86,8 @@ fn discoverLocked() status.Error!void {
 }
 
 fn deferDiscovery() bool {
-    const value = std.posix.getenv("TESSERA_DEFER_INIT") orelse return false;
+    var buffer: env.Buffer = undefined;
+    const value = env.get("TESSERA_DEFER_INIT", &buffer) orelse return false;
     return value.len > 0 and !std.mem.eql(u8, value, "0");
 }
 

@@ -2,19 +2,20 @@
 //! while mkdir says a parent is missing, which on /proc (mkdir gives ENOENT under an existing
 //! folder) never ends; here each component is tried once.
 const std = @import("std");
+const files = @import("files.zig");
 const status = @import("status.zig");
 const os_error = @import("os_error.zig");
 
 pub fn make(path: []const u8) status.Error!void {
     if (path.len == 0) return status.fail(error.InvalidArgument, "the folder path is empty", .{});
-    var end: usize = 0;
-    while (end < path.len) {
-        end = if (std.mem.indexOfScalarPos(u8, path, end + 1, '/')) |slash| slash else path.len;
-        const prefix = path[0..end];
-        if (prefix.len == 0 or std.mem.eql(u8, prefix, "/")) continue;
+    // Components after the root ("/", and on Windows "C:\", "\\server\share\"), with either
+    // separator on Windows. Windows namespace paths (\\?\...) are refused as BadPathName.
+    var components = std.fs.path.componentIterator(path) catch |e| return failed(path, path, e);
+    while (components.next()) |component| {
+        const prefix = component.path;
         std.fs.cwd().makeDir(prefix) catch |e| switch (e) {
             error.PathAlreadyExists => {
-                const stat = std.fs.cwd().statFile(prefix) catch |se| return failed(path, prefix, se);
+                const stat = files.stat(prefix) catch |se| return failed(path, prefix, se);
                 if (stat.kind != .directory) {
                     return status.fail(error.IOError, "cannot create folder '{s}': '{s}' exists and is not a folder", .{ path, prefix });
                 }

@@ -2,6 +2,7 @@
 //! Configured by tsr_log_* calls, or at initialization by TESSERA_LOG (level) and
 //! TESSERA_LOGFILE (path). Messages below the level cost one atomic load.
 const std = @import("std");
+const env = @import("env.zig");
 const os_error = @import("os_error.zig");
 const status = @import("status.zig");
 
@@ -81,14 +82,15 @@ pub fn setCallback(function: ?Callback, user: ?*anyopaque) void {
 
 /// Reads TESSERA_LOG (a level name or number) and TESSERA_LOGFILE; bad values are reported, not fatal.
 pub fn configureFromEnvironment() void {
-    if (std.posix.getenv("TESSERA_LOG")) |text| {
+    var buffer: env.Buffer = undefined;
+    if (env.get("TESSERA_LOG", &buffer)) |text| {
         if (parseLevel(text)) |parsed| {
             level.store(@intFromEnum(parsed), .monotonic);
         } else {
             write(.warn, "TESSERA_LOG='{s}' is not a level (trace, debug, info, warn, error, off)", .{text});
         }
     }
-    if (std.posix.getenv("TESSERA_LOGFILE")) |path| {
+    if (env.get("TESSERA_LOGFILE", &buffer)) |path| {
         setFile(path) catch write(.warn, "{s}", .{std.mem.span(status.lastMessage())});
     }
 }

@@ -10,6 +10,7 @@
 //! With profiling off nothing is recorded: the executor holds a null ring and the pool reads one
 //! thread-local pointer per dispatch.
 const std = @import("std");
+const builtin = @import("builtin");
 const status = @import("status.zig");
 const memory = @import("memory.zig");
 
@@ -65,9 +66,23 @@ pub const max_capacity: u32 = 1 << 22;
 
 var epoch_ns = std.atomic.Value(u64).init(0);
 
+/// CLOCK_MONOTONIC; on Windows, which has no clock_gettime, the performance counter, which is
+/// monotonic too and the finest clock there.
 fn monotonicNs() u64 {
+    if (builtin.os.tag == .windows) {
+        const windows = std.os.windows;
+        return ticksToNs(windows.QueryPerformanceCounter(), windows.QueryPerformanceFrequency());
+    }
     const ts = std.posix.clock_gettime(.MONOTONIC) catch return 0;
     return @as(u64, @intCast(ts.sec)) * std.time.ns_per_s + @as(u64, @intCast(ts.nsec));
+}
+
+/// `ticks` of a `frequency` Hz counter in ns; whole seconds and the rest apart, so that neither
+/// product overflows (for any counter below 18 GHz).
+fn ticksToNs(ticks: u64, frequency: u64) u64 {
+    const seconds = ticks / frequency;
+    const rest = ticks % frequency;
+    return seconds * std.time.ns_per_s + rest * std.time.ns_per_s / frequency;
 }
 
 /// Now, in ns since the first call in this process (so timestamps fit a double exactly).
@@ -252,6 +267,11 @@ test "spans from several threads all land" {
     var begins: usize = 0;
     for (out) |event| begins += @intFromBool(event.phase == @intFromEnum(Phase.begin));
     try std.testing.expectEqual(@as(usize, 300), begins);
+}
+
+test "counter ticks convert to ns" {
+    try std.testing.expectEqual(@as(u64, 1_500_000_100), ticksToNs(15_000_001, 10_000_000));
+    try std.testing.expectEqual(@as(u64, 86_400 * std.time.ns_per_s), ticksToNs(86_400 * 3_000_000_000, 3_000_000_000));
 }
 
 test "capacity is checked" {

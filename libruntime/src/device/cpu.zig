@@ -1,7 +1,13 @@
 //! What the host CPU can do, detected at run time (not at build time): SIMD features for kernel
-//! dispatch, core counts for the thread pool, and cache sizes for blocking.
+//! dispatch, core counts for the thread pool, and cache sizes for blocking. Linux describes the
+//! cores and caches in sysfs and /proc; Windows in GetLogicalProcessorInformationEx and the
+//! registry; elsewhere they stay unknown (0, and physical cores = logical ones).
 const std = @import("std");
 const builtin = @import("builtin");
+const copyZ = @import("../core/text.zig").copyZ;
+const win32 = @import("../core/win32.zig");
+
+const on_windows = builtin.os.tag == .windows;
 
 /// Feature bits; the same values are TSR_CPU_* in tessera.h.
 pub const Feature = enum(u6) {
@@ -147,6 +153,7 @@ fn detectArm() u64 {
 
 /// Distinct (package, core) pairs in sysfs; null when sysfs does not say.
 fn countPhysicalCores() ?u32 {
+    if (on_windows) return countWindowsCores();
     var seen: [512]u64 = undefined;
     var seen_len: usize = 0;
     var cpu: u32 = 0;
@@ -167,6 +174,7 @@ fn countPhysicalCores() ?u32 {
 }
 
 fn readCaches(info: *Info) void {
+    if (on_windows) return readWindowsCaches(info);
     var index: u32 = 0;
     while (index < 8) : (index += 1) {
         var path_buffer: [128]u8 = undefined;
@@ -205,6 +213,7 @@ fn parseSize(text: []const u8) ?u64 {
 }
 
 fn readModelName(name: *[128]u8) void {
+    if (on_windows) return readWindowsModelName(name);
     var buffer: [8192]u8 = undefined;
     const text = readSysfs("/proc/cpuinfo", &buffer) orelse return;
     var lines = std.mem.splitScalar(u8, text, '\n');
@@ -218,6 +227,56 @@ fn readModelName(name: *[128]u8) void {
         return;
     }
 }
+
+// ---- Windows ----
+
+/// Processor-core records, one per physical core of every processor group; null when Windows
+/// does not say. At most the logical count, which is what std reports (the PEB's processor
+/// count) and may cover only the process's first group on machines with several.
+fn countWindowsCores() ?u32 {
+    var records = win32.Records.read(std.heap.page_allocator, .processor_core) orelse return null;
+    defer records.deinit();
+    var cores: u32 = 0;
+    while (records.next()) |record| {
+        if (record.relationship == .processor_core) cores += 1;
+    }
+    if (cores == 0) return null;
+    const logical: u32 = @intCast(std.Thread.getCpuCount() catch return cores);
+    return @min(cores, logical);
+}
+
+/// The caches of logical processor 0 of group 0, as Linux reads cpu0's: on a CPU with two kinds
+/// of core they differ, and processor 0 is the one sysfs would describe.
+fn readWindowsCaches(info: *Info) void {
+    var records = win32.Records.read(std.heap.page_allocator, .cache) orelse return;
+    defer records.deinit();
+    while (records.next()) |record| {
+        if (record.relationship != .cache) continue;
+        const cache = record.body(win32.CacheRelationship);
+        const serves_first = for (cache.masks()) |mask| {
+            if (mask.group == 0 and mask.mask & 1 != 0) break true;
+        } else false;
+        if (!serves_first) continue;
+        switch (cache.level) {
+            1 => if (cache.type == .data or cache.type == .unified) {
+                info.cache_l1d_bytes = cache.cache_size;
+            },
+            2 => info.cache_l2_bytes = cache.cache_size,
+            3 => info.cache_l3_bytes = cache.cache_size,
+            else => {},
+        }
+    }
+}
+
+/// The name the firmware gives the processor, as Windows records it at boot.
+fn readWindowsModelName(name: *[128]u8) void {
+    var buffer: [512]u8 = undefined;
+    const value = win32.readMachineString("HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0", "ProcessorNameString", &buffer) orelse return;
+    // Intel pads its brand string with leading spaces.
+    copyZ(name, std.mem.trim(u8, value, " \t"));
+}
+
+// ---- Linux ----
 
 fn readSysfs(path: []const u8, buffer: []u8) ?[]const u8 {
     const file = std.fs.cwd().openFile(path, .{}) catch return null;

@@ -5,6 +5,7 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const cpu = @import("cpu.zig");
+const env = @import("../core/env.zig");
 const build_options = @import("build_options");
 
 /// Ordered from the narrowest to the widest.
@@ -61,8 +62,9 @@ pub const cap_variable = "TESSERA_CPU_LEVEL";
 /// What the environment asks for: nothing, a level, or a value that names no level (ignored).
 pub const Cap = union(enum) { none, level: Level, invalid: []const u8 };
 
-pub fn capFromEnvironment() Cap {
-    const value = std.posix.getenv(cap_variable) orelse return .none;
+/// TESSERA_CPU_LEVEL's cap; an invalid value's text may live in `buffer` (see env.get).
+pub fn capFromEnvironment(buffer: *env.Buffer) Cap {
+    const value = env.get(cap_variable, buffer) orelse return .none;
     if (value.len == 0) return .none;
     return if (parse(value)) |level| .{ .level = level } else .{ .invalid = value };
 }
@@ -97,7 +99,8 @@ pub fn describe(choice: Choice, buffer: []u8) []const u8 {
 /// one machine (tests, the fuzzer), where every kernel variant its CPU supports is compiled in.
 pub fn describeThisCopy(features: u64, buffer: []u8) []const u8 {
     const level = parse(build_options.cpu_level) orelse return build_options.cpu_level;
-    var choice = choose(features, capFromEnvironment());
+    var env_buffer: env.Buffer = undefined;
+    var choice = choose(features, capFromEnvironment(&env_buffer));
     // The dispatcher chose this copy; if it differs, the environment changed since.
     choice.level = level;
     return describe(choice, buffer);

@@ -1,6 +1,9 @@
-//! Finds Vulkan physical devices by loading libvulkan.so.1 at run time. The library never links
-//! Vulkan, so it loads and works on machines without it; there the probe just finds nothing.
+//! Finds Vulkan physical devices by loading the Vulkan loader at run time (libvulkan.so.1,
+//! vulkan-1.dll, libvulkan.1.dylib). The library never links Vulkan, so it loads and works on
+//! machines without it; there the probe just finds nothing.
 const std = @import("std");
+const builtin = @import("builtin");
+const env = @import("../core/env.zig");
 const os_error = @import("../core/os_error.zig");
 const text = @import("../core/text.zig");
 const log = @import("../core/log.zig");
@@ -29,7 +32,13 @@ pub const PhysicalDevice = struct {
     heaps: [max_heaps]Heap = undefined,
 };
 
-const library_names = [_][]const u8{ "libvulkan.so.1", "libvulkan.so" };
+/// The loader's names on this OS, the usual one first. macOS has no system loader: the SDK's
+/// libvulkan, or else MoltenVK itself, which exports vkGetInstanceProcAddr too.
+const library_names: []const []const u8 = switch (builtin.os.tag) {
+    .windows => &.{"vulkan-1.dll"},
+    .macos => &.{ "libvulkan.1.dylib", "libMoltenVK.dylib" },
+    else => &.{ "libvulkan.so.1", "libvulkan.so" },
+};
 
 /// Fills `out` with the physical devices and returns how many; 0 when Vulkan is absent or broken.
 pub fn probe(out: []PhysicalDevice) usize {
@@ -48,7 +57,8 @@ pub fn probe(out: []PhysicalDevice) usize {
 /// TESSERA_VULKAN_LOADER names a loader to use instead of the system's (and, set to a missing
 /// file, simulates a machine without Vulkan).
 fn openLoader() ?std.DynLib {
-    if (std.posix.getenv("TESSERA_VULKAN_LOADER")) |path| {
+    var buffer: env.Buffer = undefined;
+    if (env.get("TESSERA_VULKAN_LOADER", &buffer)) |path| {
         if (std.DynLib.open(path)) |library| return library else |_| {}
         log.write(.info, "TESSERA_VULKAN_LOADER={s} cannot be loaded: Vulkan devices are unavailable", .{path});
         return null;
@@ -56,7 +66,7 @@ fn openLoader() ?std.DynLib {
     for (library_names) |name| {
         if (std.DynLib.open(name)) |library| return library else |_| {}
     }
-    log.write(.debug, "no Vulkan loader (libvulkan.so.1): Vulkan devices are unavailable", .{});
+    log.write(.debug, "no Vulkan loader ({s}): Vulkan devices are unavailable", .{library_names[0]});
     return null;
 }
 

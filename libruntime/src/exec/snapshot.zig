@@ -1,6 +1,7 @@
 //! Run values leaving the executor: copied into caller-owned tensors (request outputs and
 //! getTensor), or written to a folder as tensor files (the intermediateSavePath option).
 const std = @import("std");
+const builtin = @import("builtin");
 const status = @import("../core/status.zig");
 const tensor_module = @import("../tensor/tensor.zig");
 const file = @import("../tensor/file.zig");
@@ -30,7 +31,8 @@ pub fn save(tensor: *const value.Tensor, folder: []const u8, name: []const u8) s
     for (name[0..stem_length], file_name[0..stem_length]) |c, *out| {
         out.* = if (std.ascii.isAlphanumeric(c) or c == '-' or c == '_' or c == '.') c else '_';
     }
-    if (stem_length == 0 or file_name[0] == '.') file_name[0] = '_';
+    const device_name = builtin.os.tag == .windows and isWindowsDeviceName(file_name[0..stem_length]);
+    if (stem_length == 0 or file_name[0] == '.' or device_name) file_name[0] = '_';
     @memcpy(file_name[stem_length..][0..4], ".tsr");
     var path_buffer: [std.fs.max_path_bytes]u8 = undefined;
     const path = std.fmt.bufPrint(&path_buffer, "{s}/{s}", .{ folder, file_name[0 .. stem_length + 4] }) catch
@@ -38,4 +40,24 @@ pub fn save(tensor: *const value.Tensor, folder: []const u8, name: []const u8) s
     const copy = try copyOut(tensor);
     defer copy.destroy();
     try file.save(copy, path);
+}
+
+/// Whether Windows would open a device for `stem`.tsr: CON, PRN, AUX, NUL, COM0-9 and LPT0-9
+/// name devices in any folder, in any case, whatever extension follows (up to Windows 10).
+fn isWindowsDeviceName(stem: []const u8) bool {
+    const base = stem[0 .. std.mem.indexOfScalar(u8, stem, '.') orelse stem.len];
+    for ([_][]const u8{ "con", "prn", "aux", "nul" }) |device| {
+        if (std.ascii.eqlIgnoreCase(base, device)) return true;
+    }
+    if (base.len != 4 or !std.ascii.isDigit(base[3])) return false;
+    return std.ascii.eqlIgnoreCase(base[0..3], "com") or std.ascii.eqlIgnoreCase(base[0..3], "lpt");
+}
+
+test "Windows device names are recognized whatever their case and extension" {
+    try std.testing.expect(isWindowsDeviceName("aux"));
+    try std.testing.expect(isWindowsDeviceName("Con.output"));
+    try std.testing.expect(isWindowsDeviceName("LPT1"));
+    try std.testing.expect(!isWindowsDeviceName("auxiliary"));
+    try std.testing.expect(!isWindowsDeviceName("com"));
+    try std.testing.expect(!isWindowsDeviceName("comx"));
 }

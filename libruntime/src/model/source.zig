@@ -3,12 +3,14 @@
 //! and external data are never copied; external files are opened once each and checked to stay
 //! inside the model's folder.
 const std = @import("std");
+const builtin = @import("builtin");
+const files = @import("../core/files.zig");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const constant_module = @import("constant.zig");
 const os_error = @import("../core/os_error.zig");
 
-const Mapping = []align(std.heap.page_size_min) const u8;
+const Mapping = files.Mapping;
 
 pub const Source = struct {
     /// The model bytes: a mapping of the file, or an owned copy of caller bytes.
@@ -22,12 +24,12 @@ pub const Source = struct {
     external: std.StringHashMapUnmanaged(Mapping) = .empty,
 
     pub fn deinit(self: *Source) void {
-        if (self.mapping) |m| std.posix.munmap(m);
+        if (self.mapping) |m| files.unmap(m);
         if (self.owned) |o| memory.allocator.free(o);
-        var files = self.external.iterator();
-        while (files.next()) |entry| {
+        var external = self.external.iterator();
+        while (external.next()) |entry| {
             memory.allocator.free(entry.key_ptr.*);
-            if (entry.value_ptr.len > 0) std.posix.munmap(entry.value_ptr.*);
+            if (entry.value_ptr.len > 0) files.unmap(entry.value_ptr.*);
         }
         self.external.deinit(memory.allocator);
         memory.allocator.free(self.folder);
@@ -42,7 +44,7 @@ pub const Source = struct {
 
     /// A .onnx file, or a folder holding model.onnx (or exactly one .onnx file).
     pub fn fromPath(path: []const u8) status.Error!Source {
-        const stat = std.fs.cwd().statFile(path) catch |e| return status.fail(error.IOError, "cannot open model '{s}': {s}", .{ path, errorText(e) });
+        const stat = files.stat(path) catch |e| return status.fail(error.IOError, "cannot open model '{s}': {s}", .{ path, errorText(e) });
         var source: Source = .{};
         errdefer source.deinit();
         if (stat.kind == .directory) {
@@ -83,14 +85,14 @@ fn modelFileIn(folder: []const u8) status.Error![]const u8 {
 fn mapFile(path: []const u8, what: []const u8) status.Error!Mapping {
     // Only regular files: opening a FIFO would block for ever, and a folder or device cannot be
     // mapped. Checked before opening, and again on the opened file (it may have been swapped).
-    const stat = std.fs.cwd().statFile(path) catch |e| return openFailed(path, what, e);
+    const stat = files.stat(path) catch |e| return openFailed(path, what, e);
     try requireRegular(path, what, stat.kind);
     const file = std.fs.cwd().openFile(path, .{}) catch |e| return openFailed(path, what, e);
     defer file.close();
-    try requireRegular(path, what, (file.stat() catch |e| return openFailed(path, what, e)).kind);
+    try requireRegular(path, what, files.kind(file) catch |e| return openFailed(path, what, e));
     const size = file.getEndPos() catch |e| return status.fail(error.IOError, "cannot read '{s}': {s}", .{ path, errorText(e) });
     if (size == 0) return &.{};
-    return std.posix.mmap(null, @intCast(size), std.posix.PROT.READ, .{ .TYPE = .PRIVATE }, file.handle, 0) catch |e|
+    return files.map(file, size) catch |e|
         status.fail(error.IOError, "cannot map '{s}': {s}", .{ path, errorText(e) });
 }
 
@@ -132,6 +134,11 @@ fn checkLocation(location: []const u8) status.Error!void {
     while (parts.next()) |part| {
         if (std.mem.eql(u8, part, "..")) return status.fail(error.ModelError, "external data location '{s}' leaves the model's folder", .{location});
     }
+    // On Windows a colon names a drive ("C:weights.bin" is relative to C:'s current folder, not
+    // to the model's, yet isAbsolute says no) or an alternate data stream: never a plain file.
+    if (builtin.os.tag == .windows and std.mem.indexOfScalar(u8, location, ':') != null) {
+        return status.fail(error.ModelError, "external data location '{s}' must be a relative path", .{location});
+    }
 }
 
 /// The location's text stays inside the folder (checkLocation); so must the file it names once
@@ -142,8 +149,11 @@ fn checkInsideFolder(folder: []const u8, path: []const u8, location: []const u8)
     const real_folder = std.fs.cwd().realpath(folder, &folder_buffer) catch |e|
         return status.fail(error.IOError, "cannot resolve the model folder '{s}': {s}", .{ folder, errorText(e) });
     const real_file = std.fs.cwd().realpath(path, &file_buffer) catch |e| return openFailed(path, "external data", e);
+    // Inside: the folder's path, then a separator, unless the folder's path ends with one (only
+    // a root does: "/", "C:\").
+    const folder_is_root = std.fs.path.isSep(real_folder[real_folder.len - 1]);
     const inside = real_file.len > real_folder.len and std.mem.startsWith(u8, real_file, real_folder) and
-        (real_file[real_folder.len] == '/' or std.mem.eql(u8, real_folder, "/"));
+        (std.fs.path.isSep(real_file[real_folder.len]) or folder_is_root);
     if (!inside) {
         return status.fail(error.ModelError, "external data location '{s}' leaves the model's folder through a symbolic link", .{location});
     }
@@ -160,7 +170,7 @@ fn resolveExternal(context: *anyopaque, location: []const u8, offset: u64, lengt
         const key = dupe(location) catch return status.fail(error.OutOfResource, "out of memory", .{});
         self.external.put(memory.allocator, key, mapped) catch {
             memory.allocator.free(key);
-            if (mapped.len > 0) std.posix.munmap(mapped);
+            if (mapped.len > 0) files.unmap(mapped);
             return status.fail(error.OutOfResource, "out of memory", .{});
         };
         break :blk mapped;
@@ -182,4 +192,8 @@ test "external locations stay inside the folder" {
     try std.testing.expectError(error.ModelError, checkLocation("/etc/passwd"));
     try std.testing.expectError(error.ModelError, checkLocation("../secret"));
     try std.testing.expectError(error.ModelError, checkLocation("a/../../b"));
+    if (builtin.os.tag == .windows) {
+        try std.testing.expectError(error.ModelError, checkLocation("C:weights.bin"));
+        try std.testing.expectError(error.ModelError, checkLocation("weights.bin:stream"));
+    }
 }

@@ -21,6 +21,7 @@ const builtin = @import("builtin");
 const status = @import("../../core/status.zig");
 const cpu = @import("../../device/cpu.zig");
 const profile = @import("../../core/profile.zig");
+const win32 = @import("../../core/win32.zig");
 
 const Atomic = std.atomic.Value;
 const Futex = std.Thread.Futex;
@@ -31,7 +32,7 @@ pub const Options = struct {
     threads: u32 = 0,
     /// Core ids for pinning: pool thread i (1 ≤ i < threads) runs on cores[i % cores.len]. Entry 0
     /// stands for the calling thread, which the pool does not own and does not pin (see
-    /// `pinCurrentThread`). Empty = no pinning. Linux only; elsewhere pinning is a no-op.
+    /// `pinCurrentThread`). Empty = no pinning. Linux and Windows; elsewhere pinning is a no-op.
     cores: []const u16 = &.{},
     /// Flush denormals to zero (x86_64 MXCSR FTZ+DAZ, aarch64 FPCR.FZ) on pool threads, and on
     /// the calling thread while it works on a job (its previous mode is restored afterwards).
@@ -362,7 +363,7 @@ pub fn defaultThreadCount() u32 {
 
 const cpu_set_bits = if (builtin.os.tag == .linux) @bitSizeOf(std.os.linux.cpu_set_t) else 1024;
 
-/// Pins the calling thread to one core. A no-op returning success outside Linux.
+/// Pins the calling thread to one core. A no-op returning success outside Linux and Windows.
 pub fn pinCurrentThread(core: u16) status.Error!void {
     if (core >= cpu_set_bits) return status.fail(
         error.InvalidArgument,
@@ -377,6 +378,7 @@ pub fn pinCurrentThread(core: u16) status.Error!void {
 }
 
 fn setAffinity(core: u16) bool {
+    if (builtin.os.tag == .windows) return setWindowsAffinity(core);
     if (builtin.os.tag != .linux) return true;
     if (core >= cpu_set_bits) return false;
     var set = std.mem.zeroes(std.os.linux.cpu_set_t);
@@ -386,6 +388,29 @@ fn setAffinity(core: u16) bool {
     const linux = std.os.linux;
     const rc = linux.syscall3(.sched_setaffinity, 0, @sizeOf(linux.cpu_set_t), @intFromPtr(&set));
     return linux.E.init(rc) == .SUCCESS;
+}
+
+/// Windows numbers processors within processor groups of up to 64. Core id n is the n-th active
+/// processor counting group after group, which on a machine with one group (up to 64 logical
+/// processors) is the processor's own number, as on Linux.
+fn setWindowsAffinity(core: u16) bool {
+    var records = win32.Records.read(std.heap.page_allocator, .group) orelse return false;
+    defer records.deinit();
+    const record = records.next() orelse return false;
+    if (record.relationship != .group) return false;
+    var remaining: usize = core;
+    for (record.body(win32.GroupRelationship).groups(), 0..) |group, index| {
+        const active: usize = @popCount(group.active_processor_mask);
+        if (remaining >= active) {
+            remaining -= active;
+            continue;
+        }
+        var mask = group.active_processor_mask;
+        for (0..remaining) |_| mask &= mask - 1; // drop the lowest active processors before ours
+        const affinity: win32.GroupAffinity = .{ .mask = mask & (~mask +% 1), .group = @intCast(index) };
+        return win32.SetThreadGroupAffinity(win32.GetCurrentThread(), &affinity, null) != 0;
+    }
+    return false;
 }
 
 // ---- Denormal flushing: per-thread floating-point control ----

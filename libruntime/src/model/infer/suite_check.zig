@@ -3,6 +3,7 @@
 //! equal the dims of the expected outputs in test_data_set_0. Skipped when the variable is unset;
 //! $TESSERA_SUITE_FILTER keeps only cases whose name contains it. Prints one line per problem.
 const std = @import("std");
+const env = @import("../../core/env.zig");
 const status = @import("../../core/status.zig");
 const pipeline = @import("../pipeline.zig");
 const onnx = @import("../proto/onnx.zig");
@@ -10,8 +11,10 @@ const onnx = @import("../proto/onnx.zig");
 const Outcome = enum { ok, unsupported, failed, mismatch };
 
 test "shape inference matches the ONNX backend suite" {
-    const root = std.posix.getenv("TESSERA_ONNX_SUITE") orelse return error.SkipZigTest;
-    const filter = std.posix.getenv("TESSERA_SUITE_FILTER") orelse "";
+    var root_buffer: env.Buffer = undefined;
+    var filter_buffer: env.Buffer = undefined;
+    const root = env.get("TESSERA_ONNX_SUITE", &root_buffer) orelse return error.SkipZigTest;
+    const filter = env.get("TESSERA_SUITE_FILTER", &filter_buffer) orelse "";
     var dir = try std.fs.cwd().openDir(root, .{ .iterate = true });
     defer dir.close();
     var counts = std.EnumArray(Outcome, u32).initFill(0);
