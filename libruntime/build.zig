@@ -244,6 +244,9 @@ fn libraryModule(
         // Without libc, std.Thread uses raw clone(), which is unsafe inside glibc hosts (Bun, Deno).
         .link_libc = true,
     });
+    // The level objects are linked into a shared library. Zig builds PIC by default where the
+    // target links dynamically (glibc, macOS, Windows), but not for musl, whose default is static.
+    if (shipped and target.result.abi.isMusl()) module.pic = true;
     module.addOptions("build_options", options);
     module.addIncludePath(headers);
     // The header is embedded so that a unit test can prove it matches the exported functions.
