@@ -73,7 +73,7 @@ function proveLoadable(path: string): void {
  * Returns the path of a loadable copy of `bytes` under the first usable cache root, writing it
  * there unless an identical file is already in place (a truncated or altered file is replaced).
  */
-export function extractLibrary(bytes: Uint8Array, roots: string[], fileName = "libtessera.so"): string {
+export function extractLibrary(bytes: Uint8Array, roots: string[], fileName: string): string {
   const folder = contentFolderName(bytes);
   const failures: string[] = [];
   for (const root of roots) {

@@ -5,11 +5,12 @@
  */
 import { mkdirSync, realpathSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { type Platform, platformKey } from "../../bindings/location.ts";
+import { adapter } from "../../bindings/index.ts";
+import { platformKey } from "../../bindings/location.ts";
 import { repo, scratchDir } from "./paths.ts";
 
-export const hostPlatform: Platform = { os: process.platform, arch: process.arch, musl: false };
-export const hostKey = platformKey(hostPlatform);
+/** This machine's platform, as the bindings see it when they choose a library. */
+export const hostKey = platformKey(adapter.platform());
 
 let built: string | undefined;
 
