@@ -132,7 +132,15 @@ describe("files that are not what they seem", () => {
     const dir = scratchDir("tessera-dir-");
     mkdirSync(join(dir, "model.onnx"));
     expect(() => rt.loadModelSync(dir)).toThrow(/it is a folder/);
-    expect(() => rt.loadModelSync(dir)).not.toThrow(/MemoryMapping|[A-Z][a-z]+[A-Z][a-z]+[A-Z]/);
+    // The words around the path, not the path: a random temp name can look like an error name.
+    let message = "";
+    try {
+      rt.loadModelSync(dir);
+    } catch (error) {
+      message = String(error).replaceAll(join(dir, "model.onnx"), "<path>");
+    }
+    expect(message).toContain("<path>");
+    expect(message).not.toMatch(/MemoryMapping|[A-Z][a-z]+[A-Z][a-z]+[A-Z]/);
   });
 
   test("a symbolic link loop is described in words, not by a Zig error name", () => {
