@@ -33,5 +33,10 @@ pub fn OpTable(comptime V: type, comptime families: anytype, comptime list_field
         pub fn count() usize {
             return map.kvs.len;
         }
+
+        /// Every key, "domain:op", in the table's order.
+        pub fn keys() []const []const u8 {
+            return map.keys();
+        }
     };
 }

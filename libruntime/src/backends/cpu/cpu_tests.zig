@@ -4,6 +4,7 @@ test {
     _ = @import("thread_pool.zig");
     _ = @import("gemm.zig");
     _ = @import("blocking_test.zig");
+    _ = @import("kernel_coverage_test.zig");
     _ = @import("kernels/activation.zig");
     _ = @import("kernels/broadcast.zig");
     _ = @import("kernels/fused_test.zig");

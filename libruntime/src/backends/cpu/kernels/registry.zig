@@ -32,3 +32,6 @@ pub const lookup = table.lookup;
 
 /// How many operators have entries.
 pub const count = table.count;
+
+/// Every operator with an entry, as "domain:op".
+pub const keys = table.keys;
