@@ -24,7 +24,9 @@ pub fn build(b: *std.Build) void {
         const level_target = b.resolveTargetQuery(levelQuery(query, level));
         const module = libraryModule(b, level_target, optimize, buildOptions(b, optimize, @tagName(level), version), true, vulkan);
         module.root_source_file = b.path("src/level.zig");
-        levels[i] = b.addObject(.{ .name = b.fmt("tessera-{s}", .{@tagName(level)}), .root_module = module });
+        // LLVM even in Debug: Zig's own x86 backend cannot reference another level's table from the
+        // position-independent dispatcher. (Release builds use LLVM anyway.)
+        levels[i] = b.addObject(.{ .name = b.fmt("tessera-{s}", .{@tagName(level)}), .root_module = module, .use_llvm = true });
     }
 
     for ([_]std.builtin.LinkMode{ .dynamic, .static }) |linkage| {
@@ -36,7 +38,7 @@ pub fn build(b: *std.Build) void {
         const library_version = if (linkage == .dynamic) std.SemanticVersion.parse(version) catch unreachable else null;
         // On Windows the DLL's import library is lib/tessera.lib, so the static one needs a name of its own.
         const name = if (linkage == .static and target.result.os.tag == .windows) "tessera_static" else "tessera";
-        b.installArtifact(b.addLibrary(.{ .name = name, .linkage = linkage, .root_module = module, .version = library_version }));
+        b.installArtifact(b.addLibrary(.{ .name = name, .linkage = linkage, .root_module = module, .version = library_version, .use_llvm = true }));
     }
     b.installFile("include/tessera.h", "include/tessera.h");
     installPackageFiles(b, target.result, version);
