@@ -57,6 +57,8 @@ pub fn build(b: *std.Build) void {
 
     const unit_tests = b.addTest(.{ .root_module = libraryModule(b, host, optimize, native_options, false, vulkan) });
     const run_tests = b.addRunArtifact(unit_tests);
+    // From libruntime/, where the tidy test (src/tidy.zig) finds the sources it reads.
+    run_tests.setCwd(b.path("."));
     const test_step = b.step("test", "Run the library's unit tests");
     test_step.dependOn(&run_tests.step);
 

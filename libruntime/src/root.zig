@@ -17,7 +17,7 @@ test {
     _ = @import("core/env.zig");
     _ = @import("core/files.zig");
     _ = @import("core/host.zig");
-    _ = @import("core/context.zig");
+    _ = @import("api/context.zig");
     _ = @import("device/cpu.zig");
     _ = @import("device/cpu_level.zig");
     _ = @import("device/device.zig");
@@ -33,4 +33,5 @@ test {
     _ = @import("model/infer/signature.zig");
     _ = @import("backends/cpu/cpu_tests.zig");
     _ = @import("exec/memory_plan.zig");
+    _ = @import("tidy.zig");
 }

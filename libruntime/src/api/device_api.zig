@@ -1,7 +1,7 @@
 //! C exports: the host and its devices. Device handles are borrowed: they stay valid until the
 //! last tsr_finalize and are never destroyed by the caller.
 const args = @import("args.zig");
-const context = @import("../core/context.zig");
+const context = @import("context.zig");
 const device = @import("../device/device.zig");
 const kernel_report = @import("../backends/cpu/kernel_report.zig");
 const registry = @import("../core/registry.zig");

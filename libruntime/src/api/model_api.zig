@@ -2,7 +2,7 @@
 //! the TensorInfo of a model's values.
 const std = @import("std");
 const args = @import("args.zig");
-const context = @import("../core/context.zig");
+const context = @import("context.zig");
 const registry = @import("../core/registry.zig");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");

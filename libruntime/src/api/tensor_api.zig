@@ -1,7 +1,7 @@
 //! C exports: element types and tensors (create, wrap, inspect, fill, strings, save and load).
 const std = @import("std");
 const args = @import("args.zig");
-const context = @import("../core/context.zig");
+const context = @import("context.zig");
 const registry = @import("../core/registry.zig");
 const status = @import("../core/status.zig");
 const file = @import("../tensor/file.zig");

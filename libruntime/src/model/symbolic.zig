@@ -478,4 +478,5 @@ test {
     _ = simplify;
     _ = text;
     _ = @import("symbolic_test.zig");
+    _ = @import("symbolic_simplify_test.zig");
 }

@@ -3,12 +3,12 @@
 //! call that needs a device, so processes that only touch tensors start fast.
 const std = @import("std");
 const device = @import("../device/device.zig");
-const env = @import("env.zig");
-const host = @import("host.zig");
-const log = @import("log.zig");
-const jobs = @import("jobs.zig");
-const registry = @import("registry.zig");
-const status = @import("status.zig");
+const env = @import("../core/env.zig");
+const host = @import("../core/host.zig");
+const log = @import("../core/log.zig");
+const jobs = @import("../core/jobs.zig");
+const registry = @import("../core/registry.zig");
+const status = @import("../core/status.zig");
 
 var mutex: std.Thread.Mutex = .{};
 var references: u32 = 0;
