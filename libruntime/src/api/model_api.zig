@@ -10,6 +10,7 @@ const model_module = @import("../model/model.zig");
 const options_module = @import("../model/options.zig");
 const source_module = @import("../model/source.zig");
 const load_job = @import("../model/load_job.zig");
+const ModelState = @import("../exec/model_state.zig").ModelState;
 const info_module = @import("../model/info.zig");
 const jobs = @import("../core/jobs.zig");
 
@@ -101,7 +102,7 @@ pub fn tsr_model_load(path: ?[*:0]const u8, options: ?*const Options, model: ?*?
 fn modelLoad(path: ?[*:0]const u8, options: ?*const Options, model: ?*?*Model) status.Error!void {
     const out = try args.out(?*Model, model, "model");
     try context.require();
-    out.* = try Model.load(try source_module.Source.fromPath(try args.string(path, "path")), try optionsOf(options));
+    out.* = try Model.load(try source_module.Source.fromPath(try args.string(path, "path")), try optionsOf(options), ModelState.compile);
 }
 
 pub fn tsr_model_load_bytes(bytes: ?*const anyopaque, byte_length: u64, options: ?*const Options, model: ?*?*Model) callconv(.c) i32 {
@@ -112,7 +113,7 @@ fn modelLoadBytes(bytes: ?*const anyopaque, byte_length: u64, options: ?*const O
     const out = try args.out(?*Model, model, "model");
     try context.require();
     const data = try args.slice(u8, @ptrCast(bytes), byte_length, "bytes");
-    out.* = try Model.load(try source_module.Source.fromBytes(data), try optionsOf(options));
+    out.* = try Model.load(try source_module.Source.fromBytes(data), try optionsOf(options), ModelState.compile);
 }
 
 /// Loads on a worker thread: `path`, or else `bytes` (copied before this returns).
@@ -125,7 +126,7 @@ fn modelLoadAsync(path: ?[*:0]const u8, bytes: ?*const anyopaque, byte_length: u
     try context.require();
     const resolved_options = try optionsOf(options);
     const request: load_job.Request = if (path) |p| .{ .path = std.mem.span(p) } else .{ .bytes = try args.slice(u8, @ptrCast(bytes), byte_length, "bytes") };
-    out.* = try load_job.start(request, resolved_options);
+    out.* = try load_job.start(request, resolved_options, ModelState.compile);
 }
 
 pub fn tsr_model_destroy(model: ?*Model) callconv(.c) void {

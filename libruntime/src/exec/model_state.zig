@@ -6,6 +6,7 @@ const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const ir = @import("../model/ir.zig");
 const options_module = @import("../model/options.zig");
+const model_module = @import("../model/model.zig");
 const kernel = @import("kernel.zig");
 const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
 const graph_uses = @import("graph_uses.zig");
@@ -29,6 +30,22 @@ pub const ModelState = struct {
     turn: Turnstile = .{},
 
     /// `options` must outlive the state (the model keeps both).
+    /// The compile stage handed to Model.load: the state is built once the graph is final.
+    pub fn compile(model: *model_module.Model) status.Error!model_module.Compiled {
+        const state = try create(model.graph(), &model.options);
+        return .{ .state = state, .destroy = destroyOpaque };
+    }
+
+    /// The state `compile` attached to a loaded model.
+    pub fn of(model: *const model_module.Model) *ModelState {
+        return @ptrCast(@alignCast(model.compiled.?.state));
+    }
+
+    fn destroyOpaque(state: *anyopaque) void {
+        const self: *ModelState = @ptrCast(@alignCast(state));
+        self.destroy();
+    }
+
     pub fn create(graph: *ir.Graph, options: *const options_module.Options) status.Error!*ModelState {
         const cores = try parseCores(options.cores);
         errdefer memory.allocator.free(cores);

@@ -14,6 +14,7 @@ const value = @import("value.zig");
 const memory_plan = @import("memory_plan.zig");
 const snapshot = @import("snapshot.zig");
 const composite = @import("composite.zig");
+const ModelState = @import("model_state.zig").ModelState;
 const thread_pool = @import("../backends/cpu/thread_pool.zig");
 const profile = @import("../core/profile.zig");
 
@@ -247,7 +248,7 @@ pub const Request = struct {
 
     fn runUnchecked(self: *Request) status.Error!void {
         try self.validate();
-        const state = self.model.exec_state;
+        const state = ModelState.of(self.model);
         if (state.scheduler == .exclusive) {
             const wait = profile.maybeBegin(self.ring, .wait, .{});
             state.turn.enter();
@@ -328,7 +329,7 @@ pub const Request = struct {
             }
         }
         const deadline: ?i128 = if (self.deadline_us > 0) std.time.nanoTimestamp() + @as(i128, self.deadline_us) * 1000 else null;
-        const state = self.model.exec_state;
+        const state = ModelState.of(self.model);
         // disableDenormals holds for the whole run on this thread too, not only inside pool
         // jobs: many kernels never enter the pool, and they must give the same bits.
         const saved_control = if (state.pool.flush_denormals) thread_pool.readFloatControl() else null;

@@ -13,16 +13,17 @@ pub const Request = union(enum) { path: []const u8, bytes: []const u8 };
 const Payload = struct {
     request: Request,
     options: options_module.Options,
+    compile: model_module.Compile,
 };
 
-pub fn start(request: Request, options: *const options_module.Options) status.Error!*jobs.Job {
+pub fn start(request: Request, options: *const options_module.Options, compile: model_module.Compile) status.Error!*jobs.Job {
     const payload = memory.allocator.create(Payload) catch return oom();
     errdefer memory.allocator.destroy(payload);
     const copy = switch (request) {
         .path => |p| Request{ .path = memory.allocator.dupe(u8, p) catch return oom() },
         .bytes => |b| Request{ .bytes = memory.allocator.dupe(u8, b) catch return oom() },
     };
-    payload.* = .{ .request = copy, .options = options.clone() catch |e| {
+    payload.* = .{ .request = copy, .compile = compile, .options = options.clone() catch |e| {
         freeRequest(copy);
         return e;
     } };
@@ -44,7 +45,7 @@ fn run(job: *jobs.Job) status.Error!?*anyopaque {
         .path => |p| try source_module.Source.fromPath(p),
         .bytes => |b| try source_module.Source.fromBytes(b),
     };
-    return try model_module.Model.load(source, &payload.options);
+    return try model_module.Model.load(source, &payload.options, payload.compile);
 }
 
 fn discard(result: *anyopaque) void {

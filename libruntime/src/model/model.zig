@@ -14,12 +14,20 @@ const shape_query = @import("shape_query.zig");
 const profile = @import("../core/profile.zig");
 
 pub const TensorInfo = info_module.TensorInfo;
-const ModelState = @import("../exec/model_state.zig").ModelState;
 pub const Options = options_module.Options;
 
 pub const MetadataEntry = struct { key: [:0]const u8, value: [:0]const u8 };
 pub const Opset = struct { domain: [:0]const u8, version: i64 };
 pub const Operation = struct { name: [:0]const u8, op_type: [:0]const u8, domain: [:0]const u8, device: [:0]const u8 };
+
+/// What a compile stage attaches to a loaded model, and how to free it with the model.
+pub const Compiled = struct {
+    state: *anyopaque,
+    destroy: *const fn (state: *anyopaque) void,
+};
+
+/// The stage that turns a loaded, shape-inferred model into something runnable (exec/ gives it).
+pub const Compile = *const fn (model: *Model) status.Error!Compiled;
 
 pub const Model = struct {
     source: source_module.Source,
@@ -39,14 +47,16 @@ pub const Model = struct {
     is_dynamic: bool = false,
     infos: std.StringHashMapUnmanaged(*TensorInfo) = .empty,
     mutex: std.Thread.Mutex = .{},
-    /// The thread pool, kept node state and memory plans for running; built at load.
-    exec_state: *ModelState = undefined,
+    /// What running needs (the executor's ModelState), built at load by the caller's compile
+    /// stage and opaque here: the model layer sits below the executor.
+    compiled: ?Compiled = null,
     /// The load's model-init and subgraph-init spans: every profiling request's ring starts
     /// with them.
     init_events: profile.Log = .{},
 
-    /// Loads from a path (file or folder) or from bytes; the result is registered as a handle.
-    pub fn load(source: source_module.Source, options: *const Options) status.Error!*Model {
+    /// Loads from a path (file or folder) or from bytes and compiles with `compile`; the result
+    /// is registered as a handle.
+    pub fn load(source: source_module.Source, options: *const Options, compile: Compile) status.Error!*Model {
         const began_ns = profile.now();
         var owned_source = source;
         errdefer owned_source.deinit();
@@ -60,8 +70,9 @@ pub const Model = struct {
         errdefer self.init_events.deinit();
         try pipeline.run(self.source.bytes, self.source.resolver(), &self.init_events);
         try self.describe();
-        self.exec_state = try ModelState.create(pipeline.graph, &self.options);
-        errdefer self.exec_state.destroy();
+        const compiled = try compile(self);
+        self.compiled = compiled;
+        errdefer compiled.destroy(compiled.state);
         self.init_events.span(.model_init, began_ns, profile.now(), .{});
         try registry.add(self, .model);
         return self;
@@ -71,7 +82,7 @@ pub const Model = struct {
         if (!registry.remove(self, .model)) return;
         var infos = self.infos.valueIterator();
         while (infos.next()) |info| _ = registry.remove(info.*, .tensor_info);
-        self.exec_state.destroy();
+        if (self.compiled) |compiled| compiled.destroy(compiled.state);
         self.init_events.deinit();
         self.options.deinit();
         self.pipeline.destroy();
