@@ -8,7 +8,7 @@
  */
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { buildModel, GraphBuilder } from "../src/onnx/builder.ts";
+import { smallOps } from "./small_models.ts";
 import * as rt from "../src/index.ts";
 
 const { values: args } = parseArgs({
@@ -19,22 +19,6 @@ const { values: args } = parseArgs({
   },
 });
 const modelDir = process.env.TESSERA_BENCH_MODELS ?? new URL("../.cache/bench-models/", import.meta.url).pathname;
-
-/** 100 nodes over [1, 256]: Add, Mul and Relu in turn. */
-function smallOps(): Uint8Array {
-  const g = new GraphBuilder("small_ops");
-  let value = g.input("x", "float32", [1, 256]);
-  g.initializer("a", "float32", [256], new Float32Array(256).fill(0.01));
-  g.initializer("m", "float32", [256], new Float32Array(256).fill(0.99));
-  const ops = ["Add", "Mul", "Relu"];
-  for (let i = 0; i < 100; i++) {
-    const op = ops[i % 3]!;
-    value = g.node(op, op === "Relu" ? [value] : [value, op === "Add" ? "a" : "m"]);
-  }
-  g.node("Identity", [value], { outputs: ["y"] });
-  g.output("y", "float32", [1, 256]);
-  return buildModel(g);
-}
 
 function median(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);

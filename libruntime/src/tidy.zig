@@ -24,6 +24,7 @@ const max_function_lines = 100;
 const known_upward_imports = [_][]const u8{
     "exec/executor.zig -> backends",
     "exec/kernel.zig -> backends",
+    "exec/kernel_choice.zig -> backends",
     "exec/model_state.zig -> backends",
     "exec/request.zig -> backends",
 };

@@ -7,7 +7,7 @@ const std = @import("std");
 const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
 const kernel = @import("kernel.zig");
-const registry = @import("../backends/cpu/kernels/registry.zig");
+const kernel_choice = @import("kernel_choice.zig");
 const value_module = @import("value.zig");
 
 const Tensor = value_module.Tensor;
@@ -129,10 +129,7 @@ pub const Executor = struct {
     }
 
     fn runNode(self: *Executor, graph: *ir.Graph, values: []?*const Tensor, node: *const ir.Node, index: ir.NodeId) status.Error!void {
-        const run_kernel = registry.lookup(node.domain, node.op_type) orelse {
-            const domain = if (node.domain.len == 0) "ai.onnx" else node.domain;
-            return status.fail(error.NotImplemented, "no CPU kernel for {s} (domain {s}, opset {d}), used by node '{s}'", .{ node.op_type, domain, node.opset, node.name });
-        };
+        const run_kernel = try kernel_choice.of(node);
         const inputs = self.arena.alloc(?*const Tensor, node.inputs.len) catch return oom();
         for (node.inputs, inputs) |maybe, *slot| slot.* = if (maybe) |id| values[id] else null;
         if (node.tensor_inputs_only) try checkTensorInputs(node, index, inputs);

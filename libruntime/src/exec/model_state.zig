@@ -8,6 +8,7 @@ const ir = @import("../model/ir.zig");
 const options_module = @import("../model/options.zig");
 const model_module = @import("../model/model.zig");
 const kernel = @import("kernel.zig");
+const kernel_choice = @import("kernel_choice.zig");
 const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
 const graph_uses = @import("graph_uses.zig");
 const memory_plan = @import("memory_plan.zig");
@@ -29,9 +30,11 @@ pub const ModelState = struct {
     /// order they asked (a ticket lock, so first come is first served).
     turn: Turnstile = .{},
 
-    /// `options` must outlive the state (the model keeps both).
-    /// The compile stage handed to Model.load: the state is built once the graph is final.
+    /// The compile stage handed to Model.load, once the graph is final: every node's kernel is
+    /// chosen here, so a model whose operator has no kernel fails at load, and runs never look
+    /// kernels up by name.
     pub fn compile(model: *model_module.Model) status.Error!model_module.Compiled {
+        try kernel_choice.resolveAll(model.graph());
         const state = try create(model.graph(), &model.options);
         return .{ .state = state, .destroy = destroyOpaque };
     }
@@ -46,6 +49,7 @@ pub const ModelState = struct {
         self.destroy();
     }
 
+    /// `options` must outlive the state (the model keeps both).
     pub fn create(graph: *ir.Graph, options: *const options_module.Options) status.Error!*ModelState {
         const cores = try parseCores(options.cores);
         errdefer memory.allocator.free(cores);

@@ -72,6 +72,9 @@ pub const Node = struct {
     /// Set at load from the operator's schema (infer/signature.zig): every input must be a
     /// tensor, so the executor refuses a sequence, optional or map before the kernel sees it.
     tensor_inputs_only: bool = false,
+    /// The kernel the compile stage chose (exec/kernel_choice.zig): a backend's function, opaque
+    /// to the model layer. Nodes built after load have none and are looked up when they run.
+    kernel: ?*const anyopaque = null,
 
     pub fn attribute(self: *const Node, name: []const u8) ?*const Attribute {
         for (self.attributes) |*a| {
