@@ -19,6 +19,8 @@ const Context = kernel.Context;
 const Tensor = kernel.Tensor;
 const DType = kernel.DType;
 
+pub const roundTo = rows.roundTo;
+
 /// The sizes of one run, with K and V seen as [batch, kv_heads, seq, size].
 const Dims = struct {
     batch: usize,
@@ -35,11 +37,6 @@ const Dims = struct {
 
     fn total(self: Dims) usize {
         return self.past + self.kv_seq;
-    }
-
-    /// The key/value head that query head `h` reads (each serves q_heads / kv_heads in a row).
-    fn kvHead(self: Dims, h: usize) usize {
-        return h / (self.q_heads / self.kv_heads);
     }
 };
 
@@ -183,7 +180,7 @@ fn compute(comptime A: type, ctx: *Context, d: Dims) status.Error!void {
     const present_value = try withPast(A, ctx, d, 2, d.v_head_size);
     try writeOutput(A, ctx, 1, ctx.inputs[1].?.dtype, &.{ d.batch, d.kv_heads, total, d.head_size }, present_key);
     try writeOutput(A, ctx, 2, ctx.inputs[2].?.dtype, &.{ d.batch, d.kv_heads, total, d.v_head_size }, present_value);
-    const key_t = try scaledTranspose(A, ctx, d, present_key, root_scale, q_dtype);
+    const key_t = try scaledTranspose(A, ctx, d.batch * d.kv_heads, total, d.head_size, present_key, root_scale, q_dtype);
 
     const scores = try ctx.alloc(A, d.batch * d.q_heads * d.q_seq * total);
     const indices = try headIndices(ctx, d);
@@ -243,7 +240,7 @@ fn toHeads(comptime A: type, ctx: *Context, i: usize, sizes: [4]usize, is_packed
 }
 
 /// The elements of a float tensor converted to A (its byte length checked against its shape).
-fn readFloats(comptime A: type, ctx: *Context, t: *const Tensor) status.Error![]A {
+pub fn readFloats(comptime A: type, ctx: *Context, t: *const Tensor) status.Error![]A {
     inline for (common.float_kinds) |kind| if (t.dtype == kind.dtype) {
         const src = try common.elems(ctx, kind.T, t);
         const out = try ctx.alloc(A, src.len);
@@ -268,14 +265,14 @@ fn withPast(comptime A: type, ctx: *Context, d: Dims, i: usize, size: usize) sta
     return out;
 }
 
-/// K^T per head, [B*Hkv, D, total], scaled like Q: the SGEMM batch takes B row-major.
-fn scaledTranspose(comptime A: type, ctx: *Context, d: Dims, key: []const A, root_scale: A, dtype: DType) status.Error![]A {
-    const total = d.total();
-    const size = d.head_size;
-    const out = try ctx.alloc(A, key.len);
-    for (0..d.batch * d.kv_heads) |bh| {
-        const src = key[bh * total * size ..][0 .. total * size];
-        const dst = out[bh * total * size ..][0 .. total * size];
+/// K^T per head: `blocks` matrices [total, size] become [size, total], each value times
+/// `root_scale` and rounded to `dtype` as the reference scales K; the SGEMM batch takes B
+/// row-major.
+pub fn scaledTranspose(comptime A: type, ctx: *Context, blocks: usize, total: usize, size: usize, key: []const A, root_scale: A, dtype: DType) status.Error![]A {
+    const out = try ctx.alloc(A, blocks * total * size);
+    for (0..blocks) |block| {
+        const src = key[block * total * size ..][0 .. total * size];
+        const dst = out[block * total * size ..][0 .. total * size];
         for (0..total) |t| for (0..size) |c| {
             dst[c * total + t] = rows.roundTo(A, dtype, src[t * size + c] * root_scale);
         };
@@ -284,22 +281,28 @@ fn scaledTranspose(comptime A: type, ctx: *Context, d: Dims, key: []const A, roo
 }
 
 /// For each (batch, query head) product: its Q block, and the key/value block it reads.
-const Indices = struct { query: []usize, key: []usize };
+pub const Indices = struct { query: []usize, key: []usize };
 
 fn headIndices(ctx: *Context, d: Dims) status.Error!Indices {
-    const count = d.batch * d.q_heads;
+    return groupedIndices(ctx, d.batch, d.q_heads, d.kv_heads);
+}
+
+/// Query head h of a batch reads key/value head h / (q_heads / kv_heads) of the same batch.
+pub fn groupedIndices(ctx: *Context, batch: usize, q_heads: usize, kv_heads: usize) status.Error!Indices {
+    const count = batch * q_heads;
     const indices: Indices = .{ .query = try ctx.alloc(usize, count), .key = try ctx.alloc(usize, count) };
+    const group = q_heads / kv_heads;
     for (0..count) |i| {
         indices.query[i] = i;
-        indices.key[i] = (i / d.q_heads) * d.kv_heads + d.kvHead(i % d.q_heads);
+        indices.key[i] = (i / q_heads) * kv_heads + (i % q_heads) / group;
     }
     return indices;
 }
 
-const Product = struct { m: usize, k: usize, n: usize };
+pub const Product = struct { m: usize, k: usize, n: usize };
 
 /// c[i] (M x N) = a[query[i]] (M x K) * b[key[i]] (K x N) for every (batch, head).
-fn products(comptime A: type, ctx: *Context, p: Product, a: []const A, b: []const A, c: []A, indices: Indices) status.Error!void {
+pub fn products(comptime A: type, ctx: *Context, p: Product, a: []const A, b: []const A, c: []A, indices: Indices) status.Error!void {
     if (c.len == 0) return;
     if (p.k == 0) return @memset(c, 0);
     if (A == f32) {
@@ -381,7 +384,8 @@ fn readMask(comptime A: type, ctx: *Context, d: Dims, mask: *const Tensor, bias:
     bias.mask_dims = dims;
 }
 
-fn writeOutput(comptime A: type, ctx: *Context, i: usize, dtype: DType, shape: []const usize, values: []const A) status.Error!void {
+/// Output `i` of `shape`, stored as `dtype` from compute-type values; skipped when not wanted.
+pub fn writeOutput(comptime A: type, ctx: *Context, i: usize, dtype: DType, shape: []const usize, values: []const A) status.Error!void {
     if (!ctx.wantsOutput(i)) return;
     var dims: [4]i64 = undefined;
     for (shape, 0..) |s, axis| dims[axis] = @intCast(s);
