@@ -42,7 +42,7 @@ pub fn Bias(comptime A: type) type {
         /// The attendable keys [begin, end) of query `i` of batch `b`, before attn_mask values.
         pub fn interval(self: *const Self, b: usize, i: usize, total: usize) [2]usize {
             const t: i64 = @intCast(total);
-            const position = @as(i64, @intCast(i)) + self.offsets[b];
+            const position = @as(i64, @intCast(i)) +| self.offsets[b];
             var begin: i64 = 0;
             var end: i64 = t;
             if (self.causal) end = @min(end, position +| 1);
