@@ -8,7 +8,9 @@ test {
     _ = @import("kernels/activation.zig");
     _ = @import("kernels/broadcast.zig");
     _ = @import("kernels/fused_test.zig");
+    _ = @import("kernels/linalg_attention.zig");
     _ = @import("kernels/linalg_qtypes.zig");
+    _ = @import("kernels/linalg_rotary.zig");
     _ = @import("kernels/linalg_sgemm.zig");
     _ = @import("kernels/nn_common.zig");
     _ = @import("kernels/nn_im2col.zig");

@@ -1,5 +1,6 @@
 //! CPU kernels (family: linalg): MatMul and Gemm here; quantization, Einsum/Det, softmax and
-//! losses, and recurrent layers in the linalg_*.zig files whose tables this one concatenates.
+//! losses, recurrent layers, the attention operators (Attention, LinearAttention, FlexAttention)
+//! and RotaryEmbedding in the linalg_*.zig files whose tables this one concatenates.
 //! float32 products go through the blocked SGEMM in ../gemm.zig (driven by linalg_sgemm.zig: a
 //! constant B is packed once and kept, products run on the model's thread pool); other types take
 //! an i-k-j loop over contiguous rows that accumulates in f32 (f64 for float64, wrapping for
@@ -319,4 +320,6 @@ pub const kernels = [_]registry.Entry{
     .{ .op = "MatMul", .run = matmul },
     .{ .op = "Gemm", .run = gemmKernel },
 } ++ @import("linalg_quant.zig").kernels ++ @import("linalg_einsum.zig").kernels ++
-    @import("linalg_softmax.zig").kernels ++ @import("linalg_rnn.zig").kernels;
+    @import("linalg_softmax.zig").kernels ++ @import("linalg_rnn.zig").kernels ++
+    @import("linalg_attention.zig").kernels ++ @import("linalg_linear_attention.zig").kernels ++
+    @import("linalg_flex_attention.zig").kernels ++ @import("linalg_rotary.zig").kernels;
