@@ -146,6 +146,11 @@ def convert(name, estimator, x_train):
     options = {id(s): {"zipmap": False} for s in steps if is_classifier(s) and not isinstance(s, LinearSVC)}
     model = to_onnx(estimator, x_train[:1], target_opset=OPSETS, options=options)
     model.ir_version = IR_VERSION
+    # skl2onnx 1.20 declares a forest regressor's output as [N, 1] whatever its target count
+    # (onnxruntime only warns; Tessera holds outputs to their declared shapes).
+    targets = getattr(estimator, "n_outputs_", 1)
+    if targets > 1 and not is_classifier(estimator):
+        model.graph.output[0].type.tensor_type.shape.dim[1].dim_value = targets
     model.graph.name = name
     return model
 
