@@ -97,7 +97,9 @@ fn imputer(ctx: *Context) Error!void {
         },
         .int64 => {
             const list = ctx.node.attrInts("imputed_value_int64s") orelse return ctx.fail("int64 X needs imputed_value_int64s", .{});
-            if (list.len != 1 and list.len != width) return ctx.fail("imputed_value_int64s has {d} values for {d} columns", .{ list.len, width });
+            if (list.len != 1 and list.len != width) {
+                return ctx.fail("imputed_value_int64s has {d} values for {d} columns", .{ list.len, width });
+            }
             const replaced = ctx.node.attrInt("replaced_value_int64", 0);
             for (y.items(i64), try common.alignedItems(i64, ctx, x), 0..) |*o, v, i| {
                 o.* = if (v == replaced) list[if (list.len == 1) 0 else i % width] else v;
@@ -174,7 +176,9 @@ fn categoryMapper(ctx: *Context) Error!void {
         .int64 => {
             const y = try ctx.output(0, .string, x.shape);
             const fallback = ctx.node.attrString("default_string", "_Unused");
-            for (y.strings, try common.alignedItems(i64, ctx, x)) |*o, v| o.* = if (std.mem.indexOfScalar(i64, ints, v)) |k| strings[k] else fallback;
+            for (y.strings, try common.alignedItems(i64, ctx, x)) |*o, v| {
+                o.* = if (std.mem.indexOfScalar(i64, ints, v)) |k| strings[k] else fallback;
+            }
         },
         else => return ctx.fail("X must be string or int64, not {s}", .{@tagName(x.dtype)}),
     }

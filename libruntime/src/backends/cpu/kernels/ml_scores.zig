@@ -63,7 +63,7 @@ pub const Transform = enum { none, softmax, logistic, softmax_zero, probit };
 pub fn transform(ctx: *const Context) Error!Transform {
     const name = ctx.node.attrString("post_transform", "NONE");
     const names = std.StaticStringMap(Transform).initComptime(.{
-        .{ "NONE", .none },         .{ "SOFTMAX", .softmax }, .{ "LOGISTIC", .logistic },
+        .{ "NONE", .none },                 .{ "SOFTMAX", .softmax }, .{ "LOGISTIC", .logistic },
         .{ "SOFTMAX_ZERO", .softmax_zero }, .{ "PROBIT", .probit },
     });
     return names.get(name) orelse ctx.fail("post_transform '{s}' is unknown", .{name});

@@ -128,7 +128,14 @@ fn loadPairwise(ctx: *const Context, classes: usize, rho: []const f64) Error!Pai
     if (coefficients.len != (classes - 1) * vectors) {
         return ctx.fail("{d} coefficients for {d} classes and {d} vectors", .{ coefficients.len, classes, vectors });
     }
-    const model: Pairwise = .{ .classes = classes, .starts = starts, .per_class = per_class, .coefficients = coefficients, .rho = rho, .vectors = vectors };
+    const model: Pairwise = .{
+        .classes = classes,
+        .starts = starts,
+        .per_class = per_class,
+        .coefficients = coefficients,
+        .rho = rho,
+        .vectors = vectors,
+    };
     if (rho.len != model.pairs()) return ctx.fail("{d} rho values for {d} class pairs", .{ rho.len, model.pairs() });
     return model;
 }
@@ -182,8 +189,16 @@ fn loadClassifier(ctx: *const Context, width: usize) Error!Classifier {
     var all_positive = true;
     for (coefficients) |c| all_positive = all_positive and c >= 0;
     var c: Classifier = .{
-        .kernel = try Kernel.load(ctx), .labels = labels, .post = try scores.transform(ctx), .rho = rho,
-        .pairwise = null, .support = &.{}, .linear = &.{}, .prob_a = &.{}, .prob_b = &.{}, .all_positive = all_positive,
+        .kernel = try Kernel.load(ctx),
+        .labels = labels,
+        .post = try scores.transform(ctx),
+        .rho = rho,
+        .pairwise = null,
+        .support = &.{},
+        .linear = &.{},
+        .prob_a = &.{},
+        .prob_b = &.{},
+        .all_positive = all_positive,
     };
     if (try vectorCount(ctx, scores.ints(ctx, "vectors_per_class")) == 0) {
         // liblinear form: one coefficient row per class, always a linear kernel.

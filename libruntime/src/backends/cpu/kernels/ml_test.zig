@@ -22,8 +22,13 @@ fn run(arena: std.mem.Allocator, table: []const Entry, op: []const u8, attribute
     var outputs = [_]?*Tensor{ null, null };
     const inputs = [_]?*const Tensor{x};
     var ctx = kernel.Context{
-        .arena = arena, .node = &node, .node_id = 0, .inputs = &inputs, .outputs = &outputs,
-        .subgraphs = .{ .context = undefined, .run = noSubgraphs }, .graph = &graph,
+        .arena = arena,
+        .node = &node,
+        .node_id = 0,
+        .inputs = &inputs,
+        .outputs = &outputs,
+        .subgraphs = .{ .context = undefined, .run = noSubgraphs },
+        .graph = &graph,
     };
     try entry.run(&ctx);
 }

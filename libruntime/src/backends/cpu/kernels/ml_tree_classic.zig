@@ -38,7 +38,7 @@ const Ensemble = struct {
 };
 
 const modes = std.StaticStringMap(?tree.Mode).initComptime(.{
-    .{ "BRANCH_LEQ", .leq }, .{ "BRANCH_LT", .lt }, .{ "BRANCH_GTE", .gte }, .{ "BRANCH_GT", .gt },
+    .{ "BRANCH_LEQ", .leq }, .{ "BRANCH_LT", .lt },   .{ "BRANCH_GTE", .gte }, .{ "BRANCH_GT", .gt },
     .{ "BRANCH_EQ", .eq },   .{ "BRANCH_NEQ", .neq }, .{ "LEAF", null },
 });
 
@@ -109,9 +109,18 @@ fn loadForest(ctx: *const Context, index: *NodeIndex) Error!tree.Forest {
         }
     }
     return .{
-        .splits = values, .features = f.features, .modes = f.modes,
-        .true_ids = f.to[0], .false_ids = f.to[1], .true_leafs = f.leafs[0], .false_leafs = f.leafs[1],
-        .missing_true = missing, .members = &.{}, .leaf_targets = &.{}, .leaf_weights = &.{}, .roots = roots.items,
+        .splits = values,
+        .features = f.features,
+        .modes = f.modes,
+        .true_ids = f.to[0],
+        .false_ids = f.to[1],
+        .true_leafs = f.leafs[0],
+        .false_leafs = f.leafs[1],
+        .missing_true = missing,
+        .members = &.{},
+        .leaf_targets = &.{},
+        .leaf_weights = &.{},
+        .roots = roots.items,
     };
 }
 
@@ -133,7 +142,8 @@ fn loadEnsemble(ctx: *const Context, comptime prefix: []const u8, comptime id_na
     @memset(first, 0);
     var all_positive = true;
     for (leaf_of, tree_ids, node_ids, ids, weights) |*leaf, t, id, output, w| {
-        leaf.* = index.get(.{ .tree = t, .node = id }) orelse return ctx.fail("a weight names node {d} of tree {d}, which does not exist", .{ id, t });
+        leaf.* = index.get(.{ .tree = t, .node = id }) orelse
+            return ctx.fail("a weight names node {d} of tree {d}, which does not exist", .{ id, t });
         if (output < 0 or output >= outputs) return ctx.fail("{s} {d} is out of range for {d} outputs", .{ id_name, output, outputs });
         first[leaf.* + 1] += 1;
         all_positive = all_positive and w >= 0;
@@ -150,7 +160,14 @@ fn loadEnsemble(ctx: *const Context, comptime prefix: []const u8, comptime id_na
         next[leaf] += 1;
     }
     const one_class = m > 0 and std.mem.allEqual(i64, ids, ids[0]);
-    return .{ .forest = forest, .first = first, .outputs = sorted_outputs, .weights = sorted_weights, .all_positive = all_positive, .one_class_scored = one_class };
+    return .{
+        .forest = forest,
+        .first = first,
+        .outputs = sorted_outputs,
+        .weights = sorted_weights,
+        .all_positive = all_positive,
+        .one_class_scored = one_class,
+    };
 }
 
 /// Sums (or takes the MIN/MAX of) each output's leaf weights over the trees, for one row.
