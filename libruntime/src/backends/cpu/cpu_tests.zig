@@ -12,6 +12,9 @@ test {
     _ = @import("kernels/linalg_qtypes.zig");
     _ = @import("kernels/linalg_rotary.zig");
     _ = @import("kernels/linalg_sgemm.zig");
+    _ = @import("kernels/ml_scores.zig");
+    _ = @import("kernels/ml_svm_probability.zig");
+    _ = @import("kernels/ml_test.zig");
     _ = @import("kernels/nn_common.zig");
     _ = @import("kernels/nn_im2col.zig");
     _ = @import("kernels/random.zig");

@@ -1,6 +1,8 @@
 //! Classic machine-learning operators of the ai.onnx.ml domain: Binarizer, ArrayFeatureExtractor,
 //! LabelEncoder and TreeEnsemble (ml_tree.zig). They come from scikit-learn conversions, where
-//! they sit around (or are) a model's numeric core.
+//! they sit around (or are) a model's numeric core. The family's other files: ml_linear.zig,
+//! ml_svm.zig (with ml_svm_probability.zig), ml_tree_classic.zig and ml_preprocess.zig, which
+//! share ml_scores.zig (rows of X, post_transform, class labels).
 const std = @import("std");
 const common = @import("nn_common.zig");
 const util = @import("tensor_ops_util.zig");

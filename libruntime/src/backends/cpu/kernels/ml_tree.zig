@@ -13,9 +13,11 @@ const constant = @import("../../../model/constant.zig");
 const Context = common.Context;
 const Error = common.Error;
 
-const Mode = enum(u8) { leq, lt, gte, gt, eq, neq, member };
+pub const Mode = enum(u8) { leq, lt, gte, gt, eq, neq, member };
 
-const Forest = struct {
+/// The nodes of every tree as parallel arrays; ml_tree_classic.zig builds one too, for the
+/// older TreeEnsembleClassifier and TreeEnsembleRegressor.
+pub const Forest = struct {
     splits: []const f64,
     features: []const i64,
     modes: []const Mode,
@@ -42,6 +44,18 @@ const Forest = struct {
             .neq => v != split,
             .member => std.mem.indexOfScalar(f64, self.members[node], v) != null,
         };
+    }
+
+    /// Every node's feature must be a column of X.
+    pub fn checkFeatures(self: *const Forest, ctx: *const Context, width: usize) Error!void {
+        for (self.features) |feature| if (feature < 0 or feature >= width) return ctx.fail("feature {d} is out of range", .{feature});
+    }
+
+    /// The leaf a row reaches from the tree at node `root_id`; a malformed tree fails.
+    pub fn reach(self: *const Forest, ctx: *const Context, root_id: i64, row: []const f64) Error!usize {
+        const root = std.math.cast(usize, root_id) orelse return ctx.fail("tree root {d} is negative", .{root_id});
+        if (root >= self.modes.len) return ctx.fail("tree root {d} is out of range", .{root});
+        return self.leaf(root, row) orelse ctx.fail("the tree at {d} is malformed (a cycle or a bad node id)", .{root});
     }
 
     /// The leaf a row reaches from a root; null for a malformed tree (a cycle or a bad id).
@@ -121,7 +135,7 @@ fn treeEnsemble(ctx: *Context) Error!void {
     const forest = try load(ctx);
     const rows = common.dim(x, 0);
     const width = common.dim(x, 1);
-    for (forest.features) |feature| if (feature < 0 or feature >= width) return ctx.fail("feature {d} is out of range", .{feature});
+    try forest.checkFeatures(ctx, width);
     const targets = std.math.cast(usize, ctx.node.attrInt("n_targets", 1)) orelse return ctx.fail("n_targets is negative", .{});
     const aggregate = ctx.node.attrInt("aggregate_function", 1); // 0 AVERAGE, 1 SUM, 2 MIN, 3 MAX
     if (aggregate < 0 or aggregate > 3) return ctx.fail("aggregate_function {d} is unknown", .{aggregate});
@@ -138,9 +152,7 @@ fn treeEnsemble(ctx: *Context) Error!void {
         const row = xs[r * width ..][0..width];
         const out = y.values[r * targets ..][0..targets];
         for (forest.roots) |root_id| {
-            const root = std.math.cast(usize, root_id) orelse return ctx.fail("tree root {d} is negative", .{root_id});
-            if (root >= forest.modes.len) return ctx.fail("tree root {d} is out of range", .{root});
-            const leaf = forest.leaf(root, row) orelse return ctx.fail("the tree at {d} is malformed", .{root});
+            const leaf = try forest.reach(ctx, root_id, row);
             if (leaf >= forest.leaf_weights.len) return ctx.fail("leaf {d} is out of range", .{leaf});
             const target = std.math.cast(usize, forest.leaf_targets[leaf]) orelse targets;
             if (target >= targets) return ctx.fail("leaf target {d} is out of range", .{forest.leaf_targets[leaf]});

@@ -22,6 +22,10 @@ const families = .{
     @import("signal.zig"),
     @import("text.zig"),
     @import("ml.zig"),
+    @import("ml_linear.zig"),
+    @import("ml_svm.zig"),
+    @import("ml_tree_classic.zig"),
+    @import("ml_preprocess.zig"),
     @import("random.zig"),
 };
 
