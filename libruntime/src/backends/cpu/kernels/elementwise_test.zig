@@ -8,7 +8,7 @@ const Tensor = test_node.Tensor;
 const testing = std.testing;
 
 fn run(arena: std.mem.Allocator, op: []const u8, inputs: []const ?*const Tensor) !*Tensor {
-    const r = test_node.Run{ .arena = arena, .table = &elementwise.kernels };
+    const r = test_node.Run{ .arena = arena, .table = elementwise.kernels };
     return r.call(op, inputs);
 }
 

@@ -5,7 +5,7 @@
 //! one element after another in row-major order: uniform values are low + (high - low)·u for
 //! numpy's 53-bit double u; normal values come from RandomState's polar method (legacy_gauss,
 //! which keeps the second value of each pair for the next draw); Bernoulli is numpy's
-//! binomial(1, p) by inversion, drawing nothing where p is 0. The draws are numpy's; the values
+//! binomial(1, p) by inversion, one draw or more per element. The draws are numpy's; the values
 //! are computed in f64 and rounded once to the output type, where the reference rounds after each
 //! step, so a seeded node can differ from it in the last bit. Multinomial has no reference in onnx
 //! and onnxruntime uses its own generator: each sample is one uniform draw inverted through the
@@ -54,7 +54,6 @@ pub const Draws = struct {
     /// One Bernoulli trial, as RandomState.binomial(1, p) with p in [0, 1].
     pub fn bernoulli(self: *Draws, p: f64) bool {
         std.debug.assert(p >= 0 and p <= 1);
-        if (p == 0) return false;
         // numpy inverts for the rarer outcome: for p > 0.5 it counts failures with 1 - p.
         if (p <= 0.5) return self.binomialOne(p);
         return !self.binomialOne(1 - p);

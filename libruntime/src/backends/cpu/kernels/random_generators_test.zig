@@ -51,7 +51,7 @@ test "uniform draws fill [0, 1) evenly" {
 }
 
 test "Bernoulli trials follow numpy's binomial(1, p) and its frequencies" {
-    // np.random.RandomState(3).binomial(1, p): p = 0 draws nothing, p > 0.5 inverts 1 - p.
+    // np.random.RandomState(3).binomial(1, p): p = 0 and p = 1 draw too, p > 0.5 inverts 1 - p.
     const p = [_]f64{ 0.1, 0.5, 0.9, 0.0, 1.0, 0.3, 0.7, 0.5, 0.2, 0.8 };
     const want = [_]bool{ false, true, true, false, true, true, true, false, false, true };
     var draws = Draws.init(3);
