@@ -7,6 +7,8 @@ test {
     _ = @import("kernel_coverage_test.zig");
     _ = @import("kernels/activation.zig");
     _ = @import("kernels/broadcast.zig");
+    _ = @import("kernels/elementwise_gated.zig");
+    _ = @import("kernels/elementwise_test.zig");
     _ = @import("kernels/fused_test.zig");
     _ = @import("kernels/linalg_attention.zig");
     _ = @import("kernels/linalg_qtypes.zig");
@@ -18,6 +20,7 @@ test {
     _ = @import("kernels/nn_common.zig");
     _ = @import("kernels/nn_im2col.zig");
     _ = @import("kernels/random.zig");
+    _ = @import("kernels/random_generators_test.zig");
     _ = @import("kernels/sequence_test.zig");
     _ = @import("kernels/signal.zig");
     _ = @import("kernels/simd_math.zig");
@@ -25,5 +28,6 @@ test {
     _ = @import("kernels/tensor_ops_join.zig");
     _ = @import("kernels/tensor_ops_util.zig");
     _ = @import("kernels/text.zig");
+    _ = @import("kernels/text_regex.zig");
     _ = @import("kernels/training.zig");
 }

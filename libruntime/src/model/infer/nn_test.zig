@@ -3,6 +3,7 @@
 //! on symbolic dims. The ONNX backend suite (suite_check.zig) covers the static cases more widely.
 const std = @import("std");
 const ir = @import("../ir.zig");
+const status = @import("../../core/status.zig");
 const testing = @import("testing.zig");
 
 const Attr = testing.Attr;
@@ -169,9 +170,6 @@ test "vision ops: data-dependent dims are fresh, known ones exact" {
     try expectTypes(&.{"int64 [selected__0,3]"}, try h.run("NonMaxSuppression", 11, &.{ boxes, scores }, 1, &.{}));
     const triples = try h.tensor(.float32, &.{ "1", "5", "3" });
     try std.testing.expectError(error.ShapeError, h.run("NonMaxSuppression", 11, &.{ triples, scores }, 1, &.{}));
-    const bytes = try h.tensor(.uint8, &.{"L"});
-    const gray = [_]Attr{.{ .name = "pixel_format", .s = "Grayscale" }};
-    try expectTypes(&.{"uint8 [height__1,width__2,1]"}, try h.run("ImageDecoder", 20, &.{bytes}, 1, &gray));
     const columns = try h.tensor(.float32, &.{ "N", "8", "16" });
     const image = try h.constant(i64, &.{ 5, 5 });
     const block = try h.constant(i64, &.{ 2, 2 });
@@ -217,4 +215,23 @@ test "hostile attributes fail as ShapeErrors instead of overflowing" {
     const repeated = [_]Attr{.{ .name = "axes", .ints = &.{ 2, -2 } }};
     const two = try h.constant(f32, &.{ 2, 2 });
     try std.testing.expectError(error.ShapeError, h.run("Resize", 19, &.{ x, null, two }, 1, &repeated));
+}
+
+test "ImageDecoder and Gradient have no rule, so loading refuses them by name" {
+    // No CPU kernel decodes images or differentiates graphs: a model using either fails at load
+    // rather than at its first run.
+    const cases = .{
+        .{ "", "ImageDecoder", "operator ImageDecoder (domain ai.onnx, opset 20) is not supported" },
+        .{ "ai.onnx.preview.training", "Gradient", "operator Gradient (domain ai.onnx.preview.training, opset 1) is not supported" },
+    };
+    inline for (cases) |case| {
+        var h = Harness.init();
+        defer h.deinit();
+        const root = &h.graph;
+        const x = try h.value(root, .uint8, &.{"L"});
+        _ = try h.node(root, case[1], if (case[0].len == 0) 20 else 1, &.{x}, 1, &.{}, &.{});
+        root.nodes.items[0].domain = case[0];
+        try std.testing.expectError(error.NotImplemented, h.infer());
+        try std.testing.expectStringStartsWith(std.mem.span(status.lastMessage()), case[2]);
+    }
 }

@@ -327,25 +327,6 @@ fn nonMaxSuppression(ctx: *Context) Error!void {
     try ctx.setOutput(0, .int64, out);
 }
 
-/// ImageDecoder: encoded bytes -> (H, W, 3) for RGB and BGR, (H, W, 1) for Grayscale, uint8.
-fn imageDecoder(ctx: *Context) Error!void {
-    _ = try ctx.require(0);
-    try window.checkRank(ctx, 0, 1);
-    if (ctx.dtype(0)) |d| if (d != .uint8) return ctx.fail("the encoded stream must be uint8, not {s}", .{@tagName(d)});
-    const format = ctx.attrString("pixel_format", "RGB");
-    const planes: i64 = if (std.mem.eql(u8, format, "Grayscale"))
-        1
-    else if (std.mem.eql(u8, format, "RGB") or std.mem.eql(u8, format, "BGR"))
-        3
-    else
-        return ctx.fail("pixel_format '{s}' is not RGB, BGR or Grayscale", .{window.clip(format)});
-    const out = try ctx.alloc(Dim, 3);
-    out[0] = try ctx.freshDim("height");
-    out[1] = try ctx.freshDim("width");
-    out[2] = try ctx.dim(planes);
-    try ctx.setOutput(0, .uint8, out);
-}
-
 fn entry(comptime op: []const u8, rule: context.Rule) registry.Entry {
     return .{ .op = op, .rule = rule };
 }
@@ -357,5 +338,4 @@ pub const rules = [_]registry.Entry{
     entry("AffineGrid", affineGrid),
     entry("Col2Im", col2Im),
     entry("NonMaxSuppression", nonMaxSuppression),
-    entry("ImageDecoder", imageDecoder),
 };

@@ -117,14 +117,6 @@ fn momentum(ctx: *Context) status.Error!void {
     try optimizer(ctx, 3); // X, G, V
 }
 
-/// Gradient's output i is the gradient of y with respect to xs[i], its input i: same type.
-fn gradient(ctx: *Context) status.Error!void {
-    const xs = if (ctx.attribute("xs")) |a| a.strings.len else 0;
-    if (xs != ctx.outputCount()) return ctx.fail("has {d} outputs for {d} xs", .{ ctx.outputCount(), xs });
-    if (ctx.inputCount() < xs) return ctx.fail("has {d} inputs for {d} xs", .{ ctx.inputCount(), xs });
-    for (0..xs) |i| try ctx.passThrough(i, i);
-}
-
 const training = "ai.onnx.preview.training";
 
 pub const rules = [_]registry.Entry{
@@ -136,5 +128,4 @@ pub const rules = [_]registry.Entry{
     .{ .domain = training, .op = "Adagrad", .rule = adagrad },
     .{ .domain = training, .op = "Adam", .rule = adam },
     .{ .domain = training, .op = "Momentum", .rule = momentum },
-    .{ .domain = training, .op = "Gradient", .rule = gradient },
 };

@@ -1,5 +1,5 @@
-//! Elementwise kernels: broadcasting binary arithmetic and comparisons, variadic Sum/Mean/Max/Min,
-//! Where, and unary math and activations. Each is generic over the element type; the dtype is
+//! Elementwise kernels: broadcasting binary arithmetic and comparisons (Equal on strings too),
+//! PRelu, variadic Sum/Mean/Max/Min, Where, and unary math and activations. Each is generic over the element type; the dtype is
 //! dispatched once per node. Binary operations walk the output as rows in which each operand is
 //! contiguous or repeated (broadcast.Rows), so inner loops vectorize; large outputs are split
 //! across the model's thread pool.
@@ -14,7 +14,7 @@ const fused = @import("fused.zig");
 const Context = kernel.Context;
 const Tensor = kernel.Tensor;
 
-const BinaryOp = enum { add, sub, mul, div, pow, mod, fmod, max, min, equal, less, greater, less_equal, greater_equal, logical_and, logical_or, logical_xor, bit_and, bit_or, bit_xor, shift_left, shift_right };
+const BinaryOp = enum { add, sub, mul, div, pow, mod, fmod, max, min, equal, less, greater, less_equal, greater_equal, logical_and, logical_or, logical_xor, bit_and, bit_or, bit_xor, shift_left, shift_right, prelu };
 
 fn isComparison(op: BinaryOp) bool {
     return switch (op) {
@@ -66,6 +66,8 @@ fn apply(comptime T: type, comptime op: BinaryOp, a: T, b: T) error{DivisionByZe
         // A shift by the width or more (or by a negative count) leaves nothing but the sign.
         .shift_left => if (b < 0 or b >= @bitSizeOf(T)) 0 else a << @intCast(b),
         .shift_right => if (b < 0 or b >= @bitSizeOf(T)) (if (a < 0) -1 else 0) else a >> @intCast(b),
+        // As numpy's where(x > 0, x, x * slope): a NaN x stays NaN, unsigned x is never negative.
+        .prelu => if (a > 0) a else if (is_float) a * b else a *% b,
     };
 }
 
@@ -165,6 +167,7 @@ fn binaryLoop(comptime T: type, comptime op: BinaryOp, ctx: *Context, a: *const 
 fn binaryTyped(comptime op: BinaryOp, ctx: *Context, a: *const Tensor, b: *const Tensor) status.Error!*Tensor {
     if (a.dtype != b.dtype) return ctx.fail("inputs mix {s} and {s}", .{ @tagName(a.dtype), @tagName(b.dtype) });
     if (a.dtype == .float16) return halfViaSingle(op, ctx, a, b);
+    if (a.dtype == .string) return if (op == .equal) stringEqual(ctx, a, b) else ctx.unsupported(a.dtype);
     const shape = try broadcast.shape(ctx, &.{ a.shape, b.shape });
     const out_dtype: kernel.DType = if (isComparison(op)) .bool else a.dtype;
     const out = try ctx.output(0, out_dtype, shape);
@@ -195,6 +198,18 @@ fn halfViaSingle(comptime op: BinaryOp, ctx: *Context, a: *const Tensor, b: *con
     const narrow = try unary.convert(ctx, wide, .float16);
     ctx.outputs[0] = narrow;
     return narrow;
+}
+
+/// Equal on strings (opset 19): byte-for-byte, so two spellings of one Unicode text differ.
+fn stringEqual(ctx: *Context, a: *const Tensor, b: *const Tensor) status.Error!*Tensor {
+    const shape = try broadcast.shape(ctx, &.{ a.shape, b.shape });
+    const out = try ctx.output(0, .bool, shape);
+    var walker = broadcast.Walker(2).init(shape, .{ a.shape, b.shape });
+    for (out.data[0..out.count()]) |*o| {
+        o.* = @intFromBool(std.mem.eql(u8, a.strings[walker.offsets[0]], b.strings[walker.offsets[1]]));
+        walker.next();
+    }
+    return out;
 }
 
 fn binary(comptime op: BinaryOp) kernel.Kernel {
@@ -245,6 +260,42 @@ fn variadic(comptime op: BinaryOp, comptime mean: bool) kernel.Kernel {
     }.run;
 }
 
+/// PRelu: the slope broadcasts to X one way (opset 7 on), so Y has X's shape.
+fn prelu(ctx: *Context) status.Error!void {
+    const x = try ctx.require(0);
+    if (x.dtype == .bool) return ctx.unsupported(x.dtype);
+    const slope = try preluSlope(ctx, x, try ctx.require(1));
+    _ = try binaryTyped(.prelu, ctx, x, slope);
+}
+
+/// The slope as it broadcasts to X. A 1-D slope that does not (opset 6 and before put a per-channel
+/// [C] slope beside an [N, C, H, W] input) is laid along the one axis of X with its length, as
+/// onnx's reference does; where none or several axes have it, the node fails.
+fn preluSlope(ctx: *Context, x: *const Tensor, slope: *const Tensor) status.Error!*const Tensor {
+    if (broadcastsTo(slope.shape, x.shape)) return slope;
+    if (slope.shape.len == 1) {
+        const axis = std.mem.indexOfScalar(i64, x.shape, slope.shape[0]);
+        const last = std.mem.lastIndexOfScalar(i64, x.shape, slope.shape[0]);
+        if (axis != null and axis == last) {
+            const shape = try ctx.alloc(i64, x.shape.len);
+            @memset(shape, 1);
+            shape[axis.?] = slope.shape[0];
+            const view = ctx.arena.create(Tensor) catch return status.fail(error.OutOfResource, "out of memory", .{});
+            view.* = slope.*;
+            view.shape = shape;
+            return view;
+        }
+    }
+    return ctx.fail("slope of shape {any} does not broadcast to X of shape {any}", .{ slope.shape, x.shape });
+}
+
+/// Whether `from` broadcasts to exactly `to` (numpy rules, one way).
+fn broadcastsTo(from: []const i64, to: []const i64) bool {
+    if (from.len > to.len) return false;
+    for (from, to[to.len - from.len ..]) |f, t| if (f != t and f != 1) return false;
+    return true;
+}
+
 fn where(ctx: *Context) status.Error!void {
     const cond = try ctx.require(0);
     const x = try ctx.require(1);
@@ -292,4 +343,5 @@ pub const kernels = [_]registry.Entry{
     entry("Max", variadic(.max, false)),
     entry("Min", variadic(.min, false)),
     entry("Where", where),
-} ++ unary.kernels;
+    entry("PRelu", prelu),
+} ++ unary.kernels ++ @import("elementwise_gated.zig").kernels;

@@ -1,5 +1,6 @@
-//! Random numbers for the CPU kernels, and Dropout (part of the nn family's operators, kept here
-//! because its training mode is the one kernel that draws them).
+//! Random numbers for the CPU kernels, Dropout (part of the nn family's operators, kept here
+//! because its training mode draws them), and the generator operators (random_generators.zig:
+//! RandomNormal, RandomUniform, their -Like forms, Bernoulli, Multinomial).
 //!
 //! ONNX leaves the generator to the runtime. Tessera uses the one onnx's reference evaluator uses:
 //! numpy's legacy RandomState, a 32-bit Mersenne Twister seeded with init_genrand(seed), whose
@@ -146,7 +147,7 @@ fn identityDropout(ctx: *Context, x: *const common.Tensor) Error!void {
 
 pub const kernels = [_]@import("registry.zig").Entry{
     .{ .op = "Dropout", .run = dropout },
-};
+} ++ @import("random_generators.zig").kernels;
 
 test "Mt19937 draws what numpy's RandomState draws" {
     // np.random.RandomState(0).uniform(0, 1, 3); seed 5489 gives MT19937's reference first output.

@@ -1,10 +1,12 @@
-//! String kernels: StringConcat (with broadcasting), StringSplit, StringNormalizer, and
-//! TfIdfVectorizer (text_tfidf.zig). Strings are UTF-8 byte strings, one per element; new ones
+//! String kernels: StringConcat (with broadcasting), StringSplit, StringNormalizer,
+//! RegexFullMatch (its engine in text_regex.zig), and TfIdfVectorizer (text_tfidf.zig). Strings are UTF-8 byte strings, one per element; new ones
 //! live in the run's arena. Case changes and case-insensitive comparison cover ASCII letters
 //! only: other letters are left as they are, since their case mapping depends on the locale.
 const std = @import("std");
 const common = @import("nn_common.zig");
 const broadcast = @import("broadcast.zig");
+const regex = @import("text_regex.zig");
+const status = @import("../../../core/status.zig");
 
 const Context = common.Context;
 const Error = common.Error;
@@ -136,7 +138,40 @@ fn stopWords(ctx: *const Context) []const []const u8 {
     return proto.strings;
 }
 
+/// Matching work (text bytes times program steps) between two checks for cancellation.
+const regex_work_per_check = 1 << 24;
+
+/// RegexFullMatch: whether each string, as a whole, matches the pattern (RE2 syntax, the subset
+/// text_regex_parse.zig lists). A malformed pattern is an InferError, an unsupported one a
+/// NotImplementedError, each naming the byte where the pattern goes wrong.
+fn regexFullMatch(ctx: *Context) Error!void {
+    const x = try requireStrings(ctx, 0);
+    const proto = ctx.node.attrProto("pattern") orelse return ctx.fail("needs attribute pattern", .{});
+    const pattern = proto.s;
+    var failure: regex.Failure = .{};
+    const program = regex.Program.compile(ctx.arena, pattern, &failure) catch |e| {
+        if (e == error.OutOfMemory) return status.fail(error.OutOfResource, "out of memory", .{});
+        const shown = pattern[0..@min(pattern.len, 200)];
+        if (failure.kind == .unsupported) {
+            return common.notImplemented(ctx, "pattern '{s}' at byte {d}: {s}", .{ shown, failure.position, failure.message });
+        }
+        return ctx.fail("pattern '{s}' is malformed at byte {d}: {s}", .{ shown, failure.position, failure.message });
+    };
+    var scratch = regex.Scratch.init(ctx.arena, &program) catch return status.fail(error.OutOfResource, "out of memory", .{});
+    const out = try ctx.output(0, .bool, x.shape);
+    var work: usize = 0;
+    for (out.data[0..x.count()], x.strings[0..x.count()]) |*o, text| {
+        work += (text.len + 1) * program.code.len;
+        if (work >= regex_work_per_check) {
+            try ctx.checkStop();
+            work = 0;
+        }
+        o.* = @intFromBool(program.fullMatch(&scratch, text));
+    }
+}
+
 pub const kernels = [_]@import("registry.zig").Entry{
+    .{ .op = "RegexFullMatch", .run = regexFullMatch },
     .{ .op = "StringConcat", .run = stringConcat },
     .{ .op = "StringSplit", .run = stringSplit },
     .{ .op = "StringNormalizer", .run = stringNormalizer },

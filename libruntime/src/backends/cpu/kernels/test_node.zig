@@ -1,0 +1,82 @@
+//! For unit tests: one kernel run on a hand-built node, with no graph values and no subgraphs,
+//! and the tensors and attributes such tests build.
+const std = @import("std");
+const status = @import("../../../core/status.zig");
+const ir = @import("../../../model/ir.zig");
+const onnx = @import("../../../model/proto/onnx.zig");
+const kernel = @import("../../../exec/kernel.zig");
+const registry = @import("registry.zig");
+
+pub const Tensor = kernel.Tensor;
+
+pub const Run = struct {
+    arena: std.mem.Allocator,
+    table: []const registry.Entry,
+    attributes: []const ir.Attribute = &.{},
+    opset: i64 = 28,
+
+    /// Output 0 of `op` (looked up in `table`) on `inputs`.
+    pub fn call(self: Run, op: []const u8, inputs: []const ?*const Tensor) status.Error!*Tensor {
+        const run = for (self.table) |e| {
+            if (std.mem.eql(u8, e.op, op)) break e.run;
+        } else unreachable;
+        const graph = ir.Graph{ .name = "test" };
+        const node = ir.Node{
+            .name = "n",
+            .op_type = op,
+            .domain = "",
+            .opset = self.opset,
+            .inputs = &.{},
+            .outputs = &.{0},
+            .attributes = self.attributes,
+        };
+        var outputs = [_]?*Tensor{null};
+        var ctx = kernel.Context{
+            .arena = self.arena,
+            .node = &node,
+            .node_id = 0,
+            .inputs = inputs,
+            .outputs = &outputs,
+            .subgraphs = .{ .context = undefined, .run = noSubgraphs },
+            .graph = &graph,
+        };
+        try run(&ctx);
+        return outputs[0].?;
+    }
+
+    fn noSubgraphs(_: *anyopaque, _: *ir.Graph, _: []const *const Tensor) status.Error![]*Tensor {
+        unreachable;
+    }
+};
+
+/// An attribute holding one int, float, string or list of ints, by the type of `v`.
+pub fn attribute(arena: std.mem.Allocator, name: []const u8, v: anytype) !ir.Attribute {
+    const proto = try arena.create(onnx.AttributeProto);
+    proto.* = switch (@TypeOf(v)) {
+        comptime_int, i64 => .{ .name = name, .type = .int, .i = v },
+        comptime_float, f32 => .{ .name = name, .type = .float, .f = v },
+        []const u8 => .{ .name = name, .type = .string, .s = v },
+        []const i64 => .{ .name = name, .type = .ints, .ints = v },
+        else => @compileError("no attribute of type " ++ @typeName(@TypeOf(v))),
+    };
+    return .{ .name = name, .proto = proto };
+}
+
+/// A tensor of `shape` holding `values` (numbers as T, or strings).
+pub fn tensor(arena: std.mem.Allocator, comptime T: type, shape: []const i64, values: []const T) !*Tensor {
+    const t = try arena.create(Tensor);
+    if (T == []const u8) {
+        t.* = .{ .dtype = .string, .shape = shape, .data = &.{}, .strings = try arena.dupe([]const u8, values) };
+        return t;
+    }
+    const dtype: kernel.DType = switch (T) {
+        f32 => .float32,
+        f64 => .float64,
+        i64 => .int64,
+        else => @compileError("no tensor of " ++ @typeName(T)),
+    };
+    const bytes = try arena.alignedAlloc(u8, .@"64", values.len * @sizeOf(T));
+    @memcpy(bytes, std.mem.sliceAsBytes(values));
+    t.* = .{ .dtype = dtype, .shape = shape, .data = bytes };
+    return t;
+}
