@@ -56,6 +56,7 @@ export {
   type TensorLike,
   type Value,
 } from "./request.ts";
+export { disposeValue } from "./run-values.ts";
 export { optionalFromOnnx, sequenceFromOnnx } from "./onnx/values.ts";
 export { AsyncInferQueue, type QueueCallback } from "./queue.ts";
 export { memorySample, type MemoryMonitor, type MemorySample, monitorMemory, processRssBytes } from "./memory-monitor.ts";

@@ -8,7 +8,7 @@ import { type DType, dtypeFromCode } from "./dtype.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, type Pointer } from "./native.ts";
 import { activity, root } from "./runtime.ts";
-import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, type Signature } from "./request.ts";
+import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, type Signature, type Value } from "./request.ts";
 import { RunGate } from "./run-gate.ts";
 
 export interface LoadOptions {
@@ -348,22 +348,24 @@ export class Model extends NativeHandle {
 
   /**
    * Runs once on a native worker and resolves with the outputs by name: all of them, or those
-   * named in `options.outputs` (computing only the nodes they need).
+   * named in `options.outputs` (computing only the nodes they need). Each output is what it is
+   * (a Tensor, a sequence's Tensor[], or null for an empty optional; see InferRequest.getOutputs).
+   * For a model whose outputs are all tensors, run<Tensor>(…) types them so (unchecked).
    */
-  async run(inputs: Inputs, options: RunOptions = {}): Promise<Outputs> {
+  async run<T extends Value = Value>(inputs: Inputs, options: RunOptions = {}): Promise<Outputs<T>> {
     const request = this.#take();
     try {
-      return await request.run(inputs, { ...options, outputs: options.outputs ?? null });
+      return await request.run<T>(inputs, { ...options, outputs: options.outputs ?? null });
     } finally {
       this.#give(request);
     }
   }
 
-  /** Runs once on the calling thread; options as run(). */
-  runSync(inputs: Inputs, options: RunOptions = {}): Outputs {
+  /** Runs once on the calling thread; options and `T` as run(). */
+  runSync<T extends Value = Value>(inputs: Inputs, options: RunOptions = {}): Outputs<T> {
     const request = this.#take();
     try {
-      return request.runSync(inputs, { ...options, outputs: options.outputs ?? null });
+      return request.runSync<T>(inputs, { ...options, outputs: options.outputs ?? null });
     } finally {
       this.#give(request);
     }
