@@ -40,6 +40,9 @@ pub const Tensor = struct {
     /// The elements as a typed slice; the dtype must be stored as T (checked in safe builds).
     pub fn items(self: *const Tensor, comptime T: type) []T {
         std.debug.assert(self.dtype.bits() == @bitSizeOf(T) or self.data.len == 0);
+        // An empty tensor's bytes may start anywhere (a caller's zero-length buffer): there is
+        // nothing to align, and casting its pointer would trip the alignment check.
+        if (self.data.len < @sizeOf(T)) return &.{};
         const aligned: [*]T = @ptrCast(@alignCast(self.data.ptr));
         return aligned[0 .. self.data.len / @sizeOf(T)];
     }
