@@ -33,4 +33,5 @@ test {
     _ = @import("model/infer/signature.zig");
     _ = @import("backends/cpu/cpu_tests.zig");
     _ = @import("exec/memory_plan.zig");
+    _ = @import("exec/map_value.zig");
 }

@@ -22,6 +22,7 @@ const families = .{
     @import("signal.zig"),
     @import("text.zig"),
     @import("ml.zig"),
+    @import("ml_maps.zig"),
     @import("random.zig"),
 };
 
