@@ -48,6 +48,9 @@ export {
   type InferOptions,
   type Inputs,
   type InputValue,
+  type MapKey,
+  type MapLike,
+  type MapValue,
   type OutputTargets,
   type Outputs,
   type RequestCallback,
@@ -55,6 +58,7 @@ export {
   type RunOptions,
   type TensorLike,
   type Value,
+  type ValueMap,
 } from "./request.ts";
 export { disposeValue } from "./run-values.ts";
 export { optionalFromOnnx, sequenceFromOnnx } from "./onnx/values.ts";

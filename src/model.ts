@@ -47,7 +47,10 @@ export interface Quantization {
 export interface TensorInfo {
   name: string;
   kind: "tensor" | "sequence" | "optional" | "map" | "sparse-tensor" | "unknown";
+  /** The element type; for a map (or a sequence or optional of maps), the key type. */
   dtype: DType | null;
+  /** Only for a map (or a sequence or optional of maps) whose values' type is known: that type. */
+  valueDtype?: DType;
   /** Numbers where known, symbolic dims as text ("batch", "2*N"); null for an unknown rank. */
   shape: DimValue[] | null;
   /** null when any dim is symbolic. */
@@ -173,7 +176,7 @@ const modelNumber = {
 } as const;
 const infoNumber = {
   kind: 0, dtype: 1, rank: 2, byteSize: 3, alignment: 4, padding: 5, isConstant: 6, optOut: 7,
-  quantKind: 8, quantAxis: 9, quantCount: 10,
+  quantKind: 8, quantAxis: 9, quantCount: 10, valueDtype: 11,
 } as const;
 const kinds: TensorInfo["kind"][] = ["tensor", "sequence", "optional", "map", "sparse-tensor", "unknown"];
 
@@ -325,7 +328,8 @@ export class Model extends NativeHandle {
     if (this.#signature) return this.#signature;
     const port = (name: string): Port => {
       const info = this.getTensor(name);
-      return { name, cName: cString(name), kind: info.kind, dtype: info.dtype, shape: info.shape, optOut: info.optOut };
+      const { kind, dtype, shape, optOut } = info;
+      return { name, cName: cString(name), kind, dtype, valueDtype: info.valueDtype ?? null, shape, optOut };
     };
     const index = (names: readonly string[]) => new Map(names.map((name, i) => [name, i]));
     this.#signature = {
@@ -425,6 +429,7 @@ function describe(info: Pointer): TensorInfo {
   });
   const code = number(infoNumber.dtype);
   const byteSize = number(infoNumber.byteSize);
+  const valueCode = number(infoNumber.valueDtype);
   return {
     name,
     kind: kinds[number(infoNumber.kind)] ?? "unknown",
@@ -436,6 +441,7 @@ function describe(info: Pointer): TensorInfo {
     isConstant: number(infoNumber.isConstant) !== 0,
     optOut: number(infoNumber.optOut) !== 0,
     quantization: quantizationOf(info, number),
+    ...(valueCode === 0 ? {} : { valueDtype: dtypeFromCode(valueCode) }),
   };
 }
 

@@ -21,10 +21,10 @@ import { readEvents } from "./profile/native-events.ts";
 import { profileSettings, runProfileSchedule } from "./profile/profile-loop.ts";
 import { adoptNative, Tensor, tensor } from "./tensor.ts";
 import { normalizeBools } from "./packing.ts";
-import { checkElements, isComposite, type Outputs, pointerTable, readOutput, type Value } from "./run-values.ts";
+import { bindMap, checkElements, isComposite, type MapKey, type MapValue, type Outputs, pointerTable, readOutput, type Value } from "./run-values.ts";
 import { checkArray, checkTensor } from "./input-checks.ts";
 
-export type { Outputs, Value } from "./run-values.ts";
+export type { MapKey, MapValue, Outputs, Value, ValueMap } from "./run-values.ts";
 
 /** A tensor, or a TypedArray that is wrapped zero-copy with the model's declared shape. */
 export type TensorLike = Tensor | TypedArray;
@@ -33,8 +33,10 @@ export type TensorLike = Tensor | TypedArray;
  * optional sequence, an array of tensors), or null for no value.
  */
 export type ElementsLike = readonly Tensor[] | null;
+/** What a map input takes: a Map, or a plain object by key (see ValueMap for the key and value types). */
+export type MapLike = ReadonlyMap<MapKey, MapValue> | Readonly<Record<string, MapValue>>;
 /** A value for one model input. */
-export type InputValue = TensorLike | ElementsLike;
+export type InputValue = TensorLike | ElementsLike | MapLike;
 /** By name, or an array in the model's order. */
 export type Inputs = Record<string, InputValue> | readonly InputValue[];
 /** Tensors that a run fills in place: by output name, or an array in the model's output order. */
@@ -59,9 +61,12 @@ export interface RunOptions extends InferOptions {
 export interface Port {
   readonly name: string;
   readonly cName: Uint8Array;
-  /** Tensor, sequence or optional (TensorInfo's kinds). */
+  /** Tensor, sequence, optional or map (TensorInfo's kinds). */
   readonly kind: string;
+  /** The element type; a map's key type. */
   readonly dtype: DType | null;
+  /** A map's values' type, where known. */
+  readonly valueDtype: DType | null;
   readonly shape: readonly DimValue[] | null;
   readonly optOut: boolean;
 }
@@ -93,6 +98,8 @@ class Bindings {
   readonly outputs: (Tensor | null)[];
   /** The tensors of sequence and optional inputs, kept alive (and gated) while runs read them. */
   readonly elements: (readonly Tensor[] | null)[];
+  /** The keys and values tensors made for map inputs, owned here (the elements of those inputs). */
+  readonly maps: ([Tensor, Tensor] | null)[];
   /** TypedArrays wrapped as tensors, per slot, reused while the same array comes back. */
   readonly inputWrappers: ({ array: TypedArray; tensor: Tensor } | null)[];
   readonly outputWrappers: ({ array: TypedArray; tensor: Tensor } | null)[];
@@ -106,12 +113,14 @@ class Bindings {
     this.inputs = signature.inputs.map(() => null);
     this.outputs = signature.outputs.map(() => null);
     this.elements = signature.inputs.map(() => null);
+    this.maps = signature.inputs.map(() => null);
     this.inputWrappers = signature.inputs.map(() => null);
     this.outputWrappers = signature.outputs.map(() => null);
   }
 
   disposeWrappers(): void {
     for (const wrapper of [...this.inputWrappers, ...this.outputWrappers]) wrapper?.tensor.dispose();
+    for (const pair of this.maps) for (const t of pair ?? []) t.dispose();
   }
 }
 
@@ -461,6 +470,12 @@ export class InferRequest extends NativeHandle {
     const given = collect(inputs, this.#signature.inputs, this.#signature.inputIndex, "input");
     this.#signature.inputs.forEach((port, i) => {
       if (!isComposite(port)) return;
+      if (port.kind === "map") {
+        const old = b.maps[i];
+        b.elements[i] = b.maps[i] = bindMap(pointer, port, given[i]);
+        for (const t of old ?? []) t.dispose(); // the request is idle: nothing reads them now
+        return;
+      }
       const elements = checkElements(given[i], port);
       const list = elements === null ? null : elements.map((t) => t.nativeHandle);
       const table = list === null ? null : pointerTable(list);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import * as rt from "../../src/index.ts";
 import { addPair, addRelu, heavyChain, longChain, twoOutputs } from "./models.ts";
-import { mixedOutputs } from "../support/value-models.ts";
+import { dictVectorizerModel, mixedOutputs, zipMapClassifier } from "../support/value-models.ts";
 
 // deno-lint-ignore no-explicit-any
 const Deno = (globalThis as any).Deno;
@@ -180,4 +180,18 @@ Deno.test("requests: run and runSync return sequence and optional outputs too", 
     assert.deepEqual((out.maybeSeq as rt.Tensor[]).map(floats), [[1, 2, 3], [2, 4, 6]]);
     for (const value of Object.values(out)) rt.disposeValue(value);
   }
+});
+
+Deno.test("requests: maps come back as JS Maps and go in from Maps or plain objects", async () => {
+  using classifier = rt.loadModelSync(zipMapClassifier(["no", "yes"]));
+  using x = rt.tensor([[0, Math.log(3)]]);
+  const out = await classifier.run({ x });
+  const [row] = out.output_probability as rt.ValueMap[];
+  assert.deepEqual([...row!.keys()], ["no", "yes"]);
+  assert.ok(Math.abs((row!.get("yes") as number) - 0.75) < 1e-6);
+  rt.disposeValue(out.label);
+  using vectorizer = rt.loadModelSync(dictVectorizerModel("int64", "float32", [1n, 2n]));
+  assert.deepEqual(floats(vectorizer.runSync({ m: new Map([[2, 5]]) }).y as rt.Tensor), [0, 5]);
+  assert.deepEqual(floats(vectorizer.runSync({ m: { "1": 4 } }).y as rt.Tensor), [4, 0]);
+  assert.throws(() => vectorizer.runSync({ m: new Map([["one", 4]]) }), rt.TypeError);
 });
