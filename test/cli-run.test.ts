@@ -7,7 +7,7 @@ import { writeNpy } from "../src/cli/npy.ts";
 import * as rt from "../src/index.ts";
 import { attr, buildModel, GraphBuilder } from "../src/onnx/builder.ts";
 import { addRelu } from "./support/models.ts";
-import { mixedOutputs } from "./support/value-models.ts";
+import { mixedOutputs, zipMapClassifier } from "./support/value-models.ts";
 import { tessera } from "./support/cli.ts";
 import { repo, scratchDir } from "./support/paths.ts";
 
@@ -152,6 +152,21 @@ describe("tessera run", () => {
       ["maybeSeq[1]", [3], null],
     ]);
     expect(tessera("run", path).out).toMatch(/\nempty\s+-\s+\(optional: no value\)\n/);
+  });
+
+  test("a sequence of maps (a ZipMap classifier's probabilities) shows one row per map with its entries", () => {
+    const path = join(dir, "classifier.onnx");
+    writeFileSync(path, zipMapClassifier(["no", "yes"]));
+    const { code, out, err } = tessera("run", path, "--shape", "x=2,2", "--json");
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    const rows = JSON.parse(out).outputs as { name: string; dtype: string; shape: number[]; note?: string }[];
+    expect(rows.map((o) => [o.name, o.dtype, o.shape])).toEqual([
+      ["label", "int64", [2]],
+      ["output_probability[0]", "map", [2]],
+      ["output_probability[1]", "map", [2]],
+    ]);
+    expect(rows[1]!.note).toMatch(/^\{"no": 0\.\d+, "yes": 0\.\d+\}$/);
+    expect(tessera("run", path, "--shape", "x=1,2").out).toMatch(/\noutput_probability\[0\]\s+map\s+\[2\]\s+\{"no": 0\.\d+, "yes": 0\.\d+\}\n?$/);
   });
 
   test("--threads sets the model's kernel threads", () => {

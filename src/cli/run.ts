@@ -104,7 +104,7 @@ function formatRun(result: { model: string; ms: number; inputs: InputDescription
   const inputRows = result.inputs.map((i) => [i.name, i.dtype, shape(i.shape), i.source]);
   const outputRows = result.outputs.map((o) => {
     const text = o.summary ? formatSummary(o.summary, o.shape.reduce((a, b) => a * b, 1)) : { stats: "", preview: "" };
-    if (o.note !== undefined) return [o.name, o.dtype, "", "", o.note];
+    if (o.note !== undefined) return [o.name, o.dtype, o.dtype === "map" ? shape(o.shape) : "", "", o.note];
     return [o.name, o.dtype, shape(o.shape), text.stats, o.file ?? text.preview];
   });
   const saved = result.outputs.some((o) => o.file !== undefined);
