@@ -399,9 +399,12 @@ export class InferRequest extends NativeHandle {
     const pointer = this.#idle();
     const b = this.#bindings;
     this.#signature.inputs.forEach((port, i) => {
-      if (b.inputs[i] === null) return;
-      check(lib.tsr_request_set_input(pointer, port.cName, null));
+      if (b.inputs[i] === null && b.elements[i] === null) return;
+      check(lib.tsr_request_set_input(pointer, port.cName, null)); // unbinds elements and maps too
       b.inputs[i] = null;
+      b.elements[i] = null;
+      for (const t of b.maps[i] ?? []) t.dispose(); // made for this request: nothing else holds them
+      b.maps[i] = null;
     });
     this.#bindOutputs(pointer, this.#signature.outputs.map(() => null));
   }

@@ -109,6 +109,18 @@ describe("DictVectorizer", () => {
   });
 });
 
+test("the tensors made for map inputs are freed: by the next run, and when a pooled request goes idle", () => {
+  using model = rt.loadModelSync(dictVectorizerModel("string", "float32", ["a"]));
+  const m = new Map([["a", 1]]);
+  rt.disposeValue(model.runSync({ m }).y);
+  const before = rt.nativeStats().liveTensors;
+  for (let i = 0; i < 5; i++) rt.disposeValue(model.runSync({ m }).y);
+  expect(rt.nativeStats().liveTensors).toBe(before); // the pooled request holds none once idle
+  using request = model.createRequest();
+  for (let i = 0; i < 5; i++) rt.disposeValue(request.runSync({ m }).y);
+  expect(rt.nativeStats().liveTensors).toBe(before + 2); // its last run's keys and values only
+});
+
 describe("bad map inputs give typed errors", () => {
   test("keys or values of the wrong type, caught before binding", () => {
     using model = rt.loadModelSync(dictVectorizerModel("string", "float32", ["a", "b"]));
