@@ -108,14 +108,14 @@ async function benchModel(name: string, threads: number): Promise<Row> {
     const outputName = model.outputNames[0]!;
 
     const runTessera = () => {
-      const outputs = request.runSync([input]);
+      const outputs = request.runSync<rt.Tensor>([input]);
       const result = outputs[outputName]!.toTypedArray() as Float32Array;
       const copy = result.slice();
       for (const tensor of Object.values(outputs)) tensor.dispose();
       return copy;
     };
     const runTesseraAsync = async () => {
-      const outputs = await request.run([input]);
+      const outputs = await request.run<rt.Tensor>([input]);
       for (const tensor of Object.values(outputs)) tensor.dispose();
     };
     const runPeer = async () => (await session.run(feeds))[session.outputNames[0]].data as Float32Array;
@@ -147,7 +147,7 @@ async function benchModel(name: string, threads: number): Promise<Row> {
     while (tessera.length < runs) {
       if (tessera.length >= 5 && performance.now() > deadline) break;
       await timeBlock(tessera, () => {
-        for (const tensor of Object.values(request.runSync([input]))) tensor.dispose();
+        for (const tensor of Object.values(request.runSync<rt.Tensor>([input]))) tensor.dispose();
       });
       await timeBlock(peer, () => session.run(feeds));
       if (args.async) await timeBlock(tesseraAsync, runTesseraAsync);

@@ -42,7 +42,7 @@ const bytes = addRelu();
   const worker = async () => {
     while (done < runs) {
       const n = ++done;
-      const { y } = await model.run({ x });
+      const { y } = await model.run<rt.Tensor>({ x });
       y!.dispose();
       if (n % (runs / 4) === 0) {
         await collect();

@@ -179,6 +179,10 @@ export const symbols = {
   tsr_request_output_kind: { args: ["pointer", "u32", "buffer", "buffer", "buffer"], returns: "i32" },
   // tsr_status tsr_request_get_output_element(tsr_request *request, uint32_t index, uint32_t element, tsr_tensor **tensor);
   tsr_request_get_output_element: { args: ["pointer", "u32", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_request_set_input_map(tsr_request *request, const char *name, tsr_tensor *keys, tsr_tensor *values);
+  tsr_request_set_input_map: { args: ["pointer", "buffer", "pointer", "pointer"], returns: "i32" },
+  // tsr_status tsr_request_get_output_map(tsr_request *request, uint32_t index, uint32_t element, tsr_tensor **keys, tsr_tensor **values);
+  tsr_request_get_output_map: { args: ["pointer", "u32", "u32", "buffer", "buffer"], returns: "i32" },
   // tsr_status tsr_request_status(const tsr_request *request, int32_t *state);
   tsr_request_status: { args: ["pointer", "buffer"], returns: "i32" },
   // tsr_status tsr_request_set_output(tsr_request *request, const char *name, tsr_tensor *tensor);

@@ -78,7 +78,7 @@ function argmax(values: ArrayLike<number>, start: number, length: number): numbe
 /** Runs the whole held-out set as one batch and scores it against the labels and numpy. */
 export function classify(model: rt.Model, data: DemoData): Classification {
   using images = rt.tensor(data.images, { shape: [data.count, ...imageShape], copy: false });
-  const outputs = model.runSync({ image: images });
+  const outputs = model.runSync<rt.Tensor>({ image: images });
   using logitsTensor = outputs.logits!;
   using probabilitiesTensor = outputs.probabilities!;
   const logits = logitsTensor.toTypedArray() as Float32Array;
@@ -143,7 +143,7 @@ async function time(runs: number, once: () => unknown): Promise<Timing> {
 async function latency(model: rt.Model, data: DemoData, runs: number): Promise<string> {
   using one = rt.tensor(data.images.subarray(0, 64), { shape: [1, ...imageShape], copy: false });
   using all = rt.tensor(data.images, { shape: [data.count, ...imageShape], copy: false });
-  const dispose = (outputs: rt.Outputs) => Object.values(outputs).forEach((t) => t.dispose());
+  const dispose = (outputs: rt.Outputs) => Object.values(outputs).forEach(rt.disposeValue);
   const batchRuns = Math.max(3, Math.ceil(runs / 10));
   const sync = (image: rt.Tensor) => () => dispose(model.runSync({ image }));
   const async = (image: rt.Tensor) => async () => dispose(await model.run({ image }));

@@ -48,6 +48,9 @@ export {
   type InferOptions,
   type Inputs,
   type InputValue,
+  type MapKey,
+  type MapLike,
+  type MapValue,
   type OutputTargets,
   type Outputs,
   type RequestCallback,
@@ -55,7 +58,9 @@ export {
   type RunOptions,
   type TensorLike,
   type Value,
+  type ValueMap,
 } from "./request.ts";
+export { disposeValue } from "./run-values.ts";
 export { optionalFromOnnx, sequenceFromOnnx } from "./onnx/values.ts";
 export { AsyncInferQueue, type QueueCallback } from "./queue.ts";
 export { memorySample, type MemoryMonitor, type MemorySample, monitorMemory, processRssBytes } from "./memory-monitor.ts";

@@ -8,7 +8,7 @@ import { type DType, dtypeFromCode } from "./dtype.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, type Pointer } from "./native.ts";
 import { activity, root } from "./runtime.ts";
-import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, type Signature } from "./request.ts";
+import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, type Signature, type Value } from "./request.ts";
 import { RunGate } from "./run-gate.ts";
 
 export interface LoadOptions {
@@ -47,7 +47,10 @@ export interface Quantization {
 export interface TensorInfo {
   name: string;
   kind: "tensor" | "sequence" | "optional" | "map" | "sparse-tensor" | "unknown";
+  /** The element type; for a map (or a sequence or optional of maps), the key type. */
   dtype: DType | null;
+  /** Only for a map (or a sequence or optional of maps) whose values' type is known: that type. */
+  valueDtype?: DType;
   /** Numbers where known, symbolic dims as text ("batch", "2*N"); null for an unknown rank. */
   shape: DimValue[] | null;
   /** null when any dim is symbolic. */
@@ -173,7 +176,7 @@ const modelNumber = {
 } as const;
 const infoNumber = {
   kind: 0, dtype: 1, rank: 2, byteSize: 3, alignment: 4, padding: 5, isConstant: 6, optOut: 7,
-  quantKind: 8, quantAxis: 9, quantCount: 10,
+  quantKind: 8, quantAxis: 9, quantCount: 10, valueDtype: 11,
 } as const;
 const kinds: TensorInfo["kind"][] = ["tensor", "sequence", "optional", "map", "sparse-tensor", "unknown"];
 
@@ -325,7 +328,8 @@ export class Model extends NativeHandle {
     if (this.#signature) return this.#signature;
     const port = (name: string): Port => {
       const info = this.getTensor(name);
-      return { name, cName: cString(name), kind: info.kind, dtype: info.dtype, shape: info.shape, optOut: info.optOut };
+      const { kind, dtype, shape, optOut } = info;
+      return { name, cName: cString(name), kind, dtype, valueDtype: info.valueDtype ?? null, shape, optOut };
     };
     const index = (names: readonly string[]) => new Map(names.map((name, i) => [name, i]));
     this.#signature = {
@@ -348,22 +352,24 @@ export class Model extends NativeHandle {
 
   /**
    * Runs once on a native worker and resolves with the outputs by name: all of them, or those
-   * named in `options.outputs` (computing only the nodes they need).
+   * named in `options.outputs` (computing only the nodes they need). Each output is what it is
+   * (a Tensor, a sequence's Tensor[], or null for an empty optional; see InferRequest.getOutputs).
+   * For a model whose outputs are all tensors, run<Tensor>(…) types them so (unchecked).
    */
-  async run(inputs: Inputs, options: RunOptions = {}): Promise<Outputs> {
+  async run<T extends Value = Value>(inputs: Inputs, options: RunOptions = {}): Promise<Outputs<T>> {
     const request = this.#take();
     try {
-      return await request.run(inputs, { ...options, outputs: options.outputs ?? null });
+      return await request.run<T>(inputs, { ...options, outputs: options.outputs ?? null });
     } finally {
       this.#give(request);
     }
   }
 
-  /** Runs once on the calling thread; options as run(). */
-  runSync(inputs: Inputs, options: RunOptions = {}): Outputs {
+  /** Runs once on the calling thread; options and `T` as run(). */
+  runSync<T extends Value = Value>(inputs: Inputs, options: RunOptions = {}): Outputs<T> {
     const request = this.#take();
     try {
-      return request.runSync(inputs, { ...options, outputs: options.outputs ?? null });
+      return request.runSync<T>(inputs, { ...options, outputs: options.outputs ?? null });
     } finally {
       this.#give(request);
     }
@@ -423,6 +429,7 @@ function describe(info: Pointer): TensorInfo {
   });
   const code = number(infoNumber.dtype);
   const byteSize = number(infoNumber.byteSize);
+  const valueCode = number(infoNumber.valueDtype);
   return {
     name,
     kind: kinds[number(infoNumber.kind)] ?? "unknown",
@@ -434,6 +441,7 @@ function describe(info: Pointer): TensorInfo {
     isConstant: number(infoNumber.isConstant) !== 0,
     optOut: number(infoNumber.optOut) !== 0,
     quantization: quantizationOf(info, number),
+    ...(valueCode === 0 ? {} : { valueDtype: dtypeFromCode(valueCode) }),
   };
 }
 

@@ -8,15 +8,8 @@
  * mid-run is cancelled at once but destroyed natively only when its run is over (RunGate): the
  * worker may still be inside it, and freeing it there would be a use-after-free.
  */
-import { type DType, canStore, dtypeInfo, type TypedArray } from "./dtype.ts";
-import {
-  errorFromStatus,
-  InvalidArgumentError,
-  InvalidStateError,
-  type RuntimeException,
-  ShapeError,
-  TypeError as TesseraTypeError,
-} from "./errors.ts";
+import type { DType, TypedArray } from "./dtype.ts";
+import { errorFromStatus, InvalidArgumentError, InvalidStateError } from "./errors.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
 import type { DimValue, Model } from "./model.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, outU32, type Pointer } from "./native.ts";
@@ -28,6 +21,10 @@ import { readEvents } from "./profile/native-events.ts";
 import { profileSettings, runProfileSchedule } from "./profile/profile-loop.ts";
 import { adoptNative, Tensor, tensor } from "./tensor.ts";
 import { normalizeBools } from "./packing.ts";
+import { bindMap, checkElements, isComposite, type MapKey, type MapValue, type Outputs, pointerTable, readOutput, type Value } from "./run-values.ts";
+import { checkArray, checkTensor } from "./input-checks.ts";
+
+export type { MapKey, MapValue, Outputs, Value, ValueMap } from "./run-values.ts";
 
 /** A tensor, or a TypedArray that is wrapped zero-copy with the model's declared shape. */
 export type TensorLike = Tensor | TypedArray;
@@ -36,15 +33,14 @@ export type TensorLike = Tensor | TypedArray;
  * optional sequence, an array of tensors), or null for no value.
  */
 export type ElementsLike = readonly Tensor[] | null;
+/** What a map input takes: a Map, or a plain object by key (see ValueMap for the key and value types). */
+export type MapLike = ReadonlyMap<MapKey, MapValue> | Readonly<Record<string, MapValue>>;
 /** A value for one model input. */
-export type InputValue = TensorLike | ElementsLike;
+export type InputValue = TensorLike | ElementsLike | MapLike;
 /** By name, or an array in the model's order. */
 export type Inputs = Record<string, InputValue> | readonly InputValue[];
-/** A value of a run as getValue() reads it: a tensor, a sequence's tensors, or an empty optional. */
-export type Value = Tensor | Tensor[] | null;
 /** Tensors that a run fills in place: by output name, or an array in the model's output order. */
 export type OutputTargets = Record<string, TensorLike> | readonly (TensorLike | null | undefined)[];
-export type Outputs = Record<string, Tensor>;
 export type RequestStatus = "READY" | "RUNNING" | "FAULT";
 /** Called when a run started by infer() ends: "READY" and null, or "FAULT" and its error. */
 export type RequestCallback = (status: RequestStatus, error: Error | null) => void;
@@ -65,9 +61,12 @@ export interface RunOptions extends InferOptions {
 export interface Port {
   readonly name: string;
   readonly cName: Uint8Array;
-  /** Tensor, sequence or optional (TensorInfo's kinds). */
+  /** Tensor, sequence, optional or map (TensorInfo's kinds). */
   readonly kind: string;
+  /** The element type; a map's key type. */
   readonly dtype: DType | null;
+  /** A map's values' type, where known. */
+  readonly valueDtype: DType | null;
   readonly shape: readonly DimValue[] | null;
   readonly optOut: boolean;
 }
@@ -99,6 +98,8 @@ class Bindings {
   readonly outputs: (Tensor | null)[];
   /** The tensors of sequence and optional inputs, kept alive (and gated) while runs read them. */
   readonly elements: (readonly Tensor[] | null)[];
+  /** The keys and values tensors made for map inputs, owned here (the elements of those inputs). */
+  readonly maps: ([Tensor, Tensor] | null)[];
   /** TypedArrays wrapped as tensors, per slot, reused while the same array comes back. */
   readonly inputWrappers: ({ array: TypedArray; tensor: Tensor } | null)[];
   readonly outputWrappers: ({ array: TypedArray; tensor: Tensor } | null)[];
@@ -112,12 +113,14 @@ class Bindings {
     this.inputs = signature.inputs.map(() => null);
     this.outputs = signature.outputs.map(() => null);
     this.elements = signature.inputs.map(() => null);
+    this.maps = signature.inputs.map(() => null);
     this.inputWrappers = signature.inputs.map(() => null);
     this.outputWrappers = signature.outputs.map(() => null);
   }
 
   disposeWrappers(): void {
     for (const wrapper of [...this.inputWrappers, ...this.outputWrappers]) wrapper?.tensor.dispose();
+    for (const pair of this.maps) for (const t of pair ?? []) t.dispose();
   }
 }
 
@@ -252,22 +255,25 @@ export class InferRequest extends NativeHandle {
     this.#callback = callback;
   }
 
-  /** Runs on the calling thread (blocking it) and returns the outputs. */
-  runSync(inputs: Inputs, options: RunOptions = {}): Outputs {
+  /**
+   * Runs on the calling thread (blocking it) and returns the outputs, as getOutputs(). `T`
+   * narrows the values for a model whose outputs are all of one kind: runSync<Tensor>(…).
+   */
+  runSync<T extends Value = Value>(inputs: Inputs, options: RunOptions = {}): Outputs<T> {
     const pointer = this.#idle();
     if (options.outputs !== undefined) this.selectOutputs(options.outputs);
     this.#prepare(pointer, inputs, options.into, options.deadlineUs);
     this.#last = null;
     this.#runHere(pointer);
-    return this.getOutputs();
+    return this.getOutputs<T>();
   }
 
-  /** Runs on a native worker and resolves with the outputs. */
-  async run(inputs: Inputs, options: RunOptions = {}): Promise<Outputs> {
+  /** Runs on a native worker and resolves with the outputs; `T` as runSync(). */
+  async run<T extends Value = Value>(inputs: Inputs, options: RunOptions = {}): Promise<Outputs<T>> {
     if (options.outputs !== undefined) this.selectOutputs(options.outputs);
     this.infer(inputs, options.into, options);
     await this.wait();
-    return this.getOutputs();
+    return this.getOutputs<T>();
   }
 
   /** Stops the run between nodes; it then fails with a RequestError. A no-op when idle. */
@@ -303,37 +309,32 @@ export class InferRequest extends NativeHandle {
   }
 
   /**
-   * The last run's outputs by name: tensors bound in place are returned as they are, TypedArrays
-   * bound in place as the tensors wrapping them (owned by the request: they are disposed with it,
-   * while the arrays stay yours), the others are copied into JS memory. Unselected outputs are
-   * left out. InvalidStateError while a run is in flight, before any run, or after a failed one.
+   * The last run's outputs by name, each as what it is (see Value): a tensor, a sequence's
+   * tensors (copies, in order), an optional's value, or null for an optional with no value.
+   * Tensors bound in place are returned as they are, TypedArrays bound in place as the tensors
+   * wrapping them (owned by the request: they are disposed with it, while the arrays stay yours);
+   * everything else is copied into JS memory, as tensors you own (dispose them, or leave them to
+   * the garbage collector). Unselected outputs are left out. InvalidStateError while a run is in
+   * flight, before any run, or after a failed one. `T` narrows the values as runSync<T>() does;
+   * it is not checked.
    */
-  getOutputs(): Outputs {
+  getOutputs<T extends Value = Value>(): Outputs<T> {
     const pointer = this.#finished();
     const b = this.#bindings;
     const outputs: Outputs = {};
     this.#signature.outputs.forEach((port, i) => {
       if (b.selected && !b.selected[i]) return;
-      if (isComposite(port)) return; // read with getValue()
-      outputs[port.name] = b.outputs[i] ?? adoptNative(outPointer((slot) => lib.tsr_request_get_output(pointer, i, slot)));
+      outputs[port.name] = b.outputs[i] ?? readOutput(pointer, i, port);
     });
-    return outputs;
+    return outputs as Outputs<T>;
   }
 
-  /**
-   * Output `name` of the last run as what it is: a Tensor, the tensors of a sequence (copies, in
-   * order), or null for an optional with no value. getOutputs() holds only the tensor outputs.
-   */
+  /** Output `name` of the last run, as getOutputs() gives it. */
   getValue(name: string): Value {
     const pointer = this.#finished();
     const index = this.#signature.outputIndex.get(name);
     if (index === undefined) throw unknownName("output", name, this.#signature.outputs);
-    const [kind, count] = outputKind(pointer, index);
-    if (kind === "tensor") return this.getOutputs()[name] ?? adoptNative(outPointer((slot) => lib.tsr_request_get_output(pointer, index, slot)));
-    if (count < 0) return null;
-    const elements = Array.from({ length: count }, (_, e) => adoptNative(outPointer((slot) => lib.tsr_request_get_output_element(pointer, index, e, slot))));
-    // An optional tensor is its one tensor; sequences (also inside an optional) are arrays.
-    return kind === "optional-tensor" ? elements[0]! : elements;
+    return this.#bindings.outputs[index] ?? readOutput(pointer, index, this.#signature.outputs[index]!);
   }
 
   /**
@@ -398,9 +399,12 @@ export class InferRequest extends NativeHandle {
     const pointer = this.#idle();
     const b = this.#bindings;
     this.#signature.inputs.forEach((port, i) => {
-      if (b.inputs[i] === null) return;
-      check(lib.tsr_request_set_input(pointer, port.cName, null));
+      if (b.inputs[i] === null && b.elements[i] === null) return;
+      check(lib.tsr_request_set_input(pointer, port.cName, null)); // unbinds elements and maps too
       b.inputs[i] = null;
+      b.elements[i] = null;
+      for (const t of b.maps[i] ?? []) t.dispose(); // made for this request: nothing else holds them
+      b.maps[i] = null;
     });
     this.#bindOutputs(pointer, this.#signature.outputs.map(() => null));
   }
@@ -469,6 +473,12 @@ export class InferRequest extends NativeHandle {
     const given = collect(inputs, this.#signature.inputs, this.#signature.inputIndex, "input");
     this.#signature.inputs.forEach((port, i) => {
       if (!isComposite(port)) return;
+      if (port.kind === "map") {
+        const old = b.maps[i];
+        b.elements[i] = b.maps[i] = bindMap(pointer, port, given[i]);
+        for (const t of old ?? []) t.dispose(); // the request is idle: nothing reads them now
+        return;
+      }
       const elements = checkElements(given[i], port);
       const list = elements === null ? null : elements.map((t) => t.nativeHandle);
       const table = list === null ? null : pointerTable(list);
@@ -535,41 +545,6 @@ export class InferRequest extends NativeHandle {
   }
 }
 
-const isComposite = (port: Port) => port.kind === "sequence" || port.kind === "optional";
-
-/** The tensors for a sequence or optional input; null: an optional with no value. */
-function checkElements(value: unknown, port: Port): readonly Tensor[] | null {
-  if (value === undefined || (value === null && port.kind === "sequence")) {
-    throw new InvalidArgumentError(`input '${port.name}' is missing (a ${port.kind}: pass an array of Tensors${port.kind === "optional" ? ", a Tensor or null" : ""})`);
-  }
-  if (value === null) return null;
-  if (value instanceof Tensor && port.kind === "optional") return [value];
-  if (!Array.isArray(value) || !value.every((t) => t instanceof Tensor)) {
-    throw new InvalidArgumentError(`input '${port.name}' is a ${port.kind}: pass an array of Tensors${port.kind === "optional" ? ", a Tensor or null" : ""}`);
-  }
-  for (const t of value as Tensor[]) {
-    if (port.dtype !== null && t.dtype !== port.dtype) {
-      throw new TesseraTypeError(`the elements of input '${port.name}' must be ${port.dtype}, not ${t.dtype}`);
-    }
-  }
-  return value as Tensor[];
-}
-
-/** Native pointers laid out as a C array (tsr_tensor **). */
-function pointerTable(pointers: readonly Pointer[]): BigUint64Array {
-  return BigUint64Array.from(pointers, (p) => native.address(p));
-}
-
-const kindNames = ["tensor", "sequence", "optional", "map", "sparse-tensor", "unknown"];
-
-/** What output `index` is: "tensor", "sequence", "optional-tensor" or "optional-sequence", and its element count (-1: no value). */
-function outputKind(pointer: Pointer, index: number): [string, number] {
-  const [kind, inner, count] = [new Int32Array(1), new Int32Array(1), new Int32Array(1)];
-  check(lib.tsr_request_output_kind(pointer, index, kind, inner, count));
-  const name = kindNames[kind[0]!] ?? "unknown";
-  return [name === "optional" ? `optional-${kindNames[inner[0]!]}` : name, count[0]!];
-}
-
 function checkDeadline(deadlineUs: number): number {
   if (!(deadlineUs >= 0) || !Number.isFinite(deadlineUs)) {
     throw new InvalidArgumentError(`deadlineUs must be a number of microseconds >= 0, not ${deadlineUs}`);
@@ -601,49 +576,4 @@ function collect(values: object, ports: readonly Port[], index: ReadonlyMap<stri
     out[i] = value;
   }
   return out;
-}
-
-const formatShape = (shape: readonly (number | string)[]) => `[${shape.join(",")}]`;
-
-/** The same checks, and messages, as the native side makes before a run; here they fail early. */
-function checkTensor(t: Tensor, port: Port, role: string): void {
-  if (port.dtype !== null && t.dtype !== port.dtype) {
-    throw new TesseraTypeError(`${role} '${port.name}' must be ${port.dtype}, not ${t.dtype}`);
-  }
-  const shape = port.shape;
-  if (shape === null) return;
-  const fits = shape.length === t.shape.length && shape.every((d, i) => typeof d !== "number" || d === t.shape[i]);
-  if (!fits) throw new ShapeError(`${role} '${port.name}' must have shape ${formatShape(shape)}, not ${formatShape(t.shape)}`);
-}
-
-/** A TypedArray that can stand for the port's tensor: right element type and exact size. */
-function checkArray(value: unknown, port: Port, role: string): TypedArray {
-  if (!ArrayBuffer.isView(value) || value instanceof DataView) {
-    const what = Array.isArray(value) ? "a plain array" : value === null ? "null" : typeof value;
-    throw new InvalidArgumentError(`${role} '${port.name}' must be a Tensor or a TypedArray (contiguous elements), not ${what}`);
-  }
-  const array = value as TypedArray;
-  const dtype = port.dtype;
-  if (dtype === null || dtype === "string") {
-    throw new TesseraTypeError(`${role} '${port.name}' is ${dtype ?? "of unknown type"}: pass a Tensor`);
-  }
-  if (!canStore(array, dtype)) {
-    const storage = dtypeInfo(dtype).storage?.name ?? "Tensor";
-    throw new TesseraTypeError(`${role} '${port.name}' must be ${dtype} (a ${storage}), not a ${array.constructor.name}`);
-  }
-  const shape = port.shape;
-  if (shape === null || shape.some((d) => typeof d !== "number")) {
-    throw new ShapeError(`${role} '${port.name}' has shape ${shape ? formatShape(shape) : "of unknown rank"}: a TypedArray cannot say which, so pass a Tensor (rt.tensor(array, { shape, copy: false }))`);
-  }
-  const count = (shape as number[]).reduce((a, b) => a * b, 1);
-  const bytes = Math.ceil((count * dtypeInfo(dtype).bits) / 8);
-  if (array.byteLength !== bytes) {
-    // A detached array reads as 0 bytes; say what happened rather than "too small".
-    if ((array.buffer as ArrayBuffer).detached) {
-      throw new InvalidStateError(`${role} '${port.name}': its ArrayBuffer was detached (by transfer() or postMessage), so its memory is gone`);
-    }
-    const which = array.byteLength < bytes ? "too small" : "too large";
-    throw new InvalidArgumentError(`buffer ${which} for ${role} '${port.name}': shape ${formatShape(shape)} of ${dtype} needs ${bytes} bytes, the ${array.constructor.name} has ${array.byteLength}`);
-  }
-  return array;
 }

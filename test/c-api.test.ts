@@ -3,6 +3,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { addRelu } from "./support/models.ts";
+import { dictVectorizerModel, zipMapClassifier } from "./support/value-models.ts";
 import { repo, scratchDir, zigScript } from "./support/paths.ts";
 
 function compileExample(name: string, dir: string): string {
@@ -56,6 +57,24 @@ test("a C program profiles a run and reads the engine's events", () => {
   expect(out).toMatch(/^10 events, 0 dropped\n/);
   expect(out).toMatch(/node 0 Add: \d+ ns\nnode 1 Relu: \d+ ns\nnode 2 Mul: \d+ ns\n/);
   expect(out).toContain(`NULL count: status ${-1}`);
+}, 60_000);
+
+test("a C program reads a ZipMap's sequence of maps and feeds a map to a DictVectorizer", () => {
+  const dir = scratchDir();
+  const binary = compileExample("map_values", dir);
+  const classifier = join(dir, "classifier.onnx");
+  const vectorizer = join(dir, "dict_vectorizer.onnx");
+  writeFileSync(classifier, zipMapClassifier([0n, 1n, 2n]));
+  writeFileSync(vectorizer, dictVectorizerModel("string", "float32", ["a", "b", "c"]));
+  const run = Bun.spawnSync([binary, classifier, vectorizer]);
+  expect(run.stdout.toString()).toBe([
+    "row 0: 0=0.0900 1=0.2447 2=0.6652",
+    "row 1: 0=0.3333 1=0.3333 2=0.3333",
+    `int64 keys: status ${-4}`,
+    "y: 1.0 0.0 3.0",
+    "",
+  ].join("\n"));
+  expect(run.exitCode).toBe(0);
 }, 60_000);
 
 test("the header compiles as C++ too", async () => {

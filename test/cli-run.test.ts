@@ -7,6 +7,7 @@ import { writeNpy } from "../src/cli/npy.ts";
 import * as rt from "../src/index.ts";
 import { attr, buildModel, GraphBuilder } from "../src/onnx/builder.ts";
 import { addRelu } from "./support/models.ts";
+import { mixedOutputs, zipMapClassifier } from "./support/value-models.ts";
 import { tessera } from "./support/cli.ts";
 import { repo, scratchDir } from "./support/paths.ts";
 
@@ -85,7 +86,7 @@ describe("tessera run", () => {
     ]);
     using model = rt.loadModelSync(mixedPath);
     using inputs = buildInputs(model, { seed: 3 });
-    const expected = model.runSync(inputs.tensors);
+    const expected = model.runSync<rt.Tensor>(inputs.tensors);
     for (const [name, dtype] of [["masked", "float32"], ["twice", "int64"], ["square", "float16"]] as const) {
       const saved = numpyLoad(join(out, `${name}.npy`));
       expect({ name, ...saved }).toEqual({ name, dtype, shape: [...expected[name]!.shape], values: flat(expected[name]!) });
@@ -110,7 +111,7 @@ describe("tessera run", () => {
     expect(numpyLoad(join(out, "twice.npy")).values).toEqual([2, 4, 6, 80, 100, 120]);
     expect(numpyLoad(join(out, "square.npy"))).toEqual({ dtype: "float16", shape: [3], values: [0.25, 2.25, 9] });
     using model = rt.loadModelSync(mixedPath);
-    const expected = model.runSync({
+    const expected = model.runSync<rt.Tensor>({
       ids: rt.tensor([[1n, 2n, 3n], [40n, 50n, 60n]], { dtype: "int64" }),
       mask: rt.tensor([[true, false, true], [false, true, true]]),
       h: rt.tensor([0.5, -1.5, 3], { dtype: "float16" }),
@@ -121,7 +122,7 @@ describe("tessera run", () => {
   test("a dynamic input from .npy takes the file's shape; from .bin, the --shape given", () => {
     const x = new Float32Array([1, -2, 3, -4, 0.5, -0.5, 10, -10, 7, 8, 9, -9]);
     using model = rt.loadModelSync(dynamicPath);
-    const expected = flat(model.runSync({ x: rt.tensor(x, { shape: [3, 4] }) }).y!);
+    const expected = flat(model.runSync<rt.Tensor>({ x: rt.tensor(x, { shape: [3, 4] }) }).y!);
     writeFileSync(join(dir, "x.npy"), writeNpy({ dtype: "float32", shape: [3, 4], data: x }));
     writeFileSync(join(dir, "x.bin"), new Uint8Array(x.buffer));
     const fromNpy = tessera("run", dynamicPath, "--input", `x=${join(dir, "x.npy")}`, "--output", join(dir, "from-npy"));
@@ -133,6 +134,39 @@ describe("tessera run", () => {
     }
     // Our writer's file, read by numpy, holds the values it was given.
     expect(numpyLoad(join(dir, "x.npy")).values).toEqual(Array.from(x));
+  });
+
+  test("sequence outputs show one row per element; an empty optional shows that it has no value", () => {
+    const path = join(dir, "values.onnx");
+    writeFileSync(path, mixedOutputs());
+    const { code, out, err } = tessera("run", path, "--json");
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    const rows = (JSON.parse(out).outputs as { name: string; shape: number[]; note?: string }[]).map((o) => [o.name, o.shape, o.note ?? null]);
+    expect(rows).toEqual([
+      ["doubled", [3], null],
+      ["empty", [], "(optional: no value)"],
+      ["full", [3], null],
+      ["seq[0]", [3], null],
+      ["seq[1]", [3], null],
+      ["maybeSeq[0]", [3], null],
+      ["maybeSeq[1]", [3], null],
+    ]);
+    expect(tessera("run", path).out).toMatch(/\nempty\s+-\s+\(optional: no value\)\n/);
+  });
+
+  test("a sequence of maps (a ZipMap classifier's probabilities) shows one row per map with its entries", () => {
+    const path = join(dir, "classifier.onnx");
+    writeFileSync(path, zipMapClassifier(["no", "yes"]));
+    const { code, out, err } = tessera("run", path, "--shape", "x=2,2", "--json");
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    const rows = JSON.parse(out).outputs as { name: string; dtype: string; shape: number[]; note?: string }[];
+    expect(rows.map((o) => [o.name, o.dtype, o.shape])).toEqual([
+      ["label", "int64", [2]],
+      ["output_probability[0]", "map", [2]],
+      ["output_probability[1]", "map", [2]],
+    ]);
+    expect(rows[1]!.note).toMatch(/^\{"no": 0\.\d+, "yes": 0\.\d+\}$/);
+    expect(tessera("run", path, "--shape", "x=1,2").out).toMatch(/\noutput_probability\[0\]\s+map\s+\[2\]\s+\{"no": 0\.\d+, "yes": 0\.\d+\}\n?$/);
   });
 
   test("--threads sets the model's kernel threads", () => {

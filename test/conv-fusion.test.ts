@@ -70,7 +70,7 @@ function run(bytes: Uint8Array, memoryOptimization: boolean, x: Float32Array, sh
   let result: Float32Array[] = [];
   // Twice: the first run records the memory plan, the second replays it.
   for (let i = 0; i < 2; i++) {
-    const outputs = request.runSync([input]);
+    const outputs = request.runSync<rt.Tensor>([input]);
     result = names.map((n) => (outputs[n]!.toTypedArray() as Float32Array).slice());
     for (const t of Object.values(outputs)) t.dispose();
   }
@@ -138,7 +138,7 @@ describe("convolution fusion", () => {
     using model = rt.loadModelSync(chain(spec, "relu"), { memoryOptimization: false });
     using request = model.createRequest();
     using input = rt.tensor(values(256, 3), { shape: [1, 4, 8, 8] });
-    request.runSync([input]).y!.dispose();
+    request.runSync<rt.Tensor>([input]).y!.dispose();
     using c = request.getTensor("conv3");
     expect(Math.min(...(c.toTypedArray() as Float32Array))).toBeLessThan(0);
     expect(model.operations.map((o) => o.opType)).toEqual(["Conv", "Relu", "Identity"]);
@@ -151,7 +151,7 @@ describe("convolution fusion", () => {
     using request = model.createRequest();
     using input = rt.tensor(values(256, 3), { shape: [1, 4, 8, 8] });
     // Twice: the second run replays the memory plan, where fusion would otherwise happen.
-    for (let i = 0; i < 2; i++) request.runSync([input]).y!.dispose();
+    for (let i = 0; i < 2; i++) request.runSync<rt.Tensor>([input]).y!.dispose();
     const saved = rt.loadTensor(join(folder, "conv3.tsr"));
     expect(Math.min(...(saved.toTypedArray() as Float32Array))).toBeLessThan(0);
     saved.dispose();

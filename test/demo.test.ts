@@ -80,8 +80,8 @@ describe("the digits CNN against numpy at export", () => {
       const pixels = data.images.subarray(index * 64, (index + 1) * 64);
       using image = rt.tensor(pixels, { shape: [1, ...imageShape], copy: false });
       const expected = data.expectedLogits.subarray(index * classCount, (index + 1) * classCount);
-      const sync = model.runSync({ image });
-      const async = await model.run({ image });
+      const sync = model.runSync<rt.Tensor>({ image });
+      const async = await model.run<rt.Tensor>({ image });
       expect(maxDiff(sync.logits!.toTypedArray() as Float32Array, expected)).toBeLessThanOrEqual(tolerance);
       expect(maxDiff(async.logits!.toTypedArray() as Float32Array, expected)).toBeLessThanOrEqual(tolerance);
       const batchRow = batch.logits.subarray(index * classCount, (index + 1) * classCount);

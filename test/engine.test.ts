@@ -45,7 +45,7 @@ describe("engine", () => {
     for (const rows of [1, 3, 1, 5, 3, 5, 1]) {
       const x = Array.from({ length: rows * 4 }, (_, i) => (i % 7) - 3);
       using input = rt.tensor(new Float32Array(x), { shape: [rows, 4] });
-      const { y } = request.runSync([input]);
+      const { y } = request.runSync<rt.Tensor>([input]);
       expect(y!.shape).toEqual([rows, 4]);
       expect(f32(y)).toEqual(expectedAddRelu(x));
     }
@@ -88,7 +88,7 @@ describe("engine", () => {
     // Threads 1 and 2 of the pool are the model's own (the caller is thread 0): both on core 0.
     expect(pinnedThreads()).toBe(before + 2);
     using x = rt.tensor([[1, -5, 2, 0]]);
-    expect(f32(model.runSync([x]).y)).toEqual([4, 0, 10, 8]);
+    expect(f32(model.runSync<rt.Tensor>([x]).y)).toEqual([4, 0, 10, 8]);
   });
 
   test("disableDenormals flushes denormal results to zero; by default they are kept", () => {
@@ -96,9 +96,9 @@ describe("engine", () => {
     using scale = rt.tensor(new Float32Array(4).fill(1e-20));
     using exact = rt.loadModelSync(scaleBy());
     using flushing = rt.loadModelSync(scaleBy(), { disableDenormals: true });
-    expect(f32(exact.runSync([x, scale]).y)[0]).toBeGreaterThan(0); // 1e-40, a denormal
-    expect(f32(flushing.runSync([x, scale]).y)).toEqual([0, 0, 0, 0]);
-    expect(f32(exact.runSync([x, scale]).y)[0]).toBeGreaterThan(0); // the caller's mode came back
+    expect(f32(exact.runSync<rt.Tensor>([x, scale]).y)[0]).toBeGreaterThan(0); // 1e-40, a denormal
+    expect(f32(flushing.runSync<rt.Tensor>([x, scale]).y)).toEqual([0, 0, 0, 0]);
+    expect(f32(exact.runSync<rt.Tensor>([x, scale]).y)[0]).toBeGreaterThan(0); // the caller's mode came back
   });
 
   test("the exclusive scheduler runs requests one at a time, all to the right result", async () => {
@@ -107,7 +107,7 @@ describe("engine", () => {
     const inputs = requests.map((_, i) => rt.tensor([[i, -i, i, -i]]));
     requests.forEach((r, i) => r.infer([inputs[i]!]));
     await Promise.all(requests.map((r) => r.wait()));
-    requests.forEach((r, i) => expect(f32(r.getOutputs().y)).toEqual(expectedAddRelu([i, -i, i, -i])));
+    requests.forEach((r, i) => expect(f32(r.getOutputs<rt.Tensor>().y)).toEqual(expectedAddRelu([i, -i, i, -i])));
     for (const r of requests) r.dispose();
     for (const t of inputs) t.dispose();
   });

@@ -170,7 +170,7 @@ describe("run and bench from the executable", () => {
   /** The model run in this process, through the checkout's library. */
   async function inProcess(inputs: Record<string, rt.Tensor>): Promise<number[]> {
     using model = rt.loadModelSync(modelFile);
-    const { y } = await model.run(inputs);
+    const { y } = await model.run<rt.Tensor>(inputs);
     using output = y!;
     return [...(output.toTypedArray() as Float32Array)];
   }

@@ -59,7 +59,7 @@ describe("attributes and declared sizes that ask for the impossible", () => {
     using model = rt.loadModelSync(tfIdf({ max_gram_length: attr.int(2n ** 40n), max_skip_count: attr.int(2n ** 40n) }));
     const x = rt.tensor(new BigInt64Array([2n, 3n, 5n, 4n, 2n, 9n, 4n]), { shape: [1, 7] });
     const start = performance.now();
-    const { y } = model.createRequest().runSync({ x });
+    const { y } = model.createRequest().runSync<rt.Tensor>({ x });
     expect(performance.now() - start).toBeLessThan(5_000);
     // The unigram 2 twice and 3 once; the bigram (5, 4) twice: 5 at 2, 4 at 3 (distance 1) and 6 (4).
     expect(Array.from(y!.toTypedArray() as Float32Array)).toEqual([2, 1, 2]);
@@ -77,7 +77,7 @@ describe("attributes and declared sizes that ask for the impossible", () => {
     setTimeout(() => request.cancel(), 50);
     await expect(running).rejects.toThrow(/cancelled/);
     // Still usable: a short input runs to the end.
-    const { y } = request.runSync({ x: rt.tensor(new BigInt64Array([5n, 4n]), { shape: [1, 2] }) });
+    const { y } = request.runSync<rt.Tensor>({ x: rt.tensor(new BigInt64Array([5n, 4n]), { shape: [1, 2] }) });
     expect(Array.from(y!.toTypedArray() as Float32Array)).toEqual([0, 0, 1]);
   });
 
@@ -182,7 +182,7 @@ describe("deadlines", () => {
     using model = rt.loadModelSync(addRelu());
     const x = rt.tensor([[1, 2, 3, 4]]);
     for (const deadlineUs of [2 ** 63, 2 ** 64, Number.MAX_VALUE]) {
-      expect(Array.from((await model.run({ x }, { deadlineUs })).y!.toTypedArray() as Float32Array)).toEqual([4, 8, 12, 16]);
+      expect(Array.from((await model.run<rt.Tensor>({ x }, { deadlineUs })).y!.toTypedArray() as Float32Array)).toEqual([4, 8, 12, 16]);
     }
     expect(() => model.runSync({ x }, { deadlineUs: -1 })).toThrow(rt.InvalidArgumentError);
   });

@@ -56,7 +56,7 @@ describe("finalize() checks before it disposes", () => {
       expect(rt.isInitialized()).toBe(true);
       expect([t.disposed, model.disposed]).toEqual([false, false]);
       expect(t.toArray()).toEqual([1, 2]);
-      expect(model.runSync({ x: rt.tensor([[1, 1, 1, 1]]) }).y!.toArray()).toEqual([[4, 6, 8, 10]]);
+      expect(model.runSync<rt.Tensor>({ x: rt.tensor([[1, 1, 1, 1]]) }).y!.toArray()).toEqual([[4, 6, 8, 10]]);
     } finally {
       lib.tsr_model_destroy(orphan);
     }

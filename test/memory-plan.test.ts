@@ -22,7 +22,7 @@ function firstDataSet(folder: string): rt.Tensor[] {
     .map((f) => rt.tensorFromOnnx(new Uint8Array(readFileSync(join(dir, f)))));
 }
 
-function bytesOf(outputs: rt.Outputs): string[] {
+function bytesOf(outputs: rt.Outputs<rt.Tensor>): string[] {
   return Object.entries(outputs).map(([name, t]) => {
     if (t.dtype === "string") return `${name}:${JSON.stringify(t.toArray())}`;
     const view = t.toTypedArray();
@@ -45,8 +45,8 @@ test("planned runs give the same bytes as unplanned ones across the suite", () =
     using plain = rt.loadModelSync(join(folder, "model.onnx"), { memoryOptimization: false });
     const feed = inputs.slice(0, planned.inputNames.length);
     using request = planned.createRequest();
-    const runs = [0, 1, 2].map(() => bytesOf(request.runSync(feed)));
-    const reference = bytesOf(plain.runSync(feed));
+    const runs = [0, 1, 2].map(() => bytesOf(request.runSync<rt.Tensor>(feed)));
+    const reference = bytesOf(plain.runSync<rt.Tensor>(feed));
     for (const [k, run] of runs.entries()) {
       if (JSON.stringify(run) !== JSON.stringify(reference)) {
         problems.push(`${name}: run ${k} (${k === 0 ? "recording" : "planned"}) differs from the unplanned run`);

@@ -268,8 +268,8 @@ describe("optimizeBatchSize", () => {
     using model = rt.loadModelSync(mlp());
     using x = input(1);
     using batch = rt.repeatAlongFirstDim(x, 3);
-    const single = Array.from(model.runSync({ x }).y!.toTypedArray() as Float32Array);
-    const rows = model.runSync({ x: batch }).y!.toArray() as number[][];
+    const single = Array.from(model.runSync<rt.Tensor>({ x }).y!.toTypedArray() as Float32Array);
+    const rows = model.runSync<rt.Tensor>({ x: batch }).y!.toArray() as number[][];
     for (const row of rows) expect(row.map((v, i) => Math.abs(v - single[i]!)).every((d) => d < 1e-5)).toBe(true);
   });
 });

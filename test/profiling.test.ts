@@ -193,7 +193,7 @@ describe("request.profile", () => {
     expectPaired(result.events);
     expect(request.getProfileDurations().model).toHaveLength(4);
     // The request still gives its outputs.
-    expect(request.getOutputs().y!.shape).toEqual([size, size]);
+    expect(request.getOutputs<rt.Tensor>().y!.shape).toEqual([size, size]);
   });
 
   test("a stop threshold ends the timed runs early, at a check period", () => {

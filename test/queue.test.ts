@@ -22,7 +22,7 @@ describe("AsyncInferQueue", () => {
     queue.setCallback((request, userdata, error) => {
       expect(error).toBeNull();
       used.add(request);
-      results.set(userdata, Array.from(request.getOutputs().c!.toTypedArray() as Float32Array));
+      results.set(userdata, Array.from(request.getOutputs<rt.Tensor>().c!.toTypedArray() as Float32Array));
     });
     const jobs = 100;
     for (let i = 0; i < jobs; i++) {
@@ -129,7 +129,7 @@ describe("AsyncInferQueue", () => {
     expect((await all).message).toMatch(/disposed/);
     expect([...queue].every((r) => r.disposed)).toBe(true);
     await expect(queue.startAsync([x])).rejects.toThrow(rt.InvalidStateError);
-    expect(first(model.runSync([x]).y)).toBe(2000);
+    expect(first(model.runSync<rt.Tensor>([x]).y)).toBe(2000);
     model.dispose();
   });
 });

@@ -24,7 +24,7 @@ describe("requests in flight", () => {
     request.setCallback((status, error) => {
       seen.push(status);
       if (error) return finished.reject(error);
-      a.set(request.getOutputs().c!.toTypedArray() as Float32Array); // outputs readable here
+      a.set(request.getOutputs<rt.Tensor>().c!.toTypedArray() as Float32Array); // outputs readable here
       if (seen.length < chain) request.infer([a, one]);
       else finished.resolve();
     });
@@ -51,7 +51,7 @@ describe("requests in flight", () => {
     request.infer([x]);
     await expect(request.wait()).rejects.toThrow("from the callback");
     expect(request.status).toBe("READY"); // the run itself succeeded
-    expect(first(request.getOutputs().y)).toBe(2000);
+    expect(first(request.getOutputs<rt.Tensor>().y)).toBe(2000);
     request.setCallback(null);
   });
 
@@ -62,8 +62,8 @@ describe("requests in flight", () => {
     const inputs = requests.map((_, i) => rt.tensor(i, { shape: [1, 4] }));
     requests.forEach((request, i) => request.infer([inputs[i]!]));
     await Promise.all(requests.map((request) => request.wait()));
-    requests.forEach((request, i) => expect(first(request.getOutputs().y)).toBe((i + 1) * 2));
-    const viaRun = await Promise.all(inputs.map((x) => model.run([x])));
+    requests.forEach((request, i) => expect(first(request.getOutputs<rt.Tensor>().y)).toBe((i + 1) * 2));
+    const viaRun = await Promise.all(inputs.map((x) => model.run<rt.Tensor>([x])));
     viaRun.forEach((out, i) => expect(first(out.y)).toBe((i + 1) * 2));
     for (const t of [...requests, ...inputs]) t.dispose();
   });
@@ -73,7 +73,7 @@ describe("requests in flight", () => {
     const good = models.flatMap((model, m) =>
       Array.from({ length: 25 }, async (_, i) => {
         using x = rt.tensor([[m, i, 0, 0]]);
-        const out = await model.run([x]);
+        const out = await model.run<rt.Tensor>([x]);
         return Array.from(out.y!.toTypedArray() as Float32Array);
       })
     );
@@ -132,7 +132,7 @@ describe("requests in flight", () => {
     expect(outcomes[2]).toBeInstanceOf(rt.RequestError);
     expect(outcomes.filter((o) => o === "ok").length).toBe(5);
     expect(requests.map((r) => r.status)).toEqual(["READY", "READY", "FAULT", "READY", "READY", "READY"]);
-    expect(first((await requests[2]!.run([x])).y)).toBe(500);
+    expect(first((await requests[2]!.run<rt.Tensor>([x])).y)).toBe(500);
     for (const r of requests) r.dispose();
   });
 
@@ -157,7 +157,7 @@ describe("requests in flight", () => {
     // model.run cannot hand outputs back from a disposed model, whichever way its run ended.
     expect(await viaRun).toBeInstanceOf(rt.RuntimeException);
     using y = rt.tensor([[1, 1, 1, 1]]);
-    expect(other.runSync([y]).y!.toArray()).toEqual([[4, 6, 8, 10]]);
+    expect(other.runSync<rt.Tensor>([y]).y!.toArray()).toEqual([[4, 6, 8, 10]]);
     x.dispose();
     expect(rt.nativeStats().liveModels).toBe(start.liveModels + 1);
   });
@@ -171,7 +171,7 @@ describe("requests in flight", () => {
     expect(rt.isInitialized()).toBe(true);
     request.dispose();
     await request.wait().catch((e) => expect(e).toBeInstanceOf(rt.RequestError));
-    expect(first(model.runSync([x]).y)).toBe(2000);
+    expect(first(model.runSync<rt.Tensor>([x]).y)).toBe(2000);
   });
 
   test("disposing a bound tensor mid-run is safe: the run reads it to the end, then it goes", async () => {

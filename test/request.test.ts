@@ -13,29 +13,29 @@ describe("requests", () => {
   test("run, runSync and infer/wait give the model's result", async () => {
     using model = rt.loadModelSync(addRelu());
     using x = rt.tensor([[1, -5, 2, 0], [0, 0, -1, -10]]);
-    expect(model.runSync({ x }).y!.toArray()).toEqual([[4, 0, 10, 8], [2, 4, 4, 0]]);
-    expect((await model.run([x])).y!.toArray()).toEqual([[4, 0, 10, 8], [2, 4, 4, 0]]);
+    expect(model.runSync<rt.Tensor>({ x }).y!.toArray()).toEqual([[4, 0, 10, 8], [2, 4, 4, 0]]);
+    expect((await model.run<rt.Tensor>([x])).y!.toArray()).toEqual([[4, 0, 10, 8], [2, 4, 4, 0]]);
     using request = model.createRequest();
     request.infer({ x });
     await request.wait();
-    expect(request.getOutputs().y!.shape).toEqual([2, 4]);
+    expect(request.getOutputs<rt.Tensor>().y!.shape).toEqual([2, 4]);
   });
 
   test("inputs: arrays or records of Tensors or TypedArrays, the TypedArrays zero-copy", async () => {
     using model = rt.loadModelSync(addPair());
     const a = new Float32Array([1, 2, 3, 4]);
     using b = rt.tensor([10, 20, 30, 40]);
-    expect(f32(model.runSync([a, b]).c)).toEqual([11, 22, 33, 44]);
-    expect(f32(model.runSync({ b: a, a: b }).c)).toEqual([11, 22, 33, 44]);
-    expect(f32((await model.run({ a, b: new Float32Array(4).fill(1) })).c)).toEqual([2, 3, 4, 5]);
+    expect(f32(model.runSync<rt.Tensor>([a, b]).c)).toEqual([11, 22, 33, 44]);
+    expect(f32(model.runSync<rt.Tensor>({ b: a, a: b }).c)).toEqual([11, 22, 33, 44]);
+    expect(f32((await model.run<rt.Tensor>({ a, b: new Float32Array(4).fill(1) })).c)).toEqual([2, 3, 4, 5]);
     using request = model.createRequest();
     request.infer([a, a]);
     await request.wait();
-    expect(f32(request.getOutputs().c)).toEqual([2, 4, 6, 8]);
+    expect(f32(request.getOutputs<rt.Tensor>().c)).toEqual([2, 4, 6, 8]);
     a[0] = 100; // the same array again: its wrapper is reused and reads the new contents
     request.infer([a, a]);
     await request.wait();
-    expect(f32(request.getOutputs().c)).toEqual([200, 4, 6, 8]);
+    expect(f32(request.getOutputs<rt.Tensor>().c)).toEqual([200, 4, 6, 8]);
   });
 
   test("outputs passed in are filled in place, as arrays or records of Tensors or TypedArrays", async () => {
@@ -48,17 +48,17 @@ describe("requests", () => {
     await request.wait();
     expect(Array.from(y)).toEqual([2, 0, 6, 0, 10, 0]);
     expect(f32(z)).toEqual([-1, 2, -3, 4, -5, 6]);
-    const outputs = request.getOutputs();
+    const outputs = request.getOutputs<rt.Tensor>();
     expect(outputs.z).toBe(z); // the caller's tensor, not a copy
     expect(outputs.y!.toTypedArray()).toBe(y);
     const onlyZ = new Float32Array(6);
-    expect(request.runSync({ x }, { into: { z: onlyZ } }).z!.toTypedArray()).toBe(onlyZ);
+    expect(request.runSync<rt.Tensor>({ x }, { into: { z: onlyZ } }).z!.toTypedArray()).toBe(onlyZ);
     expect(Array.from(onlyZ)).toEqual([-1, 2, -3, 4, -5, 6]);
     y.fill(0); // no outputs given this time: y is no longer bound, so it stays untouched
     request.infer({ x });
     await request.wait();
     expect(Array.from(y)).toEqual([0, 0, 0, 0, 0, 0]);
-    expect(f32(request.getOutputs().y)).toEqual([2, 0, 6, 0, 10, 0]);
+    expect(f32(request.getOutputs<rt.Tensor>().y)).toEqual([2, 0, 6, 0, 10, 0]);
   });
 
   test("inputs are validated before anything runs, with typed errors", () => {
@@ -74,12 +74,12 @@ describe("requests", () => {
     // A TypedArray cannot stand for an input with symbolic dims: its shape would be a guess.
     expect(() => model.runSync({ x: new Float32Array(8) })).toThrow(rt.ShapeError);
     expect(() => model.runSync({ x: new Float32Array(8) })).toThrow(/input 'x' has shape \[N,4\].*pass a Tensor/);
-    expect(model.runSync({ x: rt.tensor(1, { shape: [3, 4] }) }).y!.shape).toEqual([3, 4]);
+    expect(model.runSync<rt.Tensor>({ x: rt.tensor(1, { shape: [3, 4] }) }).y!.shape).toEqual([3, 4]);
   });
 
   test("TypedArrays: the element type must match, the buffer must fit exactly", () => {
     using model = rt.loadModelSync(mixedTypes());
-    expect(f32(model.runSync({ i: new Int32Array([1, 2]), f: new Float32Array([0.5, 0.5]) }).out)).toEqual([1.5, 2.5]);
+    expect(f32(model.runSync<rt.Tensor>({ i: new Int32Array([1, 2]), f: new Float32Array([0.5, 0.5]) }).out)).toEqual([1.5, 2.5]);
     const run = (i: unknown, f: unknown) => () => model.runSync({ i, f } as unknown as rt.Inputs);
     expect(run(new Float32Array(2), new Float32Array(2))).toThrow(rt.TypeError);
     expect(run(new Float32Array(2), new Float32Array(2))).toThrow(/input 'i' must be int32 \(a Int32Array\), not a Float32Array/);
@@ -116,7 +116,7 @@ describe("requests", () => {
     expect(() => request.getOutputs()).toThrow(/already running/);
     await request.wait();
     expect(request.status).toBe("READY");
-    expect((request.getOutputs().y!.toTypedArray() as Float32Array)[0]).toBe(400);
+    expect((request.getOutputs<rt.Tensor>().y!.toTypedArray() as Float32Array)[0]).toBe(400);
     await expect(request.run([x], { deadlineUs: 1 })).rejects.toThrow(rt.RequestError);
     expect(request.status).toBe("FAULT");
     expect(() => request.getOutputs()).toThrow(/failed, so it has no results: the deadline passed before node/);
@@ -135,7 +135,7 @@ describe("requests", () => {
     expect(request.status).toBe("RUNNING");
     expect(request.waitSync(-1)).toBe(false);
     expect(request.status).toBe("READY");
-    expect((request.getOutputs().y!.toTypedArray() as Float32Array)[5]).toBe(400);
+    expect((request.getOutputs<rt.Tensor>().y!.toTypedArray() as Float32Array)[5]).toBe(400);
     request.infer([x], undefined, { deadlineUs: 1 });
     expect(() => request.waitSync()).toThrow(/deadline passed before node/);
     request.infer([x]); // usable right away, without the event loop having turned
@@ -152,10 +152,10 @@ describe("requests", () => {
     expect(late).toBeInstanceOf(rt.RequestError);
     expect(late.message).toMatch(/deadline passed before node/);
     request.setDeadline(0);
-    expect((request.runSync([x]).y!.toTypedArray() as Float32Array)[0]).toBe(5000);
+    expect((request.runSync<rt.Tensor>([x]).y!.toTypedArray() as Float32Array)[0]).toBe(5000);
     expect(() => model.runSync([x], { deadlineUs: 1 })).toThrow(/deadline passed/);
     await expect(model.run([x], { deadlineUs: 1 })).rejects.toThrow(rt.RequestError);
-    expect((model.runSync([x]).y!.toTypedArray() as Float32Array)[3]).toBe(5000);
+    expect((model.runSync<rt.Tensor>([x]).y!.toTypedArray() as Float32Array)[3]).toBe(5000);
     expect(() => request.setDeadline(-1)).toThrow(rt.InvalidArgumentError);
   });
 
@@ -170,14 +170,14 @@ describe("requests", () => {
       expect(e).toBeInstanceOf(rt.RequestError);
       expect(e.message).toMatch(/cancelled before node/);
     });
-    const out = await request.run([x]);
+    const out = await request.run<rt.Tensor>([x]);
     expect((out.y!.toTypedArray() as Float32Array)[0]).toBe(5000);
   });
 
   test("output subsets: only the selected outputs, and only the nodes they need, are computed", async () => {
     using model = rt.loadModelSync(twoOutputs(), { memoryOptimization: false });
     using x = rt.tensor([[1, -2, 3], [-4, 5, -6]]);
-    const onlyZ = await model.run([x], { outputs: ["z"] });
+    const onlyZ = await model.run<rt.Tensor>([x], { outputs: ["z"] });
     expect(Object.keys(onlyZ)).toEqual(["z"]);
     expect(f32(onlyZ.z)).toEqual([-1, 2, -3, 4, -5, 6]);
     expect(Object.keys(model.runSync([x]))).toEqual(["y", "z"]); // the next call selects all again
@@ -212,7 +212,7 @@ describe("requests", () => {
     using listed = await rt.compileModel(addRelu(), { devices: ["vulkan:0", "auto"] });
     expect(listed.getOption("devices")).toBe("cpu");
     using x = rt.tensor([[0, 0, 0, 0]]);
-    expect(listed.runSync([x]).y!.toArray()).toEqual([[2, 4, 6, 8]]);
+    expect(listed.runSync<rt.Tensor>([x]).y!.toArray()).toEqual([[2, 4, 6, 8]]);
     await expect(rt.compileModel(addRelu(), { devices: "vulkan:0" })).rejects.toThrow(rt.NotImplementedError);
     await expect(rt.compileModel(addRelu(), { devices: ["gpu:7"] })).rejects.toThrow(rt.InvalidArgumentError);
   });

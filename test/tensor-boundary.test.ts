@@ -99,7 +99,7 @@ describe("a tensor whose ArrayBuffer is detached or shrunk", () => {
     expect(() => t.fill(1)).toThrow(/was resized to 0 bytes/);
     buffer.resize(32);
     t.fill(2);
-    expect(floats(model.runSync({ x: t }).y)).toEqual([-2, -2, -2, -2]);
+    expect(floats(model.runSync<rt.Tensor>({ x: t }).y)).toEqual([-2, -2, -2, -2]);
   });
 
   test("TypedArrays bound directly to a request: detached inputs and outputs throw InvalidStateError", () => {
@@ -109,14 +109,14 @@ describe("a tensor whose ArrayBuffer is detached or shrunk", () => {
     const y = new Float32Array(4);
     request.runSync({ x }, { into: { y } });
     expect(Array.from(y)).toEqual([-1, -2, -3, -4]);
-    const wrapped = request.getOutputs().y!; // the request's tensor over y
+    const wrapped = request.getOutputs<rt.Tensor>().y!; // the request's tensor over y
     (y.buffer as ArrayBuffer).transfer();
     expect(() => wrapped.toTypedArray()).toThrow(rt.InvalidStateError);
     expect(() => request.runSync({ x }, { into: { y } })).toThrow(rt.InvalidStateError);
     expect(() => request.runSync({ x }, { into: { y } })).toThrow(/output 'y': its ArrayBuffer was detached/);
     (x.buffer as ArrayBuffer).transfer();
     expect(() => request.runSync({ x })).toThrow(/input 'x': its ArrayBuffer was detached/);
-    expect(floats(request.runSync({ x: new Float32Array([5, 6, 7, 8]) }).y)).toEqual([-5, -6, -7, -8]);
+    expect(floats(request.runSync<rt.Tensor>({ x: new Float32Array([5, 6, 7, 8]) }).y)).toEqual([-5, -6, -7, -8]);
   });
 });
 
@@ -132,7 +132,7 @@ describe("bool bytes other than 0 and 1 become 1 where they enter", () => {
     equal: [0, 0, 1, 1],
     where: [-1, 20, 30, 40],
   };
-  const results = (outputs: rt.Outputs) => ({
+  const results = (outputs: rt.Outputs<rt.Tensor>) => ({
     not: bytes(outputs.not),
     and: bytes(outputs.and),
     xor: bytes(outputs.xor),
@@ -148,7 +148,7 @@ describe("bool bytes other than 0 and 1 become 1 where they enter", () => {
     using tb = rt.tensor(b(), { dtype: "bool" });
     expect(bytes(ta)).toEqual([0, 1, 1, 1]);
     expect(Array.from(source)).toEqual([0, 1, 2, 255]);
-    expect(results(model.runSync({ a: ta, b: tb }))).toEqual(expected);
+    expect(results(model.runSync<rt.Tensor>({ a: ta, b: tb }))).toEqual(expected);
   });
 
   test("zero-copy: normalized in place, then the operators give the right results", () => {
@@ -158,7 +158,7 @@ describe("bool bytes other than 0 and 1 become 1 where they enter", () => {
     using tb = rt.tensor(new Uint8ClampedArray([1, 0, 128, 1]), { dtype: "bool", copy: false });
     expect(Array.from(source)).toEqual([0, 1, 1, 1]);
     expect(ta.toTypedArray()).toBe(source);
-    expect(results(model.runSync({ a: ta, b: tb }))).toEqual(expected);
+    expect(results(model.runSync<rt.Tensor>({ a: ta, b: tb }))).toEqual(expected);
   });
 
   test("TypedArrays bound directly, also when refilled between runs of one request", () => {
@@ -166,10 +166,10 @@ describe("bool bytes other than 0 and 1 become 1 where they enter", () => {
     using request = model.createRequest();
     const ta = a();
     const tb = b();
-    expect(results(request.runSync({ a: ta, b: tb }))).toEqual(expected);
+    expect(results(request.runSync<rt.Tensor>({ a: ta, b: tb }))).toEqual(expected);
     ta.set([0, 7, 200, 255]); // the same arrays again: the request reuses its wrappers
     tb.set([3, 0, 1, 64]);
-    expect(results(request.runSync({ a: ta, b: tb }))).toEqual(expected);
+    expect(results(request.runSync<rt.Tensor>({ a: ta, b: tb }))).toEqual(expected);
   });
 
   test("scalars, nested arrays and fill give 0 and 1", () => {
@@ -186,7 +186,7 @@ describe("bool bytes other than 0 and 1 become 1 where they enter", () => {
     expect(Array.from(readNpy(writeNpy({ dtype: "bool", shape: [4], data: a() })).data as Uint8Array)).toEqual([0, 1, 1, 1]);
     using model = rt.loadModelSync(boolOps());
     using inputs = buildInputs(model, { inputs: [`a=${pathA}`, `b=${pathB}`] });
-    expect(results(model.runSync(inputs.tensors))).toEqual(expected);
+    expect(results(model.runSync<rt.Tensor>(inputs.tensors))).toEqual(expected);
   });
 });
 

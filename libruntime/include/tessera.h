@@ -343,6 +343,7 @@ enum {
     TSR_INFO_QUANT_KIND = 8,
     TSR_INFO_QUANT_AXIS = 9,
     TSR_INFO_QUANT_COUNT = 10,
+    TSR_INFO_VALUE_DTYPE = 11, /* a map (or a sequence or optional of maps): the values' type; TSR_INFO_DTYPE is the key type; 0 otherwise */
 };
 TSR_API tsr_status tsr_tensor_info_get_string(const tsr_tensor_info *info, int32_t key, const char **value);
 TSR_API tsr_status tsr_tensor_info_get_i64(const tsr_tensor_info *info, int32_t key, int64_t *value);
@@ -396,12 +397,24 @@ TSR_API tsr_status tsr_request_get_output(tsr_request *request, uint32_t index, 
  * them alive until the run ends). For an optional input, NULL `elements` means no value; an
  * optional tensor takes one element. Element types are checked here (TSR_TYPE_ERROR). */
 TSR_API tsr_status tsr_request_set_input_elements(tsr_request *request, const char *name, tsr_tensor **elements, uint32_t count);
-/* What output `index` of the last run is: its kind (TSR_KIND_TENSOR, _SEQUENCE or _OPTIONAL), the
- * kind inside an optional, and its element count: 1 for a tensor, the length of a sequence (or of
- * the sequence in an optional), -1 for an optional with no value. */
+/* What output `index` of the last run is: its kind (TSR_KIND_TENSOR, _SEQUENCE, _OPTIONAL or _MAP),
+ * the kind inside (a sequence's elements: TSR_KIND_MAP for a sequence of maps; an optional's value),
+ * and its element count: 1 for a tensor, the length of a sequence (or of the sequence in an
+ * optional), the entry count of a map (or of the map in an optional), -1 for an optional with no
+ * value. */
 TSR_API tsr_status tsr_request_output_kind(tsr_request *request, uint32_t index, int32_t *kind, int32_t *inner_kind, int32_t *count);
-/* A new tensor holding element `element` of sequence or optional output `index`. */
+/* A new tensor holding element `element` of sequence or optional output `index` (maps inside are
+ * read with tsr_request_get_output_map). */
 TSR_API tsr_status tsr_request_get_output_element(tsr_request *request, uint32_t index, uint32_t element, tsr_tensor **tensor);
+/* Maps (ONNX's map(K, V)) cross as two 1-D tensors of one length: the keys (int64 or string, no key
+ * twice; TSR_INFO_DTYPE) and the values (TSR_INFO_VALUE_DTYPE). Binds a map input to them, read in
+ * place when the request runs (keep them alive until the run ends). Types and shapes are checked
+ * here (TSR_TYPE_ERROR, TSR_SHAPE_ERROR); a key given twice fails the run (TSR_INVALID_ARGUMENT). */
+TSR_API tsr_status tsr_request_set_input_map(tsr_request *request, const char *name, tsr_tensor *keys, tsr_tensor *values);
+/* New tensors holding the keys and values of map output `index` (`element` 0), of map `element` of
+ * a sequence of maps, or of an optional's map (`element` 0); the caller destroys both. */
+TSR_API tsr_status tsr_request_get_output_map(tsr_request *request, uint32_t index, uint32_t element, tsr_tensor **keys,
+                                              tsr_tensor **values);
 /* TSR_REQUEST_READY, TSR_REQUEST_RUNNING or TSR_REQUEST_FAULT (the last run failed; the request
  * stays usable). */
 TSR_API tsr_status tsr_request_status(const tsr_request *request, int32_t *state);

@@ -34,4 +34,5 @@ test {
     _ = @import("backends/cpu/cpu_tests.zig");
     _ = @import("exec/memory_plan.zig");
     _ = @import("tidy.zig");
+    _ = @import("exec/map_value.zig");
 }

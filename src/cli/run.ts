@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { IOError, TypeError as TesseraTypeError } from "../errors.ts";
 import { loadModel } from "../model.ts";
-import type { Tensor } from "../tensor.ts";
+import type { MapKey, MapValue, Value, ValueMap } from "../run-values.ts";
+import { Tensor } from "../tensor.ts";
 import { integerOption, modelPath } from "./args.ts";
 import { buildInputs, type InputDescription } from "./inputs.ts";
 import { npyCanHold, writeNpy } from "./npy.ts";
@@ -39,6 +40,31 @@ interface OutputEntry {
   /** null for dtypes whose elements are not plain numbers (bfloat16, complex, strings, …). */
   summary: ValueSummary | null;
   file?: string;
+  /** Text shown instead of statistics: a map's entries, or that an optional has no value. */
+  note?: string;
+}
+
+/**
+ * The rows of one output: a tensor is one row, a sequence one row per element ("name[i]"), a map
+ * one row with its entries ("{key: value, ...}", shape [entries]), and an optional with no value
+ * one row that says so. Tensors are saved as .npy files when `dir` is given (maps are not).
+ */
+function outputEntries(name: string, value: Value, dir: string | undefined): OutputEntry[] {
+  if (value === null) return [{ name, dtype: "-", shape: [], summary: null, note: "(optional: no value)" }];
+  const elements: [string, Tensor | ValueMap][] = Array.isArray(value) ? value.map((t, i) => [`${name}[${i}]`, t]) : [[name, value]];
+  return elements.map(([label, t]) => {
+    if (!(t instanceof Tensor)) return { name: label, dtype: "map", shape: [t.size], summary: null, note: formatMap(t) };
+    const entry: OutputEntry = { name: label, dtype: t.dtype, shape: [...t.shape], summary: npyCanHold(t.dtype) ? summariseValues(t) : null };
+    if (dir !== undefined) entry.file = save(dir, label, t);
+    return entry;
+  });
+}
+
+/** "{0: 0.25, 1: 0.75}": keys in the map's order, strings quoted, numbers to 6 significant digits. */
+function formatMap(map: ValueMap): string {
+  const show = (v: MapKey | MapValue) => typeof v === "string" ? JSON.stringify(v) : typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v);
+  const shown = [...map].slice(0, 8).map(([k, v]) => `${show(k)}: ${show(v)}`);
+  return `{${shown.join(", ")}${map.size > 8 ? `, … (${map.size})` : ""}}`;
 }
 
 export async function run(args: string[]): Promise<string> {
@@ -51,20 +77,10 @@ export async function run(args: string[]): Promise<string> {
   using inputs = buildInputs(model, { inputs: values.input, shapes: values.shape, seed });
   using request = model.createRequest();
   const start = performance.now();
-  const tensors = request.runSync(inputs.tensors);
+  const outputs = request.runSync(inputs.tensors);
   const ms = performance.now() - start;
 
-  const entries: OutputEntry[] = [];
-  for (const name of model.outputNames) {
-    const value = tensors[name] ?? request.getValue(name);
-    // Sequences give one entry per element, "name[i]"; an empty optional gives none.
-    const elements: [string, Tensor][] = value === null ? [] : Array.isArray(value) ? value.map((t, i) => [`${name}[${i}]`, t]) : [[name, value]];
-    for (const [label, t] of elements) {
-      const entry: OutputEntry = { name: label, dtype: t.dtype, shape: [...t.shape], summary: npyCanHold(t.dtype) ? summariseValues(t) : null };
-      if (values.output !== undefined) entry.file = save(values.output, label, t);
-      entries.push(entry);
-    }
-  }
+  const entries = model.outputNames.flatMap((name) => outputEntries(name, outputs[name] ?? null, values.output));
   const result = { model: path, ms, inputs: inputs.describe(), outputs: entries };
   return values.json ? JSON.stringify(result, null, 2) : formatRun(result);
 }
@@ -88,6 +104,7 @@ function formatRun(result: { model: string; ms: number; inputs: InputDescription
   const inputRows = result.inputs.map((i) => [i.name, i.dtype, shape(i.shape), i.source]);
   const outputRows = result.outputs.map((o) => {
     const text = o.summary ? formatSummary(o.summary, o.shape.reduce((a, b) => a * b, 1)) : { stats: "", preview: "" };
+    if (o.note !== undefined) return [o.name, o.dtype, o.dtype === "map" ? shape(o.shape) : "", "", o.note];
     return [o.name, o.dtype, shape(o.shape), text.stats, o.file ?? text.preview];
   });
   const saved = result.outputs.some((o) => o.file !== undefined);

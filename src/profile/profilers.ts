@@ -13,6 +13,7 @@ import { InvalidArgumentError, InvalidStateError, NotImplementedError, ShapeErro
 import { memorySample } from "../memory-monitor.ts";
 import type { Model } from "../model.ts";
 import type { InferRequest, InputValue, Inputs } from "../request.ts";
+import { disposeValue } from "../run-values.ts";
 import { type NestedArray, Tensor, tensor } from "../tensor.ts";
 import { writeFileSync } from "node:fs";
 import type { ProfileDurations, ProfileOptions, ProfileResult } from "./events.ts";
@@ -244,7 +245,7 @@ function timeRuns(request: InferRequest, inputs: Inputs, iterations: number, war
   const once = () => {
     const outputs = request.runSync(inputs);
     const end = performance.now();
-    for (const output of Object.values(outputs)) output.dispose();
+    for (const output of Object.values(outputs)) disposeValue(output);
     afterRun();
     return end;
   };

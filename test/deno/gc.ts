@@ -95,7 +95,7 @@ export const scenarios: Record<string, (expectCollected: ExpectCollected) => Pro
       }
       return weak(made);
     });
-    assert.equal(model.runSync([new Float32Array(4), new Float32Array(4)]).c!.shape[0], 4); // untouched
+    assert.equal(model.runSync<rt.Tensor>([new Float32Array(4), new Float32Array(4)]).c!.shape[0], 4); // untouched
   },
 
   "InferRequest: dropped with its model": (expectCollected) =>
@@ -110,7 +110,7 @@ export const scenarios: Record<string, (expectCollected: ExpectCollected) => Pro
     const runJobs = async (model: rt.Model) => {
       const queue = new rt.AsyncInferQueue<number>(model, 2);
       const seen: number[] = [];
-      queue.setCallback((request, userdata) => seen.push(userdata + request.getOutputs().c!.toTypedArray()[0]!));
+      queue.setCallback((request, userdata) => seen.push(userdata + request.getOutputs<rt.Tensor>().c!.toTypedArray()[0]!));
       const a = new Float32Array([1, 1, 1, 1]);
       for (let i = 0; i < 6; i++) await queue.startAsync([a, a], i);
       await queue.waitAll();

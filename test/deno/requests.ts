@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import * as rt from "../../src/index.ts";
 import { addPair, addRelu, heavyChain, longChain, twoOutputs } from "./models.ts";
+import { dictVectorizerModel, mixedOutputs, zipMapClassifier } from "../support/value-models.ts";
 
 // deno-lint-ignore no-explicit-any
 const Deno = (globalThis as any).Deno;
@@ -17,14 +18,14 @@ Deno.test("requests: inputs and outputs as arrays or records, Tensors or TypedAr
   using model = rt.loadModelSync(addPair());
   const a = new Float32Array([1, 2, 3, 4]);
   using b = rt.tensor([10, 20, 30, 40]);
-  assert.deepEqual(floats(model.runSync([a, b]).c), [11, 22, 33, 44]);
-  assert.deepEqual(floats((await model.run({ a: b, b: a })).c), [11, 22, 33, 44]);
+  assert.deepEqual(floats(model.runSync<rt.Tensor>([a, b]).c), [11, 22, 33, 44]);
+  assert.deepEqual(floats((await model.run<rt.Tensor>({ a: b, b: a })).c), [11, 22, 33, 44]);
   using request = model.createRequest();
   const c = new Float32Array(4);
   request.infer({ a, b }, { c });
   await request.wait();
   assert.deepEqual(Array.from(c), [11, 22, 33, 44]);
-  assert.equal(request.getOutputs().c!.toTypedArray(), c);
+  assert.equal(request.getOutputs<rt.Tensor>().c!.toTypedArray(), c);
   using into = rt.tensor({ shape: [4] });
   request.infer([a, a], [into]);
   await request.wait();
@@ -55,7 +56,7 @@ Deno.test("requests: status, waitSync timeout and end, deadline, subsets", async
   assert.equal(request.status, "READY");
   await assert.rejects(() => request.run([x], { deadlineUs: 1 }), /deadline passed before node/);
   assert.equal(request.status, "FAULT");
-  assert.equal((await request.run([x])).y!.toTypedArray()[0], 400);
+  assert.equal((await request.run<rt.Tensor>([x])).y!.toTypedArray()[0], 400);
   await request.wait(); // the nonblocking wait of that run has returned too
   using two = rt.loadModelSync(twoOutputs(), { memoryOptimization: false });
   using t = rt.tensor([[1, -2, 3], [-4, 5, -6]]);
@@ -73,7 +74,7 @@ Deno.test("requests: a chain of infers driven from the callback", async () => {
   request.setCallback((status, error) => {
     if (error) return finished.reject(error);
     assert.equal(status, "READY");
-    a.set(request.getOutputs().c!.toTypedArray() as Float32Array);
+    a.set(request.getOutputs<rt.Tensor>().c!.toTypedArray() as Float32Array);
     if (++count < 100) request.infer([a, one]);
     else finished.resolve();
   });
@@ -89,13 +90,13 @@ Deno.test("requests: hundreds in flight on one model, and many models at once", 
   const inputs = requests.map((_, i) => rt.tensor(i, { shape: [1, 4] }));
   requests.forEach((r, i) => r.infer([inputs[i]!]));
   await Promise.all(requests.map((r) => r.wait()));
-  requests.forEach((r, i) => assert.equal(r.getOutputs().y!.toTypedArray()[0], (i + 1) * 2));
+  requests.forEach((r, i) => assert.equal(r.getOutputs<rt.Tensor>().y!.toTypedArray()[0], (i + 1) * 2));
   for (const t of [...requests, ...inputs]) t.dispose();
   const models = await Promise.all(Array.from({ length: 8 }, () => rt.loadModel(addRelu())));
   const results = await Promise.all(models.flatMap((m, k) =>
     Array.from({ length: 25 }, async (_, i) => {
       using x = rt.tensor([[k, i, 0, 0]]);
-      return floats((await m.run([x])).y);
+      return floats((await m.run<rt.Tensor>([x])).y);
     })
   ));
   results.forEach((row, n) => assert.deepEqual(row, [(Math.floor(n / 25) + 1) * 2, (n % 25 + 2) * 2, 6, 8]));
@@ -139,7 +140,7 @@ Deno.test("AsyncInferQueue: userdata, callback outputs, errors, waitAll", async 
   using x = rt.tensor(0, { shape: [4, 16] });
   const seen = new Map<number, number>();
   queue.setCallback((request, userdata, error) => {
-    if (!error) seen.set(userdata, request.getOutputs().y!.toTypedArray()[0] as number);
+    if (!error) seen.set(userdata, request.getOutputs<rt.Tensor>().y!.toTypedArray()[0] as number);
   });
   for (let i = 0; i < 30; i++) await queue.startAsync([x], i, undefined, { deadlineUs: i === 7 ? 1 : 0 });
   await assert.rejects(() => queue.waitAll(), rt.RequestError);
@@ -165,4 +166,32 @@ Deno.test("profiling: engine events and request.profile under Deno", () => {
     const begins = result.events.filter((e) => e.kind === kind && e.phase === "begin").length;
     assert.equal(begins * 2, result.events.filter((e) => e.kind === kind).length, kind);
   }
+});
+
+Deno.test("requests: run and runSync return sequence and optional outputs too", async () => {
+  using model = rt.loadModelSync(mixedOutputs());
+  using x = rt.tensor([1, 2, 3]);
+  for (const out of [model.runSync({ x }), await model.run({ x })]) {
+    assert.deepEqual(Object.keys(out), ["doubled", "empty", "full", "seq", "maybeSeq"]);
+    assert.deepEqual(floats(out.doubled as rt.Tensor), [2, 4, 6]);
+    assert.equal(out.empty, null);
+    assert.deepEqual(floats(out.full as rt.Tensor), [2, 4, 6]);
+    assert.deepEqual((out.seq as rt.Tensor[]).map(floats), [[1, 2, 3], [2, 4, 6]]);
+    assert.deepEqual((out.maybeSeq as rt.Tensor[]).map(floats), [[1, 2, 3], [2, 4, 6]]);
+    for (const value of Object.values(out)) rt.disposeValue(value);
+  }
+});
+
+Deno.test("requests: maps come back as JS Maps and go in from Maps or plain objects", async () => {
+  using classifier = rt.loadModelSync(zipMapClassifier(["no", "yes"]));
+  using x = rt.tensor([[0, Math.log(3)]]);
+  const out = await classifier.run({ x });
+  const [row] = out.output_probability as rt.ValueMap[];
+  assert.deepEqual([...row!.keys()], ["no", "yes"]);
+  assert.ok(Math.abs((row!.get("yes") as number) - 0.75) < 1e-6);
+  rt.disposeValue(out.label);
+  using vectorizer = rt.loadModelSync(dictVectorizerModel("int64", "float32", [1n, 2n]));
+  assert.deepEqual(floats(vectorizer.runSync({ m: new Map([[2, 5]]) }).y as rt.Tensor), [0, 5]);
+  assert.deepEqual(floats(vectorizer.runSync({ m: { "1": 4 } }).y as rt.Tensor), [4, 0]);
+  assert.throws(() => vectorizer.runSync({ m: new Map([["one", 4]]) }), rt.TypeError);
 });

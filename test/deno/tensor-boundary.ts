@@ -35,14 +35,14 @@ Deno.test("resize(0) then a run throws InvalidStateError; grown back, the tensor
   assert.throws(() => t.fill(1), rt.InvalidStateError);
   buffer.resize(16);
   t.fill(3);
-  assert.deepEqual(floats(model.runSync({ x: t }).y), [-3, -3, -3, -3]);
+  assert.deepEqual(floats(model.runSync<rt.Tensor>({ x: t }).y), [-3, -3, -3, -3]);
 });
 
 Deno.test("a TypedArray bound to a request and then detached throws InvalidStateError", () => {
   using model = rt.loadModelSync(negate());
   using request = model.createRequest();
   const x = new Float32Array([1, 2, 3, 4]);
-  assert.deepEqual(floats(request.runSync({ x }).y), [-1, -2, -3, -4]);
+  assert.deepEqual(floats(request.runSync<rt.Tensor>({ x }).y), [-1, -2, -3, -4]);
   x.buffer.transfer();
   assert.throws(() => request.runSync({ x }), /input 'x': its ArrayBuffer was detached/);
 });
@@ -62,7 +62,7 @@ Deno.test("bool bytes 2 and 255 are true: Not, And, Cast(bool->uint8) and Equal 
   using ta = rt.tensor(a, { dtype: "bool", copy: false });
   using tb = rt.tensor(new Uint8Array([1, 0, 128, 1]), { dtype: "bool" });
   assert.deepEqual(Array.from(a), [0, 1, 1, 1]); // zero-copy: normalized in place
-  const out = model.runSync({ a: ta, b: tb });
+  const out = model.runSync<rt.Tensor>({ a: ta, b: tb });
   assert.deepEqual(
     { not: bytes(out.not), and: bytes(out.and), cast: bytes(out.cast), equal: bytes(out.equal) },
     { not: [1, 0, 0, 0], and: [0, 0, 1, 1], cast: [0, 1, 1, 1], equal: [0, 0, 1, 1] },

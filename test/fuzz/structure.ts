@@ -119,10 +119,13 @@ export function runCase(c: Case): Outcome {
       return outcome;
     }
     const outputs = model.runSync(inputs, { deadlineUs: DEADLINE_US });
-    for (const t of Object.values(outputs)) {
-      // Reading the values converts odd element types in TypeScript (packed, float8, strings).
-      if (cheapToArray(t.shape)) void t.toArray();
-      t.dispose();
+    for (const value of Object.values(outputs)) {
+      for (const t of [value].flat()) {
+        if (!(t instanceof rt.Tensor)) continue; // null, or a map: plain JS already
+        // Reading the values converts odd element types in TypeScript (packed, float8, strings).
+        if (cheapToArray(t.shape)) void t.toArray();
+        t.dispose();
+      }
     }
     outcome.ran = true;
   } catch (error) {

@@ -24,7 +24,7 @@ export async function runMany(start: Start, onInFlight?: () => void) {
   let wrong = 0;
   const runs = Array.from({ length: start.runs }, async (_, i) => {
     const x = rt.tensor([[i, -i, 1, 2]]);
-    const { y } = await model.run({ x });
+    const { y } = await model.run<rt.Tensor>({ x });
     const values = Array.from(y!.toTypedArray() as Float32Array);
     // add_relu: relu(x + [1, 2, 3, 4]) * 2
     const want = [Math.max(i + 1, 0) * 2, Math.max(-i + 2, 0) * 2, 8, 12];

@@ -47,6 +47,7 @@ pub const InfoNumberKey = enum(i32) {
     quant_kind = 8,
     quant_axis = 9,
     quant_count = 10,
+    value_dtype = 11,
 };
 
 const default_options: Options = .{};
@@ -327,6 +328,7 @@ fn infoNumber(info: ?*const TensorInfo, key: i32, value: ?*i64) status.Error!voi
         .quant_kind => @intFromEnum(self.quantization.kind),
         .quant_axis => self.quantization.axis,
         .quant_count => @intCast(self.quantization.scales.len),
+        .value_dtype => if (self.value_dtype) |d| @intFromEnum(d) else 0,
     };
 }
 

@@ -179,6 +179,34 @@ fn getOutputElement(request: ?*Request, index: u32, element: u32, tensor: ?*?*Te
     out.* = try (try requestOf(request)).outputElement(index, element);
 }
 
+/// Binds a map input: `keys` (int64 or string) and `values`, 1-D tensors of one length, read in
+/// place when the request runs. Their types are checked here (TSR_TYPE_ERROR); a key given twice
+/// fails the run (TSR_INVALID_ARGUMENT).
+pub fn tsr_request_set_input_map(request: ?*Request, name: ?[*:0]const u8, keys: ?*Tensor, values: ?*Tensor) callconv(.c) i32 {
+    return status.report(setInputMap(request, name, keys, values));
+}
+
+fn setInputMap(request: ?*Request, name: ?[*:0]const u8, keys: ?*Tensor, values: ?*Tensor) status.Error!void {
+    const self = try requestOf(request);
+    const key_tensor = try registry.get(Tensor, keys, .tensor);
+    const value_tensor = try registry.get(Tensor, values, .tensor);
+    try self.setInputMap(try args.string(name, "name"), key_tensor, value_tensor);
+}
+
+/// The keys and values of map output `index` (element 0), or of map `element` of a sequence of
+/// maps (or of an optional map), as new tensors the caller destroys.
+pub fn tsr_request_get_output_map(request: ?*Request, index: u32, element: u32, keys: ?*?*Tensor, values: ?*?*Tensor) callconv(.c) i32 {
+    return status.report(getOutputMap(request, index, element, keys, values));
+}
+
+fn getOutputMap(request: ?*Request, index: u32, element: u32, keys: ?*?*Tensor, values: ?*?*Tensor) status.Error!void {
+    const keys_out = try args.out(?*Tensor, keys, "keys");
+    const values_out = try args.out(?*Tensor, values, "values");
+    const pair = try (try requestOf(request)).outputMap(index, element);
+    keys_out.* = pair[0];
+    values_out.* = pair[1];
+}
+
 /// Runs on a worker thread; the job finishes when the run does (see tsr_job_*).
 pub fn tsr_request_run_async(request: ?*Request, job: ?*?*jobs.Job) callconv(.c) i32 {
     return status.report(runAsync(request, job));

@@ -27,7 +27,7 @@ pub const Request = struct {
     arena_state: std.heap.ArenaAllocator,
     /// Caller tensors bound to the model's inputs (to feed), by position; not owned.
     inputs: []?*tensor_module.Tensor,
-    /// Sequence and optional inputs, by position (instead of `inputs`).
+    /// Sequence, optional and map inputs, by position (instead of `inputs`).
     composite_inputs: []?composite.CompositeInput,
     /// Caller tensors the next runs fill in place, by output position; not owned.
     bound_outputs: []?*tensor_module.Tensor,
@@ -125,6 +125,16 @@ pub const Request = struct {
         self.composite_inputs[i] = bound;
     }
 
+    /// Binds a map input: the caller's `keys` and `values` tensors, read in place.
+    pub fn setInputMap(self: *Request, name: []const u8, keys: *tensor_module.Tensor, values: *tensor_module.Tensor) status.Error!void {
+        const i = try self.inputIndex(name);
+        const graph = self.model.graph();
+        const bound = try composite.CompositeInput.initMap(graph.value(graph.find(name).?).type, name, keys, values);
+        self.clearComposite(i);
+        self.inputs[i] = null;
+        self.composite_inputs[i] = bound;
+    }
+
     fn clearComposite(self: *Request, i: usize) void {
         if (self.composite_inputs[i]) |*c| c.deinit();
         self.composite_inputs[i] = null;
@@ -188,6 +198,7 @@ pub const Request = struct {
             if (declared.kind == .sequence or declared.kind == .optional) {
                 return status.fail(error.TypeError, "input '{s}' is a {s}: bind it with its elements, not a tensor", .{ name, @tagName(declared.kind) });
             }
+            if (declared.kind == .map) return status.fail(error.TypeError, "input '{s}' is a map: bind it with its keys and values, not a tensor", .{name});
             if (declared.dtype) |d| if (d != tensor.layout.dtype) {
                 return status.fail(error.TypeError, "input '{s}' must be {s}, not {s}", .{ name, @tagName(d), @tagName(tensor.layout.dtype) });
             };
@@ -322,7 +333,7 @@ pub const Request = struct {
             for (self.model.input_names, self.inputs, self.composite_inputs) |input_name, maybe, maybe_composite| {
                 if (!std.mem.eql(u8, input_name, name)) continue;
                 if (maybe_composite) |*c| {
-                    inputs[i] = try c.view(arena, graph.value(id).type.dtype orelse .float32, viewOf);
+                    inputs[i] = try c.view(arena, input_name, graph.value(id).type.dtype orelse .float32, viewOf);
                 } else {
                     inputs[i] = try viewOf(arena, maybe.?);
                 }
@@ -408,10 +419,24 @@ pub const Request = struct {
     /// Element `element` of a sequence or optional output, as a new tensor the caller owns.
     pub fn outputElement(self: *Request, index: u32, element: u32) status.Error!*tensor_module.Tensor {
         const item = try composite.element(try self.outputValue(index), element);
+        if (item.kind == .map) return status.fail(error.InvalidArgument, "output '{s}' holds maps: read them with tsr_request_get_output_map", .{self.model.output_names[index]});
         if (!item.isTensor()) return status.fail(error.NotImplemented, "output '{s}' nests a {s} inside: only tensors can be read out", .{ self.model.output_names[index], @tagName(item.kind) });
         const copy = self.transferSpan(.copy, self.model.graph().outputs[index]);
         defer profile.maybeEnd(copy);
         return snapshot.copyOut(item);
+    }
+
+    /// The keys and values of map output `index` (element 0), or of map `element` of a sequence
+    /// of maps, as new tensors the caller owns.
+    pub fn outputMap(self: *Request, index: u32, element: u32) status.Error![2]*tensor_module.Tensor {
+        const map = composite.mapAt(try self.outputValue(index), element) catch |e| {
+            return status.fail(e, "output '{s}': {s}", .{ self.model.output_names[index], std.mem.span(status.lastMessage()) });
+        };
+        const copy = self.transferSpan(.copy, self.model.graph().outputs[index]);
+        defer profile.maybeEnd(copy);
+        const keys = try snapshot.copyOut(map.elements[value.Tensor.map_keys]);
+        errdefer keys.destroy();
+        return .{ keys, try snapshot.copyOut(map.elements[value.Tensor.map_values]) };
     }
 
     /// Any value of the last run by name, as a new tensor the caller owns.

@@ -1,16 +1,18 @@
 //! Values as the executor passes them between kernels. Mostly tensors: an element type, concrete
 //! dims, and little-endian bytes (packed for sub-byte types), or one byte string per element for
 //! strings. Sequences and optionals are values whose `elements` point at tensors (or, for an
-//! optional sequence, at a sequence value).
+//! optional sequence, at a sequence value; a sequence of maps points at map values). A map is two
+//! 1-D tensors of the same length in `elements`: its keys (int64 or string, no two equal) and its
+//! values.
 //! Memory comes from the run's arena, or points at constants and caller buffers without a copy.
 const std = @import("std");
 const dtype_module = @import("../tensor/dtype.zig");
 
 pub const DType = dtype_module.DType;
 
-/// What a run value is. Sequences and optionals hold other values in `elements`; their own
-/// dtype is the element type and their shape is empty.
-pub const Kind = enum { tensor, sequence, optional };
+/// What a run value is. Sequences, optionals and maps hold other values in `elements`; their own
+/// shape is empty, and their dtype is the element type (a map's: its key type).
+pub const Kind = enum { tensor, sequence, optional, map };
 
 pub const Tensor = struct {
     kind: Kind = .tensor,
@@ -20,11 +22,21 @@ pub const Tensor = struct {
     data: []u8 = &.{},
     /// One entry per element for string tensors.
     strings: [][]const u8 = &.{},
-    /// A sequence's tensors in order; an optional's value (one entry) or none (empty).
+    /// A sequence's tensors in order; an optional's value (one entry) or none (empty); a map's
+    /// keys and values (two entries: map_keys, map_values).
     elements: []const *const Tensor = &.{},
+
+    pub const map_keys = 0;
+    pub const map_values = 1;
 
     pub fn isTensor(self: *const Tensor) bool {
         return self.kind == .tensor;
+    }
+
+    /// A map's entry count (its keys' length).
+    pub fn mapCount(self: *const Tensor) usize {
+        std.debug.assert(self.kind == .map);
+        return self.elements[map_keys].count();
     }
 
     pub fn count(self: *const Tensor) usize {
@@ -40,6 +52,9 @@ pub const Tensor = struct {
     /// The elements as a typed slice; the dtype must be stored as T (checked in safe builds).
     pub fn items(self: *const Tensor, comptime T: type) []T {
         std.debug.assert(self.dtype.bits() == @bitSizeOf(T) or self.data.len == 0);
+        // An empty tensor's bytes may start anywhere (a caller's zero-length buffer): there is
+        // nothing to align, and casting its pointer would trip the alignment check.
+        if (self.data.len < @sizeOf(T)) return &.{};
         const aligned: [*]T = @ptrCast(@alignCast(self.data.ptr));
         return aligned[0 .. self.data.len / @sizeOf(T)];
     }

@@ -19,7 +19,10 @@ pub const Quantization = struct {
 pub const TensorInfo = struct {
     name: [:0]const u8,
     kind: ir.TypeKind,
+    /// For a map (or a sequence or optional of maps), the key type.
     dtype: ?ir.DType,
+    /// For a map (or a sequence or optional of maps), the values' type; null otherwise.
+    value_dtype: ?ir.DType = null,
     /// null: unknown rank.
     dims: ?[]const i64,
     /// Each dim as text: "224", "batch", "2*seq+1".
@@ -45,6 +48,7 @@ pub fn describeValue(arena: std.mem.Allocator, pool: *const symbolic.Pool, graph
         .name = try z(arena, value.name),
         .kind = value_type.kind,
         .dtype = value_type.dtype,
+        .value_dtype = value_type.value_dtype,
         .dims = null,
         .dim_texts = &.{},
         .shape_text = "?",

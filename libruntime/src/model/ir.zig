@@ -18,13 +18,16 @@ pub const NodeId = u32;
 pub const TypeKind = enum(i32) { tensor = 0, sequence = 1, optional = 2, map = 3, sparse_tensor = 4, unknown = 5 };
 
 /// What is known of a value's type: its kind, element type and shape (null: unknown rank).
-/// For sequences and optionals, dtype and shape describe the tensors inside.
+/// For sequences and optionals, dtype and shape describe the tensors inside. For a map (and a
+/// sequence or optional of maps), dtype is the key type and value_dtype the values' type.
 pub const ValueType = struct {
     kind: TypeKind = .tensor,
     dtype: ?DType = null,
     shape: ?[]const Dim = null,
     /// Optional(Sequence(Tensor)) and similar: the kind of the element inside an optional.
     inner_kind: TypeKind = .tensor,
+    /// Maps only: the element type of the values (a tensor of them, in ONNX's map type).
+    value_dtype: ?DType = null,
 
     pub fn rank(self: ValueType) ?usize {
         return if (self.shape) |s| s.len else null;

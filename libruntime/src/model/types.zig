@@ -31,13 +31,20 @@ pub fn fromProto(builder: *Builder, proto: ?onnx.TypeProto, name: []const u8) st
         .sparse_tensor_type => |t| try tensorType(builder, t, name, .sparse_tensor),
         .sequence_type => |s| try wrapped(builder, s.elem_type, name, .sequence),
         .optional_type => |o| try wrapped(builder, o.elem_type, name, .optional),
-        .map_type => |m| .{ .kind = .map, .dtype = try elementType(m.key_type, name) },
+        .map_type => |m| .{ .kind = .map, .dtype = try elementType(m.key_type, name), .value_dtype = try mapValueType(builder, m.value_type, name) },
     };
 }
 
 fn wrapped(builder: *Builder, element: ?*const onnx.TypeProto, name: []const u8, kind: ir.TypeKind) status.Error!ir.ValueType {
     const inner = if (element) |e| try fromProto(builder, e.*, name) else ir.ValueType{ .kind = .unknown };
-    return .{ .kind = kind, .dtype = inner.dtype, .shape = inner.shape, .inner_kind = inner.kind };
+    return .{ .kind = kind, .dtype = inner.dtype, .shape = inner.shape, .inner_kind = inner.kind, .value_dtype = inner.value_dtype };
+}
+
+/// The element type of a map's values: ONNX declares them as a tensor type.
+fn mapValueType(builder: *Builder, value: ?*const onnx.TypeProto, name: []const u8) status.Error!?ir.DType {
+    const declared = value orelse return null;
+    const inner = try fromProto(builder, declared.*, name);
+    return if (inner.kind == .tensor) inner.dtype else null;
 }
 
 fn elementType(code: i32, name: []const u8) status.Error!?ir.DType {

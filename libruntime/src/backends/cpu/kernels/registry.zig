@@ -26,6 +26,7 @@ const families = .{
     @import("ml_svm.zig"),
     @import("ml_tree_classic.zig"),
     @import("ml_preprocess.zig"),
+    @import("ml_maps.zig"),
     @import("random.zig"),
 };
 
