@@ -393,6 +393,7 @@ pub const Request = struct {
     /// Output `index` as a new tensor the caller owns (a copy of the run's result).
     pub fn output(self: *Request, index: u32) status.Error!*tensor_module.Tensor {
         const source = try self.outputValue(index);
+        if (source.kind == .map) return status.fail(error.InvalidArgument, "output '{s}' is a map: read its keys and values (tsr_request_get_output_map)", .{self.model.output_names[index]});
         if (!source.isTensor()) return status.fail(error.InvalidArgument, "output '{s}' is a {s}: read it element by element", .{ self.model.output_names[index], @tagName(source.kind) });
         const transfer = self.transferSpan(.transfer_to_output, self.model.graph().outputs[index]);
         defer profile.maybeEnd(transfer);
