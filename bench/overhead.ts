@@ -60,7 +60,7 @@ async function bench(label: string, bytes: Uint8Array, feed: Feed): Promise<stri
   const theirs = Object.fromEntries(Object.entries(feed).map(([name, f]) => [name, new ort.Tensor(f.dtype, f.data, f.shape)]));
   // Agreement first: a fast wrong answer is not a result.
   const expected = (await session.run(theirs))[session.outputNames[0]].data as Float32Array;
-  const got = model.runSync(ours)[model.outputNames[0]!]!.toTypedArray() as Float32Array;
+  const got = model.runSync<rt.Tensor>(ours)[model.outputNames[0]!]!.toTypedArray() as Float32Array;
   const worst = expected.reduce((m, v, i) => Math.max(m, Math.abs(v - got[i]!)), 0);
   if (!(worst <= 1e-4)) throw new Error(`${label}: outputs differ from onnxruntime by ${worst}`);
   const block = Number(args.block);

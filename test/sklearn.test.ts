@@ -64,7 +64,7 @@ function runCase(c: Case): void {
   expect(model.inputNames).toEqual(c.inputs);
   const inputs = c.inputs.map((_, i) => readTensor(join(folder, `input_${i}.pb`)));
   using request = model.createRequest();
-  const outputs = request.runSync(inputs);
+  const outputs = request.runSync<rt.Tensor>(inputs);
   let worst = 0;
   for (const [i, name] of c.outputs.entries()) {
     using expected = readTensor(join(folder, `output_${i}.pb`));
