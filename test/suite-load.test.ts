@@ -38,11 +38,15 @@ function compare(expected: Value, actual: rt.TensorInfo, isInput: boolean): stri
   return null;
 }
 
+/** Operators Tessera refuses at load, by choice (docs/conformance.md): no image codec, no autodiff. */
+const refusedAtLoad = /^NotImplementedError: operator (ImageDecoder|Gradient) \(/;
+
 test("every model of the ONNX backend suite loads with the signature onnx reads", () => {
   if (!existsSync(signaturesPath)) throw new Error(`no suite at ${suite}: run scripts/onnx-suite`);
   const signatures: Record<string, Signature> = JSON.parse(readFileSync(signaturesPath, "utf8"));
   const problems: string[] = [];
   let loaded = 0;
+  let refused = 0;
   for (const [relative, signature] of Object.entries(signatures)) {
     try {
       using model = rt.loadModelSync(join(suite, relative));
@@ -61,11 +65,14 @@ test("every model of the ONNX backend suite loads with the signature onnx reads"
         if (problem) problems.push(`${relative}: output ${problem}`);
       });
     } catch (error) {
-      problems.push(`${relative}: ${(error as Error).name}: ${(error as Error).message}`);
+      const text = `${(error as Error).name}: ${(error as Error).message}`;
+      if (refusedAtLoad.test(text)) refused++;
+      else problems.push(`${relative}: ${text}`);
     }
   }
   if (problems.length) console.error(problems.join("\n"));
   expect({ models: Object.keys(signatures).length, problems: problems.length }).toEqual({ models: Object.keys(signatures).length, problems: 0 });
-  expect(loaded).toBe(Object.keys(signatures).length);
+  expect(refused).toBe(11); // 9 ImageDecoder cases, 2 Gradient
+  expect(loaded + refused).toBe(Object.keys(signatures).length);
   expect(loaded).toBeGreaterThan(2000);
 }, 300_000);
