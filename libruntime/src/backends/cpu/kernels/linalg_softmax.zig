@@ -134,18 +134,30 @@ fn softmax(comptime T: type, comptime mode: Mode, x: []const T, y: []T, b: Block
     for (0..b.dim) |d| for (max, x[d * b.inner ..][0..b.inner]) |*m, v| {
         m.* = @max(m.*, common.load(T, v));
     };
-    for (0..b.dim) |d| for (sum, max, x[d * b.inner ..][0..b.inner]) |*s, m, v| {
-        s.* += @exp(common.load(T, v) - m);
-    };
     if (mode == .log_softmax) {
+        for (0..b.dim) |d| for (sum, max, x[d * b.inner ..][0..b.inner]) |*s, m, v| {
+            s.* += @exp(common.load(T, v) - m);
+        };
         for (sum) |*s| s.* = @log(s.*);
         for (0..b.dim) |d| for (y[d * b.inner ..][0..b.inner], x[d * b.inner ..][0..b.inner], max, sum) |*o, v, m, s| {
             o.* = common.store(T, common.load(T, v) - m - s);
         };
+    } else if (T != A) {
+        // Rounded as softmaxRow rounds float16 and bfloat16.
+        for (0..b.dim) |d| for (sum, max, x[d * b.inner ..][0..b.inner]) |*s, m, v| {
+            s.* += reducedExp(T, v, m);
+        };
+        for (sum) |*s| s.* = reduced(T, s.*);
+        for (0..b.dim) |d| for (y[d * b.inner ..][0..b.inner], x[d * b.inner ..][0..b.inner], max, sum) |*o, v, m, s| {
+            o.* = common.store(T, reducedExp(T, v, m) / s);
+        };
     } else {
+        for (0..b.dim) |d| for (sum, max, x[d * b.inner ..][0..b.inner]) |*s, m, v| {
+            s.* += @exp(v - m);
+        };
         for (sum) |*s| s.* = 1 / s.*;
         for (0..b.dim) |d| for (y[d * b.inner ..][0..b.inner], x[d * b.inner ..][0..b.inner], max, sum) |*o, v, m, s| {
-            o.* = common.store(T, @exp(common.load(T, v) - m) * s);
+            o.* = @exp(v - m) * s;
         };
     }
 }
@@ -171,10 +183,23 @@ fn softmaxRow(comptime T: type, comptime mode: Mode, x: []const T, y: []T) void 
         const scale = 1 / sum;
         for (y) |*o| o.* *= scale;
     } else {
-        for (x) |v| sum += @exp(common.load(T, v) - max);
-        const scale = 1 / sum;
-        for (y, x) |*o, v| o.* = common.store(T, @exp(common.load(T, v) - max) * scale);
+        // float16 and bfloat16 round where onnx's reference (numpy in the element type) rounds:
+        // x - max, its exp, the sum, and the quotient. One rounding at the end instead differs
+        // from it by an ulp now and then, which the backend suite's float16 tolerance can notice.
+        for (x) |v| sum += reducedExp(T, v, max);
+        const total = reduced(T, sum);
+        for (y, x) |*o, v| o.* = common.store(T, reducedExp(T, v, max) / total);
     }
+}
+
+/// `v` rounded to T and back: the value an operation computed in T would hold.
+inline fn reduced(comptime T: type, v: common.Acc(T)) common.Acc(T) {
+    return common.load(T, common.store(T, v));
+}
+
+/// exp(v - max) as two operations in T: the difference rounded, then its exp.
+inline fn reducedExp(comptime T: type, v: T, max: common.Acc(T)) common.Acc(T) {
+    return reduced(T, @exp(reduced(T, common.load(T, v) - max)));
 }
 
 /// 1 at the first maximum along the axis, 0 elsewhere.
