@@ -38,6 +38,7 @@ export {
   type LoadOptions,
   Model,
   type ModelSource,
+  type Island,
   type Operation,
   type Quantization as QuantizationInfo,
   type TensorInfo,

@@ -67,7 +67,16 @@ export interface Operation {
   name: string;
   opType: string;
   domain: string;
+  /** Where the node runs, as the load's partition placed it ("cpu:0"). */
   device: string;
+}
+
+/** A run of consecutive operations (in execution order) placed on one device. */
+export interface Island {
+  device: string;
+  /** The index of its first operation in `model.operations`. */
+  first: number;
+  count: number;
 }
 
 const optionKeys: Record<keyof LoadOptions, string> = {
@@ -274,6 +283,21 @@ export class Model extends NativeHandle {
     return this.#operations;
   }
 
+  /**
+   * The operations grouped into islands: runs of consecutive operations on one device, in
+   * execution order. Every device works on host memory today, so crossing from one island to the
+   * next copies nothing.
+   */
+  get partition(): Island[] {
+    const islands: Island[] = [];
+    this.operations.forEach((operation, i) => {
+      const last = islands.at(-1);
+      if (last && last.device === operation.device) last.count++;
+      else islands.push({ device: operation.device, first: i, count: 1 });
+    });
+    return islands;
+  }
+
   /** A load option as the model keeps it (text, as the library validated it). */
   getOption(key: keyof LoadOptions): string {
     const pointer = this.guard();
@@ -405,6 +429,7 @@ export class Model extends NativeHandle {
       isDynamic: this.isDynamic,
       parameterCount: this.parameterCount,
       operations: this.operations,
+      partition: this.partition,
     };
   }
 }

@@ -19,6 +19,7 @@ describe("tessera info", () => {
     expect(out).toContain("IR         8, opsets ai.onnx 17");
     expect(out).toContain("dynamic    yes");
     expect(out).toContain("operations 3 (Add 1, Relu 1, Mul 1)");
+    expect(out).toContain("partition  cpu:0 ops 0-2");
     expect(out).toMatch(/x\s+float32\s+\[N, 4\]\s+dynamic/);
     expect(out).toMatch(/author\s+tests/);
   });
@@ -31,6 +32,7 @@ describe("tessera info", () => {
     expect(info.inputs[0]).toMatchObject({ name: "x", dtype: "float32", shape: ["N", 4] });
     expect(info.operations.map((o: { opType: string }) => o.opType)).toEqual(["Add", "Relu", "Mul"]);
     expect(info.parameterCount).toBe(5);
+    expect(info.partition).toEqual([{ device: "cpu:0", first: 0, count: 3 }]);
   });
 
   test("bad arguments and bad models get one line and a non-zero status", () => {

@@ -79,6 +79,12 @@ describe("information", () => {
       { name: "relu", opType: "Relu", domain: "ai.onnx", device: "cpu:0" },
       { name: "scale", opType: "Mul", domain: "ai.onnx", device: "cpu:0" },
     ]);
+    expect(model.partition).toEqual([{ device: "cpu:0", first: 0, count: 3 }]);
+  });
+
+  test("strict loads a model the CPU runs whole", () => {
+    using model = rt.loadModelSync(addReluPath, { strict: true, devices: "cpu" });
+    expect(model.operations.every((o) => o.device === "cpu:0")).toBe(true);
   });
 
   test("model-local functions are inlined at load", () => {

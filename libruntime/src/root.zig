@@ -34,5 +34,6 @@ test {
     _ = @import("backends/cpu/cpu_tests.zig");
     _ = @import("exec/memory_plan.zig");
     _ = @import("tidy.zig");
+    _ = @import("backends/testing/partition_test.zig");
     _ = @import("exec/map_value.zig");
 }

@@ -19,15 +19,6 @@ const layers = [_][]const u8{ "core", "tensor", "device", "model", "exec", "back
 const max_file_lines = 600;
 const max_function_lines = 100;
 
-/// Upward imports that exist today and are being removed: exec must reach the CPU only through
-/// the backend contract. Nothing may be added.
-const known_upward_imports = [_][]const u8{
-    "exec/executor.zig -> backends",
-    "exec/kernel.zig -> backends",
-    "exec/kernel_choice.zig -> backends",
-    "exec/model_state.zig -> backends",
-    "exec/request.zig -> backends",
-};
 
 fn layerOf(path: []const u8) ?usize {
     const slash = std.mem.indexOfScalar(u8, path, '/') orelse return null;
@@ -40,7 +31,6 @@ const Finding = struct { path: []const u8, line: usize, message: []const u8 };
 const Checker = struct {
     arena: std.mem.Allocator,
     findings: std.ArrayList(Finding) = .empty,
-    known_seen: [known_upward_imports.len]bool = @splat(false),
 
     fn report(self: *Checker, path: []const u8, line: usize, comptime format: []const u8, args: anytype) !void {
         try self.findings.append(self.arena, .{ .path = path, .line = line, .message = try std.fmt.allocPrint(self.arena, format, args) });
@@ -68,11 +58,6 @@ const Checker = struct {
             const resolved = try std.fs.path.resolvePosix(self.arena, &.{ folder, target });
             const to = layerOf(resolved) orelse continue;
             if (to <= from) continue;
-            const key = try std.fmt.allocPrint(self.arena, "{s} -> {s}", .{ path, layers[to] });
-            if (knownIndex(key)) |k| {
-                self.known_seen[k] = true;
-                continue;
-            }
             const line = 1 + std.mem.count(u8, source[0 .. source.len - rest.len], "\n");
             try self.report(path, line, "imports {s}: {s} sits above {s}", .{ resolved, layers[to], layers[from] });
         }
@@ -101,11 +86,6 @@ const Checker = struct {
     }
 };
 
-fn knownIndex(key: []const u8) ?usize {
-    for (known_upward_imports, 0..) |known, i| if (std.mem.eql(u8, key, known)) return i;
-    return null;
-}
-
 test "tidy: layers, file lengths and function lengths" {
     var arena_state = std.heap.ArenaAllocator.init(std.testing.allocator);
     defer arena_state.deinit();
@@ -124,10 +104,6 @@ test "tidy: layers, file lengths and function lengths" {
         files += 1;
     }
     try std.testing.expect(files > 100);
-    // A known upward import that is gone leaves the list, so the list only shrinks.
-    for (known_upward_imports, checker.known_seen) |known, seen| {
-        if (!seen) try checker.report("tidy.zig", 1, "'{s}' no longer happens: remove it from known_upward_imports", .{known});
-    }
     for (checker.findings.items) |f| std.debug.print("tidy: src/{s}:{d}: {s}\n", .{ f.path, f.line, f.message });
     try std.testing.expectEqual(@as(usize, 0), checker.findings.items.len);
 }

@@ -27,6 +27,7 @@ export function formatInfo(model: Model): string {
     `dynamic    ${model.isDynamic ? "yes" : "no"}`,
     `parameters ${model.parameterCount.toLocaleString("en-US")}`,
     `operations ${model.operations.length} (${[...counts].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${n}`).join(", ")})`,
+    `partition  ${model.partition.map((island) => `${island.device} ${island.count === 1 ? `op ${island.first}` : `ops ${island.first}-${island.first + island.count - 1}`}`).join(", ")}`,
   ];
   const metadata = Object.entries(model.metadata);
   if (metadata.length) lines.push("", table(["metadata", "value"], metadata));

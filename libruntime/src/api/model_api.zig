@@ -11,6 +11,8 @@ const options_module = @import("../model/options.zig");
 const source_module = @import("../model/source.zig");
 const load_job = @import("../model/load_job.zig");
 const ModelState = @import("../exec/model_state.zig").ModelState;
+const cpu_backend = @import("../backends/cpu/backend.zig");
+const backend = @import("../exec/backend.zig");
 const info_module = @import("../model/info.zig");
 const jobs = @import("../core/jobs.zig");
 
@@ -65,6 +67,14 @@ fn infoOf(handle: ?*const TensorInfo) status.Error!*TensorInfo {
     return registry.get(TensorInfo, handle, .tensor_info);
 }
 
+/// The backends this library runs models on.
+const backends = [_]backend.Backend{cpu_backend.cpu};
+
+/// The compile stage every load uses, over this library's backends.
+fn compileModel(model: *Model) status.Error!model_module.Compiled {
+    return ModelState.compile(model, &backends);
+}
+
 pub fn tsr_options_create(options: ?*?*Options) callconv(.c) i32 {
     return status.report(optionsCreate(options));
 }
@@ -103,7 +113,7 @@ pub fn tsr_model_load(path: ?[*:0]const u8, options: ?*const Options, model: ?*?
 fn modelLoad(path: ?[*:0]const u8, options: ?*const Options, model: ?*?*Model) status.Error!void {
     const out = try args.out(?*Model, model, "model");
     try context.require();
-    out.* = try Model.load(try source_module.Source.fromPath(try args.string(path, "path")), try optionsOf(options), ModelState.compile);
+    out.* = try Model.load(try source_module.Source.fromPath(try args.string(path, "path")), try optionsOf(options), compileModel);
 }
 
 pub fn tsr_model_load_bytes(bytes: ?*const anyopaque, byte_length: u64, options: ?*const Options, model: ?*?*Model) callconv(.c) i32 {
@@ -114,7 +124,7 @@ fn modelLoadBytes(bytes: ?*const anyopaque, byte_length: u64, options: ?*const O
     const out = try args.out(?*Model, model, "model");
     try context.require();
     const data = try args.slice(u8, @ptrCast(bytes), byte_length, "bytes");
-    out.* = try Model.load(try source_module.Source.fromBytes(data), try optionsOf(options), ModelState.compile);
+    out.* = try Model.load(try source_module.Source.fromBytes(data), try optionsOf(options), compileModel);
 }
 
 /// Loads on a worker thread: `path`, or else `bytes` (copied before this returns).
@@ -127,7 +137,7 @@ fn modelLoadAsync(path: ?[*:0]const u8, bytes: ?*const anyopaque, byte_length: u
     try context.require();
     const resolved_options = try optionsOf(options);
     const request: load_job.Request = if (path) |p| .{ .path = std.mem.span(p) } else .{ .bytes = try args.slice(u8, @ptrCast(bytes), byte_length, "bytes") };
-    out.* = try load_job.start(request, resolved_options, ModelState.compile);
+    out.* = try load_job.start(request, resolved_options, compileModel);
 }
 
 pub fn tsr_model_destroy(model: ?*Model) callconv(.c) void {

@@ -1,4 +1,4 @@
-//! Runs a graph on the CPU: binds inputs and constants, then calls each node's kernel in
+//! Runs a graph: binds inputs and constants, then has the model's device run each node in
 //! topological order. Subgraphs (If/Loop/Scan bodies) run through the same path and see their
 //! enclosing graph's values. Between nodes it honours cancellation and the deadline. The top-level
 //! graph also skips nodes no wanted output needs, places outputs by the memory plan (recording
@@ -6,18 +6,17 @@
 const std = @import("std");
 const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
-const kernel = @import("kernel.zig");
-const kernel_choice = @import("kernel_choice.zig");
+const node_run = @import("node_run.zig");
+const partition = @import("partition.zig");
 const value_module = @import("value.zig");
 
 const Tensor = value_module.Tensor;
-const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
 const graph_uses = @import("graph_uses.zig");
 const memory_plan = @import("memory_plan.zig");
 const snapshot = @import("snapshot.zig");
 const profile = @import("../core/profile.zig");
 
-pub const Stop = kernel.Stop;
+pub const Stop = node_run.Stop;
 
 /// What only the outermost graph of a run has: output selection, memory planning, snapshots.
 pub const TopLevel = struct {
@@ -32,10 +31,10 @@ pub const TopLevel = struct {
 pub const Executor = struct {
     arena: std.mem.Allocator,
     stop: ?Stop = null,
-    /// The model's kernel pool; null runs every kernel on the calling thread.
-    pool: ?*ThreadPool = null,
+    /// The model's devices; each node runs on the one the compile stage placed it on.
+    devices: partition.Devices,
     /// Kept state per node of the top-level graph (the one `run` is first called with).
-    node_states: []kernel.NodeState = &.{},
+    node_states: []node_run.NodeState = &.{},
     top: ?TopLevel = null,
     /// The top-level graph's values after a run, by value id (for request.getTensor).
     top_values: []?*const Tensor = &.{},
@@ -129,14 +128,13 @@ pub const Executor = struct {
     }
 
     fn runNode(self: *Executor, graph: *ir.Graph, values: []?*const Tensor, node: *const ir.Node, index: ir.NodeId) status.Error!void {
-        const run_kernel = try kernel_choice.of(node);
         const inputs = self.arena.alloc(?*const Tensor, node.inputs.len) catch return oom();
         for (node.inputs, inputs) |maybe, *slot| slot.* = if (maybe) |id| values[id] else null;
         if (node.tensor_inputs_only) try checkTensorInputs(node, index, inputs);
         const outputs = self.arena.alloc(?*Tensor, node.outputs.len) catch return oom();
         @memset(outputs, null);
         const top_level = self.top != null and self.scopes.items.len == 1;
-        var ctx = kernel.Context{
+        const this_run: node_run.NodeRun = .{
             .arena = self.arena,
             .node = node,
             .node_id = index,
@@ -144,17 +142,16 @@ pub const Executor = struct {
             .outputs = outputs,
             .subgraphs = .{ .context = self, .run = runSubgraph },
             .graph = graph,
-            .pool = self.pool,
             .stop = if (self.stop) |*s| s else null,
             // Only the outermost graph keeps state: subgraph nodes share ids with no stable slot.
             .state = if (top_level and index < self.node_states.len) &self.node_states[index] else null,
             .planning = if (top_level) self.top.?.planning else .none,
             .fuse = top_level and self.top.?.planning != .none and self.top.?.save_path.len == 0,
         };
-        try self.runKernel(run_kernel, &ctx, index);
+        try self.runOnDevice(&this_run, index);
         for (node.outputs, outputs, 0..) |maybe_id, produced, k| {
             const id = maybe_id orelse continue;
-            const tensor = produced orelse return ctx.fail("output {d} ('{s}') was not produced", .{ k, graph.value(id).name });
+            const tensor = produced orelse return nodeFailure(node, index, "output {d} ('{s}') was not produced", .{ k, graph.value(id).name });
             values[id] = tensor;
             if (!top_level) continue;
             const top = self.top.?;
@@ -163,27 +160,29 @@ pub const Executor = struct {
                 .record => |recorder| recorder.produced(index, k, id, tensor),
                 .replay => |session| if (!session.agrees(index, k, tensor)) {
                     self.plan_mismatch = true;
-                    return ctx.fail("output {d} is not where the memory plan put it", .{k});
+                    return nodeFailure(node, index, "output {d} is not where the memory plan put it", .{k});
                 },
             }
             if (top.save_path.len > 0) try snapshot.save(tensor, top.save_path, graph.value(id).name);
         }
     }
 
-    /// Calls the kernel; when profiling, inside a layer-execute span, with the node set as the
-    /// thread pool's profile scope so its dispatches are attributed to it.
-    fn runKernel(self: *Executor, run_kernel: kernel.Kernel, ctx: *kernel.Context, index: ir.NodeId) status.Error!void {
+    /// Has the device run the node; when profiling, inside a layer-execute span, with the node
+    /// set as the profile scope so that the device's own events (thread pool dispatches) are
+    /// attributed to it.
+    fn runOnDevice(self: *Executor, this_run: *const node_run.NodeRun, index: ir.NodeId) status.Error!void {
         const saved_node = self.active_node;
         self.active_node = @intCast(index);
         defer self.active_node = saved_node;
-        const ring = self.ring orelse return run_kernel(ctx);
+        const device = self.devices.of(this_run.node);
+        const ring = self.ring orelse return device.run(this_run);
         const scope: profile.Scope = .{ .ring = ring, .op_index = @intCast(index), .depth = self.depth() };
         const saved_scope = profile.current;
         profile.current = scope;
         defer profile.current = saved_scope;
         const span = ring.begin(.layer_execute, .{ .op_index = scope.op_index, .depth = scope.depth });
         defer span.end();
-        return run_kernel(ctx);
+        return device.run(this_run);
     }
 
     /// 0 in the model's graph, 1 in a subgraph of it, and so on.
@@ -213,6 +212,14 @@ fn checkTensorInputs(node: *const ir.Node, index: ir.NodeId, inputs: []const ?*c
 fn producedOutput(graph: *ir.Graph, values: []?*const Tensor, id: ir.ValueId) status.Error!*Tensor {
     const produced = values[id] orelse return status.fail(error.InferError, "graph '{s}': output '{s}' was not computed", .{ graph.name, graph.value(id).name });
     return @constCast(produced);
+}
+
+/// An InferError whose message starts with the node, as a kernel's failures do.
+fn nodeFailure(node: *const ir.Node, index: ir.NodeId, comptime fmt: []const u8, args: anytype) status.Error {
+    var name_buffer: [160]u8 = undefined;
+    var message: [512]u8 = undefined;
+    const text = std.fmt.bufPrint(&message, fmt, args) catch fmt;
+    return status.fail(error.InferError, "node {s}: {s}", .{ node.describe(&name_buffer, index), text });
 }
 
 fn oom() status.Error {

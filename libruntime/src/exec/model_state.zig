@@ -7,16 +7,16 @@ const memory = @import("../core/memory.zig");
 const ir = @import("../model/ir.zig");
 const options_module = @import("../model/options.zig");
 const model_module = @import("../model/model.zig");
-const kernel = @import("kernel.zig");
-const kernel_choice = @import("kernel_choice.zig");
-const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
+const node_run = @import("node_run.zig");
+const backend = @import("backend.zig");
+const partition = @import("partition.zig");
 const graph_uses = @import("graph_uses.zig");
 const memory_plan = @import("memory_plan.zig");
 
 pub const ModelState = struct {
-    pool: *ThreadPool,
-    cores: []u16,
-    node_states: []kernel.NodeState,
+    /// The devices the nodes run on, opened for this model, in the order of preference.
+    devices: partition.Devices,
+    node_states: []node_run.NodeState,
     uses: graph_uses.Uses,
     /// Memory plans per input shape; used only with memoryOptimization on.
     plans: memory_plan.PlanCache = .{},
@@ -30,12 +30,18 @@ pub const ModelState = struct {
     /// order they asked (a ticket lock, so first come is first served).
     turn: Turnstile = .{},
 
-    /// The compile stage handed to Model.load, once the graph is final: every node's kernel is
-    /// chosen here, so a model whose operator has no kernel fails at load, and runs never look
-    /// kernels up by name.
-    pub fn compile(model: *model_module.Model) status.Error!model_module.Compiled {
-        try kernel_choice.resolveAll(model.graph());
-        const state = try create(model.graph(), &model.options);
+    /// The compile stage (Model.load calls it through the API) once the graph is final: the
+    /// model's devices are opened from the backends `available`, and every node of the graph and
+    /// its subgraphs is placed on one (exec/partition.zig) and compiled for it, so a node no
+    /// device can run fails the load, and runs never look kernels up by name.
+    pub fn compile(model: *model_module.Model, available: []const backend.Backend) status.Error!model_module.Compiled {
+        const devices = try partition.Devices.open(model.options.devices, available, &model.options);
+        errdefer devices.deinit();
+        try devices.assign(model.graph(), model.options.strict);
+        for (model.operations, model.graph().nodes.items) |*operation, node| {
+            operation.device = devices.list[node.device].vtable.device;
+        }
+        const state = try create(model.graph(), &model.options, devices);
         return .{ .state = state, .destroy = destroyOpaque };
     }
 
@@ -50,25 +56,15 @@ pub const ModelState = struct {
     }
 
     /// `options` must outlive the state (the model keeps both).
-    pub fn create(graph: *ir.Graph, options: *const options_module.Options) status.Error!*ModelState {
-        const cores = try parseCores(options.cores);
-        errdefer memory.allocator.free(cores);
-        const pool = try ThreadPool.init(memory.allocator, .{
-            // Pinned to a core list with no count: one thread per listed core.
-            .threads = if (options.threads == 0 and cores.len > 0) @intCast(cores.len) else options.threads,
-            .cores = cores,
-            .flush_denormals = options.disable_denormals,
-        });
-        errdefer pool.deinit();
-        const node_states = memory.allocator.alloc(kernel.NodeState, graph.nodes.items.len) catch return oom();
+    pub fn create(graph: *ir.Graph, options: *const options_module.Options, devices: partition.Devices) status.Error!*ModelState {
+        const node_states = memory.allocator.alloc(node_run.NodeState, graph.nodes.items.len) catch return oom();
         errdefer memory.allocator.free(node_states);
         for (node_states) |*s| s.* = .{};
         var uses = graph_uses.Uses.init(memory.allocator, graph) catch return oom();
         errdefer uses.deinit(memory.allocator);
         const self = memory.allocator.create(ModelState) catch return oom();
         self.* = .{
-            .pool = pool,
-            .cores = cores,
+            .devices = devices,
             .node_states = node_states,
             .uses = uses,
             .memory_optimization = options.memory_optimization,
@@ -84,8 +80,7 @@ pub const ModelState = struct {
         memory.allocator.free(self.node_states);
         self.uses.deinit(memory.allocator);
         self.plans.deinit();
-        self.pool.deinit();
-        memory.allocator.free(self.cores);
+        self.devices.deinit();
         memory.allocator.destroy(self);
     }
 };
@@ -120,19 +115,6 @@ pub const Turnstile = struct {
         self.changed.broadcast();
     }
 };
-
-/// "0,2,3" → {0,2,3}; the options parser has already checked the syntax.
-fn parseCores(text: []const u8) status.Error![]u16 {
-    var list: std.ArrayList(u16) = .empty;
-    errdefer list.deinit(memory.allocator);
-    var parts = std.mem.tokenizeAny(u8, text, ", ");
-    while (parts.next()) |part| {
-        const core = std.fmt.parseInt(u16, part, 10) catch
-            return status.fail(error.InvalidArgument, "option cores: '{s}' is not a core id", .{part});
-        list.append(memory.allocator, core) catch return oom();
-    }
-    return list.toOwnedSlice(memory.allocator) catch oom();
-}
 
 fn oom() status.Error {
     return status.fail(error.OutOfResource, "out of memory", .{});

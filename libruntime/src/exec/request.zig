@@ -15,7 +15,7 @@ const memory_plan = @import("memory_plan.zig");
 const snapshot = @import("snapshot.zig");
 const composite = @import("composite.zig");
 const ModelState = @import("model_state.zig").ModelState;
-const thread_pool = @import("../backends/cpu/thread_pool.zig");
+const partition = @import("partition.zig");
 const profile = @import("../core/profile.zig");
 
 const Model = model_module.Model;
@@ -341,15 +341,15 @@ pub const Request = struct {
         }
         const deadline: ?i128 = if (self.deadline_us > 0) std.time.nanoTimestamp() + @as(i128, self.deadline_us) * 1000 else null;
         const state = ModelState.of(self.model);
-        // disableDenormals holds for the whole run on this thread too, not only inside pool
-        // jobs: many kernels never enter the pool, and they must give the same bits.
-        const saved_control = if (state.pool.flush_denormals) thread_pool.readFloatControl() else null;
-        if (saved_control) |control| thread_pool.writeFloatControl(control | thread_pool.flush_denormal_bits);
-        defer if (saved_control) |control| thread_pool.writeFloatControl(control);
+        // Each device's settings for the requesting thread (the CPU's denormal mode).
+        const devices = state.devices.list;
+        var saved: [partition.max_devices]u64 = undefined;
+        for (devices, 0..) |device, i| saved[i] = device.enterRun();
+        defer for (devices, 0..) |device, i| device.leaveRun(saved[i]);
         var executor = executor_module.Executor{
             .arena = arena,
             .stop = .{ .cancelled = &self.cancelled, .deadline_ns = deadline },
-            .pool = state.pool,
+            .devices = state.devices,
             .node_states = state.node_states,
             .top = .{
                 .uses = &state.uses,

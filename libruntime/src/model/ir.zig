@@ -75,8 +75,10 @@ pub const Node = struct {
     /// Set at load from the operator's schema (infer/signature.zig): every input must be a
     /// tensor, so the executor refuses a sequence, optional or map before the kernel sees it.
     tensor_inputs_only: bool = false,
-    /// The kernel the compile stage chose (exec/kernel_choice.zig): a backend's function, opaque
-    /// to the model layer. Nodes built after load have none and are looked up when they run.
+    /// Where the compile stage put the node (exec/partition.zig): an index into the model's
+    /// devices, and what that device compiled for it, opaque to the model layer. Nodes built
+    /// after load have no compiled form; the CPU (the last device) compiles them when they run.
+    device: u8 = 0,
     kernel: ?*const anyopaque = null,
 
     pub fn attribute(self: *const Node, name: []const u8) ?*const Attribute {

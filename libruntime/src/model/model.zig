@@ -40,7 +40,8 @@ pub const Model = struct {
     doc_string: [:0]const u8 = "",
     opsets: []const Opset = &.{},
     metadata: []const MetadataEntry = &.{},
-    operations: []const Operation = &.{},
+    /// One per node of the graph; the compile stage fills in each one's device.
+    operations: []Operation = &.{},
     input_names: []const [:0]const u8 = &.{},
     output_names: []const [:0]const u8 = &.{},
     parameter_count: u64 = 0,
@@ -115,7 +116,7 @@ pub const Model = struct {
             .name = try z(arena, node.name),
             .op_type = try z(arena, node.op_type),
             .domain = try z(arena, if (node.domain.len == 0) "ai.onnx" else node.domain),
-            .device = "cpu:0",
+            .device = "",
         };
         self.operations = operations;
         self.parameter_count = info_module.parameterCount(g);

@@ -2,7 +2,7 @@
 //! element strides to walk it in output order (0 along broadcast axes).
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 
 pub const max_rank = 32;
 

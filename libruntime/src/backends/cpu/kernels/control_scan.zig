@@ -6,7 +6,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const util = @import("control_util.zig");
 

@@ -6,7 +6,7 @@ const std = @import("std");
 const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
 const tensor_module = @import("../../../tensor/tensor.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 
 const Context = kernel.Context;
 const Tensor = kernel.Tensor;

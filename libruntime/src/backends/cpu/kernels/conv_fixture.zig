@@ -2,7 +2,7 @@
 //! runs it (fused_test.zig, blocking_test.zig), and the engine a case takes.
 const std = @import("std");
 const ir = @import("../../../model/ir.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const ThreadPool = @import("../thread_pool.zig").ThreadPool;
 const common = @import("nn_common.zig");
 const conv_gemm = @import("nn_conv_gemm.zig");

@@ -5,7 +5,7 @@
 //! across the model's thread pool.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const broadcast = @import("broadcast.zig");
 const registry = @import("registry.zig");
 const unary = @import("elementwise_unary.zig");

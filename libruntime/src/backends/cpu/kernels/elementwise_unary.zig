@@ -2,7 +2,7 @@
 //! IsNaN/IsInf, and the numeric conversion other kernels share.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const simd = @import("simd_math.zig");
 const fused = @import("fused.zig");

@@ -10,7 +10,7 @@
 //! (ctx.fuse, float32 data), so they always agree on whether the work was done.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const fuse = @import("../../../model/fuse.zig");
 const activation_module = @import("activation.zig");
 

@@ -7,7 +7,7 @@
 //! integers).
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const broadcast = @import("broadcast.zig");
 const common = @import("linalg_common.zig");

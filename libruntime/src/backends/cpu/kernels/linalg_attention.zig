@@ -10,7 +10,7 @@
 //! SGEMMs (linalg_sgemm.zig), and the per-row work lives in linalg_attention_rows.zig.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const common = @import("linalg_common.zig");
 const sgemm = @import("linalg_sgemm.zig");
 const rows = @import("linalg_attention_rows.zig");

@@ -4,7 +4,7 @@
 //! The structural masks (causal, window, nonpad_kv_seqlen, a mask narrower than the keys) always
 //! leave one interval of attendable keys per row, so they cost two comparisons per element.
 const std = @import("std");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const common = @import("linalg_common.zig");
 
 const DType = kernel.DType;

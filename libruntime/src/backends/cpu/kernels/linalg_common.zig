@@ -2,7 +2,7 @@
 //! computed in f32, float64 in f64), axis and size checks, and reading small index tensors.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 
 const Context = kernel.Context;
 const Tensor = kernel.Tensor;

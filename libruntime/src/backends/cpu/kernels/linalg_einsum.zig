@@ -4,7 +4,7 @@
 //! batched matrix product in linalg_einsum_mm.zig.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const common = @import("linalg_common.zig");
 const mm = @import("linalg_einsum_mm.zig");

@@ -4,7 +4,7 @@
 //! [batch, K, N], multiplied by linalg.zig (SGEMM for float32), and the result permuted back.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const linalg = @import("linalg.zig");
 
 const Context = kernel.Context;

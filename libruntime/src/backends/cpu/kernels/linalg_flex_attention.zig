@@ -5,7 +5,7 @@
 //! float32, or float64 for float64 inputs). Shares the batched products of linalg_attention.zig.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const common = @import("linalg_common.zig");
 const attention = @import("linalg_attention.zig");
 const util = @import("control_util.zig");

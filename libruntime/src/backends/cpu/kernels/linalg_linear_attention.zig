@@ -6,7 +6,7 @@
 //! reference does.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const attention = @import("linalg_attention.zig");
 
 const Context = kernel.Context;

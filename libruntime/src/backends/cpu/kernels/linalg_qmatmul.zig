@@ -3,7 +3,7 @@
 //! batched product of linalg.zig (int32 sums wrap, as in ORT).
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const common = @import("linalg_common.zig");
 const linalg = @import("linalg.zig");

@@ -2,7 +2,7 @@
 //! first element in the low bits) and the 8- and 4-bit floats. Values pass through f32, which is
 //! exact for every quantized integer type up to 16 bits and for every small float.
 const std = @import("std");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 
 const DType = kernel.DType;
 

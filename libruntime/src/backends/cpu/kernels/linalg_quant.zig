@@ -3,7 +3,7 @@
 //! MatMulInteger and QLinearMatMul in linalg_qmatmul.zig.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const common = @import("linalg_common.zig");
 const qtypes = @import("linalg_qtypes.zig");

@@ -4,7 +4,7 @@
 //! R^T, packed once per direction.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const common = @import("linalg_common.zig");
 const linalg = @import("linalg.zig");

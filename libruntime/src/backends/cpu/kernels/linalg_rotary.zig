@@ -5,7 +5,7 @@
 //! rotated are (x[k], x[k + R/2]), or (x[2k], x[2k + 1]) when interleaved.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const common = @import("linalg_common.zig");
 
 const Context = kernel.Context;

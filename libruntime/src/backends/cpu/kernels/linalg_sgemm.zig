@@ -9,7 +9,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const memory = @import("../../../core/memory.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const gemm = @import("../gemm.zig");
 const gemm_kernels = @import("../gemm_kernels.zig");
 

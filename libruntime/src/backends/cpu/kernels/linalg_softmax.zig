@@ -4,7 +4,7 @@
 //! an `inner`-long buffer so that every pass reads memory in order.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const common = @import("linalg_common.zig");
 const simd = @import("simd_math.zig");

@@ -5,7 +5,7 @@
 //! [1, C] shapes, and DictVectorizer's zeros (or "") for vocabulary missing from the map.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const map_value = @import("../../../exec/map_value.zig");
 
 const Context = kernel.Context;

@@ -6,7 +6,7 @@ const std = @import("std");
 const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
 const onnx = @import("../../../model/proto/onnx.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const Entry = @import("registry.zig").Entry;
 
 const Tensor = kernel.Tensor;

@@ -1,6 +1,6 @@
 //! CPU kernels (family: nn): convolutions, pools, normalizations, resampling and vision ops. The
 //! parts live in nn_<part>.zig and are concatenated here; nn_common.zig holds the float handling
-//! and window geometry they share. See exec/kernel.zig for what a kernel can read and produce.
+//! and window geometry they share. See backends/cpu/kernel.zig for what a kernel can read and produce.
 const registry = @import("registry.zig");
 
 pub const kernels = @import("nn_conv.zig").kernels ++ @import("nn_convt.zig").kernels ++

@@ -4,7 +4,7 @@
 //! dilations, pads, auto_pad, ceil_mode) checked against concrete shapes.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 
 pub const Context = kernel.Context;
 pub const Tensor = kernel.Tensor;

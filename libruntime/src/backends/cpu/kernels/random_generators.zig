@@ -155,7 +155,7 @@ fn fillFloats(ctx: *Context, dtype: DType, shape: []const i64, distribution: Law
 }
 
 /// RandomNormal, RandomUniform: the shape attribute (required, non-empty as the reference has it).
-fn shaped(comptime normal: bool) @import("../../../exec/kernel.zig").Kernel {
+fn shaped(comptime normal: bool) @import("../kernel.zig").Kernel {
     return struct {
         fn run(ctx: *Context) Error!void {
             const shape = ctx.node.attrInts("shape") orelse return ctx.fail("needs attribute shape", .{});
@@ -169,7 +169,7 @@ fn shaped(comptime normal: bool) @import("../../../exec/kernel.zig").Kernel {
 }
 
 /// RandomNormalLike, RandomUniformLike: the input's shape, and its type unless dtype is set.
-fn like(comptime normal: bool) @import("../../../exec/kernel.zig").Kernel {
+fn like(comptime normal: bool) @import("../kernel.zig").Kernel {
     return struct {
         fn run(ctx: *Context) Error!void {
             const x = try ctx.require(0);

@@ -4,7 +4,7 @@
 //! folding a contiguous run into one output, or adding a contiguous run into a row of outputs.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const common = @import("linalg_common.zig");
 

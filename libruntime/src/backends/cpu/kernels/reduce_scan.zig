@@ -3,7 +3,7 @@
 //! an `inner`-long buffer of running values.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const common = @import("linalg_common.zig");
 

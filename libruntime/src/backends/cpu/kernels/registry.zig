@@ -1,7 +1,7 @@
 //! Which operators the CPU backend can run: every (domain, op_type) with a kernel, by family.
 //! An operator missing here is a NotImplementedError when a request reaches it.
 const std = @import("std");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 
 /// One row of a family's `kernels` table.
 pub const Entry = struct {

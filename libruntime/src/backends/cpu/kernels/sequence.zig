@@ -5,7 +5,7 @@
 //! sequence_split.zig.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const value = @import("../../../exec/value.zig");
 const registry = @import("registry.zig");
 const util = @import("tensor_ops_util.zig");

@@ -4,7 +4,7 @@
 //! types bit by bit where a run does not start and end on a byte boundary.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const util = @import("tensor_ops_util.zig");
 const sequence = @import("sequence.zig");

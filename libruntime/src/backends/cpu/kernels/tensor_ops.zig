@@ -1,9 +1,9 @@
 //! CPU kernels for tensor manipulation (family: tensor_ops). This file holds the ops that make
 //! tensors from shapes and attributes (Shape, Size, Constant, ConstantOfShape, Range) and gathers
 //! the rest of the family: reshapes and transposes, joins and slices, indexing, selection,
-//! sorting and casts, each in its tensor_ops_*.zig. See exec/kernel.zig for what a kernel sees.
+//! sorting and casts, each in its tensor_ops_*.zig. See backends/cpu/kernel.zig for what a kernel sees.
 const std = @import("std");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const constant_module = @import("../../../model/constant.zig");
 const tensor_module = @import("../../../tensor/tensor.zig");
 const registry = @import("registry.zig");

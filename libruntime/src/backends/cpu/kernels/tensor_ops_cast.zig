@@ -3,7 +3,7 @@
 //! integers. Float to integer truncates toward zero; NaN becomes 0 and out-of-range values
 //! saturate before wrapping, so no input is undefined behaviour.
 const std = @import("std");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const util = @import("tensor_ops_util.zig");
 const small = @import("tensor_ops_cast_small.zig");

@@ -3,7 +3,7 @@
 //! negative ones wrapped) before any memory is touched; copies move elements by width, so
 //! strings gather too, and only reductions dispatch on the numeric type.
 const std = @import("std");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const util = @import("tensor_ops_util.zig");
 

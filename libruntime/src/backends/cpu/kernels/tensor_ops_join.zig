@@ -2,7 +2,7 @@
 //! Slice (a strided copy, negative steps included), Pad in its four modes and CenterCropPad
 //! (a Pad with zeros whose begin pads may be negative).
 const std = @import("std");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const util = @import("tensor_ops_util.zig");
 

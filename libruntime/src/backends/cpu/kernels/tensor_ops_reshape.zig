@@ -2,7 +2,7 @@
 //! Squeeze, Unsqueeze and BitCast alias their input (no copy); Transpose, Expand, Tile,
 //! DepthToSpace and SpaceToDepth are strided copies over a view of the output's dims.
 const std = @import("std");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const util = @import("tensor_ops_util.zig");
 

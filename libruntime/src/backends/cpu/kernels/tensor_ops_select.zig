@@ -2,7 +2,7 @@
 //! Compress, ReverseSequence, Trilu and EyeLike. Sizes that depend on values (NonZero, Compress)
 //! are counted first, then written.
 const std = @import("std");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const util = @import("tensor_ops_util.zig");
 

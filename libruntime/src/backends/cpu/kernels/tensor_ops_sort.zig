@@ -2,7 +2,7 @@
 //! (of elements or of slices along an axis). Ties go to the lower index, as onnx's reference does;
 //! NaN sorts above every number.
 const std = @import("std");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 const util = @import("tensor_ops_util.zig");
 

@@ -4,7 +4,7 @@
 //! Transpose, Slice, Expand, Tile and DepthToSpace all reduce to.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const tensor_module = @import("../../../tensor/tensor.zig");
 
 pub const Context = kernel.Context;

@@ -4,7 +4,7 @@ const std = @import("std");
 const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
 const onnx = @import("../../../model/proto/onnx.zig");
-const kernel = @import("../../../exec/kernel.zig");
+const kernel = @import("../kernel.zig");
 const registry = @import("registry.zig");
 
 pub const Tensor = kernel.Tensor;

@@ -2,56 +2,19 @@
 //! attributes, a way to allocate its outputs, and the run's scratch memory. A kernel computes its
 //! outputs' shapes from its inputs, so dynamic shapes need no planning step to be correct.
 const std = @import("std");
-const status = @import("../core/status.zig");
-const ir = @import("../model/ir.zig");
-const tensor_module = @import("../tensor/tensor.zig");
-const value = @import("value.zig");
-const ThreadPool = @import("../backends/cpu/thread_pool.zig").ThreadPool;
-const memory_plan = @import("memory_plan.zig");
+const status = @import("../../core/status.zig");
+const ir = @import("../../model/ir.zig");
+const tensor_module = @import("../../tensor/tensor.zig");
+const value = @import("../../exec/value.zig");
+const node_run = @import("../../exec/node_run.zig");
+const ThreadPool = @import("thread_pool.zig").ThreadPool;
+const memory_plan = @import("../../exec/memory_plan.zig");
 
 pub const Tensor = value.Tensor;
 pub const DType = value.DType;
-
-/// State one node keeps across runs for the model's life (weights packed for the GEMM, folded
-/// constants). It is built once, by the first run that needs it, under `mutex`, and is read-only
-/// after that, so concurrent requests share it safely.
-pub const NodeState = struct {
-    mutex: std.Thread.Mutex = .{},
-    data: ?*anyopaque = null,
-    release: ?*const fn (data: *anyopaque) void = null,
-
-    pub fn deinit(self: *NodeState) void {
-        if (self.data) |data| if (self.release) |release| release(data);
-        self.* = .{};
-    }
-};
-
-/// Signals a run may be stopped by: a cancel flag and a deadline in ns (monotonic clock). The
-/// executor checks them between nodes; a kernel whose work grows with its attributes or inputs
-/// beyond a few milliseconds checks them too (Context.checkStop).
-pub const Stop = struct {
-    cancelled: *const std.atomic.Value(bool),
-    deadline_ns: ?i128 = null,
-
-    /// Fails with RequestError (cancelled) or Timeout (deadline), naming the node and whether the
-    /// run stopped `place` ("before", "inside") it. Names are only formatted once stopped: the
-    /// executor calls this before every node.
-    pub fn check(self: *const Stop, place: []const u8, node: *const ir.Node, index: ir.NodeId) status.Error!void {
-        var name_buffer: [160]u8 = undefined;
-        if (self.cancelled.load(.acquire)) {
-            return status.fail(error.RequestError, "cancelled {s} node {s}", .{ place, node.describe(&name_buffer, index) });
-        }
-        if (self.deadline_ns) |deadline| if (std.time.nanoTimestamp() > deadline) {
-            return status.fail(error.Timeout, "the deadline passed {s} node {s}: it and the nodes after it were skipped", .{ place, node.describe(&name_buffer, index) });
-        };
-    }
-};
-
-/// Runs a subgraph (If/Loop/Scan bodies) with the given inputs; implemented by executor.zig.
-pub const SubgraphRunner = struct {
-    context: *anyopaque,
-    run: *const fn (context: *anyopaque, graph: *ir.Graph, inputs: []const *const Tensor) status.Error![]*Tensor,
-};
+pub const NodeState = node_run.NodeState;
+pub const Stop = node_run.Stop;
+pub const SubgraphRunner = node_run.SubgraphRunner;
 
 pub const Context = struct {
     arena: std.mem.Allocator,
@@ -74,6 +37,24 @@ pub const Context = struct {
     /// where no intermediate can be observed, i.e. the top-level graph under a memory plan and
     /// with no intermediateSavePath.
     fuse: bool = false,
+
+    /// The CPU's view of a node the executor runs, with the model's thread pool.
+    pub fn init(run: *const node_run.NodeRun, pool: ?*ThreadPool) Context {
+        return .{
+            .arena = run.arena,
+            .node = run.node,
+            .node_id = run.node_id,
+            .inputs = run.inputs,
+            .outputs = run.outputs,
+            .subgraphs = run.subgraphs,
+            .graph = run.graph,
+            .pool = pool,
+            .stop = run.stop,
+            .state = run.state,
+            .planning = run.planning,
+            .fuse = run.fuse,
+        };
+    }
 
     /// Stops a long kernel when the run is cancelled or past its deadline; call it between chunks
     /// of work (an outer loop), not per element.
@@ -159,17 +140,8 @@ pub const Context = struct {
     }
 
     fn outputMemory(self: *const Context, i: usize, bytes: usize, is_string: bool) status.Error![]u8 {
-        const planned = !is_string and bytes > 0;
-        if (planned) if (self.planning == .replay) {
-            if (self.planning.replay.take(self.node_id, i, bytes)) |data| return data;
-        };
-        const data = self.arena.alignedAlloc(u8, .fromByteUnits(tensor_module.data_alignment), bytes) catch
-            return status.fail(error.OutOfResource, "cannot allocate {d} bytes for an output", .{bytes});
-        if (planned) if (self.planning == .record) {
-            self.planning.record.allocated(self.node_id, i, self.node.outputs[i], data) catch
-                return status.fail(error.OutOfResource, "out of memory", .{});
-        };
-        return data;
+        if (is_string) return node_run.freshMemory(self.arena, bytes);
+        return node_run.outputMemory(self.arena, self.planning, self.node, self.node_id, i, bytes);
     }
 
     /// Output `i` as a sequence (or optional) of `elements`, which must live as long as the run

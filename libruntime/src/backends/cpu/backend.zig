@@ -1,0 +1,104 @@
+//! The CPU backend behind the contract (exec/backend.zig): opened for a model, it owns the
+//! model's kernel thread pool (threads, cores, disableDenormals); it runs every operator that has
+//! a kernel in kernels/registry.zig, and compiles a node by choosing that kernel once, so runs
+//! never look kernels up by name.
+const std = @import("std");
+const status = @import("../../core/status.zig");
+const memory = @import("../../core/memory.zig");
+const ir = @import("../../model/ir.zig");
+const options_module = @import("../../model/options.zig");
+const backend = @import("../../exec/backend.zig");
+const NodeRun = @import("../../exec/node_run.zig").NodeRun;
+const kernel = @import("kernel.zig");
+const registry = @import("kernels/registry.zig");
+const thread_pool = @import("thread_pool.zig");
+
+pub const cpu: backend.Backend = .{ .name = "cpu", .open = open };
+
+const vtable: backend.Instance.VTable = .{
+    .device = "cpu:0",
+    .supports = supports,
+    .compile = compile,
+    .run = run,
+    .enter_run = enterRun,
+    .leave_run = leaveRun,
+    .destroy = destroy,
+};
+
+const Cpu = struct {
+    pool: *thread_pool.ThreadPool,
+    cores: []u16,
+};
+
+fn open(options: *const options_module.Options) status.Error!backend.Instance {
+    const cores = try parseCores(options.cores);
+    errdefer memory.allocator.free(cores);
+    const pool = try thread_pool.ThreadPool.init(memory.allocator, .{
+        // Pinned to a core list with no count: one thread per listed core.
+        .threads = if (options.threads == 0 and cores.len > 0) @intCast(cores.len) else options.threads,
+        .cores = cores,
+        .flush_denormals = options.disable_denormals,
+    });
+    errdefer pool.deinit();
+    const self = memory.allocator.create(Cpu) catch return oom();
+    self.* = .{ .pool = pool, .cores = cores };
+    return .{ .context = self, .vtable = &vtable };
+}
+
+fn destroy(context: *anyopaque) void {
+    const self: *Cpu = @ptrCast(@alignCast(context));
+    self.pool.deinit();
+    memory.allocator.free(self.cores);
+    memory.allocator.destroy(self);
+}
+
+fn supports(_: *anyopaque, node: *const ir.Node) ?[]const u8 {
+    return if (registry.lookup(node.domain, node.op_type) == null) "the CPU has no kernel for it" else null;
+}
+
+fn compile(_: *anyopaque, node: *const ir.Node) status.Error!*const anyopaque {
+    const chosen = registry.lookup(node.domain, node.op_type) orelse {
+        const domain = if (node.domain.len == 0) "ai.onnx" else node.domain;
+        return status.fail(error.NotImplemented, "no CPU kernel for {s} (domain {s}, opset {d}), used by node '{s}'", .{ node.op_type, domain, node.opset, node.name });
+    };
+    return @ptrCast(chosen);
+}
+
+fn run(context: *anyopaque, compiled: *const anyopaque, node_run: *const NodeRun) status.Error!void {
+    const self: *Cpu = @ptrCast(@alignCast(context));
+    const chosen: kernel.Kernel = @ptrCast(@alignCast(compiled));
+    var ctx = kernel.Context.init(node_run, self.pool);
+    return chosen(&ctx);
+}
+
+/// disableDenormals holds for the whole run on the requesting thread too, not only inside pool
+/// jobs: many kernels never enter the pool, and they must give the same bits.
+fn enterRun(context: *anyopaque) u64 {
+    const self: *Cpu = @ptrCast(@alignCast(context));
+    if (!self.pool.flush_denormals) return 0;
+    const saved = thread_pool.readFloatControl();
+    thread_pool.writeFloatControl(saved | thread_pool.flush_denormal_bits);
+    return saved;
+}
+
+fn leaveRun(context: *anyopaque, saved: u64) void {
+    const self: *Cpu = @ptrCast(@alignCast(context));
+    if (self.pool.flush_denormals) thread_pool.writeFloatControl(@intCast(saved));
+}
+
+/// "0,2,3" → {0,2,3}; the options parser has already checked the syntax.
+fn parseCores(text: []const u8) status.Error![]u16 {
+    var list: std.ArrayList(u16) = .empty;
+    errdefer list.deinit(memory.allocator);
+    var parts = std.mem.tokenizeAny(u8, text, ", ");
+    while (parts.next()) |part| {
+        const core = std.fmt.parseInt(u16, part, 10) catch
+            return status.fail(error.InvalidArgument, "option cores: '{s}' is not a core id", .{part});
+        list.append(memory.allocator, core) catch return oom();
+    }
+    return list.toOwnedSlice(memory.allocator) catch oom();
+}
+
+fn oom() status.Error {
+    return status.fail(error.OutOfResource, "out of memory opening the CPU backend", .{});
+}
