@@ -11,7 +11,7 @@ const partition = @import("partition.zig");
 const value_module = @import("value.zig");
 
 const Tensor = value_module.Tensor;
-const graph_uses = @import("graph_uses.zig");
+const graph_uses = @import("../model/graph_uses.zig");
 const memory_plan = @import("memory_plan.zig");
 const snapshot = @import("snapshot.zig");
 const profile = @import("../core/profile.zig");

@@ -10,7 +10,7 @@ const model_module = @import("../model/model.zig");
 const node_run = @import("node_run.zig");
 const backend = @import("backend.zig");
 const partition = @import("partition.zig");
-const graph_uses = @import("graph_uses.zig");
+const graph_uses = @import("../model/graph_uses.zig");
 const memory_plan = @import("memory_plan.zig");
 
 pub const ModelState = struct {

@@ -16,6 +16,7 @@ const std = @import("std");
 const status = @import("../core/status.zig");
 const ir = @import("ir.zig");
 const onnx = @import("proto/onnx.zig");
+const Uses = @import("graph_uses.zig").Uses;
 
 /// On a fused Conv. ints = { activation kind, residual (0/1) }, floats = { lo, hi }.
 pub const producer_attribute = "tessera.fused";
@@ -24,13 +25,15 @@ pub const absorbed_attribute = "tessera.absorbed";
 /// The Conv input that carries the residual (after X, W and B, which may be absent).
 pub const residual_input = 3;
 
-/// Activation codes in `producer_attribute`; kernels/activation.zig's Kind has the same values.
+/// Activation codes in `producer_attribute`; the CPU's fused stores (kernels/activation.zig) take
+/// them as they are.
 pub const ActivationCode = enum(i64) { none = 0, relu = 1, clip = 2, sigmoid = 3, silu = 4 };
 
 /// Marks every fusible chain in `graph`; returns how many Convs absorb something. Reads the
 /// inferred types, so it runs after inference.
 pub fn run(arena: std.mem.Allocator, graph: *ir.Graph) status.Error!usize {
     const uses = Uses.init(arena, graph) catch return oom();
+    // The arena frees it with everything else the load made.
     var fused: usize = 0;
     for (graph.nodes.items, 0..) |*node, index| {
         if (!isOp(node, "Conv")) continue;
@@ -38,54 +41,6 @@ pub fn run(arena: std.mem.Allocator, graph: *ir.Graph) status.Error!usize {
     }
     return fused;
 }
-
-/// How many times each value is read: node inputs, graph outputs, and names read by subgraphs.
-const Uses = struct {
-    counts: []u32,
-    /// For a value read by exactly one node input: that node.
-    reader: []ir.NodeId,
-
-    fn init(arena: std.mem.Allocator, graph: *ir.Graph) !Uses {
-        const n = graph.values.items.len;
-        const counts = try arena.alloc(u32, n);
-        const reader = try arena.alloc(ir.NodeId, n);
-        @memset(counts, 0);
-        @memset(reader, 0);
-        for (graph.nodes.items, 0..) |node, index| {
-            for (node.inputs) |maybe| if (maybe) |id| {
-                counts[id] += 1;
-                reader[id] = @intCast(index);
-            };
-            // A subgraph may read any top-level value by name: such values are never fused.
-            for (node.attributes) |attribute| {
-                if (attribute.graph) |sub| try pinOuter(graph, sub, counts);
-                for (attribute.graphs) |sub| try pinOuter(graph, sub, counts);
-            }
-        }
-        for (graph.outputs) |id| counts[id] += 1;
-        return .{ .counts = counts, .reader = reader };
-    }
-
-    fn pinOuter(top: *ir.Graph, sub: *ir.Graph, counts: []u32) !void {
-        const Pin = struct {
-            top: *ir.Graph,
-            counts: []u32,
-            fn visit(self: *const @This(), g: *ir.Graph) anyerror!void {
-                for (g.values.items) |v| {
-                    if (v.role != .outer) continue;
-                    if (self.top.find(v.name)) |id| self.counts[id] += 2;
-                }
-            }
-        };
-        const pin = Pin{ .top = top, .counts = counts };
-        try ir.forEachGraph(sub, &pin, Pin.visit);
-    }
-
-    /// The one node that reads `id`, when it is read exactly once.
-    fn only(self: *const Uses, id: ir.ValueId) ?ir.NodeId {
-        return if (self.counts[id] == 1) self.reader[id] else null;
-    }
-};
 
 const Absorbed = struct { node: ir.NodeId, passes: usize };
 
@@ -159,8 +114,8 @@ const Found = struct { code: ActivationCode, nodes: [2]Absorbed, count: usize };
 /// The activation that alone consumes `tip`: Relu, Clip with constant bounds, Sigmoid, or
 /// Sigmoid(tip) read only by Mul(tip, sigmoid) (SiLU, which reads `tip` twice).
 fn activationAfter(graph: *ir.Graph, uses: *const Uses, tip: ir.ValueId, bounds: *[2]f32) ?Found {
-    const first_reader = if (uses.counts[tip] == 1 or uses.counts[tip] == 2) uses.reader[tip] else return null;
-    if (uses.counts[tip] == 2) {
+    const first_reader = if (uses.reads[tip] == 1 or uses.reads[tip] == 2) uses.reader[tip] else return null;
+    if (uses.reads[tip] == 2) {
         // SiLU: the last reader of tip is the Mul; the Sigmoid is its other operand's producer.
         const mul = &graph.nodes.items[first_reader];
         if (!isOp(mul, "Mul") or mul.inputs.len != 2 or mul.outputs.len != 1) return null;

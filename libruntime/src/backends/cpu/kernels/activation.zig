@@ -6,7 +6,7 @@
 const std = @import("std");
 const simd = @import("simd_math.zig");
 
-pub const Kind = enum(u8) { none = 0, relu = 1, clip = 2, sigmoid = 3, silu = 4 };
+pub const Kind = @import("../../../model/fuse.zig").ActivationCode;
 
 pub const Activation = struct {
     kind: Kind = .none,

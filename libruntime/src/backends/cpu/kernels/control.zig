@@ -7,7 +7,7 @@ const std = @import("std");
 const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const scan = @import("control_scan.zig");
 const util = @import("control_util.zig");
 
@@ -93,7 +93,7 @@ fn stack(ctx: *Context, body: *ir.Graph, output: usize, parts: []const *const Te
     return out;
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     .{ .op = "If", .run = ifKernel },
     .{ .op = "Loop", .run = loopKernel },
 } ++ scan.kernels;

@@ -7,7 +7,7 @@ const std = @import("std");
 const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const util = @import("control_util.zig");
 
 const Context = kernel.Context;
@@ -258,6 +258,6 @@ fn scanKernel(ctx: *Context) status.Error!void {
     return if (ctx.node.opset < 9) scan8(ctx, body) else scan9(ctx, body);
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     .{ .op = "Scan", .run = scanKernel },
 };

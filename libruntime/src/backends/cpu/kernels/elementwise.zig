@@ -7,7 +7,7 @@ const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
 const broadcast = @import("broadcast.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const unary = @import("elementwise_unary.zig");
 const fused = @import("fused.zig");
 
@@ -314,11 +314,11 @@ fn where(ctx: *Context) status.Error!void {
     }
 }
 
-fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+fn entry(comptime op: []const u8, run: kernel.Kernel) Entry {
     return .{ .op = op, .run = run };
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     // Add and Mul may be absorbed into a Conv (residual, SiLU): see fused.zig.
     entry("Add", fused.absorbable(binary(.add))),
     entry("Sub", binary(.sub)),

@@ -101,7 +101,7 @@ fn swiglu(ctx: *Context) Error!void {
     return gated(ctx, 1);
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "Swish", .run = swish },
     .{ .op = "SwiGLU", .run = swiglu },
 };

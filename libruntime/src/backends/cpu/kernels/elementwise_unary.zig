@@ -3,7 +3,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const simd = @import("simd_math.zig");
 const fused = @import("fused.zig");
 const Activation = @import("activation.zig").Activation;
@@ -369,7 +369,7 @@ fn bound(comptime T: type, ctx: *Context, index: usize, name: []const u8, low: b
     return limit.items(T)[0];
 }
 
-fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+fn entry(comptime op: []const u8, run: kernel.Kernel) Entry {
     return .{ .op = op, .run = run };
 }
 
@@ -386,16 +386,16 @@ pub const kernels = blk: {
         .{ "Sign", .sign },         .{ "ThresholdedRelu", .thresholded_relu }, .{ "Mish", .mish },            .{ "Gelu", .gelu },
         .{ "Shrink", .shrink },
     };
-    var list: []const registry.Entry = &.{};
+    var list: []const Entry = &.{};
     for (names) |pair| {
         // A Relu or Sigmoid may be absorbed into the Conv before it: see fused.zig.
         const run = switch (pair[1]) {
             .relu, .sigmoid => fused.absorbable(unaryFloat(pair[1])),
             else => unaryFloat(pair[1]),
         };
-        list = list ++ [_]registry.Entry{entry(pair[0], run)};
+        list = list ++ [_]Entry{entry(pair[0], run)};
     }
-    list = list ++ [_]registry.Entry{
+    list = list ++ [_]Entry{
         entry("Not", notKernel),
         entry("BitwiseNot", bitwiseNot),
         entry("IsNaN", isNan),

@@ -8,7 +8,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const broadcast = @import("broadcast.zig");
 const common = @import("linalg_common.zig");
 const sgemm = @import("linalg_sgemm.zig");
@@ -316,7 +316,7 @@ fn gemmGeneric(
     }
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     .{ .op = "MatMul", .run = matmul },
     .{ .op = "Gemm", .run = gemmKernel },
 } ++ @import("linalg_quant.zig").kernels ++ @import("linalg_einsum.zig").kernels ++

@@ -409,7 +409,7 @@ fn writeY(comptime A: type, ctx: *Context, d: Dims, dtype: DType, y: []A) status
     return writeOutput(A, ctx, 0, dtype, &.{ d.batch, d.q_seq, d.q_heads * size }, packed_y);
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "Attention", .run = attention },
 };
 

@@ -5,7 +5,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const common = @import("linalg_common.zig");
 const mm = @import("linalg_einsum_mm.zig");
 
@@ -291,7 +291,7 @@ fn luDet(a: []f64, n: usize) f64 {
     return result;
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     .{ .op = "Einsum", .run = einsum },
     .{ .op = "Det", .run = det },
 };

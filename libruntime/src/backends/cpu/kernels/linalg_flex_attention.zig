@@ -137,6 +137,6 @@ fn softmax(comptime A: type, x: []A) void {
     for (x) |*v| v.* /= sum;
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .domain = "ai.onnx.preview", .op = "FlexAttention", .run = flexAttention },
 };

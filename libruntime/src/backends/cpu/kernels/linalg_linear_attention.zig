@@ -193,6 +193,6 @@ fn gateLastDim(ctx: *Context, plan: Plan, gate: *const Tensor, what: []const u8)
     return dimAt(ctx, gate, 2);
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "LinearAttention", .run = linearAttention },
 };

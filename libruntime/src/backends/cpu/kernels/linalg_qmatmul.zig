@@ -4,7 +4,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const common = @import("linalg_common.zig");
 const linalg = @import("linalg.zig");
 
@@ -160,7 +160,7 @@ fn roundEven(x: f64) f64 {
     return r;
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     .{ .op = "MatMulInteger", .run = matmulInteger },
     .{ .op = "QLinearMatMul", .run = qlinearMatmul },
 };

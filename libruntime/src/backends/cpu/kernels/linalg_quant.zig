@@ -4,7 +4,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const common = @import("linalg_common.zig");
 const qtypes = @import("linalg_qtypes.zig");
 
@@ -219,7 +219,7 @@ fn dynamicQuantizeLinear(ctx: *Context) status.Error!void {
     z.data[0] = @intFromFloat(zp);
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     .{ .op = "QuantizeLinear", .run = quantizeLinear },
     .{ .op = "DequantizeLinear", .run = dequantizeLinear },
     .{ .op = "DynamicQuantizeLinear", .run = dynamicQuantizeLinear },

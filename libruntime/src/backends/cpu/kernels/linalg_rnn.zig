@@ -5,7 +5,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const common = @import("linalg_common.zig");
 const linalg = @import("linalg.zig");
 
@@ -462,7 +462,7 @@ fn gruStep(
     }
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     .{ .op = "LSTM", .run = recurrent(.lstm) },
     .{ .op = "GRU", .run = recurrent(.gru) },
     .{ .op = "RNN", .run = recurrent(.rnn) },

@@ -167,7 +167,7 @@ fn checkBroadcast(ctx: *Context, dims: [2]usize, target: [2]usize, what: []const
     };
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "RotaryEmbedding", .run = rotaryEmbedding },
 };
 

@@ -5,7 +5,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const common = @import("linalg_common.zig");
 const simd = @import("simd_math.zig");
 
@@ -318,7 +318,7 @@ fn softmaxCrossEntropyLoss(ctx: *Context) status.Error!void {
     return ctx.unsupported(x.dtype);
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     .{ .op = "Softmax", .run = softmaxFamily(.softmax) },
     .{ .op = "LogSoftmax", .run = softmaxFamily(.log_softmax) },
     .{ .op = "Hardmax", .run = softmaxFamily(.hardmax) },

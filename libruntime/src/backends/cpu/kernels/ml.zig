@@ -186,7 +186,7 @@ fn store(ctx: *const Context, y: *Tensor, i: usize, v: Item) Error!void {
     }
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .domain = domain, .op = "Binarizer", .run = binarizer },
     .{ .domain = domain, .op = "ArrayFeatureExtractor", .run = arrayFeatureExtractor },
     .{ .domain = domain, .op = "LabelEncoder", .run = labelEncoder },

@@ -103,7 +103,7 @@ fn linearRegressor(ctx: *Context) Error!void {
 
 const domain = "ai.onnx.ml";
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .domain = domain, .op = "LinearClassifier", .run = linearClassifier },
     .{ .domain = domain, .op = "LinearRegressor", .run = linearRegressor },
 };

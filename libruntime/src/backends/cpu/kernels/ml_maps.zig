@@ -196,7 +196,7 @@ fn dictVectorizer(ctx: *Context) Error!void {
     }
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .domain = domain, .op = "ZipMap", .run = zipMap },
     .{ .domain = domain, .op = "CastMap", .run = castMap },
     .{ .domain = domain, .op = "DictVectorizer", .run = dictVectorizer },

@@ -212,7 +212,7 @@ fn featureVectorizer(ctx: *Context) Error!void {
 
 const domain = "ai.onnx.ml";
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .domain = domain, .op = "Scaler", .run = scaler },
     .{ .domain = domain, .op = "Normalizer", .run = normalizer },
     .{ .domain = domain, .op = "Imputer", .run = imputer },

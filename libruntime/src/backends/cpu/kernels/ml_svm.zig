@@ -311,7 +311,7 @@ fn svmRegressor(ctx: *Context) Error!void {
 
 const domain = "ai.onnx.ml";
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .domain = domain, .op = "SVMClassifier", .run = svmClassifier },
     .{ .domain = domain, .op = "SVMRegressor", .run = svmRegressor },
 };

@@ -7,7 +7,7 @@ const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
 const onnx = @import("../../../model/proto/onnx.zig");
 const kernel = @import("../kernel.zig");
-const Entry = @import("registry.zig").Entry;
+const Entry = @import("entry.zig").Entry;
 
 const Tensor = kernel.Tensor;
 const testing = std.testing;

@@ -168,6 +168,6 @@ fn treeEnsemble(ctx: *Context) Error!void {
     y.finish();
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .domain = "ai.onnx.ml", .op = "TreeEnsemble", .run = treeEnsemble },
 };

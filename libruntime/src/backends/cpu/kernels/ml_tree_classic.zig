@@ -287,7 +287,7 @@ fn treeEnsembleClassifier(ctx: *Context) Error!void {
 
 const domain = "ai.onnx.ml";
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .domain = domain, .op = "TreeEnsembleClassifier", .run = treeEnsembleClassifier },
     .{ .domain = domain, .op = "TreeEnsembleRegressor", .run = treeEnsembleRegressor },
 };

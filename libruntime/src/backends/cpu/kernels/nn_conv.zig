@@ -344,7 +344,7 @@ fn causalConvWithState(ctx: *Context) Error!void {
     }
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "CausalConvWithState", .run = causalConvWithState },
     .{ .op = "Conv", .run = conv },
     .{ .op = "ConvInteger", .run = convInteger },

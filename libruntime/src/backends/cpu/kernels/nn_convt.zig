@@ -328,7 +328,7 @@ pub fn bilinearZeros(comptime T: type, plane: []const T, height: usize, width: u
     return sum;
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "ConvTranspose", .run = convTranspose },
     .{ .op = "Col2Im", .run = col2Im },
     .{ .op = "DeformConv", .run = deformConv },

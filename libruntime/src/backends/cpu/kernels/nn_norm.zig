@@ -362,7 +362,7 @@ fn rowNormalization(ctx: *Context, comptime rms: bool) Error!void {
     }
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "BatchNormalization", .run = batchNormalization },
     .{ .op = "InstanceNormalization", .run = instanceNormalization },
     .{ .op = "GroupNormalization", .run = groupNormalization },

@@ -152,7 +152,7 @@ fn assignGroups(shape: []const i64, reduced: []const bool, groups_of: []u32) voi
     }
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "LpNormalization", .run = lpNormalization },
     .{ .op = "LRN", .run = lrn },
     .{ .op = "MeanVarianceNormalization", .run = meanVarianceNormalization },

@@ -480,7 +480,7 @@ fn binRange(i: usize, bin: f64, start: i64, limit: usize) [2]usize {
     return .{ @intCast(std.math.clamp(lo, 0, l)), @intCast(std.math.clamp(hi, 0, l)) };
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "MaxPool", .run = pool(.max) },
     .{ .op = "AveragePool", .run = pool(.average) },
     .{ .op = "LpPool", .run = pool(.lp) },

@@ -386,7 +386,7 @@ fn upsample(ctx: *Context) Error!void {
     try run(ctx, x, s, plans.items, out_shape);
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "Resize", .run = resize },
     .{ .op = "Upsample", .run = upsample },
 };

@@ -475,7 +475,7 @@ fn extents(box: []const f32, centers: bool) [4]f32 {
     return .{ @min(box[1], box[3]), @max(box[1], box[3]), @min(box[0], box[2]), @max(box[0], box[2]) };
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "GridSample", .run = gridSample },
     .{ .op = "AffineGrid", .run = affineGrid },
     .{ .op = "RoiAlign", .run = roiAlign },

@@ -145,7 +145,7 @@ fn identityDropout(ctx: *Context, x: *const common.Tensor) Error!void {
     }
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "Dropout", .run = dropout },
 } ++ @import("random_generators.zig").kernels;
 

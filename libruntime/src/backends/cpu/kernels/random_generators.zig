@@ -250,7 +250,7 @@ fn weights(ctx: *const Context, row: usize, logits: []const f64, cumulative: []f
     return last;
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "RandomNormal", .run = shaped(true) },
     .{ .op = "RandomUniform", .run = shaped(false) },
     .{ .op = "RandomNormalLike", .run = like(true) },

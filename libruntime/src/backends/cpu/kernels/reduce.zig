@@ -5,7 +5,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const common = @import("linalg_common.zig");
 
 const Context = kernel.Context;
@@ -258,11 +258,11 @@ fn reduceKernel(comptime op: Op, comptime axes_input_opset: i64) kernel.Kernel {
     }.run;
 }
 
-fn entry(comptime name: []const u8, comptime op: Op, comptime opset: i64) registry.Entry {
+fn entry(comptime name: []const u8, comptime op: Op, comptime opset: i64) Entry {
     return .{ .op = name, .run = reduceKernel(op, opset) };
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     // ReduceSum took its axes as an input from opset 13, the others from opset 18.
     entry("ReduceSum", .sum, 13),
     entry("ReduceMean", .mean, 18),

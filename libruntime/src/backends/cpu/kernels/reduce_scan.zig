@@ -4,7 +4,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const common = @import("linalg_common.zig");
 
 const Context = kernel.Context;
@@ -169,7 +169,7 @@ fn scanLoop(
     }
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     .{ .op = "ArgMax", .run = argKernel(true) },
     .{ .op = "ArgMin", .run = argKernel(false) },
     .{ .op = "CumSum", .run = scanKernel(false) },

@@ -3,12 +3,7 @@
 const std = @import("std");
 const kernel = @import("../kernel.zig");
 
-/// One row of a family's `kernels` table.
-pub const Entry = struct {
-    domain: []const u8 = "",
-    op: []const u8,
-    run: kernel.Kernel,
-};
+pub const Entry = @import("entry.zig").Entry;
 
 const families = .{
     @import("elementwise.zig"),

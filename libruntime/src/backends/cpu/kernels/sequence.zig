@@ -7,7 +7,7 @@ const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
 const value = @import("../../../exec/value.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const util = @import("tensor_ops_util.zig");
 const control_util = @import("control_util.zig");
 const split = @import("sequence_split.zig");
@@ -196,11 +196,11 @@ fn optionalGetElement(ctx: *Context) Error!void {
     try passOn(ctx, 0, x.elements[0]);
 }
 
-fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+fn entry(comptime op: []const u8, run: kernel.Kernel) Entry {
     return .{ .op = op, .run = run };
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     entry("SequenceEmpty", sequenceEmpty),
     entry("SequenceConstruct", sequenceConstruct),
     entry("SequenceInsert", sequenceInsert),

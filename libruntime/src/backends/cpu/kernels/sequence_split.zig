@@ -5,7 +5,7 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const util = @import("tensor_ops_util.zig");
 const sequence = @import("sequence.zig");
 
@@ -178,7 +178,7 @@ fn concatFromSequence(ctx: *Context) Error!void {
     }
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     .{ .op = "SplitToSequence", .run = splitToSequence },
     .{ .op = "ConcatFromSequence", .run = concatFromSequence },
 };

@@ -290,7 +290,7 @@ fn melWeightMatrix(ctx: *Context) Error!void {
     y.finish();
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "DFT", .run = dft },
     .{ .op = "MelWeightMatrix", .run = melWeightMatrix },
     .{ .op = "STFT", .run = stft },

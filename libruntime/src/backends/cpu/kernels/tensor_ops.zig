@@ -6,7 +6,7 @@ const std = @import("std");
 const kernel = @import("../kernel.zig");
 const constant_module = @import("../../../model/constant.zig");
 const tensor_module = @import("../../../tensor/tensor.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const util = @import("tensor_ops_util.zig");
 
 const Context = util.Context;
@@ -133,11 +133,11 @@ fn rangeLength(comptime C: type, ctx: *Context, s: C, l: C, d: C) Error!usize {
     return if (n <= 0) 0 else @intCast(n);
 }
 
-fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+fn entry(comptime op: []const u8, run: kernel.Kernel) Entry {
     return .{ .op = op, .run = run };
 }
 
-const own_kernels = [_]registry.Entry{
+const own_kernels = [_]Entry{
     entry("Shape", shapeOp),
     entry("Size", size),
     entry("Constant", constantOp),

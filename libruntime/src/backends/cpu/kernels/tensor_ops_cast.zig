@@ -4,7 +4,7 @@
 //! saturate before wrapping, so no input is undefined behaviour.
 const std = @import("std");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const util = @import("tensor_ops_util.zig");
 const small = @import("tensor_ops_cast_small.zig");
 
@@ -164,11 +164,11 @@ fn badString(ctx: *Context, s: []const u8) Error {
     return ctx.fail("cannot convert the string '{s}' to a number", .{s[0..@min(s.len, 64)]});
 }
 
-fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+fn entry(comptime op: []const u8, run: kernel.Kernel) Entry {
     return .{ .op = op, .run = run };
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     entry("Cast", cast),
     entry("CastLike", castLike),
 };

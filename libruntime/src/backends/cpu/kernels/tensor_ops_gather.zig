@@ -4,7 +4,7 @@
 //! strings gather too, and only reductions dispatch on the numeric type.
 const std = @import("std");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const util = @import("tensor_ops_util.zig");
 
 const Context = util.Context;
@@ -323,11 +323,11 @@ fn tensorScatter(ctx: *Context) Error!void {
     try applyUpdates(ctx, out, update, offsets, inner, .none);
 }
 
-fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+fn entry(comptime op: []const u8, run: kernel.Kernel) Entry {
     return .{ .op = op, .run = run };
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     entry("Gather", gather),
     entry("GatherElements", gatherElements),
     entry("GatherND", gatherNd),

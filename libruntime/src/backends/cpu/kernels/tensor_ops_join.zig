@@ -3,7 +3,7 @@
 //! (a Pad with zeros whose begin pads may be negative).
 const std = @import("std");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const util = @import("tensor_ops_util.zig");
 
 const Context = util.Context;
@@ -428,11 +428,11 @@ fn centerCropPad(ctx: *Context) Error!void {
     try padCore(ctx, x, .constant, begins, ends, null);
 }
 
-fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+fn entry(comptime op: []const u8, run: kernel.Kernel) Entry {
     return .{ .op = op, .run = run };
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     entry("Concat", concat),
     entry("Split", split),
     entry("Slice", slice),

@@ -3,7 +3,7 @@
 //! DepthToSpace and SpaceToDepth are strided copies over a view of the output's dims.
 const std = @import("std");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const util = @import("tensor_ops_util.zig");
 
 const Context = util.Context;
@@ -292,11 +292,11 @@ fn spaceToDepth(ctx: *Context) Error!void {
     }
 }
 
-fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+fn entry(comptime op: []const u8, run: kernel.Kernel) Entry {
     return .{ .op = op, .run = run };
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     entry("Identity", identity),
     entry("Reshape", reshape),
     entry("Flatten", flatten),

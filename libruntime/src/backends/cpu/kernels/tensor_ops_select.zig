@@ -3,7 +3,7 @@
 //! are counted first, then written.
 const std = @import("std");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const util = @import("tensor_ops_util.zig");
 
 const Context = util.Context;
@@ -247,11 +247,11 @@ fn eyeLike(ctx: *Context) Error!void {
     return ctx.unsupported(dtype);
 }
 
-fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+fn entry(comptime op: []const u8, run: kernel.Kernel) Entry {
     return .{ .op = op, .run = run };
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     entry("OneHot", oneHot),
     entry("NonZero", nonZero),
     entry("Compress", compress),

@@ -3,7 +3,7 @@
 //! NaN sorts above every number.
 const std = @import("std");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 const util = @import("tensor_ops_util.zig");
 
 const Context = util.Context;
@@ -201,11 +201,11 @@ fn writeUnique(
     }
 }
 
-fn entry(comptime op: []const u8, run: kernel.Kernel) registry.Entry {
+fn entry(comptime op: []const u8, run: kernel.Kernel) Entry {
     return .{ .op = op, .run = run };
 }
 
-pub const kernels = [_]registry.Entry{
+pub const kernels = [_]Entry{
     entry("TopK", topK),
     entry("Unique", unique),
 };

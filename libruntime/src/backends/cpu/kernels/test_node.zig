@@ -5,13 +5,13 @@ const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
 const onnx = @import("../../../model/proto/onnx.zig");
 const kernel = @import("../kernel.zig");
-const registry = @import("registry.zig");
+const Entry = @import("entry.zig").Entry;
 
 pub const Tensor = kernel.Tensor;
 
 pub const Run = struct {
     arena: std.mem.Allocator,
-    table: []const registry.Entry,
+    table: []const Entry,
     attributes: []const ir.Attribute = &.{},
     opset: i64 = 28,
 

@@ -170,7 +170,7 @@ fn regexFullMatch(ctx: *Context) Error!void {
     }
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "RegexFullMatch", .run = regexFullMatch },
     .{ .op = "StringConcat", .run = stringConcat },
     .{ .op = "StringSplit", .run = stringSplit },

@@ -164,6 +164,6 @@ fn weigh(ctx: *const Context, counts: []const u32, out: []f32) Error!void {
     }
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "TfIdfVectorizer", .run = tfIdfVectorizer },
 };

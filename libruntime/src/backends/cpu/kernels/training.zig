@@ -132,7 +132,7 @@ fn updateOne(ctx: *Context, step: Step, n: usize, i: usize, states: usize) Error
     for (0..1 + states) |j| out[j].finish();
 }
 
-fn optimizer(comptime family: Family) @import("registry.zig").Entry {
+fn optimizer(comptime family: Family) @import("entry.zig").Entry {
     const step_kernel = struct {
         fn run(ctx: *Context) Error!void {
             const states: usize = if (family == .adam) 2 else 1;
@@ -150,7 +150,7 @@ fn optimizer(comptime family: Family) @import("registry.zig").Entry {
     return .{ .domain = domain, .op = @field(names, @tagName(family)), .run = step_kernel };
 }
 
-pub const kernels = [_]@import("registry.zig").Entry{
+pub const kernels = [_]@import("entry.zig").Entry{
     optimizer(.adagrad),
     optimizer(.momentum),
     optimizer(.adam),

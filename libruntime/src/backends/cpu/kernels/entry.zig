@@ -1,0 +1,9 @@
+//! One row of a kernel family's `kernels` table. It has a file of its own so that a family names
+//! its rows without importing registry.zig, which imports every family.
+const kernel = @import("../kernel.zig");
+
+pub const Entry = struct {
+    domain: []const u8 = "",
+    op: []const u8,
+    run: kernel.Kernel,
+};
