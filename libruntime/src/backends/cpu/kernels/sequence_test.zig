@@ -7,47 +7,15 @@ const ir = @import("../../../model/ir.zig");
 const onnx = @import("../../../model/proto/onnx.zig");
 const kernel = @import("../kernel.zig");
 const sequence = @import("sequence.zig");
+const test_node = @import("test_node.zig");
 
 const Tensor = kernel.Tensor;
 const testing = std.testing;
 
-/// One node run in isolation: no graph values, no subgraphs, outputs in a fresh slice.
-const Run = struct {
-    arena: std.mem.Allocator,
-    attributes: []const ir.Attribute = &.{},
-
-    fn call(self: Run, op: []const u8, inputs: []const ?*const Tensor) status.Error!*Tensor {
-        const run = for (sequence.kernels) |e| {
-            if (std.mem.eql(u8, e.op, op)) break e.run;
-        } else unreachable;
-        const graph = ir.Graph{ .name = "test" };
-        const node = ir.Node{
-            .name = "n",
-            .op_type = op,
-            .domain = "",
-            .opset = 18,
-            .inputs = &.{},
-            .outputs = &.{0},
-            .attributes = self.attributes,
-        };
-        var outputs = [_]?*Tensor{null};
-        var ctx = kernel.Context{
-            .arena = self.arena,
-            .node = &node,
-            .node_id = 0,
-            .inputs = inputs,
-            .outputs = &outputs,
-            .subgraphs = .{ .context = undefined, .run = noSubgraphs },
-            .graph = &graph,
-        };
-        try run(&ctx);
-        return outputs[0].?;
-    }
-
-    fn noSubgraphs(_: *anyopaque, _: *ir.Graph, _: []const *const Tensor) status.Error![]*Tensor {
-        unreachable;
-    }
-};
+/// One node of the sequence family run in isolation (test_node.zig), at opset 18.
+fn runner(arena: std.mem.Allocator, attributes: []const ir.Attribute) test_node.Run {
+    return .{ .arena = arena, .table = &sequence.kernels, .attributes = attributes, .opset = 18 };
+}
 
 fn int64Scalar(arena: std.mem.Allocator, v: i64) !*Tensor {
     const t = try arena.create(Tensor);
@@ -66,17 +34,13 @@ fn tenBytes(arena: std.mem.Allocator) !*Tensor {
     return t;
 }
 
-fn attribute(arena: std.mem.Allocator, name: []const u8, i: i64) !ir.Attribute {
-    const proto = try arena.create(onnx.AttributeProto);
-    proto.* = .{ .name = name, .type = .int, .i = i };
-    return .{ .name = name, .proto = proto };
-}
+const attribute = test_node.attribute;
 
 test "positions count from the end when negative and fail out of range" {
     var state = std.heap.ArenaAllocator.init(testing.allocator);
     defer state.deinit();
     const arena = state.allocator();
-    const r = Run{ .arena = arena };
+    const r = runner(arena, &.{});
     const x = try tenBytes(arena);
     const y = try tenBytes(arena);
     const seq = try r.call("SequenceConstruct", &.{ x, x });
@@ -105,7 +69,7 @@ test "optionals wrap a value or none" {
     var state = std.heap.ArenaAllocator.init(testing.allocator);
     defer state.deinit();
     const arena = state.allocator();
-    const r = Run{ .arena = arena };
+    const r = runner(arena, &.{});
     const x = try tenBytes(arena);
     const wrapped = try r.call("Optional", &.{x});
     try testing.expectEqual(.optional, wrapped.kind);
@@ -124,7 +88,7 @@ test "a scalar split leaves a smaller last chunk, and concatenating gives the in
     defer state.deinit();
     const arena = state.allocator();
     const x = try tenBytes(arena);
-    const on_axis_1 = Run{ .arena = arena, .attributes = &.{try attribute(arena, "axis", -1)} };
+    const on_axis_1 = runner(arena, &.{try attribute(arena, "axis", -1)});
     const seq = try on_axis_1.call("SplitToSequence", &.{ x, try int64Scalar(arena, 2) });
     try testing.expectEqual(@as(usize, 3), seq.elements.len);
     try testing.expectEqualSlices(i64, &.{ 2, 1 }, seq.elements[2].shape);
@@ -139,18 +103,18 @@ test "split without sizes and keepdims 0, then stacking, gives the input back" {
     defer state.deinit();
     const arena = state.allocator();
     const x = try tenBytes(arena);
-    const squeezing = Run{ .arena = arena, .attributes = &.{
+    const squeezing = runner(arena, &.{
         try attribute(arena, "axis", 1),
         try attribute(arena, "keepdims", 0),
-    } };
+    });
     const seq = try squeezing.call("SplitToSequence", &.{x});
     try testing.expectEqual(@as(usize, 5), seq.elements.len);
     try testing.expectEqualSlices(i64, &.{2}, seq.elements[1].shape);
     try testing.expectEqualSlices(u8, &.{ 1, 6 }, seq.elements[1].data);
-    const stacking = Run{ .arena = arena, .attributes = &.{
+    const stacking = runner(arena, &.{
         try attribute(arena, "axis", -1),
         try attribute(arena, "new_axis", 1),
-    } };
+    });
     const joined = try stacking.call("ConcatFromSequence", &.{seq});
     try testing.expectEqualSlices(i64, x.shape, joined.shape);
     try testing.expectEqualSlices(u8, x.data, joined.data);
@@ -163,7 +127,7 @@ test "packed int4 elements split and join across byte boundaries" {
     // A 3x3 int4 tensor holding 1..9: rows of three nibbles never start on a byte boundary.
     const x = try arena.create(Tensor);
     x.* = .{ .dtype = .int4, .shape = &.{ 3, 3 }, .data = try arena.dupe(u8, &.{ 0x21, 0x43, 0x65, 0x87, 0x09 }) };
-    const r = Run{ .arena = arena, .attributes = &.{try attribute(arena, "axis", 0)} };
+    const r = runner(arena, &.{try attribute(arena, "axis", 0)});
     const sizes = try arena.create(Tensor);
     const sizes_data = try arena.alloc(u8, 16);
     std.mem.writeInt(i64, sizes_data[0..8], 1, .little);
