@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { version } from "../bindings/location.ts";
 import * as rt from "../src/index.ts";
 import { addRelu } from "./support/models.ts";
+import { dictVectorizerModel, zipMapClassifier } from "./support/value-models.ts";
 import { repo, scratchDir } from "./support/paths.ts";
 
 const major = version.split(".")[0]!;
@@ -32,12 +33,20 @@ beforeAll(() => {
   renameSync(join(work, "installed"), prefix);
   model = join(work, "add_relu.onnx");
   writeFileSync(model, addRelu());
+  writeFileSync(join(work, "classifier.onnx"), zipMapClassifier([0n, 1n, 2n]));
+  writeFileSync(join(work, "dict_vectorizer.onnx"), dictVectorizerModel("string", "float32", ["a", "b", "c"]));
 }, 900_000);
+
+/** The arguments each example takes (as test/c-api.test.ts runs them). */
+function exampleArguments(name: string): string[] {
+  if (name === "devices_and_tensors") return [join(work, `${name}.tsr`)];
+  if (name === "map_values") return [join(work, "classifier.onnx"), join(work, "dict_vectorizer.onnx")];
+  return [model];
+}
 
 /** Runs an example the way test/c-api.test.ts does, and checks what it prints. */
 function runExample(binary: string, name: string, env: Record<string, string> = {}) {
-  const argument = name === "devices_and_tensors" ? join(work, `${name}.tsr`) : model;
-  const run = sh([binary, argument], { env });
+  const run = sh([binary, ...exampleArguments(name)], { env });
   expect({ name, err: run.err, code: run.code }).toEqual({ name, err: "", code: 0 });
   expect(run.out.length).toBeGreaterThan(0);
   if (name === "model_info") expect(run.out).toStartWith("model add_relu, dynamic 1\n");
