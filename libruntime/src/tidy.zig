@@ -11,6 +11,8 @@
 //!   exec     run-time values, the executor, requests, the kernel interface
 //!   backends the CPU backend (its kernels, GEMM, thread pool)
 //!   api      the C exports and the library's lifetime
+//! Backends also never import model/proto/ outside their tests: attributes reach kernels decoded
+//! at load (model/attribute.zig).
 //! Files directly in src/ (roots of the library, tests, fuzzer, benchmark) may import anything.
 const std = @import("std");
 
@@ -24,6 +26,13 @@ fn layerOf(path: []const u8) ?usize {
     const slash = std.mem.indexOfScalar(u8, path, '/') orelse return null;
     for (layers, 0..) |name, i| if (std.mem.eql(u8, path[0..slash], name)) return i;
     return null;
+}
+
+/// Backends run what the compile stage decoded: outside their tests, nothing under backends/
+/// reads the protobuf structures of model/proto/.
+fn readsProtobuf(path: []const u8, target: []const u8) bool {
+    return std.mem.startsWith(u8, path, "backends/") and !std.mem.endsWith(u8, path, "_test.zig") and
+        std.mem.startsWith(u8, target, "model/proto/");
 }
 
 const Finding = struct { path: []const u8, line: usize, message: []const u8 };
@@ -57,9 +66,9 @@ const Checker = struct {
             if (!std.mem.endsWith(u8, target, ".zig")) continue;
             const resolved = try std.fs.path.resolvePosix(self.arena, &.{ folder, target });
             const to = layerOf(resolved) orelse continue;
-            if (to <= from) continue;
             const line = 1 + std.mem.count(u8, source[0 .. source.len - rest.len], "\n");
-            try self.report(path, line, "imports {s}: {s} sits above {s}", .{ resolved, layers[to], layers[from] });
+            if (to > from) try self.report(path, line, "imports {s}: {s} sits above {s}", .{ resolved, layers[to], layers[from] });
+            if (readsProtobuf(path, resolved)) try self.report(path, line, "imports {s}: backends read attributes decoded at load (model/attribute.zig), never protobuf", .{resolved});
         }
     }
 

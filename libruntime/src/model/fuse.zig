@@ -47,7 +47,7 @@ const Absorbed = struct { node: ir.NodeId, passes: usize };
 fn markChain(arena: std.mem.Allocator, graph: *ir.Graph, uses: *const Uses, conv_index: ir.NodeId) status.Error!bool {
     const conv = &graph.nodes.items[conv_index];
     if (conv.inputs.len < 2 or conv.inputs.len > 3 or conv.outputs.len != 1) return false;
-    if (conv.attribute(producer_attribute) != null) return false;
+    if (conv.has(producer_attribute)) return false;
     const out = conv.outputs[0] orelse return false;
     if (!isFloat32(graph, out)) return false;
     var absorbed: [2]Absorbed = undefined;
@@ -90,7 +90,7 @@ fn markChain(arena: std.mem.Allocator, graph: *ir.Graph, uses: *const Uses, conv
     @memcpy(attrs[0..conv.attributes.len], conv.attributes);
     const ints = arena.dupe(i64, &.{ @intFromEnum(code), @intFromBool(residual != null) }) catch return oom();
     const floats = arena.dupe(f32, &bounds) catch return oom();
-    attrs[conv.attributes.len] = try makeAttribute(arena, producer_attribute, .{ .type = .ints, .ints = ints, .floats = floats });
+    attrs[conv.attributes.len] = try ir.Attribute.make(arena, producer_attribute, onnx.AttributeProto{ .type = .ints, .ints = ints, .floats = floats });
     conv.attributes = attrs;
     if (residual) |r| {
         const inputs = arena.alloc(?ir.ValueId, residual_input + 1) catch return oom();
@@ -103,7 +103,7 @@ fn markChain(arena: std.mem.Allocator, graph: *ir.Graph, uses: *const Uses, conv
         const node = &graph.nodes.items[a.node];
         const marked = arena.alloc(ir.Attribute, node.attributes.len + 1) catch return oom();
         @memcpy(marked[0..node.attributes.len], node.attributes);
-        marked[node.attributes.len] = try makeAttribute(arena, absorbed_attribute, .{ .type = .int, .i = @intCast(a.passes) });
+        marked[node.attributes.len] = try ir.Attribute.make(arena, absorbed_attribute, onnx.AttributeProto{ .type = .int, .i = @intCast(a.passes) });
         node.attributes = marked;
     }
     return true;
@@ -185,13 +185,6 @@ fn availableBefore(graph: *ir.Graph, id: ir.ValueId, index: ir.NodeId) bool {
     if (v.role == .outer) return false;
     const producer = v.producer orelse return true;
     return producer < index;
-}
-
-fn makeAttribute(arena: std.mem.Allocator, name: []const u8, proto: onnx.AttributeProto) status.Error!ir.Attribute {
-    const made = arena.create(onnx.AttributeProto) catch return oom();
-    made.* = proto;
-    made.name = name;
-    return .{ .name = name, .proto = made };
 }
 
 fn oom() status.Error {

@@ -147,7 +147,8 @@ pub const Importer = struct {
         for (proto.output, outputs) |name, *slot| slot.* = if (name.len == 0) null else graph.find(name).?;
         const attributes = self.arena.alloc(ir.Attribute, proto.attribute.len) catch return outOfMemory();
         for (proto.attribute, attributes) |*attribute, *out| {
-            out.* = .{ .name = attribute.name, .proto = attribute };
+            out.* = ir.Attribute.decode(self.arena, attribute) catch |e|
+                return status.fail(e, "node '{s}' ({s}), attribute '{s}': {s}", .{ proto.name, proto.op_type, attribute.name, std.mem.span(status.lastMessage()) });
             if (attribute.g) |sub| out.graph = try self.importGraph(sub, graph, expanded.opsets);
             if (attribute.graphs.len > 0) {
                 const graphs = self.arena.alloc(*Graph, attribute.graphs.len) catch return outOfMemory();

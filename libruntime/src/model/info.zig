@@ -98,10 +98,10 @@ fn quantizationOf(arena: std.mem.Allocator, graph: *ir.Graph, id: ir.ValueId) st
         const zero_points = arena.alloc(i64, scales.len) catch return oom();
         for (zero_points, 0..) |*zp, i| zp.* = if (zero_point) |c| (if (i < c.count) c.int(i) orelse 0 else 0) else 0;
         const per_channel = scale.dims.len == 1 and scale.count > 1;
-        const axis_attribute = node.attribute("axis");
+
         return .{
             .kind = if (per_channel) .per_channel else .per_tensor,
-            .axis = if (axis_attribute) |a| a.proto.i else 1,
+            .axis = node.attrInt("axis", 1),
             .scales = scales,
             .zero_points = zero_points,
         };

@@ -5,7 +5,7 @@ const std = @import("std");
 const symbolic = @import("symbolic.zig");
 const constant_module = @import("constant.zig");
 const dtype_module = @import("../tensor/dtype.zig");
-const onnx = @import("proto/onnx.zig");
+const attribute_module = @import("attribute.zig");
 
 pub const Dim = symbolic.Dim;
 pub const DType = dtype_module.DType;
@@ -54,13 +54,7 @@ pub const Value = struct {
     outer: ?ValueId = null,
 };
 
-pub const Attribute = struct {
-    name: []const u8,
-    proto: *const onnx.AttributeProto,
-    /// The imported subgraph of a graph attribute, and of each element of a graphs attribute.
-    graph: ?*Graph = null,
-    graphs: []const *Graph = &.{},
-};
+pub const Attribute = attribute_module.Attribute;
 
 pub const Node = struct {
     name: []const u8,
@@ -81,39 +75,51 @@ pub const Node = struct {
     device: u8 = 0,
     kernel: ?*const anyopaque = null,
 
-    pub fn attribute(self: *const Node, name: []const u8) ?*const Attribute {
+    /// The attribute `name` (checked against attribute.Key when the caller is compiled), or null.
+    pub fn attr(self: *const Node, comptime name: []const u8) ?*const Attribute {
+        const wanted = comptime attribute_module.key(name);
         for (self.attributes) |*a| {
-            if (std.mem.eql(u8, a.name, name)) return a;
+            if (a.key == wanted) return a;
         }
         return null;
     }
 
-    // Typed attribute reads, shared by shape rules and kernels.
-
-    pub fn attrProto(self: *const Node, name: []const u8) ?*const onnx.AttributeProto {
-        const a = self.attribute(name) orelse return null;
-        return a.proto;
+    pub fn has(self: *const Node, comptime name: []const u8) bool {
+        return self.attr(name) != null;
     }
 
-    pub fn attrInt(self: *const Node, name: []const u8, default: i64) i64 {
-        return if (self.attrProto(name)) |a| a.i else default;
+    pub fn attrInt(self: *const Node, comptime name: []const u8, default: i64) i64 {
+        return if (self.attr(name)) |a| a.proto.i else default;
     }
 
-    pub fn attrFloat(self: *const Node, name: []const u8, default: f32) f32 {
-        return if (self.attrProto(name)) |a| a.f else default;
+    pub fn attrFloat(self: *const Node, comptime name: []const u8, default: f32) f32 {
+        return if (self.attr(name)) |a| a.proto.f else default;
     }
 
-    pub fn attrString(self: *const Node, name: []const u8, default: []const u8) []const u8 {
-        return if (self.attrProto(name)) |a| a.s else default;
+    pub fn attrString(self: *const Node, comptime name: []const u8, default: []const u8) []const u8 {
+        return if (self.attr(name)) |a| a.proto.s else default;
     }
 
     /// null when absent (an empty list is returned as empty).
-    pub fn attrInts(self: *const Node, name: []const u8) ?[]const i64 {
-        return if (self.attrProto(name)) |a| a.ints else null;
+    pub fn attrInts(self: *const Node, comptime name: []const u8) ?[]const i64 {
+        return if (self.attr(name)) |a| a.proto.ints else null;
     }
 
-    pub fn attrFloats(self: *const Node, name: []const u8) ?[]const f32 {
-        return if (self.attrProto(name)) |a| a.floats else null;
+    pub fn attrFloats(self: *const Node, comptime name: []const u8) ?[]const f32 {
+        return if (self.attr(name)) |a| a.proto.floats else null;
+    }
+
+    pub fn attrStrings(self: *const Node, comptime name: []const u8) ?[]const []const u8 {
+        return if (self.attr(name)) |a| a.proto.strings else null;
+    }
+
+    /// A tensor attribute, decoded at load; null when absent or not a tensor.
+    pub fn attrTensor(self: *const Node, comptime name: []const u8) ?*const Constant {
+        return if (self.attr(name)) |a| a.tensor else null;
+    }
+
+    pub fn attrGraph(self: *const Node, comptime name: []const u8) ?*Graph {
+        return if (self.attr(name)) |a| a.graph else null;
     }
 
     /// "name (OpType)", or "OpType #id" for unnamed nodes, for error messages.

@@ -99,39 +99,39 @@ pub const Context = struct {
 
     // ---- attributes ----------------------------------------------------------------------------
 
-    pub fn attribute(self: *const Context, name: []const u8) ?*const onnx.AttributeProto {
-        return self.node.attrProto(name);
+    /// The attribute `name` as the model gave it (decoded protobuf), or null.
+    pub fn attribute(self: *const Context, comptime name: []const u8) ?*const onnx.AttributeProto {
+        return if (self.node.attr(name)) |a| a.proto else null;
     }
 
-    pub fn attrInt(self: *const Context, name: []const u8, default: i64) i64 {
+    pub fn attrInt(self: *const Context, comptime name: []const u8, default: i64) i64 {
         return self.node.attrInt(name, default);
     }
 
-    pub fn attrFloat(self: *const Context, name: []const u8, default: f32) f32 {
+    pub fn attrFloat(self: *const Context, comptime name: []const u8, default: f32) f32 {
         return self.node.attrFloat(name, default);
     }
 
-    pub fn attrString(self: *const Context, name: []const u8, default: []const u8) []const u8 {
+    pub fn attrString(self: *const Context, comptime name: []const u8, default: []const u8) []const u8 {
         return self.node.attrString(name, default);
     }
 
     /// null when the attribute is absent (an empty list is returned as empty).
-    pub fn attrInts(self: *const Context, name: []const u8) ?[]const i64 {
+    pub fn attrInts(self: *const Context, comptime name: []const u8) ?[]const i64 {
         return self.node.attrInts(name);
     }
 
-    pub fn attrFloats(self: *const Context, name: []const u8) ?[]const f32 {
+    pub fn attrFloats(self: *const Context, comptime name: []const u8) ?[]const f32 {
         return self.node.attrFloats(name);
     }
 
-    pub fn attrTensor(self: *const Context, name: []const u8) ?*const onnx.TensorProto {
-        const a = self.attribute(name) orelse return null;
-        return a.t;
+    /// A tensor attribute, decoded at load.
+    pub fn attrTensor(self: *const Context, comptime name: []const u8) ?*const ir.Constant {
+        return self.node.attrTensor(name);
     }
 
-    pub fn attrGraph(self: *const Context, name: []const u8) ?*ir.Graph {
-        const a = self.node.attribute(name) orelse return null;
-        return a.graph;
+    pub fn attrGraph(self: *const Context, comptime name: []const u8) ?*ir.Graph {
+        return self.node.attrGraph(name);
     }
 
     // ---- outputs -------------------------------------------------------------------------------

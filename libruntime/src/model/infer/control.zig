@@ -21,7 +21,7 @@ const max_passes = 3;
 /// carried shapes, so nested loops cannot multiply the work beyond max_passes^max_precise_depth.
 const max_precise_depth = 3;
 
-fn graphAttribute(ctx: *Context, name: []const u8) status.Error!*ir.Graph {
+fn graphAttribute(ctx: *Context, comptime name: []const u8) status.Error!*ir.Graph {
     return ctx.attrGraph(name) orelse ctx.fail("needs the graph attribute {s}", .{name});
 }
 
@@ -327,13 +327,13 @@ fn scanPlan(ctx: *Context, body: *ir.Graph) status.Error!ScanPlan {
 }
 
 /// A list attribute of 0/1 flags with one entry per scan input or output, when present.
-fn checkFlags(ctx: *Context, name: []const u8, count: usize) status.Error!void {
+fn checkFlags(ctx: *Context, comptime name: []const u8, count: usize) status.Error!void {
     const flags = ctx.attrInts(name) orelse return;
     if (flags.len != count) return ctx.fail("{s} has {d} entries, not {d}", .{ name, flags.len, count });
     for (flags) |f| if (f != 0 and f != 1) return ctx.fail("{s} holds {d}; only 0 and 1 are allowed", .{ name, f });
 }
 
-fn axesAttribute(ctx: *Context, name: []const u8, count: usize) status.Error![]const i64 {
+fn axesAttribute(ctx: *Context, comptime name: []const u8, count: usize) status.Error![]const i64 {
     if (ctx.attrInts(name)) |axes| {
         if (axes.len != count) return ctx.fail("{s} has {d} entries, not {d}", .{ name, axes.len, count });
         return axes;

@@ -63,7 +63,7 @@ fn checkAttentionOptions(ctx: *Context) status.Error!void {
     if (ctx.hasInput(6) and (has_past or has_present)) {
         return ctx.fail("nonpad_kv_seqlen cannot be combined with past or present key/value", .{});
     }
-    for ([_][]const u8{ "left_window_size", "right_window_size" }) |name| {
+    inline for ([_][]const u8{ "left_window_size", "right_window_size" }) |name| {
         const size = ctx.attrInt(name, -1);
         if (size < -1) return ctx.fail("{s} must be -1 or nonnegative, not {d}", .{ name, size });
     }

@@ -27,7 +27,7 @@ pub fn unifyAll(ctx: *const Context, list: []const Dim, what: []const u8) status
 }
 
 /// A required integer attribute that must be positive (head counts).
-pub fn positiveAttr(ctx: *const Context, name: []const u8) status.Error!i64 {
+pub fn positiveAttr(ctx: *const Context, comptime name: []const u8) status.Error!i64 {
     if (ctx.attribute(name) == null) return ctx.fail("attribute {s} is required", .{name});
     const value = ctx.attrInt(name, 0);
     if (value <= 0) return ctx.fail("{s} must be positive, not {d}", .{ name, value });
@@ -108,7 +108,7 @@ pub fn sameDType(ctx: *const Context, indices: []const usize) status.Error!?DTyp
 
 /// An element type named by an integer attribute (Cast-like `to`, `output_dtype`); null when the
 /// attribute is absent or 0 (UNDEFINED).
-pub fn dtypeAttr(ctx: *const Context, name: []const u8) status.Error!?DType {
+pub fn dtypeAttr(ctx: *const Context, comptime name: []const u8) status.Error!?DType {
     const raw = ctx.attrInt(name, 0);
     if (raw == 0) return null;
     const small = std.math.cast(i32, raw) orelse return ctx.fail("attribute {s} = {d} is not a type", .{ name, raw });

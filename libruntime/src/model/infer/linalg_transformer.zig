@@ -132,19 +132,23 @@ fn inferModifiers(ctx: *Context, dtype: ?DType, scores: ?[]const Dim) status.Err
         .float32, .float16, .bfloat16, .float64 => {},
         else => return ctx.fail("softmax_precision cannot be {s}", .{@tagName(p)}),
     };
-    for ([_][]const u8{ "score_mod", "prob_mod" }) |name| {
-        if (ctx.attribute(name) == null) continue;
-        const graph = ctx.attrGraph(name) orelse return ctx.fail("attribute {s} must be a graph", .{name});
-        if (graph.inputs.len != 1 or graph.outputs.len != 1) {
-            const counts = .{ name, graph.inputs.len, graph.outputs.len };
-            return ctx.fail("{s} must have one input and one output, not {d} and {d}", counts);
-        }
-        try ctx.inferSubgraph(graph, &.{.{ .kind = .tensor, .dtype = precision, .shape = scores }});
-        const out = graph.value(graph.outputs[0]).type;
-        if (out.rank()) |r| if (r != 4) return ctx.fail("{s} must return a rank-4 tensor, not rank {d}", .{ name, r });
-        if (out.dtype != null and precision != null and out.dtype.? != precision.?) {
-            return ctx.fail("{s} must return {s}, not {s}", .{ name, @tagName(precision.?), @tagName(out.dtype.?) });
-        }
+    inline for ([_][]const u8{ "score_mod", "prob_mod" }) |name| {
+        if (ctx.attribute(name) != null) try checkModifier(ctx, name, precision, scores);
+    }
+}
+
+/// score_mod or prob_mod: a graph from one rank-4 tensor to one of the same element type.
+fn checkModifier(ctx: *Context, comptime name: []const u8, precision: ?DType, scores: ?[]const Dim) status.Error!void {
+    const graph = ctx.attrGraph(name) orelse return ctx.fail("attribute {s} must be a graph", .{name});
+    if (graph.inputs.len != 1 or graph.outputs.len != 1) {
+        const counts = .{ name, graph.inputs.len, graph.outputs.len };
+        return ctx.fail("{s} must have one input and one output, not {d} and {d}", counts);
+    }
+    try ctx.inferSubgraph(graph, &.{.{ .kind = .tensor, .dtype = precision, .shape = scores }});
+    const out = graph.value(graph.outputs[0]).type;
+    if (out.rank()) |r| if (r != 4) return ctx.fail("{s} must return a rank-4 tensor, not rank {d}", .{ name, r });
+    if (out.dtype != null and precision != null and out.dtype.? != precision.?) {
+        return ctx.fail("{s} must return {s}, not {s}", .{ name, @tagName(precision.?), @tagName(out.dtype.?) });
     }
 }
 

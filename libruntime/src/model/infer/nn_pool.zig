@@ -28,7 +28,7 @@ fn poolShape(ctx: *Context) Error!?[]const Dim {
 }
 
 /// A 0/1 attribute.
-fn flag(ctx: *const Context, name: []const u8) Error!bool {
+fn flag(ctx: *const Context, comptime name: []const u8) Error!bool {
     const v = ctx.attrInt(name, 0);
     if (v != 0 and v != 1) return ctx.fail("{s} is {d}; it must be 0 or 1", .{ name, v });
     return v == 1;

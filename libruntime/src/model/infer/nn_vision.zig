@@ -193,7 +193,7 @@ fn upsample(ctx: *Context) Error!void {
     try ctx.setOutput(0, ctx.dtype(0), out);
 }
 
-fn oneOf(ctx: *const Context, name: []const u8, default: []const u8, allowed: []const []const u8) Error!void {
+fn oneOf(ctx: *const Context, comptime name: []const u8, default: []const u8, allowed: []const []const u8) Error!void {
     const value = ctx.attrString(name, default);
     for (allowed) |a| if (std.mem.eql(u8, a, value)) return;
     return ctx.fail("{s} '{s}' is not supported", .{ name, window.clip(value) });

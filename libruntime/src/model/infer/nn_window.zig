@@ -55,7 +55,7 @@ pub fn autoPad(ctx: *const Context) Error!AutoPad {
 }
 
 /// An ints attribute with one value per spatial axis, each at least `min`; `default` when absent.
-pub fn perAxis(ctx: *const Context, name: []const u8, n: usize, default: i64, min: i64) Error![]const i64 {
+pub fn perAxis(ctx: *const Context, comptime name: []const u8, n: usize, default: i64, min: i64) Error![]const i64 {
     const values = ctx.attrInts(name) orelse {
         const filled = try ctx.alloc(i64, n);
         @memset(filled, default);

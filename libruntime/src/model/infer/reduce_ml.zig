@@ -4,6 +4,7 @@
 //! follow what onnxruntime produces ([N, targets] for regressors, [1, C] for map vectorizers).
 const std = @import("std");
 const status = @import("../../core/status.zig");
+const onnx = @import("../proto/onnx.zig");
 const ir = @import("../ir.zig");
 const common = @import("common.zig");
 const context = @import("context.zig");
@@ -44,7 +45,7 @@ fn count(ctx: *Context, n: usize) status.Error!Dim {
 }
 
 /// Class labels decide a classifier's label type: strings when a non-empty string list is given.
-fn labelType(ctx: *Context, strings_name: []const u8) DType {
+fn labelType(ctx: *Context, comptime strings_name: []const u8) DType {
     const a = ctx.attribute(strings_name) orelse return .int64;
     return if (a.strings.len > 0) .string else .int64;
 }
@@ -81,22 +82,27 @@ fn arrayFeatureExtractor(ctx: *Context) status.Error!void {
 /// LabelEncoder's keys_*, values_* and default_* attributes (by name: *_tensor, *_strings, ...).
 const Typed = struct { dtype: DType, len: u64 };
 
-fn typedAttr(ctx: *Context, names: []const []const u8) status.Error!?Typed {
-    for (names) |name| {
-        const a = ctx.attribute(name) orelse continue;
-        if (std.mem.endsWith(u8, name, "_tensor")) {
-            const t = a.t orelse return ctx.fail("attribute {s} holds no tensor", .{name});
-            const dtype = DType.fromInt(t.data_type) catch
-                return ctx.fail("attribute {s} has element type {d}", .{ name, t.data_type });
-            return .{ .dtype = dtype, .len = try elementCount(ctx, name, t.dims) };
-        }
-        if (std.mem.endsWith(u8, name, "_strings")) return .{ .dtype = .string, .len = a.strings.len };
-        if (std.mem.endsWith(u8, name, "_int64s")) return .{ .dtype = .int64, .len = a.ints.len };
-        if (std.mem.endsWith(u8, name, "_floats")) return .{ .dtype = .float32, .len = a.floats.len };
-        if (std.mem.endsWith(u8, name, "_string")) return .{ .dtype = .string, .len = 1 };
-        if (std.mem.endsWith(u8, name, "_int64")) return .{ .dtype = .int64, .len = 1 };
-        if (std.mem.endsWith(u8, name, "_float")) return .{ .dtype = .float32, .len = 1 };
+fn typedAttr(ctx: *Context, comptime names: []const []const u8) status.Error!?Typed {
+    inline for (names) |name| {
+        if (ctx.attribute(name)) |a| if (try typedOf(ctx, name, a)) |typed| return typed;
     }
+    return null;
+}
+
+/// The type and count of attribute `a`, by the suffix of its name.
+fn typedOf(ctx: *Context, name: []const u8, a: *const onnx.AttributeProto) status.Error!?Typed {
+    if (std.mem.endsWith(u8, name, "_tensor")) {
+        const t = a.t orelse return ctx.fail("attribute {s} holds no tensor", .{name});
+        const dtype = DType.fromInt(t.data_type) catch
+            return ctx.fail("attribute {s} has element type {d}", .{ name, t.data_type });
+        return .{ .dtype = dtype, .len = try elementCount(ctx, name, t.dims) };
+    }
+    if (std.mem.endsWith(u8, name, "_strings")) return .{ .dtype = .string, .len = a.strings.len };
+    if (std.mem.endsWith(u8, name, "_int64s")) return .{ .dtype = .int64, .len = a.ints.len };
+    if (std.mem.endsWith(u8, name, "_floats")) return .{ .dtype = .float32, .len = a.floats.len };
+    if (std.mem.endsWith(u8, name, "_string")) return .{ .dtype = .string, .len = 1 };
+    if (std.mem.endsWith(u8, name, "_int64")) return .{ .dtype = .int64, .len = 1 };
+    if (std.mem.endsWith(u8, name, "_float")) return .{ .dtype = .float32, .len = 1 };
     return null;
 }
 

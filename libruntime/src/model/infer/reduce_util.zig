@@ -17,7 +17,7 @@ pub const numeric_types = float_types ++ [_]DType{
 /// The element type an int attribute names (RandomNormal `dtype`, HannWindow
 /// `output_datatype`, ...); null when the attribute is absent, a ShapeError when it names no
 /// type or one outside `allowed`.
-pub fn dtypeAttr(ctx: *const Context, name: []const u8, allowed: []const DType) status.Error!?DType {
+pub fn dtypeAttr(ctx: *const Context, comptime name: []const u8, allowed: []const DType) status.Error!?DType {
     const a = ctx.attribute(name) orelse return null;
     const not_a_type = "attribute {s} = {d} is not an element type";
     const code = std.math.cast(i32, a.i) orelse return ctx.fail(not_a_type, .{ name, a.i });

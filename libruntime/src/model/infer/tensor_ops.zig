@@ -119,8 +119,7 @@ fn constantOfShape(ctx: *Context) status.Error!void {
     _ = try ctx.require(0);
     var dtype: ir.DType = .float32;
     var fill: ?i64 = 0;
-    if (ctx.attrTensor("value")) |t| {
-        const c = try constant_module.fromProto(ctx.arena, t, null);
+    if (ctx.attrTensor("value")) |c| {
         if (c.count != 1) return ctx.fail("attribute 'value' must hold one element, not {d}", .{c.count});
         dtype = c.dtype;
         fill = if (util.isInteger(dtype)) c.int(0) else null;

@@ -194,7 +194,7 @@ fn padsArgument(ctx: *Context) status.Error!?[]const Dim {
         return ctx.elements(1);
     }
     const name = if (ctx.node.opset < 2) "paddings" else "pads";
-    const values = ctx.attrInts(name) orelse return ctx.fail("attribute '{s}' is required", .{name});
+    const values = (if (ctx.node.opset < 2) ctx.attrInts("paddings") else ctx.attrInts("pads")) orelse return ctx.fail("attribute '{s}' is required", .{name});
     return try ctx.dims(values);
 }
 

@@ -41,14 +41,14 @@ pub fn constants(ctx: *const Context, dims: []const Dim) status.Error!?[]const i
 
 /// A known integer vector: from attribute `name` when the node's opset is below `since`, else
 /// from input `i` (constant or symbolic elements that are all known). Null when absent/unknown.
-pub fn intsArgument(ctx: *const Context, name: []const u8, since: i64, i: usize) status.Error!?[]const i64 {
+pub fn intsArgument(ctx: *const Context, comptime name: []const u8, since: i64, i: usize) status.Error!?[]const i64 {
     if (ctx.node.opset < since) return ctx.attrInts(name);
     const elems = try ctx.elements(i) orelse return null;
     return constants(ctx, elems);
 }
 
 /// The elements of an integer-vector argument as dims: attribute before `since`, input after.
-pub fn dimsArgument(ctx: *const Context, name: []const u8, since: i64, i: usize) status.Error!?[]const Dim {
+pub fn dimsArgument(ctx: *const Context, comptime name: []const u8, since: i64, i: usize) status.Error!?[]const Dim {
     if (ctx.node.opset < since) {
         const values = ctx.attrInts(name) orelse return null;
         return try ctx.dims(values);
@@ -57,7 +57,7 @@ pub fn dimsArgument(ctx: *const Context, name: []const u8, since: i64, i: usize)
 }
 
 /// Whether the argument is given at all (attribute or non-empty input name).
-pub fn hasArgument(ctx: *const Context, name: []const u8, since: i64, i: usize) bool {
+pub fn hasArgument(ctx: *const Context, comptime name: []const u8, since: i64, i: usize) bool {
     if (ctx.node.opset < since) return ctx.attribute(name) != null;
     return ctx.hasInput(i);
 }
@@ -128,7 +128,7 @@ pub fn expectRank(ctx: *const Context, i: usize, expected: usize) status.Error!v
 
 /// The element type an integer attribute names (Cast `to`, ConstantOfShape, EyeLike `dtype`).
 /// Cast-1 names the type as a string ("FLOAT", "INT64", ...), later versions by its code.
-pub fn dtypeAttribute(ctx: *const Context, name: []const u8) status.Error!?ir.DType {
+pub fn dtypeAttribute(ctx: *const Context, comptime name: []const u8) status.Error!?ir.DType {
     const a = ctx.attribute(name) orelse return null;
     if (a.type == .string) return try dtypeNamed(ctx, name, a.s);
     const code = std.math.cast(i32, a.i) orelse return ctx.fail("attribute {s}={d} is no element type", .{ name, a.i });

@@ -153,7 +153,8 @@ pub const Harness = struct {
         const list = try a.alloc(ir.Attribute, attrs.len);
         for (protos, list, 0..) |*proto, *attr, k| {
             const sub = if (k < graphs.len) graphs[k] else null;
-            attr.* = .{ .name = proto.name, .proto = proto, .graph = sub };
+            attr.* = try ir.Attribute.decode(a, proto);
+            attr.graph = sub;
         }
         try g.nodes.append(a, .{
             .name = "",
@@ -185,7 +186,7 @@ pub const Harness = struct {
         for (outputs) |*o| o.* = try self.tensor(null, null);
         const protos = try a.dupe(Attr, attributes);
         const attrs = try a.alloc(ir.Attribute, protos.len);
-        for (protos, attrs) |*proto, *attr| attr.* = .{ .name = proto.name, .proto = proto };
+        for (protos, attrs) |*proto, *attr| attr.* = try ir.Attribute.decode(a, proto);
         const n = ir.Node{
             .name = "n",
             .op_type = op,

@@ -16,7 +16,7 @@ const Tensor = kernel.Tensor;
 
 fn ifKernel(ctx: *Context) status.Error!void {
     const cond = try util.readBool(ctx, try ctx.require(0), "cond");
-    const branch = try util.graphAttribute(ctx, if (cond) "then_branch" else "else_branch");
+    const branch = try if (cond) util.graphAttribute(ctx, "then_branch") else util.graphAttribute(ctx, "else_branch");
     if (branch.inputs.len != 0) {
         return ctx.fail("a branch takes no inputs, but this one takes {d}", .{branch.inputs.len});
     }

@@ -18,7 +18,7 @@ const Tensor = kernel.Tensor;
 const Counts = struct { first: usize, n: usize, m: usize, k: usize };
 
 fn counts(ctx: *Context, body: *ir.Graph, first: usize) status.Error!Counts {
-    if (ctx.node.attribute("num_scan_inputs") == null) return ctx.fail("needs the attribute num_scan_inputs", .{});
+    if (!ctx.node.has("num_scan_inputs")) return ctx.fail("needs the attribute num_scan_inputs", .{});
     const m_attr = ctx.node.attrInt("num_scan_inputs", 0);
     const available = ctx.inputCount() -| first;
     if (m_attr < 1 or m_attr > available) {
@@ -39,7 +39,7 @@ fn counts(ctx: *Context, body: *ir.Graph, first: usize) status.Error!Counts {
 
 /// A list attribute with one entry per scan input or output (zeros when absent); `flags` limits
 /// the entries to 0 and 1 (directions).
-fn listAttribute(ctx: *Context, name: []const u8, count: usize, flags: bool) status.Error![]const i64 {
+fn listAttribute(ctx: *Context, comptime name: []const u8, count: usize, flags: bool) status.Error![]const i64 {
     const list = ctx.node.attrInts(name) orelse {
         const zeros = try ctx.alloc(i64, count);
         @memset(zeros, 0);

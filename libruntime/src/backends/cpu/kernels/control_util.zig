@@ -12,8 +12,8 @@ const Context = kernel.Context;
 const Tensor = kernel.Tensor;
 const DType = kernel.DType;
 
-pub fn graphAttribute(ctx: *const Context, name: []const u8) status.Error!*ir.Graph {
-    const attribute = ctx.node.attribute(name) orelse return ctx.fail("needs the graph attribute {s}", .{name});
+pub fn graphAttribute(ctx: *const Context, comptime name: []const u8) status.Error!*ir.Graph {
+    const attribute = ctx.node.attr(name) orelse return ctx.fail("needs the graph attribute {s}", .{name});
     return attribute.graph orelse ctx.fail("attribute {s} must be a graph", .{name});
 }
 

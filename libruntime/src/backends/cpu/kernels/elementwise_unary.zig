@@ -356,7 +356,7 @@ fn blocksOf(count: usize) usize {
     return std.math.divCeil(usize, count, block_elements) catch 1;
 }
 
-fn bound(comptime T: type, ctx: *Context, index: usize, name: []const u8, low: bool) status.Error!T {
+fn bound(comptime T: type, ctx: *Context, index: usize, comptime name: []const u8, low: bool) status.Error!T {
     if (ctx.node.opset < 11) {
         const default: f32 = if (low) -std.math.floatMax(f32) else std.math.floatMax(f32);
         const limit = ctx.node.attrFloat(name, default);

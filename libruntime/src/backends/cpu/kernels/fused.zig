@@ -39,7 +39,7 @@ pub const ConvFusion = struct {
 /// The fusion a marked Conv performs in this run (none when unmarked, not enabled, or X is not
 /// float32). `out_shape` is the Conv's output shape, which the residual must have.
 pub fn forConv(ctx: *const Context, x: *const Tensor, out_shape: []const i64) status.Error!ConvFusion {
-    const mark = ctx.node.attrProto(fuse.producer_attribute) orelse return .none;
+    const mark = (ctx.node.attr(fuse.producer_attribute) orelse return .none).proto;
     if (!enabled(ctx) or x.dtype != .float32) return .none;
     if (mark.ints.len != 2 or mark.floats.len != 2) return ctx.fail("has a malformed fusion mark", .{});
     const kind = std.meta.intToEnum(activation_module.Kind, mark.ints[0]) catch
@@ -60,7 +60,7 @@ pub fn forConv(ctx: *const Context, x: *const Tensor, out_shape: []const i64) st
 /// For a node marked absorbed: when this run fuses, its producer already did its work, and its
 /// output is the passed-through input itself. Returns whether it handled the node.
 pub fn passThrough(ctx: *Context) status.Error!bool {
-    const mark = ctx.node.attrProto(fuse.absorbed_attribute) orelse return false;
+    const mark = (ctx.node.attr(fuse.absorbed_attribute) orelse return false).proto;
     if (!enabled(ctx)) return false;
     const index = std.math.cast(usize, mark.i) orelse return ctx.fail("has a malformed fusion mark", .{});
     const source = try ctx.require(index);

@@ -121,7 +121,7 @@ fn packedDims(ctx: *Context, q: *const Tensor, k: *const Tensor, v: *const Tenso
 
 /// Q [B, Hq, Sq, D], K [B, Hkv, Skv, D], V [B, Hkv, Skv, Dv].
 fn unpackedDims(ctx: *Context, q: *const Tensor, k: *const Tensor, v: *const Tensor) status.Error!Dims {
-    if (ctx.node.opset >= 25 and (ctx.node.attribute("q_num_heads") != null or ctx.node.attribute("kv_num_heads") != null)) {
+    if (ctx.node.opset >= 25 and (ctx.node.has("q_num_heads") or ctx.node.has("kv_num_heads"))) {
         return ctx.fail("q_num_heads and kv_num_heads must not be set for 4-D inputs", .{});
     }
     const kv_heads = try dimAt(ctx, k, 1);
@@ -172,7 +172,7 @@ fn compute(comptime A: type, ctx: *Context, d: Dims) status.Error!void {
     const total = d.total();
     // The reference scales Q and K by sqrt(scale) each, rounded to Q's type.
     const default_scale = 1 / @sqrt(@as(f64, @floatFromInt(@max(d.head_size, 1))));
-    const scale_attr = if (ctx.node.attribute("scale") != null) @as(f64, ctx.node.attrFloat("scale", 1)) else default_scale;
+    const scale_attr = if (ctx.node.has("scale")) @as(f64, ctx.node.attrFloat("scale", 1)) else default_scale;
     const root_scale = rows.roundTo(A, q_dtype, @floatCast(@sqrt(scale_attr)));
     const q = try toHeads(A, ctx, 0, .{ d.batch, d.q_heads, d.q_seq, d.head_size }, d.is_packed);
     for (q) |*v| v.* = rows.roundTo(A, q_dtype, v.* * root_scale);

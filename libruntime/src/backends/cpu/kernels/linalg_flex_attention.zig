@@ -78,7 +78,7 @@ fn softmaxPrecision(ctx: *Context, q_dtype: DType) status.Error!DType {
 fn compute(comptime A: type, ctx: *Context, d: Dims, precision: DType) status.Error!void {
     const q_dtype = ctx.inputs[0].?.dtype;
     // The reference takes the square root in float32, then rounds it to Q's type.
-    const scale: f32 = if (ctx.node.attribute("scale") != null)
+    const scale: f32 = if (ctx.node.has("scale"))
         ctx.node.attrFloat("scale", 1)
     else
         @floatCast(1 / @sqrt(@as(f64, @floatFromInt(@max(d.head_size, 1)))));
@@ -109,7 +109,7 @@ fn compute(comptime A: type, ctx: *Context, d: Dims, precision: DType) status.Er
 
 /// Runs the modifier subgraph `name` (when the node has one) on `values`, which it replaces.
 fn modify(comptime A: type, ctx: *Context, comptime name: []const u8, precision: DType, shape: []const i64, values: []A) status.Error![]A {
-    if (ctx.node.attribute(name) == null) return values;
+    if (!ctx.node.has(name)) return values;
     const graph = try util.graphAttribute(ctx, name);
     if (graph.inputs.len != 1 or graph.outputs.len != 1) {
         return ctx.fail(name ++ " must have one input and one output, not {d} and {d}", .{ graph.inputs.len, graph.outputs.len });

@@ -81,8 +81,7 @@ fn activations(comptime cell: Cell, ctx: *Context, dirs: usize) status.Error![2]
         .{ .kind = .tanh },
     };
     var result = [2][3]Act{ defaults, defaults };
-    const list = ctx.node.attrProto("activations") orelse return result;
-    const strings = list.strings;
+    const strings = ctx.node.attrStrings("activations") orelse return result;
     if (strings.len != per and strings.len != per * dirs) {
         return ctx.fail("needs {d} activations, not {d}", .{ per * dirs, strings.len });
     }
@@ -237,7 +236,7 @@ fn readInputs(
         .init_h = if (ctx.input(5)) |h| try expectShape(ctx, h, "initial_h", &state) else null,
         .init_c = null,
         .peep = null,
-        .clip = if (ctx.node.attrProto("clip") != null) ctx.node.attrFloat("clip", 0) else null,
+        .clip = if (ctx.node.has("clip")) ctx.node.attrFloat("clip", 0) else null,
         .lbr = ctx.node.attrInt("linear_before_reset", 0) != 0,
         .input_forget = ctx.node.attrInt("input_forget", 0) != 0,
         .y = null,

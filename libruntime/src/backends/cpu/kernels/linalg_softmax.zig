@@ -241,7 +241,7 @@ fn lossFromLogProb(
         if (values.len != c) return ctx.fail("the weight has {d} values for {d} classes", .{ values.len, c });
         weights = values;
     }
-    const ignore: ?i64 = if (ctx.node.attrProto("ignore_index") != null) ctx.node.attrInt("ignore_index", 0) else null;
+    const ignore: ?i64 = if (ctx.node.has("ignore_index")) ctx.node.attrInt("ignore_index", 0) else null;
     const reduction = ctx.node.attrString("reduction", "mean");
     const none = std.mem.eql(u8, reduction, "none");
     const mean = std.mem.eql(u8, reduction, "mean");

@@ -85,19 +85,16 @@ fn items(ctx: *const Context, comptime name: []const u8) Error!?Items {
         for (out, list) |*o, v| o.* = .{ .float = v };
         return .{ .items = out, .dtype = .float32 };
     }
-    if (node.attrProto(name ++ "_strings")) |a| {
-        const out = try ctx.alloc(Item, a.strings.len);
-        for (out, a.strings) |*o, v| o.* = .{ .string = v };
+    if (node.attrStrings(name ++ "_strings")) |list| {
+        const out = try ctx.alloc(Item, list.len);
+        for (out, list) |*o, v| o.* = .{ .string = v };
         return .{ .items = out, .dtype = .string };
     }
-    if (node.attrProto(name ++ "_tensor")) |a| return try tensorItems(ctx, a.t orelse return null);
+    if (node.attrTensor(name ++ "_tensor")) |c| return try tensorItems(ctx, c);
     return null;
 }
 
-const TensorProto = @import("../../../model/proto/onnx.zig").TensorProto;
-
-fn tensorItems(ctx: *const Context, proto: *const TensorProto) Error!Items {
-    const c = try constant.fromProto(ctx.arena, proto, null);
+fn tensorItems(ctx: *const Context, c: *const constant.Constant) Error!Items {
     const out = try ctx.alloc(Item, @intCast(c.count));
     for (out, 0..) |*o, i| {
         o.* = if (c.dtype == .string)
@@ -121,11 +118,11 @@ fn inputItem(x: *const Tensor, i: usize, ints: []const i64, floats: []const f64)
 /// The default for keys not found: default_tensor, or default_float (-0.0), default_int64 (-1),
 /// default_string ("_Unused") by the values' form.
 fn defaultItem(ctx: *const Context, values: Items) Error!Item {
-    if (ctx.node.attrProto("default_tensor")) |a| if (a.t) |t| {
+    if (ctx.node.attrTensor("default_tensor")) |t| {
         const d = try tensorItems(ctx, t);
         if (d.items.len != 1) return ctx.fail("default_tensor must hold one element", .{});
         return d.items[0];
-    };
+    }
     return switch (values.dtype) {
         .string => .{ .string = ctx.node.attrString("default_string", "_Unused") },
         .int64 => .{ .int = ctx.node.attrInt("default_int64", -1) },

@@ -71,8 +71,8 @@ fn zipMap(ctx: *Context) Error!void {
 
 /// The class labels as a keys tensor over the attribute's own memory (the model's, read-only).
 fn zipMapLabels(ctx: *const Context) Error!*Tensor {
-    if (ctx.node.attrProto("classlabels_strings")) |a| if (a.strings.len > 0) {
-        return vector(ctx, .string, a.strings.len, &.{}, @constCast(a.strings));
+    if (ctx.node.attrStrings("classlabels_strings")) |labels| if (labels.len > 0) {
+        return vector(ctx, .string, labels.len, &.{}, @constCast(labels));
     };
     const ints = ctx.node.attrInts("classlabels_int64s") orelse &.{};
     if (ints.len == 0) return ctx.fail("needs classlabels_strings or classlabels_int64s", .{});
@@ -168,8 +168,8 @@ fn dictVectorizer(ctx: *Context) Error!void {
     const map = try requireMap(ctx);
     const keys = map.elements[Tensor.map_keys];
     const values = map.elements[Tensor.map_values];
-    const strings = ctx.node.attrProto("string_vocabulary");
-    const ints = ctx.node.attrProto("int64_vocabulary");
+    const strings = ctx.node.attrStrings("string_vocabulary");
+    const ints = ctx.node.attrInts("int64_vocabulary");
     if ((strings == null) == (ints == null)) return ctx.fail("needs exactly one of int64_vocabulary and string_vocabulary", .{});
     const want: DType = if (strings != null) .string else .int64;
     if (keys.dtype != want) {
@@ -179,13 +179,13 @@ fn dictVectorizer(ctx: *Context) Error!void {
         .float32, .float64, .int64, .string => {},
         else => return typeError(ctx, "the map's values must be float32, float64, int64 or string, not {s}", .{@tagName(values.dtype)}),
     }
-    const size = if (strings) |a| a.strings.len else ints.?.ints.len;
+    const size = if (strings) |list| list.len else ints.?.len;
     const y = try ctx.output(0, values.dtype, &[_]i64{ 1, @intCast(size) });
     if (values.dtype != .string) @memset(y.data, 0);
     const element_bytes: usize = values.dtype.bits() / 8;
     const index = try map_value.KeyIndex.init(ctx.arena, keys);
     for (0..size) |j| {
-        const found = if (strings) |a| index.findString(a.strings[j]) else index.findInt(ints.?.ints[j]);
+        const found = if (strings) |list| index.findString(list[j]) else index.findInt(ints.?[j]);
         const i = found orelse continue;
         if (values.dtype == .string) {
             y.strings[j] = ctx.arena.dupe(u8, values.strings[i]) catch return status.fail(error.OutOfResource, "out of memory", .{});

@@ -117,7 +117,7 @@ const Categories = struct {
     fn load(ctx: *const Context) Categories {
         return .{
             .ints = ctx.node.attrInts("cats_int64s"),
-            .strings = if (ctx.node.attrProto("cats_strings")) |a| a.strings else null,
+            .strings = ctx.node.attrStrings("cats_strings"),
         };
     }
 };

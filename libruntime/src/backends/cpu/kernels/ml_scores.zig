@@ -39,10 +39,10 @@ pub fn rows(ctx: *const Context, index: usize) Error!Rows {
 /// neither is set. Both set is refused, as the shape rules do.
 pub fn floatList(ctx: *const Context, comptime name: []const u8) Error![]const f64 {
     const listed = ctx.node.attrFloats(name);
-    const tensor = ctx.node.attrProto(name ++ "_as_tensor");
+    const tensor = ctx.node.attr(name ++ "_as_tensor");
     if (listed != null and tensor != null) return ctx.fail("sets both {s} and {s}_as_tensor", .{ name, name });
     if (tensor) |a| {
-        const c = try constant.fromProto(ctx.arena, a.t orelse return ctx.fail("{s}_as_tensor holds no tensor", .{name}), null);
+        const c = a.tensor orelse return ctx.fail("{s}_as_tensor holds no tensor", .{name});
         const out = try ctx.alloc(f64, @intCast(c.count));
         for (out, 0..) |*o, i| o.* = c.float(i) orelse return ctx.fail("{s}_as_tensor must hold floats", .{name});
         return out;
@@ -53,7 +53,7 @@ pub fn floatList(ctx: *const Context, comptime name: []const u8) Error![]const f
     return out;
 }
 
-pub fn ints(ctx: *const Context, name: []const u8) []const i64 {
+pub fn ints(ctx: *const Context, comptime name: []const u8) []const i64 {
     return ctx.node.attrInts(name) orelse &.{};
 }
 
@@ -152,8 +152,8 @@ pub const Labels = struct {
     ints: []const i64 = &.{},
     strings: []const []const u8 = &.{},
 
-    pub fn load(ctx: *const Context, ints_name: []const u8) Labels {
-        if (ctx.node.attrProto("classlabels_strings")) |a| if (a.strings.len > 0) return .{ .strings = a.strings };
+    pub fn load(ctx: *const Context, comptime ints_name: []const u8) Labels {
+        if (ctx.node.attrStrings("classlabels_strings")) |labels| if (labels.len > 0) return .{ .strings = labels };
         return .{ .ints = ints(ctx, ints_name) };
     }
 

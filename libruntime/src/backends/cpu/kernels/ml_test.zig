@@ -38,9 +38,7 @@ fn noSubgraphs(_: *anyopaque, _: *ir.Graph, _: []const *const Tensor) status.Err
 }
 
 fn attr(arena: std.mem.Allocator, proto: onnx.AttributeProto) !ir.Attribute {
-    const p = try arena.create(onnx.AttributeProto);
-    p.* = proto;
-    return .{ .name = proto.name, .proto = p };
+    return ir.Attribute.make(arena, proto.name, proto);
 }
 
 fn ints(arena: std.mem.Allocator, name: []const u8, values: []const i64) !ir.Attribute {

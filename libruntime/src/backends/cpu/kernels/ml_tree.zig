@@ -73,15 +73,14 @@ pub const Forest = struct {
     }
 };
 
-fn tensorFloats(ctx: *const Context, name: []const u8) Error![]const f64 {
-    const a = ctx.node.attrProto(name) orelse return &.{};
-    const c = try constant.fromProto(ctx.arena, a.t orelse return &.{}, null);
+fn tensorFloats(ctx: *const Context, comptime name: []const u8) Error![]const f64 {
+    const c = ctx.node.attrTensor(name) orelse return &.{};
     const out = try ctx.alloc(f64, @intCast(c.count));
     for (out, 0..) |*o, i| o.* = c.float(i) orelse return ctx.fail("{s} must hold numbers", .{name});
     return out;
 }
 
-fn ints(ctx: *const Context, name: []const u8) []const i64 {
+fn ints(ctx: *const Context, comptime name: []const u8) []const i64 {
     return ctx.node.attrInts(name) orelse &.{};
 }
 

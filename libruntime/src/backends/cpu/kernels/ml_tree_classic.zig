@@ -57,7 +57,7 @@ fn loadForest(ctx: *const Context, index: *NodeIndex) Error!tree.Forest {
     const node_ids = scores.ints(ctx, "nodes_nodeids");
     const n = tree_ids.len;
     if (n == 0) return ctx.fail("has no nodes", .{});
-    const names = if (ctx.node.attrProto("nodes_modes")) |a| a.strings else &.{};
+    const names = ctx.node.attrStrings("nodes_modes") orelse &.{};
     const values = try scores.floatList(ctx, "nodes_values");
     const features = scores.ints(ctx, "nodes_featureids");
     const true_ids = scores.ints(ctx, "nodes_truenodeids");

@@ -186,7 +186,7 @@ pub fn dim(t: *const Tensor, i: usize) usize {
 }
 
 /// A 0/1 attribute.
-pub fn flag(ctx: *const Context, name: []const u8, default: i64) Error!bool {
+pub fn flag(ctx: *const Context, comptime name: []const u8, default: i64) Error!bool {
     const v = ctx.node.attrInt(name, default);
     if (v != 0 and v != 1) return ctx.fail("{s} is {d}; it must be 0 or 1", .{ name, v });
     return v == 1;
@@ -227,7 +227,7 @@ pub fn autoPad(ctx: *const Context) Error!AutoPad {
 }
 
 /// An ints attribute with one value per spatial axis in [min, 2^31]; `default` when absent.
-pub fn perAxis(ctx: *const Context, name: []const u8, n: usize, default: i64, min: i64) Error![max_spatial]i64 {
+pub fn perAxis(ctx: *const Context, comptime name: []const u8, n: usize, default: i64, min: i64) Error![max_spatial]i64 {
     var out = [_]i64{default} ** max_spatial;
     const values = ctx.node.attrInts(name) orelse return out;
     if (values.len != n) return ctx.fail("{s} has {d} values for {d} spatial axes", .{ name, values.len, n });

@@ -139,7 +139,7 @@ fn PlaneJob(comptime F: type, comptime kind: Kind) type {
 
 /// p is an int since opset 11 and was a float before.
 fn pAttribute(ctx: *const Context) f64 {
-    const a = ctx.node.attrProto("p") orelse return 2;
+    const a = (ctx.node.attr("p") orelse return 2).proto;
     return if (a.i == 0 and a.f != 0) a.f else @floatFromInt(a.i);
 }
 

@@ -42,7 +42,7 @@ const AxisPlan = struct {
     extrapolated: []bool,
 };
 
-fn parseEnum(comptime E: type, ctx: *const Context, name: []const u8, default: []const u8) Error!E {
+fn parseEnum(comptime E: type, ctx: *const Context, comptime name: []const u8, default: []const u8) Error!E {
     const text = ctx.node.attrString(name, default);
     if (std.mem.eql(u8, text, "bilinear")) {
         return std.meta.stringToEnum(E, "linear") orelse ctx.fail("{s} 'bilinear' is not supported", .{name});

@@ -103,7 +103,7 @@ fn dropout(ctx: *Context) Error!void {
     if (!(mode.ratio > 0 and mode.ratio < 1)) {
         return ctx.fail("ratio {d} is outside [0, 1)", .{mode.ratio});
     }
-    const has_seed = ctx.node.attribute("seed") != null;
+    const has_seed = ctx.node.has("seed");
     var rng = try seeded(ctx, if (has_seed) ctx.node.attrInt("seed", 0) else null);
     const count = x.count();
     const keep = try ctx.alloc(bool, count);

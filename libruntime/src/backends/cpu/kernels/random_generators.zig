@@ -99,7 +99,7 @@ pub const Draws = struct {
 /// The node's stream: its float `seed` attribute truncated as Python's int() does (a NaN seed
 /// counts as none, as in the reference), else a fresh seed.
 fn draws(ctx: *const Context) Error!Draws {
-    if (ctx.node.attribute("seed") == null) return .{ .rng = try random.seeded(ctx, null) };
+    if (!ctx.node.has("seed")) return .{ .rng = try random.seeded(ctx, null) };
     const seed = ctx.node.attrFloat("seed", 0);
     if (std.math.isNan(seed)) return .{ .rng = try random.seeded(ctx, null) };
     const whole = @trunc(@as(f64, seed));

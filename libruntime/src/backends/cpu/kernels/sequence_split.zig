@@ -151,7 +151,7 @@ fn joinedShape(ctx: *const Context, elements: []const *const Tensor, a: usize, s
 
 fn concatFromSequence(ctx: *Context) Error!void {
     const seq = try sequence.sequenceInput(ctx, 0);
-    const attribute = ctx.node.attrProto("axis") orelse return ctx.fail("needs the attribute axis", .{});
+    if (!ctx.node.has("axis")) return ctx.fail("needs the attribute axis", .{});
     const new_axis = ctx.node.attrInt("new_axis", 0);
     if (new_axis != 0 and new_axis != 1) return ctx.fail("new_axis must be 0 or 1, not {d}", .{new_axis});
     const stack = new_axis == 1;
@@ -159,7 +159,7 @@ fn concatFromSequence(ctx: *Context) Error!void {
     if (elements.len == 0) return ctx.fail("cannot concatenate an empty sequence", .{});
     const rank = elements[0].rank() + @intFromBool(stack);
     if (rank == 0) return ctx.fail("cannot concatenate scalars (new_axis is 0)", .{});
-    const a = try util.axis(ctx, attribute.i, rank);
+    const a = try util.axis(ctx, ctx.node.attrInt("axis", 0), rank);
     const shape = try joinedShape(ctx, elements, a, stack);
     if (elements[0].dtype != seq.dtype) {
         return ctx.fail("holds {s} tensors but says its elements are {s}", .{ @tagName(elements[0].dtype), @tagName(seq.dtype) });

@@ -63,9 +63,8 @@ fn constantOp(ctx: *Context) Error!void {
 fn constantOfShape(ctx: *Context) Error!void {
     const shape = try util.ints(ctx, try ctx.require(0), "shape");
     var value: ?constant_module.Constant = null;
-    if (ctx.node.attrProto("value")) |attr| {
-        const t = attr.t orelse return ctx.fail("attribute 'value' holds no tensor", .{});
-        const c = try constant_module.fromProto(ctx.arena, t, null);
+    if (ctx.node.attr("value")) |attr| {
+        const c = (attr.tensor orelse return ctx.fail("attribute 'value' holds no tensor", .{})).*;
         if (c.count != 1) return ctx.fail("attribute 'value' must hold one element, not {d}", .{c.count});
         value = c;
     }

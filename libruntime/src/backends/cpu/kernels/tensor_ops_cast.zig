@@ -22,7 +22,7 @@ const type_names = [_]struct { []const u8, DType }{
 
 /// Cast's `to`: a type code, or (Cast-1) a type name.
 fn targetType(ctx: *Context) Error!DType {
-    const attr = ctx.node.attrProto("to") orelse return ctx.fail("attribute 'to' is required", .{});
+    const attr = (ctx.node.attr("to") orelse return ctx.fail("attribute 'to' is required", .{})).proto;
     if (attr.type == .string) {
         for (type_names) |pair| if (std.ascii.eqlIgnoreCase(pair[0], attr.s)) return pair[1];
         return ctx.fail("attribute to='{s}' is no element type", .{attr.s});

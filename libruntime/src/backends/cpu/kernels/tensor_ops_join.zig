@@ -18,9 +18,8 @@ fn concat(ctx: *Context) Error!void {
     const first = try ctx.require(0);
     const rank = first.shape.len;
     if (rank == 0) return ctx.fail("cannot concatenate scalars", .{});
-    const attribute = ctx.node.attrProto("axis");
-    if (attribute == null and ctx.node.opset >= 4) return ctx.fail("attribute 'axis' is required", .{});
-    const a = try util.axis(ctx, if (attribute) |p| p.i else 1, rank);
+    if (!ctx.node.has("axis") and ctx.node.opset >= 4) return ctx.fail("attribute 'axis' is required", .{});
+    const a = try util.axis(ctx, ctx.node.attrInt("axis", 1), rank);
     const shape = try ctx.alloc(i64, rank);
     @memcpy(shape, first.shape);
     shape[a] = 0;
@@ -144,7 +143,7 @@ fn splitSizes(ctx: *Context, d: usize, n: usize) Error![]const usize {
         if (total != d) return ctx.fail("split sizes add up to {d}, the dim is {d}", .{ total, d });
         return out;
     }
-    if (ctx.node.opset >= 18 and ctx.node.attrProto("num_outputs") != null) {
+    if (ctx.node.opset >= 18 and ctx.node.has("num_outputs")) {
         const chunk = std.math.divCeil(usize, d, n) catch unreachable;
         if (chunk * (n - 1) > d) return ctx.fail("cannot split {d} into {d} parts", .{ d, n });
         @memset(out, chunk);
@@ -243,7 +242,7 @@ fn pad(ctx: *Context) Error!void {
     const pads: []const i64 = if (ctx.node.opset >= 11)
         try util.ints(ctx, try ctx.require(1), "pads")
     else
-        ctx.node.attrInts(if (ctx.node.opset < 2) "paddings" else "pads") orelse
+        (if (ctx.node.opset < 2) ctx.node.attrInts("paddings") else ctx.node.attrInts("pads")) orelse
             return ctx.fail("pads are required", .{});
     var padded: []const usize = undefined;
     if (ctx.node.opset >= 18 and ctx.input(3) != null) {

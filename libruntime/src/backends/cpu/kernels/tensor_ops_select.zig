@@ -119,8 +119,8 @@ fn compress(ctx: *Context) Error!void {
     var n: usize = x.count();
     var inner: usize = 1;
     var a: usize = 0;
-    if (ctx.node.attrProto("axis")) |attr| {
-        a = try util.axis(ctx, attr.i, x.shape.len);
+    if (ctx.node.has("axis")) {
+        a = try util.axis(ctx, ctx.node.attrInt("axis", 0), x.shape.len);
         shape = try ctx.alloc(i64, x.shape.len);
         @memcpy(shape, x.shape);
         outer = util.product(x.shape[0..a]);
@@ -225,9 +225,10 @@ fn eyeLike(ctx: *Context) Error!void {
     const x = try ctx.require(0);
     if (x.shape.len != 2) return ctx.fail("input must have rank 2, not {d}", .{x.shape.len});
     var dtype = x.dtype;
-    if (ctx.node.attrProto("dtype")) |attr| {
-        const code = std.math.cast(i32, attr.i) orelse -1;
-        dtype = std.meta.intToEnum(DType, code) catch return ctx.fail("dtype {d} is no element type", .{attr.i});
+    if (ctx.node.has("dtype")) {
+        const given = ctx.node.attrInt("dtype", 0);
+        const code = std.math.cast(i32, given) orelse -1;
+        dtype = std.meta.intToEnum(DType, code) catch return ctx.fail("dtype {d} is no element type", .{given});
     }
     const k = ctx.node.attrInt("k", 0);
     const out = try ctx.output(0, dtype, x.shape);

@@ -84,8 +84,8 @@ fn uniqueTyped(comptime S: type, comptime dt: DType, ctx: *Context, x: *const Te
     var n: usize = x.count();
     var inner: usize = 1;
     var a: ?usize = null;
-    if (ctx.node.attrProto("axis")) |attr| {
-        const axis = try util.axis(ctx, attr.i, x.shape.len);
+    if (ctx.node.has("axis")) {
+        const axis = try util.axis(ctx, ctx.node.attrInt("axis", 0), x.shape.len);
         a = axis;
         outer = util.product(x.shape[0..axis]);
         n = @intCast(x.shape[axis]);

@@ -3,7 +3,6 @@
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
-const onnx = @import("../../../model/proto/onnx.zig");
 const kernel = @import("../kernel.zig");
 const Entry = @import("entry.zig").Entry;
 
@@ -49,18 +48,7 @@ pub const Run = struct {
     }
 };
 
-/// An attribute holding one int, float, string or list of ints, by the type of `v`.
-pub fn attribute(arena: std.mem.Allocator, name: []const u8, v: anytype) !ir.Attribute {
-    const proto = try arena.create(onnx.AttributeProto);
-    proto.* = switch (@TypeOf(v)) {
-        comptime_int, i64 => .{ .name = name, .type = .int, .i = v },
-        comptime_float, f32 => .{ .name = name, .type = .float, .f = v },
-        []const u8 => .{ .name = name, .type = .string, .s = v },
-        []const i64 => .{ .name = name, .type = .ints, .ints = v },
-        else => @compileError("no attribute of type " ++ @typeName(@TypeOf(v))),
-    };
-    return .{ .name = name, .proto = proto };
-}
+pub const attribute = ir.Attribute.make;
 
 /// A tensor of `shape` holding `values` (numbers as T, or strings).
 pub fn tensor(arena: std.mem.Allocator, comptime T: type, shape: []const i64, values: []const T) !*Tensor {

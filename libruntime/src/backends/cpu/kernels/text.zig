@@ -70,7 +70,7 @@ fn stringSplit(ctx: *Context) Error!void {
     const x = try requireStrings(ctx, 0);
     const delimiter = ctx.node.attrString("delimiter", "");
     const maxsplit_attr = ctx.node.attrInt("maxsplit", -1);
-    const maxsplit: ?usize = if (ctx.node.attribute("maxsplit") == null) null else std.math.cast(usize, maxsplit_attr) orelse
+    const maxsplit: ?usize = if (!ctx.node.has("maxsplit")) null else std.math.cast(usize, maxsplit_attr) orelse
         return ctx.fail("maxsplit is {d}; it must not be negative", .{maxsplit_attr});
     const n = x.count();
     const all = try ctx.alloc([]const []const u8, n);
@@ -134,8 +134,7 @@ fn stringNormalizer(ctx: *Context) Error!void {
 }
 
 fn stopWords(ctx: *const Context) []const []const u8 {
-    const proto = ctx.node.attrProto("stopwords") orelse return &.{};
-    return proto.strings;
+    return ctx.node.attrStrings("stopwords") orelse &.{};
 }
 
 /// Matching work (text bytes times program steps) between two checks for cancellation.
@@ -146,8 +145,8 @@ const regex_work_per_check = 1 << 24;
 /// NotImplementedError, each naming the byte where the pattern goes wrong.
 fn regexFullMatch(ctx: *Context) Error!void {
     const x = try requireStrings(ctx, 0);
-    const proto = ctx.node.attrProto("pattern") orelse return ctx.fail("needs attribute pattern", .{});
-    const pattern = proto.s;
+    if (!ctx.node.has("pattern")) return ctx.fail("needs attribute pattern", .{});
+    const pattern = ctx.node.attrString("pattern", "");
     var failure: regex.Failure = .{};
     const program = regex.Program.compile(ctx.arena, pattern, &failure) catch |e| {
         if (e == error.OutOfMemory) return status.fail(error.OutOfResource, "out of memory", .{});

@@ -46,7 +46,7 @@ fn buildPool(ctx: *const Context, min_n: usize, max_n: usize) !Pool {
     const counts = ctx.node.attrInts("ngram_counts") orelse &.{};
     const indexes = ctx.node.attrInts("ngram_indexes") orelse &.{};
     const ints = ctx.node.attrInts("pool_int64s");
-    const strings: []const []const u8 = if (ctx.node.attrProto("pool_strings")) |p| p.strings else &.{};
+    const strings: []const []const u8 = ctx.node.attrStrings("pool_strings") orelse &.{};
     const total = if (ints) |p| p.len else strings.len;
     var pool: Pool = .{ .output_size = 0 };
     for (indexes) |c| pool.output_size = @max(pool.output_size, @as(usize, @intCast(@max(c, 0))) + 1);

@@ -49,7 +49,7 @@ const Step = struct {
     }
 };
 
-fn attr(ctx: *const Context, name: []const u8, default: f32) f64 {
+fn attr(ctx: *const Context, comptime name: []const u8, default: f32) f64 {
     return ctx.node.attrFloat(name, default);
 }
 
