@@ -7,6 +7,7 @@ const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
 const onnx = @import("../../../model/proto/onnx.zig");
 const kernel = @import("../kernel.zig");
+const test_node = @import("test_node.zig");
 const Entry = @import("entry.zig").Entry;
 
 const Tensor = kernel.Tensor;
@@ -14,27 +15,8 @@ const testing = std.testing;
 
 /// Runs the kernel for `op` from `table` on one input, with room for two outputs.
 fn run(arena: std.mem.Allocator, table: []const Entry, op: []const u8, attributes: []const ir.Attribute, x: *const Tensor) status.Error!void {
-    const entry = for (table) |e| {
-        if (std.mem.eql(u8, e.op, op)) break e;
-    } else unreachable;
-    const graph = ir.Graph{ .name = "test" };
-    const node = ir.Node{ .name = "n", .op_type = op, .domain = "ai.onnx.ml", .opset = 3, .inputs = &.{}, .outputs = &.{ 0, 1 }, .attributes = attributes };
-    var outputs = [_]?*Tensor{ null, null };
-    const inputs = [_]?*const Tensor{x};
-    var ctx = kernel.Context{
-        .arena = arena,
-        .node = &node,
-        .node_id = 0,
-        .inputs = &inputs,
-        .outputs = &outputs,
-        .subgraphs = .{ .context = undefined, .run = noSubgraphs },
-        .graph = &graph,
-    };
-    try entry.run(&ctx);
-}
-
-fn noSubgraphs(_: *anyopaque, _: *ir.Graph, _: []const *const Tensor) status.Error![]*Tensor {
-    unreachable;
+    const node: test_node.Run = .{ .arena = arena, .table = table, .attributes = attributes, .domain = "ai.onnx.ml", .opset = 3, .outputs = 2 };
+    _ = try node.call(op, &.{x});
 }
 
 fn attr(arena: std.mem.Allocator, proto: onnx.AttributeProto) !ir.Attribute {

@@ -13,6 +13,9 @@ pub const Run = struct {
     table: []const Entry,
     attributes: []const ir.Attribute = &.{},
     opset: i64 = 28,
+    domain: []const u8 = "",
+    /// Outputs the node declares (up to 2); `call` returns the first.
+    outputs: usize = 1,
 
     /// Output 0 of `op` (looked up in `table`) on `inputs`.
     pub fn call(self: Run, op: []const u8, inputs: []const ?*const Tensor) status.Error!*Tensor {
@@ -23,19 +26,20 @@ pub const Run = struct {
         const node = ir.Node{
             .name = "n",
             .op_type = op,
-            .domain = "",
+            .domain = self.domain,
             .opset = self.opset,
             .inputs = &.{},
-            .outputs = &.{0},
+            .outputs = (&[_]?ir.ValueId{ 0, 1 })[0..self.outputs],
             .attributes = self.attributes,
         };
-        var outputs = [_]?*Tensor{null};
+        var slots = [_]?*Tensor{ null, null };
+        const outputs = slots[0..self.outputs];
         var ctx = kernel.Context{
             .arena = self.arena,
             .node = &node,
             .node_id = 0,
             .inputs = inputs,
-            .outputs = &outputs,
+            .outputs = outputs,
             .subgraphs = .{ .context = undefined, .run = noSubgraphs },
             .graph = &graph,
         };
