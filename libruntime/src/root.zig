@@ -35,5 +35,6 @@ test {
     _ = @import("exec/memory_plan.zig");
     _ = @import("tidy.zig");
     _ = @import("backends/testing/partition_test.zig");
+    _ = @import("backends/testing/fold_test.zig");
     _ = @import("exec/map_value.zig");
 }

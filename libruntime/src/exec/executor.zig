@@ -96,6 +96,7 @@ pub const Executor = struct {
         };
         for (graph.nodes.items, 0..) |*node, index| {
             if (needed) |flags| if (!flags[index]) continue;
+            if (node.pruned != .none) continue;
             try self.checkStop(node, @intCast(index));
             try self.runNode(graph, values, node, @intCast(index));
         }

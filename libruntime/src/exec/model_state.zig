@@ -12,6 +12,8 @@ const backend = @import("backend.zig");
 const partition = @import("partition.zig");
 const graph_uses = @import("../model/graph_uses.zig");
 const memory_plan = @import("memory_plan.zig");
+const fold = @import("fold.zig");
+const log = @import("../core/log.zig");
 
 pub const ModelState = struct {
     /// The devices the nodes run on, opened for this model, in the order of preference.
@@ -37,12 +39,28 @@ pub const ModelState = struct {
     pub fn compile(model: *model_module.Model, available: []const backend.Backend) status.Error!model_module.Compiled {
         const devices = try partition.Devices.open(model.options.devices, available, &model.options);
         errdefer devices.deinit();
+        try prune(model, devices);
         try devices.assign(model.graph(), model.options.strict);
         for (model.operations, model.graph().nodes.items) |*operation, node| {
             operation.device = devices.list[node.device].vtable.device;
         }
         const state = try create(model.graph(), &model.options, devices);
         return .{ .state = state, .destroy = destroyOpaque };
+    }
+
+    /// The passes before partition (exec/fold.zig): constant folding on the CPU (the last
+    /// device), then dead-node removal.
+    fn prune(model: *model_module.Model, devices: partition.Devices) status.Error!void {
+        const graph = model.graph();
+        const folded = fold.foldConstants(model.pipeline.arena(), graph, devices.list[devices.list.len - 1]);
+        var uses = graph_uses.Uses.init(memory.allocator, graph) catch return oom();
+        defer uses.deinit(memory.allocator);
+        const needed = memory.allocator.alloc(bool, graph.nodes.items.len) catch return oom();
+        defer memory.allocator.free(needed);
+        const scratch = memory.allocator.alloc(bool, graph.values.items.len) catch return oom();
+        defer memory.allocator.free(scratch);
+        const unused = fold.markUnused(graph, &uses, needed, scratch);
+        log.write(.debug, "compile: {d} nodes folded into constants, {d} unused", .{ folded, unused });
     }
 
     /// The state `compile` attached to a loaded model.

@@ -82,6 +82,11 @@ const Visit = struct {
 
     fn place(self: Visit, node: *ir.Node, index: ir.NodeId) status.Error!void {
         const list = self.devices.list;
+        // Never runs: shown on the CPU, with nothing compiled.
+        if (node.pruned != .none) {
+            node.device = @intCast(list.len - 1);
+            return;
+        }
         for (list, 0..) |device, i| {
             if (device.supports(node)) |refusal| {
                 if (self.strict) {

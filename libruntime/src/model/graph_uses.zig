@@ -59,18 +59,20 @@ pub const Uses = struct {
     }
 
     /// Marks in `needed` (one flag per node) the nodes that the outputs flagged in `wanted`
-    /// (one flag per graph output) depend on.
-    pub fn neededNodes(self: *const Uses, graph: *ir.Graph, wanted: []const bool, needed: []bool, scratch: []bool) void {
+    /// (one flag per graph output; null: all) depend on. A folded node is never needed: its
+    /// outputs are constants.
+    pub fn neededNodes(self: *const Uses, graph: *ir.Graph, wanted: ?[]const bool, needed: []bool, scratch: []bool) void {
         const value_needed = scratch; // one flag per value
         @memset(value_needed, false);
         @memset(needed, false);
-        for (graph.outputs, wanted) |id, w| if (w) {
+        for (graph.outputs, 0..) |id, i| if (wanted == null or wanted.?[i]) {
             value_needed[id] = true;
         };
         var index = graph.nodes.items.len;
         while (index > 0) {
             index -= 1;
             const node = &graph.nodes.items[index];
+            if (node.pruned == .folded) continue;
             for (node.outputs) |maybe| if (maybe) |id| if (value_needed[id]) {
                 needed[index] = true;
             };

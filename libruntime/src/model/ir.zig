@@ -56,6 +56,14 @@ pub const Value = struct {
 
 pub const Attribute = attribute_module.Attribute;
 
+pub const Pruned = enum {
+    none,
+    /// Its outputs are constants computed at load.
+    folded,
+    /// No graph output needs it.
+    unused,
+};
+
 pub const Node = struct {
     name: []const u8,
     op_type: []const u8,
@@ -74,6 +82,8 @@ pub const Node = struct {
     /// after load have no compiled form; the CPU (the last device) compiles them when they run.
     device: u8 = 0,
     kernel: ?*const anyopaque = null,
+    /// Set by the compile stage's passes (exec/fold.zig) on nodes that runs skip.
+    pruned: Pruned = .none,
 
     /// The attribute `name` (checked against attribute.Key when the caller is compiled), or null.
     pub fn attr(self: *const Node, comptime name: []const u8) ?*const Attribute {
