@@ -35,7 +35,7 @@ pub const ModelState = struct {
     /// its subgraphs is placed on one (exec/partition.zig) and compiled for it, so a node no
     /// device can run fails the load, and runs never look kernels up by name.
     pub fn compile(model: *model_module.Model, available: []const backend.Backend) status.Error!model_module.Compiled {
-        const devices = try partition.Devices.open(model.options.devices, available, &model.options);
+        var devices = try partition.Devices.open(model.options.devices, available, &model.options);
         errdefer devices.deinit();
         try devices.assign(model.graph(), model.options.strict);
         for (model.operations, model.graph().nodes.items) |*operation, node| {

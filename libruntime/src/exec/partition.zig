@@ -1,17 +1,21 @@
 //! Partition, the compile stage's choice of a device for every node: the model's `devices`
 //! option names an order of preference, and each node (in the graph and in its subgraphs) goes
-//! to the first of them that supports it, falling back to the next, with the CPU last. Under
+//! to the first of them that supports it, falling back to the next, with the CPU last unless
+//! the option names it earlier. Under
 //! `strict` a fallback is an error naming the node, the device it was meant for, and why that
 //! device refused it. The chosen device then compiles the node, once.
 //!
-//! Every device works on host memory today, so neighbours on different devices need no copy
-//! between them; a device with memory of its own will add the copies here.
+//! Once every node is placed, the copies between memories are planned, once (copy_plan.zig):
+//! where a value is read on a device whose memory is not the one it was made in, one copy, however
+//! many nodes there read it; constants go to such a device at load. Neighbours on devices that
+//! both compute in host memory (the CPU and any other such) need none.
 const std = @import("std");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const ir = @import("../model/ir.zig");
 const options_module = @import("../model/options.zig");
 const backend = @import("backend.zig");
+const copy_plan = @import("copy_plan.zig");
 
 /// How many devices one model may run on.
 pub const max_devices = 8;
@@ -19,6 +23,11 @@ pub const max_devices = 8;
 /// The devices a model runs on, opened, in the order of preference; owned by the model's state.
 pub const Devices = struct {
     list: []backend.Instance,
+    /// The CPU's index in `list`: it runs the nodes built after load, and its memory is the host's.
+    cpu: u8,
+    /// The copies between memories, planned by `assign`; empty when every device computes in
+    /// host memory.
+    copies: copy_plan.Plan = .{},
 
     /// Opens the devices `names` (the option's text: "cpu", "auto", "test:0,cpu"…) from the
     /// backends `available`, and the CPU (the first available backend named "cpu") after them.
@@ -36,6 +45,9 @@ pub const Devices = struct {
             try appendOnce(&chosen, found);
         }
         for (available) |b| if (std.mem.eql(u8, b.name, "cpu")) try appendOnce(&chosen, b);
+        const cpu = for (chosen.items, 0..) |b, i| {
+            if (std.mem.eql(u8, b.name, "cpu")) break i;
+        } else return status.fail(error.InvalidArgument, "no CPU backend among the {d} available", .{available.len});
         if (chosen.items.len > max_devices) return status.fail(error.InvalidArgument, "option devices names {d} devices; a model runs on at most {d}", .{ chosen.items.len, max_devices });
         const list = memory.allocator.alloc(backend.Instance, chosen.items.len) catch return oom();
         var opened: usize = 0;
@@ -47,23 +59,30 @@ pub const Devices = struct {
             list[opened] = try b.open(options);
             opened += 1;
         }
-        return .{ .list = list };
+        return .{ .list = list, .cpu = @intCast(cpu) };
     }
 
     /// Where a node runs: its assigned device, or the CPU for a node built after load.
     pub fn of(self: Devices, node: *const ir.Node) backend.Instance {
-        return if (node.kernel == null) self.list[self.list.len - 1] else self.list[node.device];
+        return self.list[self.indexOf(node)];
+    }
+
+    pub fn indexOf(self: Devices, node: *const ir.Node) u8 {
+        return if (node.kernel == null) self.cpu else node.device;
     }
 
     pub fn deinit(self: Devices) void {
+        self.copies.deinit(self.list);
         for (self.list) |device| device.destroy();
         memory.allocator.free(self.list);
     }
 
-    /// Places and compiles every node of `graph` and its subgraphs.
-    pub fn assign(self: Devices, graph: *ir.Graph, strict: bool) status.Error!void {
-        const visit: Visit = .{ .devices = self, .strict = strict };
+    /// Places and compiles every node of `graph` and its subgraphs, then plans the copies
+    /// between their devices' memories.
+    pub fn assign(self: *Devices, graph: *ir.Graph, strict: bool) status.Error!void {
+        const visit: Visit = .{ .devices = self.*, .strict = strict };
         ir.forEachGraph(graph, visit, Visit.graph) catch |e| return @as(status.Error, @errorCast(e));
+        self.copies = try copy_plan.make(graph, self.list, self.cpu);
     }
 };
 
