@@ -7,6 +7,7 @@ const memory = @import("../core/memory.zig");
 const ir = @import("../model/ir.zig");
 const options_module = @import("../model/options.zig");
 const model_module = @import("../model/model.zig");
+const info_module = @import("../model/info.zig");
 const node_run = @import("node_run.zig");
 const backend = @import("backend.zig");
 const partition = @import("partition.zig");
@@ -41,8 +42,22 @@ pub const ModelState = struct {
         for (model.operations, model.graph().nodes.items) |*operation, node| {
             operation.device = devices.list[node.device].vtable.device;
         }
+        model.copies = try describeCopies(model.pipeline.arena(), model.graph(), devices);
         const state = try create(model.graph(), &model.options, devices);
         return .{ .state = state, .destroy = destroyOpaque };
+    }
+
+    /// The copies planned in `graph`, by name, as model.copies gives them (from `arena`).
+    pub fn describeCopies(arena: std.mem.Allocator, graph: *ir.Graph, devices: partition.Devices) status.Error![]const model_module.Copy {
+        const plan = devices.copies.of(graph) orelse return &.{};
+        const out = arena.alloc(model_module.Copy, plan.copies.len) catch return oom();
+        for (plan.copies, out) |c, *slot| slot.* = .{
+            .value = try info_module.z(arena, graph.value(c.value).name),
+            .from = devices.list[c.from].vtable.device,
+            .to = devices.list[c.to].vtable.device,
+            .at_load = c.resident != null,
+        };
+        return out;
     }
 
     /// The state `compile` attached to a loaded model.

@@ -15,6 +15,7 @@ const partition = @import("../../exec/partition.zig");
 const copy_plan = @import("../../exec/copy_plan.zig");
 const graph_uses = @import("../../model/graph_uses.zig");
 const Executor = @import("../../exec/executor.zig").Executor;
+const ModelState = @import("../../exec/model_state.zig").ModelState;
 const value = @import("../../exec/value.zig");
 const cpu = @import("../cpu/backend.zig").cpu;
 const add_relu = @import("add_relu.zig");
@@ -38,6 +39,7 @@ fn buildGraph(h: *Harness) !Ids {
     const y = (try h.node(&h.graph, "Mul", 14, &.{ again, w }, 1, &.{}, &.{}))[0].?;
     h.graph.inputs = try h.arena().dupe(ir.ValueId, &.{x});
     h.graph.outputs = try h.arena().dupe(ir.ValueId, &.{y});
+    for ([_]ir.ValueId{ x, w, again }, [_][]const u8{ "x", "w", "again" }) |id, name| h.graph.value(id).name = name;
     return .{ .x = x, .w = w, .sum = sum, .relu = relu, .again = again };
 }
 
@@ -79,6 +81,12 @@ test "the test device gets its values copied once, at load for constants, and gi
     try expectCopy(plan.copies[0], ids.x, 1, 0, false);
     try expectCopy(plan.copies[1], ids.w, 1, 0, true);
     try expectCopy(plan.copies[2], ids.again, 0, 1, false);
+    // As model.copies (tsr_model_copy) gives them.
+    const described = try ModelState.describeCopies(h.arena(), &h.graph, devices);
+    try testing.expectEqual(@as(usize, 3), described.len);
+    try testing.expectEqualDeep(@import("../../model/model.zig").Copy{ .value = "w", .from = "cpu:0", .to = "test:0", .at_load = true }, described[1]);
+    try testing.expectEqualStrings("again", described[2].value);
+    try testing.expectEqualStrings("test:0", described[2].from);
     const test_device = devices.list[0];
     try testing.expectEqual(@as(usize, 1), add_relu.countersOf(test_device).uploads);
     const base = test_device.memory();
@@ -182,6 +190,29 @@ test "a subgraph on the test device reads an outer value the enclosing graph mad
     // `again` for Mul (which still runs), relu for the If, the branch's output.
     try testing.expectEqual(@as(usize, 3), counters.downloads);
     try testing.expectEqual(@as(u64, 6 * 4), devices.list[0].memory().used);
+}
+
+test "a run that fails on the test device still gives its memory back" {
+    var h = Harness.init();
+    defer h.deinit();
+    const x = try h.tensor(.float32, &.{"N"});
+    h.graph.value(x).role = .input;
+    const y = (try h.node(&h.graph, "Relu", 14, &.{x}, 1, &.{}, &.{}))[0].?;
+    h.graph.inputs = try h.arena().dupe(ir.ValueId, &.{x});
+    h.graph.outputs = try h.arena().dupe(ir.ValueId, &.{y});
+    var devices = try partition.Devices.open("test:0", &available, &options);
+    defer devices.deinit();
+    try devices.assign(&h.graph, false);
+    var uses = try graph_uses.Uses.init(testing.allocator, &h.graph);
+    defer uses.deinit(testing.allocator);
+    // x fits test:0's memory once; Relu's output does not fit beside it.
+    const big = try h.arena().alloc(f32, add_relu.capacity / 4 * 3 / 4);
+    @memset(big, 1);
+    const input: value.Tensor = .{ .dtype = .float32, .shape = &.{@intCast(big.len)}, .data = std.mem.sliceAsBytes(big) };
+    var executor: Executor = .{ .arena = h.arena(), .devices = devices, .top = .{ .uses = &uses } };
+    try testing.expectError(error.OutOfResource, executor.runTop(&h.graph, &.{&input}));
+    try testing.expectEqual(@as(usize, 1), add_relu.countersOf(devices.list[0]).uploads);
+    try testing.expectEqual(@as(u64, 0), devices.list[0].memory().used);
 }
 
 test "the first device in the list that supports a node gets it; strict refuses a fallback" {
