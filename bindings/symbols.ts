@@ -125,6 +125,9 @@ export const symbols = {
   // tsr_status tsr_model_operation(const tsr_model *model, uint32_t index, const char **name,
   //                                const char **op_type, const char **domain, const char **device);
   tsr_model_operation: { args: ["pointer", "u32", "buffer", "buffer", "buffer", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_copy(const tsr_model *model, uint32_t index, const char **value, const char **from,
+  //                           const char **to, int32_t *at_load);
+  tsr_model_copy: { args: ["pointer", "u32", "buffer", "buffer", "buffer", "buffer"], returns: "i32" },
   // tsr_status tsr_model_get_option(const tsr_model *model, const char *key, char *buffer, uint32_t capacity,
   //                                 uint32_t *length);
   tsr_model_get_option: { args: ["pointer", "buffer", "buffer", "u32", "buffer"], returns: "i32" },

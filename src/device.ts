@@ -40,6 +40,8 @@ export interface CpuCapabilities {
   cacheL2Bytes: number;
   cacheL3Bytes: number;
   memoryBytes: number;
+  /** What the library held in host memory when this was read (all models): nativeStats().liveBytes. */
+  memoryUsedBytes: number;
   /**
    * The instruction-set level whose code runs ("baseline", "avx2", "avx512"), chosen once per
    * process; with the reason when TESSERA_CPU_LEVEL capped it, e.g. "avx2 (TESSERA_CPU_LEVEL=avx2;
@@ -64,6 +66,8 @@ export interface GpuCapabilities {
   fp16: boolean;
   int8: boolean;
   memoryBytes: number;
+  /** What the library held in the device's memory when this was read. */
+  memoryUsedBytes: number;
   heaps: MemoryHeap[];
 }
 
@@ -92,7 +96,7 @@ const kinds: DeviceKind[] = ["cpu", "integrated-gpu", "discrete-gpu", "virtual-g
 const numberKeys = {
   platform: 0, kind: 1, index: 2, features: 3, cores: 4, threads: 5, cacheL1d: 6, cacheL2: 7,
   cacheL3: 8, memory: 9, vendorId: 10, deviceId: 11, apiVersion: 12, driverVersion: 13,
-  subgroupSize: 14, fp16: 15, int8: 16, heapCount: 17,
+  subgroupSize: 14, fp16: 15, int8: 16, heapCount: 17, memoryUsed: 18,
 } as const;
 const stringKeys = { id: 0, name: 1, vendor: 2, driver: 3, cpuLevel: 4, kernels: 5 } as const;
 const hostKeys = { id: 0, name: 1, arch: 2, os: 3 } as const;
@@ -141,6 +145,7 @@ function cpuCapabilities(number: (key: number) => number, text: (key: number) =>
     cacheL2Bytes: number(numberKeys.cacheL2),
     cacheL3Bytes: number(numberKeys.cacheL3),
     memoryBytes: number(numberKeys.memory),
+    memoryUsedBytes: number(numberKeys.memoryUsed),
     level: text(stringKeys.cpuLevel),
     kernels: text(stringKeys.kernels),
   };
@@ -165,6 +170,7 @@ function gpuCapabilities(device: Pointer, number: (key: number) => number): GpuC
     fp16: number(numberKeys.fp16) !== 0,
     int8: number(numberKeys.int8) !== 0,
     memoryBytes: number(numberKeys.memory),
+    memoryUsedBytes: number(numberKeys.memoryUsed),
     heaps,
   };
 }

@@ -38,6 +38,7 @@ export {
   type LoadOptions,
   Model,
   type ModelSource,
+  type Copy,
   type Island,
   type Operation,
   type Quantization as QuantizationInfo,

@@ -71,6 +71,17 @@ export interface Operation {
   device: string;
 }
 
+/**
+ * A value copied from one device's memory to another's, where operations that read it sit on a
+ * device whose memory is not the one it was made in: once per run, or once at load for a constant.
+ */
+export interface Copy {
+  value: string;
+  from: string;
+  to: string;
+  atLoad: boolean;
+}
+
 /** A run of consecutive operations (in execution order) placed on one device. */
 export interface Island {
   device: string;
@@ -181,7 +192,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
 const modelString = { name: 0, producerName: 1, producerVersion: 2, domain: 3, docString: 4 } as const;
 const modelNumber = {
   irVersion: 0, modelVersion: 1, opsetCount: 2, metadataCount: 3, inputCount: 4, outputCount: 5,
-  operationCount: 6, isDynamic: 7, parameterCount: 8,
+  operationCount: 6, isDynamic: 7, parameterCount: 8, copyCount: 9,
 } as const;
 const infoNumber = {
   kind: 0, dtype: 1, rank: 2, byteSize: 3, alignment: 4, padding: 5, isConstant: 6, optOut: 7,
@@ -219,6 +230,7 @@ export class Model extends NativeHandle {
   /** Elements in all initializers. */
   readonly parameterCount: number;
   #operations: Operation[] | null = null;
+  #copies: Copy[] | null = null;
   #signature: Signature | null = null;
   /** Requests kept for run() and runSync(), so that each call does not create one. */
   readonly #idle: InferRequest[] = [];
@@ -285,8 +297,8 @@ export class Model extends NativeHandle {
 
   /**
    * The operations grouped into islands: runs of consecutive operations on one device, in
-   * execution order. Every device works on host memory today, so crossing from one island to the
-   * next copies nothing.
+   * execution order. Between islands whose devices have different memories, values are copied:
+   * `copies` lists them. Islands on devices that compute in host memory (the CPU) copy nothing.
    */
   get partition(): Island[] {
     const islands: Island[] = [];
@@ -296,6 +308,21 @@ export class Model extends NativeHandle {
       else islands.push({ device: operation.device, first: i, count: 1 });
     });
     return islands;
+  }
+
+  /** The copies between devices' memories that runs of the main graph make, as the load planned them. */
+  get copies(): readonly Copy[] {
+    const pointer = this.guard();
+    if (this.#copies) return this.#copies;
+    const count = this.#number(pointer, modelNumber.copyCount);
+    const slots = new BigUint64Array(3);
+    const atLoad = new Int32Array(1);
+    this.#copies = Array.from({ length: count }, (_, i) => {
+      check(lib.tsr_model_copy(pointer, i, slots.subarray(0, 1), slots.subarray(1, 2), slots.subarray(2, 3), atLoad));
+      const [value, from, to] = [0, 1, 2].map((k) => native.cstring(native.pointerAt(slots, k)));
+      return { value: value!, from: from!, to: to!, atLoad: atLoad[0] !== 0 };
+    });
+    return this.#copies;
   }
 
   /** A load option as the model keeps it (text, as the library validated it). */
@@ -430,6 +457,7 @@ export class Model extends NativeHandle {
       parameterCount: this.parameterCount,
       operations: this.operations,
       partition: this.partition,
+      copies: this.copies,
     };
   }
 }

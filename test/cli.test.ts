@@ -33,6 +33,7 @@ describe("tessera info", () => {
     expect(info.operations.map((o: { opType: string }) => o.opType)).toEqual(["Add", "Relu", "Mul"]);
     expect(info.parameterCount).toBe(5);
     expect(info.partition).toEqual([{ device: "cpu:0", first: 0, count: 3 }]);
+    expect(info.copies).toEqual([]);
   });
 
   test("bad arguments and bad models get one line and a non-zero status", () => {

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import * as rt from "../src/index.ts";
 import { lib, native } from "../src/native.ts";
+import { addRelu } from "./support/models.ts";
 
 const vulkanExpected = process.env.TESSERA_EXPECT_VULKAN !== "0";
 
@@ -58,6 +59,18 @@ describe("devices", () => {
     expect(gpu.heaps.some((h) => h.sizeBytes > 0)).toBe(true);
     expect(typeof gpu.fp16).toBe("boolean");
     expect(typeof gpu.int8).toBe("boolean");
+  });
+
+  test("the CPU's memory used is what the library holds in host memory, and grows with a model", () => {
+    const used = () => rt.devices()[0]!.cpu!.memoryUsedBytes;
+    expect(used()).toBe(rt.nativeStats().liveBytes);
+    const before = used();
+    const model = rt.loadModelSync(addRelu());
+    const loaded = used();
+    expect(loaded).toBeGreaterThan(before);
+    model.dispose();
+    expect(used()).toBeLessThan(loaded);
+    expect(loaded).toBeLessThan(devices[0]!.cpu!.memoryBytes);
   });
 
   test("getLocalInfo combines the host and its devices", () => {

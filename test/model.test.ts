@@ -80,6 +80,8 @@ describe("information", () => {
       { name: "scale", opType: "Mul", domain: "ai.onnx", device: "cpu:0" },
     ]);
     expect(model.partition).toEqual([{ device: "cpu:0", first: 0, count: 3 }]);
+    // One memory, the host's: nothing to copy between the islands.
+    expect(model.copies).toEqual([]);
   });
 
   test("strict loads a model the CPU runs whole", () => {

@@ -140,6 +140,7 @@ enum {
     TSR_DEVICE_FP16 = 15,
     TSR_DEVICE_INT8 = 16,
     TSR_DEVICE_HEAP_COUNT = 17,
+    TSR_DEVICE_MEMORY_USED_BYTES = 18, /* what this library holds there; CPU: TSR_STATS_LIVE_BYTES */
 };
 /* Keys of tsr_device_get_string. */
 enum {
@@ -304,6 +305,7 @@ enum {
     TSR_MODEL_OPERATION_COUNT = 6,
     TSR_MODEL_IS_DYNAMIC = 7,
     TSR_MODEL_PARAMETER_COUNT = 8,
+    TSR_MODEL_COPY_COUNT = 9,
 };
 /* Strings stay valid until the model is destroyed. */
 TSR_API tsr_status tsr_model_get_string(const tsr_model *model, int32_t key, const char **value);
@@ -315,6 +317,11 @@ TSR_API tsr_status tsr_model_input_name(const tsr_model *model, uint32_t index, 
 TSR_API tsr_status tsr_model_output_name(const tsr_model *model, uint32_t index, const char **name);
 TSR_API tsr_status tsr_model_operation(const tsr_model *model, uint32_t index, const char **name, const char **op_type,
                                        const char **domain, const char **device);
+/* A value of the main graph that runs copy from one device's memory to another's (where two
+ * neighbouring operations sit on devices with different memories): once per run, or once at load
+ * for a constant (`at_load` 1). None when every device computes in host memory, as the CPU does. */
+TSR_API tsr_status tsr_model_copy(const tsr_model *model, uint32_t index, const char **value, const char **from,
+                                  const char **to, int32_t *at_load);
 /* Two-call string results: `length` always gets the length; the text (NUL-terminated) is copied
  * when `capacity` allows. Pass NULL and 0 to ask for the length. */
 TSR_API tsr_status tsr_model_get_option(const tsr_model *model, const char *key, char *buffer, uint32_t capacity,

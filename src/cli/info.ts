@@ -29,6 +29,9 @@ export function formatInfo(model: Model): string {
     `operations ${model.operations.length} (${[...counts].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${n}`).join(", ")})`,
     `partition  ${model.partition.map((island) => `${island.device} ${island.count === 1 ? `op ${island.first}` : `ops ${island.first}-${island.first + island.count - 1}`}`).join(", ")}`,
   ];
+  if (model.copies.length) {
+    lines.push(`copies     ${model.copies.map((c) => `${c.value} ${c.from}->${c.to}${c.atLoad ? " (at load)" : ""}`).join(", ")}`);
+  }
   const metadata = Object.entries(model.metadata);
   if (metadata.length) lines.push("", table(["metadata", "value"], metadata));
   const headers = ["name", "type", "shape", "bytes", "quantization"];

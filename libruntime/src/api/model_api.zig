@@ -33,6 +33,7 @@ pub const ModelNumberKey = enum(i32) {
     operation_count = 6,
     is_dynamic = 7,
     parameter_count = 8,
+    copy_count = 9,
 };
 /// TSR_INFO_* keys of tsr_tensor_info_get_string.
 pub const InfoStringKey = enum(i32) { name = 0, shape = 1 };
@@ -180,6 +181,7 @@ fn modelNumber(model: ?*const Model, key: i32, value: ?*i64) status.Error!void {
         .operation_count => @intCast(self.operations.len),
         .is_dynamic => @intFromBool(self.is_dynamic),
         .parameter_count => @intCast(self.parameter_count),
+        .copy_count => @intCast(self.copies.len),
     };
 }
 
@@ -252,6 +254,24 @@ fn modelOperation(model: ?*const Model, index: u32, name: ?*?[*:0]const u8, op_t
     op_out.* = operation.op_type;
     domain_out.* = operation.domain;
     device_out.* = operation.device;
+}
+
+pub fn tsr_model_copy(model: ?*const Model, index: u32, value: ?*?[*:0]const u8, from: ?*?[*:0]const u8, to: ?*?[*:0]const u8, at_load: ?*i32) callconv(.c) i32 {
+    return status.report(modelCopy(model, index, value, from, to, at_load));
+}
+
+fn modelCopy(model: ?*const Model, index: u32, value: ?*?[*:0]const u8, from: ?*?[*:0]const u8, to: ?*?[*:0]const u8, at_load: ?*i32) status.Error!void {
+    const value_out = try args.out(?[*:0]const u8, value, "value");
+    const from_out = try args.out(?[*:0]const u8, from, "from");
+    const to_out = try args.out(?[*:0]const u8, to, "to");
+    const at_load_out = try args.out(i32, at_load, "at_load");
+    const self = try modelOf(model);
+    try checkIndex(index, self.copies.len, "copy");
+    const copy = self.copies[index];
+    value_out.* = copy.value;
+    from_out.* = copy.from;
+    to_out.* = copy.to;
+    at_load_out.* = @intFromBool(copy.at_load);
 }
 
 /// Copies the option's value as text into `buffer`; `length` gets its length (call with a NULL

@@ -6,6 +6,7 @@ const cpu = @import("cpu.zig");
 const cpu_level = @import("cpu_level.zig");
 const vulkan_probe = @import("vulkan_probe.zig");
 const status = @import("../core/status.zig");
+const memory = @import("../core/memory.zig");
 
 /// TSR_PLATFORM_*: which API drives the device.
 pub const Platform = enum(u32) { cpu = 0, vulkan = 1 };
@@ -33,6 +34,7 @@ pub const NumberKey = enum(i32) {
     fp16 = 15,
     int8 = 16,
     heap_count = 17,
+    memory_used_bytes = 18,
 };
 
 /// TSR_DEVICE_* keys of tsr_device_get_string.
@@ -73,6 +75,9 @@ pub const Device = struct {
             .fp16 => if (self.platform == .cpu) @intFromBool(c.features & cpu.bit(.f16c) != 0) else @intFromBool(g.fp16),
             .int8 => if (self.platform == .cpu) 1 else @intFromBool(g.int8),
             .heap_count => g.heap_count,
+            // The CPU's share is host memory, which every model allocates from. Nothing of this
+            // library's lives in a Vulkan device's memory until a backend allocates there.
+            .memory_used_bytes => if (self.platform == .cpu) memory.liveBytes() else 0,
         };
     }
 
@@ -169,4 +174,15 @@ test "the CPU is always device 0" {
     try std.testing.expectEqual(Platform.cpu, devices[0].platform);
     try std.testing.expectEqualStrings("cpu:0", std.mem.span(try devices[0].string(@intFromEnum(StringKey.id))));
     try std.testing.expectError(error.InvalidArgument, devices[0].number(999));
+}
+
+test "the CPU's memory used is what the library holds, its total the system's" {
+    var devices: [max_devices]Device = undefined;
+    _ = discover(&devices);
+    const block = try memory.allocator.alloc(u8, 1 << 16);
+    defer memory.allocator.free(block);
+    const used = try devices[0].number(@intFromEnum(NumberKey.memory_used_bytes));
+    try std.testing.expectEqual(memory.liveBytes(), used);
+    try std.testing.expect(used >= block.len);
+    try std.testing.expect(used < try devices[0].number(@intFromEnum(NumberKey.memory_bytes)));
 }

@@ -1,19 +1,54 @@
 //! The backend contract: all the executor and the requests know of a device. A backend is
 //! split by lifetime, as ggml's ggml-backend-impl.h splits it:
 //!   - Backend: the device kind, for the process (name, how to open it for a model);
-//!   - Instance: the device opened for one model with its load options (the CPU's thread pool),
-//!     which says which nodes it runs and compiles them, once, at load;
+//!   - Instance: the device opened for one model with its load options (the CPU's thread pool):
+//!     its memory figures, which nodes it runs, and their compilation, once, at load;
+//!   - Buffers, only on a device with memory of its own: allocation there, upload from host
+//!     memory and download to it. The partition stage plans, once at load, every value that
+//!     crosses between memories (exec/copy_plan.zig); the executor makes those copies, so a node
+//!     only ever sees values in its own device's memory. A copy between two such devices goes
+//!     through host memory;
 //!   - a compiled node: what `compile` returned, kept on the node (ir.Node.kernel) for the
 //!     model's life;
 //!   - a run (the stream): `enterRun`/`leaveRun` around a request's run on the calling thread,
-//!     and `run` for each node, in order, with the executor's profile spans around it.
-//! Values live in host memory (the executor's arena and the memory plan) for every backend
-//! today; a device with memory of its own adds buffers and copies to this contract.
+//!     and `run` for each node, in order, with the executor's profile spans around it. A device
+//!     with a queue (`wait` set) only submits in `run`; `wait` returns once everything submitted
+//!     is done, and the device then records each node's time on it as a device_execute span,
+//!     under the profile scope (profile.current) that was set when the node was submitted.
+//! The CPU computes in host memory and finishes each node inside `run`: it has no buffers and no
+//! wait, and a model that runs only on such devices plans no copy and pays nothing for them.
 const std = @import("std");
 const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
 const options_module = @import("../model/options.zig");
 const NodeRun = @import("node_run.zig").NodeRun;
+const value = @import("value.zig");
+
+pub const Buffer = value.Buffer;
+
+/// A device's memory, in bytes.
+pub const MemoryInfo = struct {
+    /// What this library holds there. Host memory is one pool for every model: the CPU reports
+    /// the library's live allocations (tsr_stats_get's live bytes).
+    used: u64,
+    /// Its size: for the CPU, the system's memory.
+    total: u64,
+};
+
+/// What a device with memory of its own does with it. Every call comes from the thread running
+/// the request.
+pub const Buffers = struct {
+    /// `bytes` of the device's memory; OutOfResource when it has no room left.
+    alloc: *const fn (context: *anyopaque, bytes: usize) status.Error!Buffer,
+    /// The caller has waited for the work that used it.
+    free: *const fn (context: *anyopaque, buffer: Buffer) void,
+    /// Copies `host` (buffer.bytes long) into the buffer, before any node submitted after this
+    /// call reads it; `host` may change once this returns.
+    upload: *const fn (context: *anyopaque, buffer: Buffer, host: []const u8) status.Error!void,
+    /// Copies the buffer into `out` (buffer.bytes long); the caller has waited for the work that
+    /// writes it.
+    download: *const fn (context: *anyopaque, buffer: Buffer, out: []u8) status.Error!void,
+};
 
 pub const Backend = struct {
     /// The device kind, as the `devices` load option names it ("cpu").
@@ -29,6 +64,18 @@ pub const Instance = struct {
     pub const VTable = struct {
         /// The device's name in model.operations ("cpu:0").
         device: [:0]const u8,
+        /// The device in profile events (src_device, dst_device): its index in tsr_device_get's
+        /// list, where the CPU is 0.
+        event_device: i16,
+        /// null: nodes compute in host memory, on the executor's host tensors. Otherwise the
+        /// device's own memory: `run` gets inputs in its buffers (value.Tensor.buffer) and returns
+        /// each output in a new buffer from `alloc`, which the executor frees when the graph's run
+        /// is over (an output that is one of the node's input buffers is freed once).
+        buffers: ?*const Buffers,
+        /// null: `run` finishes the node before it returns. Otherwise `run` may only submit it,
+        /// and this returns once everything submitted is done.
+        wait: ?*const fn (context: *anyopaque) status.Error!void,
+        memory: *const fn (context: *anyopaque) MemoryInfo,
         /// null when the device runs `node`; otherwise why not, in words.
         supports: *const fn (context: *anyopaque, node: *const ir.Node) ?[]const u8,
         /// Prepares `node` to run; the result lives as long as the model.
@@ -40,6 +87,37 @@ pub const Instance = struct {
         leave_run: *const fn (context: *anyopaque, saved: u64) void,
         destroy: *const fn (context: *anyopaque) void,
     };
+
+    /// Whether nodes on this device compute in host memory: no copies to or from it.
+    pub fn hostMemory(self: Instance) bool {
+        return self.vtable.buffers == null;
+    }
+
+    pub fn memory(self: Instance) MemoryInfo {
+        return self.vtable.memory(self.context);
+    }
+
+    /// Blocks until the device has done everything submitted to it.
+    pub fn wait(self: Instance) status.Error!void {
+        if (self.vtable.wait) |wait_fn| try wait_fn(self.context);
+    }
+
+    /// `bytes` of the device's own memory; only for a device with buffers.
+    pub fn alloc(self: Instance, bytes: usize) status.Error!Buffer {
+        return self.vtable.buffers.?.alloc(self.context, bytes);
+    }
+
+    pub fn free(self: Instance, buffer: Buffer) void {
+        self.vtable.buffers.?.free(self.context, buffer);
+    }
+
+    pub fn upload(self: Instance, buffer: Buffer, host: []const u8) status.Error!void {
+        return self.vtable.buffers.?.upload(self.context, buffer, host);
+    }
+
+    pub fn download(self: Instance, buffer: Buffer, out: []u8) status.Error!void {
+        return self.vtable.buffers.?.download(self.context, buffer, out);
+    }
 
     pub fn supports(self: Instance, node: *const ir.Node) ?[]const u8 {
         return self.vtable.supports(self.context, node);

@@ -2,12 +2,17 @@
 //! topological order. Subgraphs (If/Loop/Scan bodies) run through the same path and see their
 //! enclosing graph's values. Between nodes it honours cancellation and the deadline. The top-level
 //! graph also skips nodes no wanted output needs, places outputs by the memory plan (recording
-//! one on a shape's first run), and can write every intermediate to a folder.
+//! one on a shape's first run), and can write every intermediate to a folder. In a graph with a
+//! node on a device with memory of its own, the copies planned at load are made as nodes need
+//! them (transfers.zig) and the devices are waited for at the graph's end; other graphs never
+//! look at copies.
 const std = @import("std");
 const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
 const node_run = @import("node_run.zig");
 const partition = @import("partition.zig");
+const copy_plan = @import("copy_plan.zig");
+const Transfers = @import("transfers.zig").Transfers;
 const value_module = @import("value.zig");
 
 const Tensor = value_module.Tensor;
@@ -47,7 +52,12 @@ pub const Executor = struct {
     /// The node whose kernel runs now, in the innermost graph: a subgraph's events name it.
     active_node: i32 = -1,
 
-    const Scope = struct { graph: *ir.Graph, values: []?*const Tensor };
+    const Scope = struct {
+        graph: *ir.Graph,
+        values: []?*const Tensor,
+        /// null when every node of the graph computes in host memory.
+        transfers: ?*Transfers,
+    };
 
     /// Runs the model's graph: outputs in order, null for those not wanted.
     pub fn runTop(self: *Executor, graph: *ir.Graph, inputs: []const ?*const Tensor) status.Error![]?*Tensor {
@@ -59,7 +69,7 @@ pub const Executor = struct {
             top.uses.neededNodes(graph, wanted, needed.?, scratch);
         }
         const span = profile.maybeBegin(self.ring, .model_execute, .{});
-        const values = try self.runGraph(graph, inputs, needed);
+        const values = try self.runGraph(graph, inputs, needed, top.wanted);
         profile.maybeEnd(span);
         self.top_values = values;
         const outputs = self.arena.alloc(?*Tensor, graph.outputs.len) catch return oom();
@@ -77,19 +87,22 @@ pub const Executor = struct {
     pub fn run(self: *Executor, graph: *ir.Graph, inputs: []const ?*const Tensor) status.Error![]*Tensor {
         // Named by the node that runs it (If, Loop, Scan), at that node's depth.
         const span = profile.maybeBegin(self.ring, .subgraph_execute, .{ .op_index = self.active_node, .depth = self.depth() });
-        const values = try self.runGraph(graph, inputs, null);
+        const values = try self.runGraph(graph, inputs, null, null);
         profile.maybeEnd(span);
         const outputs = self.arena.alloc(*Tensor, graph.outputs.len) catch return oom();
         for (graph.outputs, outputs) |id, *slot| slot.* = try producedOutput(graph, values, id);
         return outputs;
     }
 
-    fn runGraph(self: *Executor, graph: *ir.Graph, inputs: []const ?*const Tensor, needed: ?[]const bool) status.Error![]?*const Tensor {
+    /// `wanted` flags the graph outputs to hand back (null: all).
+    fn runGraph(self: *Executor, graph: *ir.Graph, inputs: []const ?*const Tensor, needed: ?[]const bool, wanted: ?[]const bool) status.Error![]?*const Tensor {
         const values = self.arena.alloc(?*const Tensor, graph.values.items.len) catch return oom();
         @memset(values, null);
         for (graph.inputs, 0..) |id, i| values[id] = if (i < inputs.len) inputs[i] else null;
         try self.bindConstants(graph, values);
-        self.scopes.append(self.arena, .{ .graph = graph, .values = values }) catch return oom();
+        const transfers = if (self.devices.copies.of(graph)) |plan| try Transfers.init(self.arena, plan, self.devices.list, self.devices.cpu, self.ring) else null;
+        defer if (transfers) |t| t.release();
+        self.scopes.append(self.arena, .{ .graph = graph, .values = values, .transfers = transfers }) catch return oom();
         defer _ = self.scopes.pop();
         for (graph.values.items, 0..) |*v, id| if (v.role == .outer) {
             values[id] = try self.outerValue(v.name);
@@ -100,6 +113,7 @@ pub const Executor = struct {
             try self.checkStop(node, @intCast(index));
             try self.runNode(graph, values, node, @intCast(index));
         }
+        if (transfers) |t| try t.finish(values, graph.outputs, wanted);
         return values;
     }
 
@@ -118,7 +132,10 @@ pub const Executor = struct {
         while (i > 0) {
             i -= 1;
             const scope = self.scopes.items[i];
-            if (scope.graph.find(name)) |id| return scope.values[id];
+            const id = scope.graph.find(name) orelse continue;
+            const transfers = scope.transfers orelse return scope.values[id];
+            // Subgraphs bind outer values in host memory; the plan copied them there.
+            return transfers.read(scope.values, id, self.devices.cpu);
         }
         return null;
     }
@@ -131,6 +148,14 @@ pub const Executor = struct {
     fn runNode(self: *Executor, graph: *ir.Graph, values: []?*const Tensor, node: *const ir.Node, index: ir.NodeId) status.Error!void {
         const inputs = self.arena.alloc(?*const Tensor, node.inputs.len) catch return oom();
         for (node.inputs, inputs) |maybe, *slot| slot.* = if (maybe) |id| values[id] else null;
+        const device = self.devices.indexOf(node);
+        const transfers = self.scopes.getLast().transfers;
+        if (transfers) |t| {
+            const reads_in = copy_plan.memoryOf(self.devices.list, self.devices.cpu, device);
+            for (node.inputs, inputs) |maybe, *slot| if (maybe) |id| {
+                slot.* = try t.read(values, id, reads_in);
+            };
+        }
         if (node.tensor_inputs_only) try checkTensorInputs(node, index, inputs);
         const outputs = self.arena.alloc(?*Tensor, node.outputs.len) catch return oom();
         @memset(outputs, null);
@@ -150,6 +175,7 @@ pub const Executor = struct {
             .fuse = top_level and self.top.?.planning != .none and self.top.?.save_path.len == 0,
         };
         try self.runOnDevice(&this_run, index);
+        if (transfers) |t| try t.keepOutputs(device, inputs, outputs);
         for (node.outputs, outputs, 0..) |maybe_id, produced, k| {
             const id = maybe_id orelse continue;
             const tensor = produced orelse return nodeFailure(node, index, "output {d} ('{s}') was not produced", .{ k, graph.value(id).name });
@@ -164,7 +190,10 @@ pub const Executor = struct {
                     return nodeFailure(node, index, "output {d} is not where the memory plan put it", .{k});
                 },
             }
-            if (top.save_path.len > 0) try snapshot.save(tensor, top.save_path, graph.value(id).name);
+            if (top.save_path.len > 0) {
+                const in_host = if (transfers) |t| try t.toHost(device, tensor, id) else tensor;
+                try snapshot.save(in_host, top.save_path, graph.value(id).name);
+            }
         }
     }
 

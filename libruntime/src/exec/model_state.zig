@@ -7,6 +7,7 @@ const memory = @import("../core/memory.zig");
 const ir = @import("../model/ir.zig");
 const options_module = @import("../model/options.zig");
 const model_module = @import("../model/model.zig");
+const info_module = @import("../model/info.zig");
 const node_run = @import("node_run.zig");
 const backend = @import("backend.zig");
 const partition = @import("partition.zig");
@@ -37,22 +38,23 @@ pub const ModelState = struct {
     /// its subgraphs is placed on one (exec/partition.zig) and compiled for it, so a node no
     /// device can run fails the load, and runs never look kernels up by name.
     pub fn compile(model: *model_module.Model, available: []const backend.Backend) status.Error!model_module.Compiled {
-        const devices = try partition.Devices.open(model.options.devices, available, &model.options);
+        var devices = try partition.Devices.open(model.options.devices, available, &model.options);
         errdefer devices.deinit();
         try prune(model, devices);
         try devices.assign(model.graph(), model.options.strict);
         for (model.operations, model.graph().nodes.items) |*operation, node| {
             operation.device = devices.list[node.device].vtable.device;
         }
+        model.copies = try describeCopies(model.pipeline.arena(), model.graph(), devices);
         const state = try create(model.graph(), &model.options, devices);
         return .{ .state = state, .destroy = destroyOpaque };
     }
 
-    /// The passes before partition (exec/fold.zig): constant folding on the CPU (the last
-    /// device), then dead-node removal.
+    /// The passes before partition (exec/fold.zig): constant folding on the CPU, then dead-node
+    /// removal.
     fn prune(model: *model_module.Model, devices: partition.Devices) status.Error!void {
         const graph = model.graph();
-        const folded = fold.foldConstants(model.pipeline.arena(), graph, devices.list[devices.list.len - 1]);
+        const folded = fold.foldConstants(model.pipeline.arena(), graph, devices.list[devices.cpu]);
         var uses = graph_uses.Uses.init(memory.allocator, graph) catch return oom();
         defer uses.deinit(memory.allocator);
         const needed = memory.allocator.alloc(bool, graph.nodes.items.len) catch return oom();
@@ -61,6 +63,19 @@ pub const ModelState = struct {
         defer memory.allocator.free(scratch);
         const unused = fold.markUnused(graph, &uses, needed, scratch);
         log.write(.debug, "compile: {d} nodes folded into constants, {d} unused", .{ folded, unused });
+    }
+
+    /// The copies planned in `graph`, by name, as model.copies gives them (from `arena`).
+    pub fn describeCopies(arena: std.mem.Allocator, graph: *ir.Graph, devices: partition.Devices) status.Error![]const model_module.Copy {
+        const plan = devices.copies.of(graph) orelse return &.{};
+        const out = arena.alloc(model_module.Copy, plan.copies.len) catch return oom();
+        for (plan.copies, out) |c, *slot| slot.* = .{
+            .value = try info_module.z(arena, graph.value(c.value).name),
+            .from = devices.list[c.from].vtable.device,
+            .to = devices.list[c.to].vtable.device,
+            .at_load = c.resident != null,
+        };
+        return out;
     }
 
     /// The state `compile` attached to a loaded model.

@@ -450,7 +450,12 @@ pub const Request = struct {
         if (self.values_reused and v.role == .intermediate) {
             return status.fail(error.InvalidState, "'{s}' is an intermediate whose memory was reused (load the model with memoryOptimization off to read intermediates)", .{name});
         }
-        const source = self.values[id] orelse return status.fail(error.InvalidState, "'{s}' was not computed by the last run (not needed by the selected outputs)", .{name});
+        const source = self.values[id] orelse {
+            // A run frees the buffers of devices with memory of their own; only copies remain.
+            const on_devices = ModelState.of(self.model).devices.copies.graphs.len > 0;
+            const why = if (on_devices) "not needed by the selected outputs, or left in a device's own memory" else "not needed by the selected outputs";
+            return status.fail(error.InvalidState, "'{s}' was not computed by the last run ({s})", .{ name, why });
+        };
         if (!source.isTensor()) return status.fail(error.InvalidArgument, "'{s}' is a {s}, not a tensor", .{ name, @tagName(source.kind) });
         const copy = self.transferSpan(.copy, id);
         defer profile.maybeEnd(copy);

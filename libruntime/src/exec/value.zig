@@ -4,7 +4,8 @@
 //! optional sequence, at a sequence value; a sequence of maps points at map values). A map is two
 //! 1-D tensors of the same length in `elements`: its keys (int64 or string, no two equal) and its
 //! values.
-//! Memory comes from the run's arena, or points at constants and caller buffers without a copy.
+//! Memory comes from the run's arena, or points at constants and caller buffers without a copy;
+//! a value on a device with memory of its own (exec/backend.zig) is a buffer of that device.
 const std = @import("std");
 const dtype_module = @import("../tensor/dtype.zig");
 
@@ -13,6 +14,13 @@ pub const DType = dtype_module.DType;
 /// What a run value is. Sequences, optionals and maps hold other values in `elements`; their own
 /// shape is empty, and their dtype is the element type (a map's: its key type).
 pub const Kind = enum { tensor, sequence, optional, map };
+
+/// Memory of a device that has its own (exec/backend.zig Buffers): the device's handle for it,
+/// which only that device reads, and its size.
+pub const Buffer = struct {
+    handle: *anyopaque,
+    bytes: usize,
+};
 
 pub const Tensor = struct {
     kind: Kind = .tensor,
@@ -25,6 +33,9 @@ pub const Tensor = struct {
     /// A sequence's tensors in order; an optional's value (one entry) or none (empty); a map's
     /// keys and values (two entries: map_keys, map_values).
     elements: []const *const Tensor = &.{},
+    /// Set when the elements live in a device's own memory; `data` is then empty. Only nodes on
+    /// that device see such a tensor: the executor copies it to host memory for everyone else.
+    buffer: ?Buffer = null,
 
     pub const map_keys = 0;
     pub const map_values = 1;

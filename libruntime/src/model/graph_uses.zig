@@ -86,8 +86,9 @@ pub const Uses = struct {
 };
 
 /// The outer values a node's subgraphs read, resolved to the top graph by name. A name that an
-/// intermediate subgraph shadows is over-counted, which only keeps a buffer alive longer.
-fn implicitReads(allocator: std.mem.Allocator, graph: *ir.Graph, node: *const ir.Node) error{OutOfMemory}![]const ir.ValueId {
+/// intermediate subgraph shadows is over-counted, which only keeps a buffer alive longer (or, in
+/// the copy plan, copies a value to host memory that nothing reads there).
+pub fn implicitReads(allocator: std.mem.Allocator, graph: *ir.Graph, node: *const ir.Node) error{OutOfMemory}![]const ir.ValueId {
     var found: std.ArrayList(ir.ValueId) = .empty;
     errdefer found.deinit(allocator);
     const Collector = struct {

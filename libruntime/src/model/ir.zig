@@ -79,7 +79,7 @@ pub const Node = struct {
     tensor_inputs_only: bool = false,
     /// Where the compile stage put the node (exec/partition.zig): an index into the model's
     /// devices, and what that device compiled for it, opaque to the model layer. Nodes built
-    /// after load have no compiled form; the CPU (the last device) compiles them when they run.
+    /// after load have no compiled form; the CPU compiles them when they run.
     device: u8 = 0,
     kernel: ?*const anyopaque = null,
     /// Set by the compile stage's passes (exec/fold.zig) on nodes that runs skip.

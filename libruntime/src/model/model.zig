@@ -19,6 +19,9 @@ pub const Options = options_module.Options;
 pub const MetadataEntry = struct { key: [:0]const u8, value: [:0]const u8 };
 pub const Opset = struct { domain: [:0]const u8, version: i64 };
 pub const Operation = struct { name: [:0]const u8, op_type: [:0]const u8, domain: [:0]const u8, device: [:0]const u8 };
+/// A value of the graph that runs copy from one device's memory to another's; `at_load`: a
+/// constant, copied once when the model loads.
+pub const Copy = struct { value: [:0]const u8, from: [:0]const u8, to: [:0]const u8, at_load: bool };
 
 /// What a compile stage attaches to a loaded model, and how to free it with the model.
 pub const Compiled = struct {
@@ -42,6 +45,9 @@ pub const Model = struct {
     metadata: []const MetadataEntry = &.{},
     /// One per node of the graph; the compile stage fills in each one's device.
     operations: []Operation = &.{},
+    /// The copies between devices' memories in the graph, as the compile stage planned them;
+    /// none when every device computes in host memory.
+    copies: []const Copy = &.{},
     input_names: []const [:0]const u8 = &.{},
     output_names: []const [:0]const u8 = &.{},
     parameter_count: u64 = 0,

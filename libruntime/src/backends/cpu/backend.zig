@@ -1,7 +1,8 @@
 //! The CPU backend behind the contract (exec/backend.zig): opened for a model, it owns the
 //! model's kernel thread pool (threads, cores, disableDenormals); it runs every operator that has
 //! a kernel in kernels/registry.zig, and compiles a node by choosing that kernel once, so runs
-//! never look kernels up by name.
+//! never look kernels up by name. It computes in host memory and finishes each node inside `run`:
+//! no buffers, no queue to wait on.
 const std = @import("std");
 const status = @import("../../core/status.zig");
 const memory = @import("../../core/memory.zig");
@@ -9,6 +10,7 @@ const ir = @import("../../model/ir.zig");
 const options_module = @import("../../model/options.zig");
 const backend = @import("../../exec/backend.zig");
 const NodeRun = @import("../../exec/node_run.zig").NodeRun;
+const profile = @import("../../core/profile.zig");
 const kernel = @import("kernel.zig");
 const registry = @import("kernels/registry.zig");
 const thread_pool = @import("thread_pool.zig");
@@ -17,6 +19,10 @@ pub const cpu: backend.Backend = .{ .name = "cpu", .open = open };
 
 const vtable: backend.Instance.VTable = .{
     .device = "cpu:0",
+    .event_device = profile.cpu_device,
+    .buffers = null,
+    .wait = null,
+    .memory = memoryInfo,
     .supports = supports,
     .compile = compile,
     .run = run,
@@ -28,6 +34,8 @@ const vtable: backend.Instance.VTable = .{
 const Cpu = struct {
     pool: *thread_pool.ThreadPool,
     cores: []u16,
+    /// The system's memory, read once at open.
+    total_memory: u64,
 };
 
 fn open(options: *const options_module.Options) status.Error!backend.Instance {
@@ -41,7 +49,7 @@ fn open(options: *const options_module.Options) status.Error!backend.Instance {
     });
     errdefer pool.deinit();
     const self = memory.allocator.create(Cpu) catch return oom();
-    self.* = .{ .pool = pool, .cores = cores };
+    self.* = .{ .pool = pool, .cores = cores, .total_memory = std.process.totalSystemMemory() catch 0 };
     return .{ .context = self, .vtable = &vtable };
 }
 
@@ -50,6 +58,12 @@ fn destroy(context: *anyopaque) void {
     self.pool.deinit();
     memory.allocator.free(self.cores);
     memory.allocator.destroy(self);
+}
+
+/// Host memory is one pool for every model: what the library holds in it, all models together.
+fn memoryInfo(context: *anyopaque) backend.MemoryInfo {
+    const self: *Cpu = @ptrCast(@alignCast(context));
+    return .{ .used = memory.liveBytes(), .total = self.total_memory };
 }
 
 fn supports(_: *anyopaque, node: *const ir.Node) ?[]const u8 {

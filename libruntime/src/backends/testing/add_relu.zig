@@ -1,10 +1,15 @@
-//! A second backend, for tests only: it runs float32 Add (same shapes) and Relu its own way, with
-//! plain loops, as device "test:0", and refuses everything else. It sits behind the same contract
-//! as the CPU (exec/backend.zig), and nothing in exec/ knows it exists: partition_test.zig mixes
-//! it with the CPU in one model.
+//! A second backend, for tests only: a device with memory of its own and a queue, as a GPU is. It
+//! runs float32 Add (same shapes) and Relu its own way, with plain loops, as device "test:0", and
+//! refuses everything else. Its values live in buffers it allocates and counts against a fixed
+//! size; `run` only submits a node, `wait` computes everything submitted, in order, and records
+//! each node's time as a device_execute event; a download before that wait is refused, so a test
+//! sees the executor wait. It sits behind the same contract as the CPU (exec/backend.zig), and
+//! nothing in exec/ knows it exists: partition_test.zig mixes it with the CPU in one model.
 const std = @import("std");
 const status = @import("../../core/status.zig");
 const memory = @import("../../core/memory.zig");
+const profile = @import("../../core/profile.zig");
+const device_module = @import("../../device/device.zig");
 const ir = @import("../../model/ir.zig");
 const options_module = @import("../../model/options.zig");
 const backend = @import("../../exec/backend.zig");
@@ -13,8 +18,18 @@ const value = @import("../../exec/value.zig");
 
 pub const add_relu: backend.Backend = .{ .name = "test", .open = open };
 
+/// Past every device tsr_device_get lists: the test device is not one of them.
+pub const event_device: i16 = device_module.max_devices;
+
+/// The size of its memory; an allocation beyond it fails.
+pub const capacity: u64 = 1 << 20;
+
 const vtable: backend.Instance.VTable = .{
     .device = "test:0",
+    .event_device = event_device,
+    .buffers = &.{ .alloc = alloc, .free = free, .upload = upload, .download = download },
+    .wait = wait,
+    .memory = memoryInfo,
     .supports = supports,
     .compile = compile,
     .run = run,
@@ -23,26 +38,132 @@ const vtable: backend.Instance.VTable = .{
     .destroy = destroy,
 };
 
-/// What the instance counts, so that a test can see the work came here.
-pub const Counters = struct { opened: usize = 0, nodes_run: usize = 0 };
+/// What the instance counts, so that a test can see the work, and the copies, came here.
+pub const Counters = struct {
+    opened: usize = 0,
+    /// Nodes computed (by `wait`).
+    nodes_run: usize = 0,
+    uploads: usize = 0,
+    downloads: usize = 0,
+};
+
+const Device = struct {
+    /// Requests of one model may run at once; they share its device.
+    mutex: std.Thread.Mutex = .{},
+    counters: Counters = .{},
+    /// Bytes allocated in its memory.
+    used: u64 = 0,
+    /// Nodes submitted and not computed yet, in order.
+    queue: std.ArrayList(Submitted) = .empty,
+};
+
+const Submitted = struct {
+    op: Op,
+    a: []const f32,
+    b: []const f32,
+    y: []f32,
+    /// The executor's profile scope when the node was submitted: its events go there.
+    scope: ?profile.Scope,
+};
 
 const Op = enum { add, relu };
 const compiled_add: Op = .add;
 const compiled_relu: Op = .relu;
 
 fn open(_: *const options_module.Options) status.Error!backend.Instance {
-    const counters = memory.allocator.create(Counters) catch return status.fail(error.OutOfResource, "out of memory", .{});
-    counters.* = .{ .opened = 1 };
-    return .{ .context = counters, .vtable = &vtable };
+    const self = memory.allocator.create(Device) catch return oom();
+    self.* = .{ .counters = .{ .opened = 1 } };
+    return .{ .context = self, .vtable = &vtable };
 }
 
 fn destroy(context: *anyopaque) void {
-    const counters: *Counters = @ptrCast(@alignCast(context));
-    memory.allocator.destroy(counters);
+    const self = deviceOf(context);
+    self.queue.deinit(memory.allocator);
+    memory.allocator.destroy(self);
 }
 
-pub fn countersOf(instance: backend.Instance) *Counters {
-    return @ptrCast(@alignCast(instance.context));
+fn deviceOf(context: *anyopaque) *Device {
+    return @ptrCast(@alignCast(context));
+}
+
+pub fn countersOf(instance: backend.Instance) Counters {
+    const self = deviceOf(instance.context);
+    self.mutex.lock();
+    defer self.mutex.unlock();
+    return self.counters;
+}
+
+fn memoryInfo(context: *anyopaque) backend.MemoryInfo {
+    const self = deviceOf(context);
+    self.mutex.lock();
+    defer self.mutex.unlock();
+    return .{ .used = self.used, .total = capacity };
+}
+
+/// A buffer is a block of the library's memory, which only this device reads.
+fn bytesOf(buffer: value.Buffer) []align(16) u8 {
+    const start: [*]align(16) u8 = @ptrCast(@alignCast(buffer.handle));
+    return start[0..@max(buffer.bytes, 1)];
+}
+
+fn alloc(context: *anyopaque, bytes: usize) status.Error!value.Buffer {
+    const self = deviceOf(context);
+    self.mutex.lock();
+    defer self.mutex.unlock();
+    if (self.used + bytes > capacity) return status.fail(error.OutOfResource, "test:0 has {d} of {d} bytes free: {d} asked", .{ capacity - self.used, capacity, bytes });
+    // At least one byte, so that an empty buffer has an address too.
+    const block = memory.allocator.alignedAlloc(u8, .@"16", @max(bytes, 1)) catch return oom();
+    self.used += bytes;
+    return .{ .handle = block.ptr, .bytes = bytes };
+}
+
+fn free(context: *anyopaque, buffer: value.Buffer) void {
+    const self = deviceOf(context);
+    self.mutex.lock();
+    defer self.mutex.unlock();
+    memory.allocator.free(bytesOf(buffer));
+    self.used -= buffer.bytes;
+}
+
+fn upload(context: *anyopaque, buffer: value.Buffer, host: []const u8) status.Error!void {
+    const self = deviceOf(context);
+    self.mutex.lock();
+    defer self.mutex.unlock();
+    self.counters.uploads += 1;
+    @memcpy(bytesOf(buffer)[0..buffer.bytes], host);
+}
+
+fn download(context: *anyopaque, buffer: value.Buffer, out: []u8) status.Error!void {
+    const self = deviceOf(context);
+    self.mutex.lock();
+    defer self.mutex.unlock();
+    if (self.queue.items.len > 0) return status.fail(error.InvalidState, "test:0: download with {d} nodes still queued (wait first)", .{self.queue.items.len});
+    self.counters.downloads += 1;
+    @memcpy(out, bytesOf(buffer)[0..buffer.bytes]);
+}
+
+/// Computes what was submitted, in order, timing each node on the profile clock.
+fn wait(context: *anyopaque) status.Error!void {
+    const self = deviceOf(context);
+    self.mutex.lock();
+    defer self.mutex.unlock();
+    for (self.queue.items) |node| {
+        const begin_ns = profile.now();
+        switch (node.op) {
+            .relu => for (node.y, node.a) |*o, v| {
+                o.* = @max(v, 0);
+            },
+            .add => for (node.y, node.a, node.b) |*o, u, v| {
+                o.* = u + v;
+            },
+        }
+        self.counters.nodes_run += 1;
+        const scope = node.scope orelse continue;
+        const detail: profile.Detail = .{ .op_index = scope.op_index, .depth = scope.depth, .src_device = event_device, .dst_device = event_device };
+        scope.ring.recordAt(begin_ns, .device_execute, .begin, detail);
+        scope.ring.recordAt(profile.now(), .device_execute, .end, detail);
+    }
+    self.queue.clearRetainingCapacity();
 }
 
 fn opOf(node: *const ir.Node) ?Op {
@@ -63,29 +184,33 @@ fn compile(_: *anyopaque, node: *const ir.Node) status.Error!*const anyopaque {
     };
 }
 
+/// Submits the node: its output buffer is allocated now, its elements computed by `wait`.
 fn run(context: *anyopaque, compiled: *const anyopaque, r: *const node_run.NodeRun) status.Error!void {
-    const counters: *Counters = @ptrCast(@alignCast(context));
-    counters.nodes_run += 1;
     const op: *const Op = @ptrCast(@alignCast(compiled));
-    const a = r.inputs[0] orelse return status.fail(error.InvalidArgument, "input 0 is missing", .{});
-    if (a.dtype != .float32) return status.fail(error.NotImplemented, "the test device runs float32 only", .{});
-    const out = r.arena.create(value.Tensor) catch return status.fail(error.OutOfResource, "out of memory", .{});
-    // From the memory plan, as the CPU's outputs are, so planned runs work across devices.
-    const data = try node_run.outputMemory(r.arena, r.planning, r.node, r.node_id, 0, a.data.len);
-    out.* = .{ .dtype = .float32, .shape = a.shape, .data = data };
-    const y = out.items(f32);
-    const x = a.items(f32);
-    switch (op.*) {
-        .relu => for (y, x) |*o, v| {
-            o.* = @max(v, 0);
-        },
-        .add => {
-            const b = r.inputs[1] orelse return status.fail(error.InvalidArgument, "input 1 is missing", .{});
-            if (b.dtype != .float32 or !std.mem.eql(i64, b.shape, a.shape)) return status.fail(error.NotImplemented, "the test device adds same-shape float32 tensors only", .{});
-            for (y, x, b.items(f32)) |*o, u, v| o.* = u + v;
-        },
-    }
+    const a = try inputOf(r, 0);
+    const b = if (op.* == .add) try inputOf(r, 1) else a;
+    if (!std.mem.eql(i64, b.shape, a.shape)) return status.fail(error.NotImplemented, "the test device adds same-shape float32 tensors only", .{});
+    const buffer = try alloc(context, a.buffer.?.bytes);
+    errdefer free(context, buffer);
+    const out = r.arena.create(value.Tensor) catch return oom();
+    out.* = .{ .dtype = .float32, .shape = a.shape, .buffer = buffer };
+    const self = deviceOf(context);
+    self.mutex.lock();
+    defer self.mutex.unlock();
+    self.queue.append(memory.allocator, .{ .op = op.*, .a = floats(a), .b = floats(b), .y = floats(out), .scope = profile.current }) catch return oom();
     r.outputs[0] = out;
+}
+
+/// Input `i`, which the executor must have put in this device's memory.
+fn inputOf(r: *const node_run.NodeRun, i: usize) status.Error!*const value.Tensor {
+    const input = r.inputs[i] orelse return status.fail(error.InvalidArgument, "input {d} is missing", .{i});
+    if (input.dtype != .float32) return status.fail(error.NotImplemented, "the test device runs float32 only", .{});
+    if (input.buffer == null) return status.fail(error.InvalidArgument, "input {d} is not in test:0's memory", .{i});
+    return input;
+}
+
+fn floats(tensor: *const value.Tensor) []f32 {
+    return std.mem.bytesAsSlice(f32, bytesOf(tensor.buffer.?)[0..tensor.buffer.?.bytes]);
 }
 
 fn enterRun(_: *anyopaque) u64 {
@@ -93,3 +218,7 @@ fn enterRun(_: *anyopaque) u64 {
 }
 
 fn leaveRun(_: *anyopaque, _: u64) void {}
+
+fn oom() status.Error {
+    return status.fail(error.OutOfResource, "out of memory", .{});
+}

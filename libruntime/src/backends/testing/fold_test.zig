@@ -31,7 +31,7 @@ test "constants fold at load, unused nodes are pruned, and the run agrees" {
 
     const options: options_module.Options = .{};
     const available = [_]backend.Backend{cpu};
-    const devices = try partition.Devices.open("cpu", &available, &options);
+    var devices = try partition.Devices.open("cpu", &available, &options);
     defer devices.deinit();
     try testing.expectEqual(@as(usize, 1), fold.foldConstants(h.arena(), &h.graph, devices.list[0]));
     var uses = try graph_uses.Uses.init(testing.allocator, &h.graph);
