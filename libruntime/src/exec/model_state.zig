@@ -1,13 +1,13 @@
-//! What a model keeps for running, beside its graph: the kernel thread pool built from the load
-//! options (threads, cores, disableDenormals), one kept-state slot per top-level node (packed
-//! weights), the memory plans cached per input shape, and the lock of the `exclusive` scheduler.
+//! What a model keeps for running, beside its graph: the devices opened for it (which own what
+//! they compiled, such as the CPU's thread pool and weights packed at load), the def-use of the
+//! top-level graph, the memory plans cached per input shape, and the lock of the `exclusive`
+//! scheduler.
 const std = @import("std");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const ir = @import("../model/ir.zig");
 const options_module = @import("../model/options.zig");
 const model_module = @import("../model/model.zig");
-const node_run = @import("node_run.zig");
 const backend = @import("backend.zig");
 const partition = @import("partition.zig");
 const graph_uses = @import("../model/graph_uses.zig");
@@ -16,7 +16,6 @@ const memory_plan = @import("memory_plan.zig");
 pub const ModelState = struct {
     /// The devices the nodes run on, opened for this model, in the order of preference.
     devices: partition.Devices,
-    node_states: []node_run.NodeState,
     uses: graph_uses.Uses,
     /// Memory plans per input shape; used only with memoryOptimization on.
     plans: memory_plan.PlanCache = .{},
@@ -33,11 +32,12 @@ pub const ModelState = struct {
     /// The compile stage (Model.load calls it through the API) once the graph is final: the
     /// model's devices are opened from the backends `available`, and every node of the graph and
     /// its subgraphs is placed on one (exec/partition.zig) and compiled for it, so a node no
-    /// device can run fails the load, and runs never look kernels up by name.
+    /// device can run fails the load, runs never look kernels up by name, and weights a device
+    /// packs from constants are packed here rather than by the first run.
     pub fn compile(model: *model_module.Model, available: []const backend.Backend) status.Error!model_module.Compiled {
         const devices = try partition.Devices.open(model.options.devices, available, &model.options);
         errdefer devices.deinit();
-        try devices.assign(model.graph(), model.options.strict);
+        try devices.assign(model.graph(), &model.pipeline.pool, model.options.strict);
         for (model.operations, model.graph().nodes.items) |*operation, node| {
             operation.device = devices.list[node.device].vtable.device;
         }
@@ -57,15 +57,11 @@ pub const ModelState = struct {
 
     /// `options` must outlive the state (the model keeps both).
     pub fn create(graph: *ir.Graph, options: *const options_module.Options, devices: partition.Devices) status.Error!*ModelState {
-        const node_states = memory.allocator.alloc(node_run.NodeState, graph.nodes.items.len) catch return oom();
-        errdefer memory.allocator.free(node_states);
-        for (node_states) |*s| s.* = .{};
         var uses = graph_uses.Uses.init(memory.allocator, graph) catch return oom();
         errdefer uses.deinit(memory.allocator);
         const self = memory.allocator.create(ModelState) catch return oom();
         self.* = .{
             .devices = devices,
-            .node_states = node_states,
             .uses = uses,
             .memory_optimization = options.memory_optimization,
             .plannable = holdsOnlyTensors(graph),
@@ -76,8 +72,6 @@ pub const ModelState = struct {
     }
 
     pub fn destroy(self: *ModelState) void {
-        for (self.node_states) |*s| s.deinit();
-        memory.allocator.free(self.node_states);
         self.uses.deinit(memory.allocator);
         self.plans.deinit();
         self.devices.deinit();

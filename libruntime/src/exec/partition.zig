@@ -10,6 +10,7 @@ const std = @import("std");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const ir = @import("../model/ir.zig");
+const symbolic = @import("../model/symbolic.zig");
 const options_module = @import("../model/options.zig");
 const backend = @import("backend.zig");
 
@@ -60,9 +61,10 @@ pub const Devices = struct {
         memory.allocator.free(self.list);
     }
 
-    /// Places and compiles every node of `graph` and its subgraphs.
-    pub fn assign(self: Devices, graph: *ir.Graph, strict: bool) status.Error!void {
-        const visit: Visit = .{ .devices = self, .strict = strict };
+    /// Places and compiles every node of `graph` and its subgraphs; `dims` is the pool of their
+    /// value types' dims.
+    pub fn assign(self: Devices, graph: *ir.Graph, dims: *const symbolic.Pool, strict: bool) status.Error!void {
+        const visit: Visit = .{ .devices = self, .dims = dims, .strict = strict };
         ir.forEachGraph(graph, visit, Visit.graph) catch |e| return @as(status.Error, @errorCast(e));
     }
 };
@@ -74,13 +76,14 @@ fn appendOnce(list: *std.ArrayList(backend.Backend), b: backend.Backend) status.
 
 const Visit = struct {
     devices: Devices,
+    dims: *const symbolic.Pool,
     strict: bool,
 
     fn graph(self: Visit, g: *ir.Graph) anyerror!void {
-        for (g.nodes.items, 0..) |*node, index| try self.place(node, @intCast(index));
+        for (g.nodes.items, 0..) |*node, index| try self.place(g, node, @intCast(index));
     }
 
-    fn place(self: Visit, node: *ir.Node, index: ir.NodeId) status.Error!void {
+    fn place(self: Visit, g: *const ir.Graph, node: *ir.Node, index: ir.NodeId) status.Error!void {
         const list = self.devices.list;
         for (list, 0..) |device, i| {
             if (device.supports(node)) |refusal| {
@@ -92,7 +95,7 @@ const Visit = struct {
                 if (i + 1 < list.len) continue;
             }
             node.device = @intCast(i);
-            node.kernel = try device.compile(node);
+            node.kernel = try device.compile(node, .{ .graph = g, .dims = self.dims });
             return;
         }
     }

@@ -42,7 +42,7 @@ test "a model split between a test backend and the CPU runs and agrees with the 
     const options: options_module.Options = .{};
     const devices = try partition.Devices.open("test:0,cpu", &available, &options);
     defer devices.deinit();
-    try devices.assign(&h.graph, false);
+    try devices.assign(&h.graph, &h.pool, false);
     const placed = devicesOf(devices, &h.graph);
     try testing.expectEqualStrings("test:0", placed[0]);
     try testing.expectEqualStrings("test:0", placed[1]);
@@ -67,13 +67,13 @@ test "the first device in the list that supports a node gets it; strict refuses 
     {
         const devices = try partition.Devices.open("cpu,test:0", &available, &options);
         defer devices.deinit();
-        try devices.assign(&h.graph, false);
+        try devices.assign(&h.graph, &h.pool, false);
         for (devicesOf(devices, &h.graph)) |name| try testing.expectEqualStrings("cpu:0", name);
     }
     {
         const devices = try partition.Devices.open("test:0", &available, &options);
         defer devices.deinit();
-        try testing.expectError(error.NotImplemented, devices.assign(&h.graph, true));
+        try testing.expectError(error.NotImplemented, devices.assign(&h.graph, &h.pool, true));
         try testing.expectEqualStrings("node Mul #2 cannot run on test:0: the test device runs only Add and Relu (strict: no fallback)", std.mem.span(status.lastMessage()));
     }
     try testing.expectError(error.InvalidArgument, partition.Devices.open("tpu:0", &available, &options));
