@@ -20,6 +20,7 @@
 const std = @import("std");
 const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
+const symbolic = @import("../model/symbolic.zig");
 const options_module = @import("../model/options.zig");
 const NodeRun = @import("node_run.zig").NodeRun;
 const value = @import("value.zig");
@@ -57,6 +58,15 @@ pub const Backend = struct {
     open: *const fn (options: *const options_module.Options) status.Error!Instance,
 };
 
+/// Where a node compiled at load sits: the graph that holds it (its constant inputs are that
+/// graph's constants, or its ancestors') and the pool its value types' dims come from (the shapes
+/// inference settled on). A device reads them to build data the compiled node keeps, such as
+/// weights packed from constants.
+pub const Origin = struct {
+    graph: *const ir.Graph,
+    dims: *const symbolic.Pool,
+};
+
 pub const Instance = struct {
     context: *anyopaque,
     vtable: *const VTable,
@@ -78,8 +88,9 @@ pub const Instance = struct {
         memory: *const fn (context: *anyopaque) MemoryInfo,
         /// null when the device runs `node`; otherwise why not, in words.
         supports: *const fn (context: *anyopaque, node: *const ir.Node) ?[]const u8,
-        /// Prepares `node` to run; the result lives as long as the model.
-        compile: *const fn (context: *anyopaque, node: *const ir.Node) status.Error!*const anyopaque,
+        /// Prepares `node` to run; the result lives as long as the model. `origin` is null for a
+        /// node compiled as it runs (built after load): the device keeps nothing for it.
+        compile: *const fn (context: *anyopaque, node: *const ir.Node, origin: ?Origin) status.Error!*const anyopaque,
         /// Runs one compiled node.
         run: *const fn (context: *anyopaque, compiled: *const anyopaque, node_run: *const NodeRun) status.Error!void,
         /// Called on the requesting thread before a run; returns what leaveRun restores.
@@ -123,14 +134,14 @@ pub const Instance = struct {
         return self.vtable.supports(self.context, node);
     }
 
-    pub fn compile(self: Instance, node: *const ir.Node) status.Error!*const anyopaque {
-        return self.vtable.compile(self.context, node);
+    pub fn compile(self: Instance, node: *const ir.Node, origin: ?Origin) status.Error!*const anyopaque {
+        return self.vtable.compile(self.context, node, origin);
     }
 
     /// Runs `node_run.node` with the node's compiled form, compiling it first when it has none
     /// (a node built after load).
     pub fn run(self: Instance, node_run: *const NodeRun) status.Error!void {
-        const compiled = node_run.node.kernel orelse try self.compile(node_run.node);
+        const compiled = node_run.node.kernel orelse try self.compile(node_run.node, null);
         return self.vtable.run(self.context, compiled, node_run);
     }
 

@@ -38,8 +38,6 @@ pub const Executor = struct {
     stop: ?Stop = null,
     /// The model's devices; each node runs on the one the compile stage placed it on.
     devices: partition.Devices,
-    /// Kept state per node of the top-level graph (the one `run` is first called with).
-    node_states: []node_run.NodeState = &.{},
     top: ?TopLevel = null,
     /// The top-level graph's values after a run, by value id (for request.getTensor).
     top_values: []?*const Tensor = &.{},
@@ -169,8 +167,6 @@ pub const Executor = struct {
             .subgraphs = .{ .context = self, .run = runSubgraph },
             .graph = graph,
             .stop = if (self.stop) |*s| s else null,
-            // Only the outermost graph keeps state: subgraph nodes share ids with no stable slot.
-            .state = if (top_level and index < self.node_states.len) &self.node_states[index] else null,
             .planning = if (top_level) self.top.?.planning else .none,
             .fuse = top_level and self.top.?.planning != .none and self.top.?.save_path.len == 0,
         };

@@ -1,6 +1,7 @@
-//! What a model keeps for running, beside its graph: the kernel thread pool built from the load
-//! options (threads, cores, disableDenormals), one kept-state slot per top-level node (packed
-//! weights), the memory plans cached per input shape, and the lock of the `exclusive` scheduler.
+//! What a model keeps for running, beside its graph: the devices opened for it (which own what
+//! they compiled, such as the CPU's thread pool and weights packed at load), the def-use of the
+//! top-level graph, the memory plans cached per input shape, and the lock of the `exclusive`
+//! scheduler.
 const std = @import("std");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
@@ -19,7 +20,6 @@ const log = @import("../core/log.zig");
 pub const ModelState = struct {
     /// The devices the nodes run on, opened for this model, in the order of preference.
     devices: partition.Devices,
-    node_states: []node_run.NodeState,
     uses: graph_uses.Uses,
     /// Memory plans per input shape; used only with memoryOptimization on.
     plans: memory_plan.PlanCache = .{},
@@ -36,12 +36,13 @@ pub const ModelState = struct {
     /// The compile stage (Model.load calls it through the API) once the graph is final: the
     /// model's devices are opened from the backends `available`, and every node of the graph and
     /// its subgraphs is placed on one (exec/partition.zig) and compiled for it, so a node no
-    /// device can run fails the load, and runs never look kernels up by name.
+    /// device can run fails the load, runs never look kernels up by name, and weights a device
+    /// packs from constants are packed here rather than by the first run.
     pub fn compile(model: *model_module.Model, available: []const backend.Backend) status.Error!model_module.Compiled {
         var devices = try partition.Devices.open(model.options.devices, available, &model.options);
         errdefer devices.deinit();
         try prune(model, devices);
-        try devices.assign(model.graph(), model.options.strict);
+        try devices.assign(model.graph(), &model.pipeline.pool, model.options.strict);
         for (model.operations, model.graph().nodes.items) |*operation, node| {
             operation.device = devices.list[node.device].vtable.device;
         }
@@ -90,15 +91,11 @@ pub const ModelState = struct {
 
     /// `options` must outlive the state (the model keeps both).
     pub fn create(graph: *ir.Graph, options: *const options_module.Options, devices: partition.Devices) status.Error!*ModelState {
-        const node_states = memory.allocator.alloc(node_run.NodeState, graph.nodes.items.len) catch return oom();
-        errdefer memory.allocator.free(node_states);
-        for (node_states) |*s| s.* = .{};
         var uses = graph_uses.Uses.init(memory.allocator, graph) catch return oom();
         errdefer uses.deinit(memory.allocator);
         const self = memory.allocator.create(ModelState) catch return oom();
         self.* = .{
             .devices = devices,
-            .node_states = node_states,
             .uses = uses,
             .memory_optimization = options.memory_optimization,
             .plannable = holdsOnlyTensors(graph),
@@ -109,8 +106,6 @@ pub const ModelState = struct {
     }
 
     pub fn destroy(self: *ModelState) void {
-        for (self.node_states) |*s| s.deinit();
-        memory.allocator.free(self.node_states);
         self.uses.deinit(memory.allocator);
         self.plans.deinit();
         self.devices.deinit();

@@ -10,20 +10,6 @@ const tensor_module = @import("../tensor/tensor.zig");
 
 pub const Tensor = value.Tensor;
 
-/// State one node keeps across runs for the model's life (weights packed for the GEMM, folded
-/// constants). It is built once, by the first run that needs it, under `mutex`, and is read-only
-/// after that, so concurrent requests share it safely.
-pub const NodeState = struct {
-    mutex: std.Thread.Mutex = .{},
-    data: ?*anyopaque = null,
-    release: ?*const fn (data: *anyopaque) void = null,
-
-    pub fn deinit(self: *NodeState) void {
-        if (self.data) |data| if (self.release) |release| release(data);
-        self.* = .{};
-    }
-};
-
 /// Signals a run may be stopped by: a cancel flag and a deadline in ns (monotonic clock). The
 /// executor checks them between nodes; a kernel whose work grows with its attributes or inputs
 /// beyond a few milliseconds checks them too (Context.checkStop).
@@ -62,8 +48,6 @@ pub const NodeRun = struct {
     graph: *const ir.Graph,
     /// The run's cancel flag and deadline; null when nothing can stop it.
     stop: ?*const Stop = null,
-    /// This node's state across runs; null inside subgraphs, where nothing is kept.
-    state: ?*NodeState = null,
     /// Where output memory comes from in the top-level graph (see memory_plan.zig).
     planning: memory_plan.Planning = .none,
     /// Nodes marked by model/fuse.zig may do their successors' work: only where no intermediate

@@ -13,6 +13,7 @@ const std = @import("std");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const ir = @import("../model/ir.zig");
+const symbolic = @import("../model/symbolic.zig");
 const options_module = @import("../model/options.zig");
 const backend = @import("backend.zig");
 const fuse = @import("../model/fuse.zig");
@@ -79,9 +80,9 @@ pub const Devices = struct {
     }
 
     /// Places and compiles every node of `graph` and its subgraphs, then plans the copies
-    /// between their devices' memories.
-    pub fn assign(self: *Devices, graph: *ir.Graph, strict: bool) status.Error!void {
-        const visit: Visit = .{ .devices = self.*, .strict = strict };
+    /// between their devices' memories; `dims` is the pool of their value types' dims.
+    pub fn assign(self: *Devices, graph: *ir.Graph, dims: *const symbolic.Pool, strict: bool) status.Error!void {
+        const visit: Visit = .{ .devices = self.*, .dims = dims, .strict = strict };
         ir.forEachGraph(graph, visit, Visit.graph) catch |e| return @as(status.Error, @errorCast(e));
         self.copies = try copy_plan.make(graph, self.list, self.cpu);
     }
@@ -94,11 +95,12 @@ fn appendOnce(list: *std.ArrayList(backend.Backend), b: backend.Backend) status.
 
 const Visit = struct {
     devices: Devices,
+    dims: *const symbolic.Pool,
     strict: bool,
 
     fn graph(self: Visit, g: *ir.Graph) anyerror!void {
         for (g.nodes.items, 0..) |*node, index| {
-            try self.place(node, @intCast(index));
+            try self.place(g, node, @intCast(index));
             try self.keepChainTogether(g, node, @intCast(index));
         }
     }
@@ -116,10 +118,10 @@ const Visit = struct {
             return status.fail(error.NotImplemented, "node {s} is fused with a node on {s}, which cannot run it: {s}", .{ node.describe(&name_buffer, index), device.vtable.device, refusal });
         }
         node.device = producer.device;
-        node.kernel = try device.compile(node);
+        node.kernel = try device.compile(node, .{ .graph = g, .dims = self.dims });
     }
 
-    fn place(self: Visit, node: *ir.Node, index: ir.NodeId) status.Error!void {
+    fn place(self: Visit, g: *const ir.Graph, node: *ir.Node, index: ir.NodeId) status.Error!void {
         const list = self.devices.list;
         // Never runs: shown on the CPU, with nothing compiled.
         if (node.pruned != .none) {
@@ -136,7 +138,7 @@ const Visit = struct {
                 if (i + 1 < list.len) continue;
             }
             node.device = @intCast(i);
-            node.kernel = try device.compile(node);
+            node.kernel = try device.compile(node, .{ .graph = g, .dims = self.dims });
             return;
         }
     }

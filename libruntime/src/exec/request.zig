@@ -350,7 +350,6 @@ pub const Request = struct {
             .arena = arena,
             .stop = .{ .cancelled = &self.cancelled, .deadline_ns = deadline },
             .devices = state.devices,
-            .node_states = state.node_states,
             .top = .{
                 .uses = &state.uses,
                 .wanted = self.selected,

@@ -1,8 +1,10 @@
 //! The CPU backend behind the contract (exec/backend.zig): opened for a model, it owns the
 //! model's kernel thread pool (threads, cores, disableDenormals); it runs every operator that has
-//! a kernel in kernels/registry.zig, and compiles a node by choosing that kernel once, so runs
-//! never look kernels up by name. It computes in host memory and finishes each node inside `run`:
-//! no buffers, no queue to wait on.
+//! a kernel in kernels/registry.zig. It compiles a node at load by choosing that kernel, so runs
+//! never look kernels up by name, and by running the kernel's prepare hook (prepare.zig), so
+//! weights are packed from constants once, before the first run, for the graph and its subgraphs
+//! alike; it frees what the hooks built when the model is destroyed. It computes in host memory
+//! and finishes each node inside `run`: no buffers, no queue to wait on.
 const std = @import("std");
 const status = @import("../../core/status.zig");
 const memory = @import("../../core/memory.zig");
@@ -12,6 +14,7 @@ const backend = @import("../../exec/backend.zig");
 const NodeRun = @import("../../exec/node_run.zig").NodeRun;
 const profile = @import("../../core/profile.zig");
 const kernel = @import("kernel.zig");
+const prepare = @import("prepare.zig");
 const registry = @import("kernels/registry.zig");
 const thread_pool = @import("thread_pool.zig");
 
@@ -36,6 +39,8 @@ const Cpu = struct {
     cores: []u16,
     /// The system's memory, read once at open.
     total_memory: u64,
+    /// The compiled nodes whose kernels prepared data at load, owned with that data.
+    prepared: std.ArrayList(*kernel.Compiled) = .empty,
 };
 
 fn open(options: *const options_module.Options) status.Error!backend.Instance {
@@ -55,6 +60,11 @@ fn open(options: *const options_module.Options) status.Error!backend.Instance {
 
 fn destroy(context: *anyopaque) void {
     const self: *Cpu = @ptrCast(@alignCast(context));
+    for (self.prepared.items) |compiled| {
+        compiled.prepared.?.release(compiled.prepared.?.data);
+        memory.allocator.destroy(compiled);
+    }
+    self.prepared.deinit(memory.allocator);
     self.pool.deinit();
     memory.allocator.free(self.cores);
     memory.allocator.destroy(self);
@@ -70,19 +80,29 @@ fn supports(_: *anyopaque, node: *const ir.Node) ?[]const u8 {
     return if (registry.lookup(node.domain, node.op_type) == null) "the CPU has no kernel for it" else null;
 }
 
-fn compile(_: *anyopaque, node: *const ir.Node) status.Error!*const anyopaque {
+fn compile(context: *anyopaque, node: *const ir.Node, origin: ?backend.Origin) status.Error!*const anyopaque {
+    const self: *Cpu = @ptrCast(@alignCast(context));
     const chosen = registry.lookup(node.domain, node.op_type) orelse {
         const domain = if (node.domain.len == 0) "ai.onnx" else node.domain;
         return status.fail(error.NotImplemented, "no CPU kernel for {s} (domain {s}, opset {d}), used by node '{s}'", .{ node.op_type, domain, node.opset, node.name });
     };
-    return @ptrCast(chosen);
+    const hook = chosen.prepare orelse return chosen.plain;
+    const at = origin orelse return chosen.plain;
+    const preparation: prepare.Preparation = .{ .node = node, .graph = at.graph, .dims = at.dims };
+    const prepared = try hook(&preparation) orelse return chosen.plain;
+    errdefer prepared.release(prepared.data);
+    self.prepared.ensureUnusedCapacity(memory.allocator, 1) catch return keepFailed(node);
+    const compiled = memory.allocator.create(kernel.Compiled) catch return keepFailed(node);
+    compiled.* = .{ .run = chosen.plain.run, .prepared = prepared };
+    self.prepared.appendAssumeCapacity(compiled);
+    return compiled;
 }
 
 fn run(context: *anyopaque, compiled: *const anyopaque, node_run: *const NodeRun) status.Error!void {
     const self: *Cpu = @ptrCast(@alignCast(context));
-    const chosen: kernel.Kernel = @ptrCast(@alignCast(compiled));
-    var ctx = kernel.Context.init(node_run, self.pool);
-    return chosen(&ctx);
+    const chosen: *const kernel.Compiled = @ptrCast(@alignCast(compiled));
+    var ctx = kernel.Context.init(node_run, self.pool, if (chosen.prepared) |p| p.data else null);
+    return chosen.run(&ctx);
 }
 
 /// disableDenormals holds for the whole run on the requesting thread too, not only inside pool
@@ -115,4 +135,8 @@ fn parseCores(text: []const u8) status.Error![]u16 {
 
 fn oom() status.Error {
     return status.fail(error.OutOfResource, "out of memory opening the CPU backend", .{});
+}
+
+fn keepFailed(node: *const ir.Node) status.Error {
+    return status.fail(error.OutOfResource, "out of memory keeping what node '{s}' ({s}) prepared", .{ node.name, node.op_type });
 }

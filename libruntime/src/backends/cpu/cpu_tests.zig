@@ -5,6 +5,7 @@ test {
     _ = @import("gemm.zig");
     _ = @import("blocking_test.zig");
     _ = @import("kernel_coverage_test.zig");
+    _ = @import("prepare_test.zig");
     _ = @import("kernels/activation.zig");
     _ = @import("kernels/broadcast.zig");
     _ = @import("kernels/elementwise_gated.zig");

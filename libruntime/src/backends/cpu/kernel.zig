@@ -1,6 +1,7 @@
 //! What a CPU kernel sees of one node at run time: its input tensors (concrete shapes), its
-//! attributes, a way to allocate its outputs, and the run's scratch memory. A kernel computes its
-//! outputs' shapes from its inputs, so dynamic shapes need no planning step to be correct.
+//! attributes, what its prepare hook built at load, a way to allocate its outputs, and the run's
+//! scratch memory. A kernel computes its outputs' shapes from its inputs, so dynamic shapes need
+//! no planning step to be correct.
 const std = @import("std");
 const status = @import("../../core/status.zig");
 const ir = @import("../../model/ir.zig");
@@ -9,10 +10,10 @@ const value = @import("../../exec/value.zig");
 const node_run = @import("../../exec/node_run.zig");
 const ThreadPool = @import("thread_pool.zig").ThreadPool;
 const memory_plan = @import("../../exec/memory_plan.zig");
+const prepare = @import("prepare.zig");
 
 pub const Tensor = value.Tensor;
 pub const DType = value.DType;
-pub const NodeState = node_run.NodeState;
 pub const Stop = node_run.Stop;
 pub const SubgraphRunner = node_run.SubgraphRunner;
 
@@ -23,14 +24,14 @@ pub const Context = struct {
     inputs: []const ?*const Tensor,
     outputs: []?*Tensor,
     subgraphs: SubgraphRunner,
-    /// The graph the node belongs to: tells which inputs are constants.
+    /// The graph the node belongs to: the types inference gave its values.
     graph: *const ir.Graph,
     /// The model's kernel thread pool; null runs everything on the calling thread.
     pool: ?*ThreadPool = null,
     /// The run's cancel flag and deadline; null when nothing can stop it.
     stop: ?*const Stop = null,
-    /// This node's state across runs; null inside subgraphs, where nothing is kept.
-    state: ?*NodeState = null,
+    /// What the kernel's prepare hook built for this node at load, read through `prepared`.
+    prepared_at_load: ?*const anyopaque = null,
     /// Where output memory comes from in the top-level graph (see memory_plan.zig).
     planning: memory_plan.Planning = .none,
     /// Nodes marked by model/fuse.zig may do their successors' work (kernels/fused.zig): only
@@ -38,8 +39,9 @@ pub const Context = struct {
     /// with no intermediateSavePath.
     fuse: bool = false,
 
-    /// The CPU's view of a node the executor runs, with the model's thread pool.
-    pub fn init(run: *const node_run.NodeRun, pool: ?*ThreadPool) Context {
+    /// The CPU's view of a node the executor runs, with the model's thread pool and the node's
+    /// prepared data.
+    pub fn init(run: *const node_run.NodeRun, pool: ?*ThreadPool, prepared_at_load: ?*const anyopaque) Context {
         return .{
             .arena = run.arena,
             .node = run.node,
@@ -50,7 +52,7 @@ pub const Context = struct {
             .graph = run.graph,
             .pool = pool,
             .stop = run.stop,
-            .state = run.state,
+            .prepared_at_load = prepared_at_load,
             .planning = run.planning,
             .fuse = run.fuse,
         };
@@ -75,37 +77,12 @@ pub const Context = struct {
         return self.input(i) orelse self.fail("input {d} is required", .{i});
     }
 
-    /// True when input `i` is a graph constant (an initializer or Constant output): the same bytes
-    /// on every run, so work derived from it may be kept in `state`.
-    pub fn isConstantInput(self: *const Context, i: usize) bool {
-        if (i >= self.node.inputs.len) return false;
-        const id = self.node.inputs[i] orelse return false;
-        const v = &self.graph.values.items[id];
-        return v.constant != null and v.role != .input;
-    }
-
-    /// The node's kept state of type T, built by `build` on first use; null when the node has no
-    /// state slot (subgraphs), in which case the caller builds a temporary. `build` allocates with
-    /// memory.allocator, and `release` frees it when the model is destroyed.
-    pub fn keptState(
-        self: *const Context,
-        comptime T: type,
-        build: *const fn (ctx: *const Context) status.Error!*T,
-        comptime release: fn (data: *T) void,
-    ) status.Error!?*const T {
-        const slot = self.state orelse return null;
-        slot.mutex.lock();
-        defer slot.mutex.unlock();
-        if (slot.data) |data| return @ptrCast(@alignCast(data));
-        const built = try build(self);
-        const Release = struct {
-            fn call(data: *anyopaque) void {
-                release(@ptrCast(@alignCast(data)));
-            }
-        };
-        slot.data = built;
-        slot.release = Release.call;
-        return built;
+    /// The T the kernel's prepare hook built for this node at load (read-only: concurrent runs
+    /// share it); null when it built nothing (a weight that is not a constant, a node built after
+    /// load), and the kernel then does that work itself.
+    pub fn prepared(self: *const Context, comptime T: type) ?*const T {
+        const data = self.prepared_at_load orelse return null;
+        return @ptrCast(@alignCast(data));
     }
 
     /// Runs func over [0, count) on the model's pool, or inline without one.
@@ -195,3 +172,10 @@ pub const Context = struct {
 };
 
 pub const Kernel = *const fn (ctx: *Context) status.Error!void;
+
+/// The CPU's compiled node, what ir.Node.kernel points at: its kernel, and the data the kernel's
+/// prepare hook built at load (null when it built none).
+pub const Compiled = struct {
+    run: Kernel,
+    prepared: ?prepare.Prepared = null,
+};

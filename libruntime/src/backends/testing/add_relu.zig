@@ -177,7 +177,7 @@ fn supports(_: *anyopaque, node: *const ir.Node) ?[]const u8 {
     return if (opOf(node) == null) "the test device runs only Add and Relu" else null;
 }
 
-fn compile(_: *anyopaque, node: *const ir.Node) status.Error!*const anyopaque {
+fn compile(_: *anyopaque, node: *const ir.Node, _: ?backend.Origin) status.Error!*const anyopaque {
     return switch (opOf(node) orelse return status.fail(error.NotImplemented, "the test device cannot run {s}", .{node.op_type})) {
         .add => &compiled_add,
         .relu => &compiled_relu,

@@ -49,7 +49,7 @@ test "constants fold at load, unused nodes are pruned, and the run agrees" {
     const folded = h.graph.value(negated).constant.?;
     try testing.expectEqualSlices(f32, &.{ -1, -2, -3 }, @as([*]const f32, @ptrCast(@alignCast(folded.bytes.ptr)))[0..3]);
 
-    try devices.assign(&h.graph, false);
+    try devices.assign(&h.graph, &h.pool, false);
     try testing.expect(nodes[0].kernel == null); // pruned nodes are not compiled
     var x_values = [_]f32{ 10, 20, 30 };
     const input: value.Tensor = .{ .dtype = .float32, .shape = &.{3}, .data = std.mem.sliceAsBytes(&x_values) };

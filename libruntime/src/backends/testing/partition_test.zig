@@ -70,7 +70,7 @@ test "the test device gets its values copied once, at load for constants, and gi
     const ids = try buildGraph(&h);
     var devices = try partition.Devices.open("test:0,cpu", &available, &options);
     defer devices.deinit();
-    try devices.assign(&h.graph, false);
+    try devices.assign(&h.graph, &h.pool, false);
     var names: [4][]const u8 = undefined;
     placements(devices, &h.graph, &names);
     try testing.expectEqualDeep([4][]const u8{ "test:0", "test:0", "test:0", "cpu:0" }, names);
@@ -114,7 +114,7 @@ test "the test device gets its values copied once, at load for constants, and gi
 
     var cpu_only = try partition.Devices.open("cpu", &available, &options);
     defer cpu_only.deinit();
-    try cpu_only.assign(&h.graph, false);
+    try cpu_only.assign(&h.graph, &h.pool, false);
     try testing.expectEqual(@as(usize, 0), cpu_only.copies.graphs.len);
     try testing.expectEqualSlices(f32, &expected, try runOnce(&h, cpu_only, &executor, &uses, null));
 }
@@ -125,7 +125,7 @@ test "the test device's node times and the copies reach the profile" {
     const ids = try buildGraph(&h);
     var devices = try partition.Devices.open("test:0", &available, &options);
     defer devices.deinit();
-    try devices.assign(&h.graph, false);
+    try devices.assign(&h.graph, &h.pool, false);
     var uses = try graph_uses.Uses.init(testing.allocator, &h.graph);
     defer uses.deinit(testing.allocator);
     const ring = try profile.Ring.create(256);
@@ -175,7 +175,7 @@ test "a subgraph on the test device reads an outer value the enclosing graph mad
 
     var devices = try partition.Devices.open("test:0", &available, &options);
     defer devices.deinit();
-    try devices.assign(&h.graph, false);
+    try devices.assign(&h.graph, &h.pool, false);
     try testing.expectEqualStrings("test:0", devices.list[branch.nodes.items[0].device].vtable.device);
     // The enclosing graph brings `relu` back for the If; the branch sends it out again.
     try testing.expect(devices.copies.of(&h.graph).?.find(ids.relu, 1) != null);
@@ -202,7 +202,7 @@ test "a run that fails on the test device still gives its memory back" {
     h.graph.outputs = try h.arena().dupe(ir.ValueId, &.{y});
     var devices = try partition.Devices.open("test:0", &available, &options);
     defer devices.deinit();
-    try devices.assign(&h.graph, false);
+    try devices.assign(&h.graph, &h.pool, false);
     var uses = try graph_uses.Uses.init(testing.allocator, &h.graph);
     defer uses.deinit(testing.allocator);
     // x fits test:0's memory once; Relu's output does not fit beside it.
@@ -222,7 +222,7 @@ test "the first device in the list that supports a node gets it; strict refuses 
     {
         var devices = try partition.Devices.open("cpu,test:0", &available, &options);
         defer devices.deinit();
-        try devices.assign(&h.graph, false);
+        try devices.assign(&h.graph, &h.pool, false);
         var names: [4][]const u8 = undefined;
         placements(devices, &h.graph, &names);
         for (names) |name| try testing.expectEqualStrings("cpu:0", name);
@@ -233,7 +233,7 @@ test "the first device in the list that supports a node gets it; strict refuses 
     {
         var devices = try partition.Devices.open("test:0", &available, &options);
         defer devices.deinit();
-        try testing.expectError(error.NotImplemented, devices.assign(&h.graph, true));
+        try testing.expectError(error.NotImplemented, devices.assign(&h.graph, &h.pool, true));
         try testing.expectEqualStrings("node Mul #3 cannot run on test:0: the test device runs only Add and Relu (strict: no fallback)", std.mem.span(status.lastMessage()));
     }
     try testing.expectError(error.InvalidArgument, partition.Devices.open("tpu:0", &available, &options));

@@ -94,7 +94,8 @@ pub const Harness = struct {
         return self.constantIn(g, dtype, &.{}, if (dtype == .bool) bytes[0..1] else bytes);
     }
 
-    fn constantIn(
+    /// A constant of `g` of any shape holding `bytes` (little-endian elements of `dtype`).
+    pub fn constantIn(
         self: *Harness,
         g: *ir.Graph,
         dtype: ir.DType,

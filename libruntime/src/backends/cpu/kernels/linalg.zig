@@ -2,13 +2,14 @@
 //! losses, recurrent layers, the attention operators (Attention, LinearAttention, FlexAttention)
 //! and RotaryEmbedding in the linalg_*.zig files whose tables this one concatenates.
 //! float32 products go through the blocked SGEMM in ../gemm.zig (driven by linalg_sgemm.zig: a
-//! constant B is packed once and kept, products run on the model's thread pool); other types take
+//! constant B is packed at load, products run on the model's thread pool); other types take
 //! an i-k-j loop over contiguous rows that accumulates in f32 (f64 for float64, wrapping for
 //! integers).
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const kernel = @import("../kernel.zig");
 const Entry = @import("entry.zig").Entry;
+const prepare = @import("../prepare.zig");
 const broadcast = @import("broadcast.zig");
 const common = @import("linalg_common.zig");
 const sgemm = @import("linalg_sgemm.zig");
@@ -161,10 +162,10 @@ fn matmul(ctx: *Context) status.Error!void {
         const x = try common.elems(ctx, kind.T, a);
         const y = try common.elems(ctx, kind.T, b);
         const out = try ctx.output(0, a.dtype, p.out_shape);
-        if (kind.T == f32 and p.foldable() and p.m * p.n * p.k != 0 and ctx.isConstantInput(1)) {
-            if (try ctx.keptState(sgemm.KeptB, buildMatMulB, sgemm.KeptB.release)) |kept| {
+        if (kind.T == f32 and p.foldable() and p.m * p.n * p.k != 0) {
+            if (ctx.prepared(sgemm.PackedWeight)) |weight| {
                 const s: Sgemm = .{ .m = p.m * p.batches(), .n = p.n, .k = p.k };
-                return s.runShared(x, &kept.b, out.items(f32), ctx.pool);
+                return s.runShared(x, &weight.b, out.items(f32), ctx.pool);
             }
         }
         return matmulTyped(kind.T, ctx, p, x, y, out.items(kind.T));
@@ -172,12 +173,15 @@ fn matmul(ctx: *Context) status.Error!void {
     return ctx.unsupported(a.dtype);
 }
 
-/// MatMul's constant B as one K x N matrix (a foldable plan: its batch dims are all 1).
-fn buildMatMulB(ctx: *const Context) status.Error!*sgemm.KeptB {
-    const b = try ctx.require(1);
+/// MatMul's constant float32 B packed as one K x N matrix, when its batch dims are all 1: every
+/// product of the plan then shares it (the plan is foldable, whatever A's shape).
+fn prepareMatMul(ctx: *const prepare.Preparation) status.Error!?prepare.Prepared {
+    const b = ctx.constantFloats(1) orelse return null;
+    if (b.shape.len == 0) return null;
+    if (b.shape.len > 2) for (b.shape[0 .. b.shape.len - 2]) |d| if (d != 1) return null;
     const k: usize = @intCast(if (b.shape.len == 1) b.shape[0] else b.shape[b.shape.len - 2]);
     const n: usize = if (b.shape.len == 1) 1 else @intCast(b.shape[b.shape.len - 1]);
-    return sgemm.KeptB.build(b.items(f32)[0 .. k * n], k, n, false);
+    return try sgemm.PackedWeight.prepare(b.values, k, n, false);
 }
 
 /// Gemm's operands: op(A) is M x K, op(B) is K x N, C broadcasts to M x N.
@@ -249,25 +253,22 @@ fn gemmTyped(comptime T: type, ctx: *Context, s: GemmShape, a: []const T, b: []c
             fillBias(T, y, c_data, c_dims, s.n);
             sg.beta = beta;
         }
-        if (ctx.isConstantInput(1) and s.k != 0) {
-            if (try ctx.keptState(sgemm.KeptB, buildGemmB, sgemm.KeptB.release)) |kept| {
-                return sg.runShared(a, &kept.b, y, ctx.pool);
-            }
-        }
+        if (ctx.prepared(sgemm.PackedWeight)) |weight| return sg.runShared(a, &weight.b, y, ctx.pool);
         return sg.runOn(a, b, y, ctx.pool);
     }
     return gemmGeneric(T, ctx, s, a, b, y, c_data, c_dims, alpha, beta);
 }
 
-/// Gemm's constant B: K x N, or N x K with transB.
-fn buildGemmB(ctx: *const Context) status.Error!*sgemm.KeptB {
-    const b = try ctx.require(1);
+/// Gemm's constant float32 B packed: K x N, or N x K with transB.
+fn prepareGemm(ctx: *const prepare.Preparation) status.Error!?prepare.Prepared {
+    const b = ctx.constantFloats(1) orelse return null;
+    if (b.shape.len != 2) return null;
     const trans = ctx.node.attrInt("transB", 0) != 0;
     const rows: usize = @intCast(b.shape[0]);
     const cols: usize = @intCast(b.shape[1]);
     const k = if (trans) cols else rows;
     const n = if (trans) rows else cols;
-    return sgemm.KeptB.build(b.items(f32)[0 .. k * n], k, n, trans);
+    return try sgemm.PackedWeight.prepare(b.values, k, n, trans);
 }
 
 /// Copies C into Y, broadcasting rows and columns of 1.
@@ -317,8 +318,8 @@ fn gemmGeneric(
 }
 
 pub const kernels = [_]Entry{
-    .{ .op = "MatMul", .run = matmul },
-    .{ .op = "Gemm", .run = gemmKernel },
+    .{ .op = "MatMul", .run = matmul, .prepare = prepareMatMul },
+    .{ .op = "Gemm", .run = gemmKernel, .prepare = prepareGemm },
 } ++ @import("linalg_quant.zig").kernels ++ @import("linalg_einsum.zig").kernels ++
     @import("linalg_softmax.zig").kernels ++ @import("linalg_rnn.zig").kernels ++
     @import("linalg_attention.zig").kernels ++ @import("linalg_linear_attention.zig").kernels ++

@@ -1,5 +1,5 @@
-//! How the linalg kernels drive the float32 GEMM in ../gemm.zig: one-off products, B packed once
-//! per node for the model's life when it is a constant (a weight), and batches of independent
+//! How the linalg kernels drive the float32 GEMM in ../gemm.zig: one-off products, B packed at
+//! load for the model's life when it is a constant (a weight), and batches of independent
 //! products (attention's per-head Q*K^T and P*V) spread over the model's thread pool.
 //!
 //! Threads: a single product hands the pool to gemm.gemm, which splits its rows and columns.
@@ -14,6 +14,7 @@ const gemm = @import("../gemm.zig");
 const gemm_kernels = @import("../gemm_kernels.zig");
 
 const Context = kernel.Context;
+const Prepared = @import("../prepare.zig").Prepared;
 const ThreadPool = @import("../thread_pool.zig").ThreadPool;
 
 /// Blocking and kernel variant for this CPU, detected once (detection reads /proc and /sys).
@@ -133,20 +134,22 @@ pub const Prepacked = struct {
     }
 };
 
-/// A constant B (a weight) packed at its node's first run and kept for the model's life.
-pub const KeptB = struct {
+/// A constant B (a weight) packed when its node is compiled at load, for the model's life. The
+/// packing depends on K, N and the host's GEMM tuning (fixed for the process), never on M or the
+/// thread count, so load knows all it needs.
+pub const PackedWeight = struct {
     b: gemm.PackedB,
 
     /// `b` is K x N row-major, or N x K when `trans`.
-    pub fn build(b: []const f32, k: usize, n: usize, trans: bool) status.Error!*KeptB {
-        const kept = memory.allocator.create(KeptB) catch
-            return status.fail(error.OutOfResource, "out of memory keeping a packed weight", .{});
-        errdefer memory.allocator.destroy(kept);
-        kept.b = try gemm.PackedB.init(memory.allocator, tuning(), b, if (trans) k else n, trans, k, n);
-        return kept;
+    pub fn prepare(b: []const f32, k: usize, n: usize, trans: bool) status.Error!Prepared {
+        const self = memory.allocator.create(PackedWeight) catch
+            return status.fail(error.OutOfResource, "out of memory packing a weight", .{});
+        errdefer memory.allocator.destroy(self);
+        self.b = try gemm.PackedB.init(memory.allocator, tuning(), b, if (trans) k else n, trans, k, n);
+        return .of(PackedWeight, self, release);
     }
 
-    pub fn release(self: *KeptB) void {
+    fn release(self: *PackedWeight) void {
         self.b.deinit();
         memory.allocator.destroy(self);
     }

@@ -2,7 +2,7 @@
 //! group of each image is one GEMM, W (M/g x C/g*k) times the im2col matrix of the input (or the
 //! input itself for 1x1 windows); depthwise convolutions (one input channel per group) skip the
 //! GEMM and run a direct loop, since their K is only the kernel size. f32 goes to the threaded
-//! engines of nn_conv_gemm.zig (weights packed once) and nn_depthwise.zig; f64 and the integer
+//! engines of nn_conv_gemm.zig (weights packed at load) and nn_depthwise.zig; f64 and the integer
 //! convolutions use the plain loops here.
 const std = @import("std");
 const builtin = @import("builtin");
@@ -11,6 +11,7 @@ const im2col_module = @import("nn_im2col.zig");
 const conv_gemm = @import("nn_conv_gemm.zig");
 const depthwise_f32 = @import("nn_depthwise.zig");
 const fused = @import("fused.zig");
+const prepare = @import("../prepare.zig");
 
 const Context = common.Context;
 const Tensor = common.Tensor;
@@ -344,9 +345,37 @@ fn causalConvWithState(ctx: *Context) Error!void {
     }
 }
 
+/// A constant float32 W packed at load for the GEMM engine, unless `conv` sends the node to the
+/// depthwise engine, which packs nothing.
+fn prepareConv(ctx: *const prepare.Preparation) Error!?prepare.Prepared {
+    const w = ctx.constantFloats(1) orelse return null;
+    const rank = w.shape.len;
+    if (rank < 3 or rank > 2 + common.max_spatial) return null;
+    const group = std.math.cast(usize, ctx.node.attrInt("group", 1)) orelse return null;
+    const m: usize = @intCast(w.shape[0]);
+    const cg: usize = @intCast(w.shape[1]);
+    if (group == 0 or m % group != 0) return null;
+    var window = Geometry{ .rank = rank - 2 };
+    for (w.shape[2..], window.kernel[common.max_spatial - window.rank ..]) |extent, *k| k.* = @intCast(extent);
+    // One input channel per group goes to the depthwise engine whenever the window fits it; with
+    // one or two spatial axes the window alone decides (Conv's pads are never negative).
+    if (cg == 1 and window.rank <= 2 and depthwise_f32.fits(window)) return null;
+    return try conv_gemm.prepare(w.values, group, m / group, cg * window.kernelCount(), outputPositions(ctx, rank));
+}
+
+/// Output positions per image, where inference settled every spatial extent of the output.
+fn outputPositions(ctx: *const prepare.Preparation, rank: usize) ?usize {
+    var positions: usize = 1;
+    for (2..rank) |axis| {
+        const extent = std.math.cast(usize, ctx.outputExtent(0, axis) orelse return null) orelse return null;
+        positions = std.math.mul(usize, positions, extent) catch return null;
+    }
+    return positions;
+}
+
 pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "CausalConvWithState", .run = causalConvWithState },
-    .{ .op = "Conv", .run = conv },
+    .{ .op = "Conv", .run = conv, .prepare = prepareConv },
     .{ .op = "ConvInteger", .run = convInteger },
     .{ .op = "QLinearConv", .run = qlinearConv },
 };

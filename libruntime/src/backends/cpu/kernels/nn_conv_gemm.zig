@@ -1,7 +1,7 @@
 //! f32 convolutions as packed SGEMMs: per image and group, Y (M/g x P positions, NCHW as it
 //! stands) = W (M/g x K) * im2col(X) (K x P), with the channel bias added in the GEMM's store.
-//! - W is packed once into the GEMM's A micro-panels (gemm.PackedA) and kept for the model's
-//!   life when it is a graph constant; otherwise it is packed per call.
+//! - W is packed into the GEMM's A micro-panels (gemm.PackedA) when the node is compiled at load,
+//!   for the model's life, when it is a graph constant (see `prepare`); otherwise per call.
 //! - im2col(X) is written straight into the GEMM's B panel layout (1x1 stride-1 windows just
 //!   copy X), one column block at a time: a thread packs a block of output positions into its
 //!   own buffer and multiplies it while the block is still in cache. Blocks are spread over the
@@ -19,6 +19,7 @@ const memory = @import("../../../core/memory.zig");
 const status = @import("../../../core/status.zig");
 const ThreadPool = @import("../thread_pool.zig").ThreadPool;
 const fused = @import("fused.zig");
+const Prepared = @import("../prepare.zig").Prepared;
 
 const Context = common.Context;
 const Error = common.Error;
@@ -35,8 +36,9 @@ pub const Form = enum { left, right };
 
 const right_below = 128;
 
-fn formFor(s: Shape) Form {
-    return if (s.geo.outCount() < right_below) .right else .left;
+/// The form for `positions` output positions per image and group.
+fn formFor(positions: usize) Form {
+    return if (positions < right_below) .right else .left;
 }
 
 /// W packed for the GEMM in one form, one operand per group, allocated with `allocator`.
@@ -46,13 +48,13 @@ pub const PackedWeights = struct {
     left: []gemm.PackedA = &.{},
     right: []gemm.PackedB = &.{},
 
-    fn init(allocator: std.mem.Allocator, s: Shape, w: []const f32, form: Form) Error!PackedWeights {
+    /// `w` holds `group` matrices of `mg` x `k`.
+    fn init(allocator: std.mem.Allocator, group: usize, mg: usize, k: usize, w: []const f32, form: Form) Error!PackedWeights {
         const tuning = im2col_module.hostTuning();
-        const k = s.depth();
         var self: PackedWeights = .{ .allocator = allocator, .form = form };
         switch (form) {
-            .left => self.left = allocator.alloc(gemm.PackedA, s.group) catch return outOfMemory(),
-            .right => self.right = allocator.alloc(gemm.PackedB, s.group) catch return outOfMemory(),
+            .left => self.left = allocator.alloc(gemm.PackedA, group) catch return outOfMemory(),
+            .right => self.right = allocator.alloc(gemm.PackedB, group) catch return outOfMemory(),
         }
         var made: usize = 0;
         errdefer {
@@ -61,12 +63,12 @@ pub const PackedWeights = struct {
             allocator.free(self.left);
             allocator.free(self.right);
         }
-        for (0..s.group) |i| {
-            const wg = w[i * s.mg() * k ..][0 .. s.mg() * k];
+        for (0..group) |i| {
+            const wg = w[i * mg * k ..][0 .. mg * k];
             switch (form) {
-                .left => self.left[i] = try gemm.PackedA.init(allocator, tuning.variant, wg, k, s.mg(), k),
+                .left => self.left[i] = try gemm.PackedA.init(allocator, tuning.variant, wg, k, mg, k),
                 // W is M/g x K row-major: W^T's K x M/g, read transposed.
-                .right => self.right[i] = try gemm.PackedB.init(allocator, tuning, wg, k, true, k, s.mg()),
+                .right => self.right[i] = try gemm.PackedB.init(allocator, tuning, wg, k, true, k, mg),
             }
             made += 1;
         }
@@ -81,37 +83,34 @@ pub const PackedWeights = struct {
     }
 };
 
-/// Kept state: the packed weights with the shape they were packed for (a later run with other
-/// input extents still has the same W, so only W's own dims matter).
-const Kept = struct {
-    weights: PackedWeights,
-    w_count: usize,
-    group: usize,
+/// A constant W packed at load, per form (indexed by Form): the one its output positions call
+/// for, or both when inference left them symbolic and each run's extents pick one.
+pub const PreparedWeights = struct {
+    forms: [2]?PackedWeights = .{ null, null },
 
-    fn build(ctx: *const Context) Error!*Kept {
-        const w = try ctx.require(1);
-        const x = try ctx.require(0);
-        const s = try shapeFromTensors(ctx, x, w);
-        const values = try common.floats(f32, ctx, w);
-        const kept = memory.allocator.create(Kept) catch return outOfMemory();
-        errdefer memory.allocator.destroy(kept);
-        const weights = try PackedWeights.init(memory.allocator, s, values, formFor(s));
-        kept.* = .{ .weights = weights, .w_count = w.count(), .group = s.group };
-        return kept;
-    }
-
-    fn release(kept: *Kept) void {
-        kept.weights.deinit();
-        memory.allocator.destroy(kept);
+    fn release(self: *PreparedWeights) void {
+        for (&self.forms) |*form| if (form.*) |*weights| weights.deinit();
+        memory.allocator.destroy(self);
     }
 };
 
-/// Re-reads the shape the same way nn_conv.conv does, for building the kept state.
-const shapeFromTensors = @import("nn_conv.zig").convShape;
+/// Packs a constant W (`group` matrices of `mg` x `k`) when its node is compiled at load, for
+/// `positions` output positions per image, or for any number (null). The packing depends on the
+/// host's GEMM tuning (fixed for the process) and the form, never on the thread count.
+pub fn prepare(w: []const f32, group: usize, mg: usize, k: usize, positions: ?usize) Error!Prepared {
+    const self = memory.allocator.create(PreparedWeights) catch return outOfMemory();
+    self.* = .{};
+    errdefer self.release();
+    for (std.enums.values(Form)) |form| {
+        if (positions) |p| if (formFor(p) != form) continue;
+        self.forms[@intFromEnum(form)] = try PackedWeights.init(memory.allocator, group, mg, k, w, form);
+    }
+    return .of(PreparedWeights, self, PreparedWeights.release);
+}
 
 /// Y = act(conv(X, W) + bias + residual) for f32 X (`fusion` names the residual and the
-/// activation, or none); W is input 1 of the node (read here, so that a constant W is packed
-/// once).
+/// activation, or none); W is input 1 of the node, read here only when the form this run needs
+/// was not packed at load.
 pub fn run(ctx: *const Context, s: Shape, x: []const f32, bias: ?[]const f32, fusion: fused.ConvFusion, y: []f32) Error!void {
     if (s.geo.outCount() == 0 or s.mg() == 0 or s.n == 0) return;
     const weights = try packedWeights(ctx, s);
@@ -145,17 +144,12 @@ fn outOfMemory() Error {
 }
 
 fn packedWeights(ctx: *const Context, s: Shape) Error!*const PackedWeights {
-    const w = try ctx.require(1);
-    if (ctx.isConstantInput(1)) {
-        if (try ctx.keptState(Kept, Kept.build, Kept.release)) |kept| {
-            // The state was built from this same constant; a mismatch means a broken graph.
-            if (kept.w_count != w.count() or kept.group != s.group) return ctx.fail("W changed shape between runs", .{});
-            // Other input extents than the first run's may want the other form: pack it here.
-            if (kept.weights.form == formFor(s)) return &kept.weights;
-        }
-    }
+    const form = formFor(s.geo.outCount());
+    if (ctx.prepared(PreparedWeights)) |prepared| if (prepared.forms[@intFromEnum(form)]) |*weights| return weights;
+    // W is not a constant, or this run's extents differ from those inference settled on.
     const made = ctx.arena.create(PackedWeights) catch return outOfMemory();
-    made.* = try PackedWeights.init(ctx.arena, s, try common.floats(f32, ctx, w), formFor(s));
+    const w = try common.floats(f32, ctx, try ctx.require(1));
+    made.* = try PackedWeights.init(ctx.arena, s.group, s.mg(), s.depth(), w, form);
     return made;
 }
 

@@ -2,6 +2,7 @@
 //! An operator missing here is a NotImplementedError when a request reaches it.
 const std = @import("std");
 const kernel = @import("../kernel.zig");
+const prepare = @import("../prepare.zig");
 
 pub const Entry = @import("entry.zig").Entry;
 
@@ -25,9 +26,35 @@ const families = .{
     @import("random.zig"),
 };
 
-const table = @import("../../../core/op_table.zig").OpTable(kernel.Kernel, families, "kernels", "run");
+/// How the CPU compiles an operator: the compiled form of its kernel with nothing prepared (one
+/// static copy, shared by every node that gets no prepared data), and its prepare hook.
+pub const Compiling = struct {
+    plain: *const kernel.Compiled,
+    prepare: ?prepare.Prepare,
+};
 
-/// The entry for an operator; "ai.onnx" and "" are the same domain.
+const Row = struct { domain: []const u8, op: []const u8, compiling: Compiling };
+
+const rows = blk: {
+    @setEvalBranchQuota(200_000);
+    var list: []const Row = &.{};
+    for (families) |family| for (family.kernels) |e| {
+        list = list ++ [_]Row{.{ .domain = e.domain, .op = e.op, .compiling = .{ .plain = plain(e.run), .prepare = e.prepare } }};
+    };
+    break :blk list;
+};
+
+fn plain(comptime run: kernel.Kernel) *const kernel.Compiled {
+    return &struct {
+        const compiled: kernel.Compiled = .{ .run = run };
+    }.compiled;
+}
+
+const table = @import("../../../core/op_table.zig").OpTable(Compiling, .{struct {
+    pub const kernels = rows;
+}}, "kernels", "compiling");
+
+/// How to compile an operator; "ai.onnx" and "" are the same domain.
 pub const lookup = table.lookup;
 
 /// How many operators have entries.
