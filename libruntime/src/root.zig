@@ -33,6 +33,7 @@ test {
     _ = @import("model/infer/signature.zig");
     _ = @import("backends/cpu/cpu_tests.zig");
     _ = @import("exec/memory_plan.zig");
+    _ = @import("exec/guarded_memory.zig");
     _ = @import("tidy.zig");
     _ = @import("backends/testing/partition_test.zig");
     _ = @import("exec/map_value.zig");
