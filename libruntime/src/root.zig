@@ -36,5 +36,8 @@ test {
     _ = @import("exec/guarded_memory.zig");
     _ = @import("tidy.zig");
     _ = @import("backends/testing/partition_test.zig");
+    _ = @import("backends/testing/harness_test.zig");
+    _ = @import("backends/testing/compare.zig");
+    _ = @import("backends/testing/expectation.zig");
     _ = @import("exec/map_value.zig");
 }
