@@ -33,8 +33,12 @@ test {
     _ = @import("model/infer/signature.zig");
     _ = @import("backends/cpu/cpu_tests.zig");
     _ = @import("exec/memory_plan.zig");
+    _ = @import("exec/guarded_memory.zig");
     _ = @import("tidy.zig");
     _ = @import("backends/testing/partition_test.zig");
     _ = @import("backends/testing/fold_test.zig");
+    _ = @import("backends/testing/harness_test.zig");
+    _ = @import("backends/testing/compare.zig");
+    _ = @import("backends/testing/expectation.zig");
     _ = @import("exec/map_value.zig");
 }

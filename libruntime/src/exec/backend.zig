@@ -87,7 +87,7 @@ pub const Instance = struct {
         wait: ?*const fn (context: *anyopaque) status.Error!void,
         memory: *const fn (context: *anyopaque) MemoryInfo,
         /// null when the device runs `node`; otherwise why not, in words.
-        supports: *const fn (context: *anyopaque, node: *const ir.Node) ?[]const u8,
+        supports: *const fn (context: *anyopaque, node: *const ir.Node, origin: Origin) ?[]const u8,
         /// Prepares `node` to run; the result lives as long as the model. `origin` is null for a
         /// node compiled as it runs (built after load): the device keeps nothing for it.
         compile: *const fn (context: *anyopaque, node: *const ir.Node, origin: ?Origin) status.Error!*const anyopaque,
@@ -130,8 +130,8 @@ pub const Instance = struct {
         return self.vtable.buffers.?.download(self.context, buffer, out);
     }
 
-    pub fn supports(self: Instance, node: *const ir.Node) ?[]const u8 {
-        return self.vtable.supports(self.context, node);
+    pub fn supports(self: Instance, node: *const ir.Node, origin: Origin) ?[]const u8 {
+        return self.vtable.supports(self.context, node, origin);
     }
 
     pub fn compile(self: Instance, node: *const ir.Node, origin: ?Origin) status.Error!*const anyopaque {

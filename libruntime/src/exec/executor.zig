@@ -179,7 +179,7 @@ pub const Executor = struct {
             if (!top_level) continue;
             const top = self.top.?;
             switch (top.planning) {
-                .none => {},
+                .none, .guarded => {},
                 .record => |recorder| recorder.produced(index, k, id, tensor),
                 .replay => |session| if (!session.agrees(index, k, tensor)) {
                     self.plan_mismatch = true;

@@ -17,6 +17,7 @@ const std = @import("std");
 const memory = @import("../core/memory.zig");
 const tensor_module = @import("../tensor/tensor.zig");
 const value = @import("value.zig");
+const guarded_memory = @import("guarded_memory.zig");
 
 const alignment = tensor_module.data_alignment;
 
@@ -28,6 +29,9 @@ pub const Planning = union(enum) {
     record: *Recorder,
     /// Later runs of that shape: memory at the plan's offsets.
     replay: *const Session,
+    /// Distinct memory between guard bytes, recorded, so that the backend test harness can find
+    /// writes outside an output (guarded_memory.zig).
+    guarded: *guarded_memory.Guards,
 };
 
 /// One output of one node, as the plan knows it.

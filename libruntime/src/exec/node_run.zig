@@ -58,8 +58,11 @@ pub const NodeRun = struct {
 
 /// Memory for output `i` of `node` (`bytes` of elements), for every backend that writes its
 /// outputs to host memory: where the memory plan put it when a recorded shape is replayed, else
-/// fresh from the run's arena (and recorded when a plan is being made).
+/// fresh from the run's arena (and recorded when a plan is being made), or between guard bytes
+/// under the test harness.
 pub fn outputMemory(arena: std.mem.Allocator, planning: memory_plan.Planning, node: *const ir.Node, node_id: ir.NodeId, i: usize, bytes: usize) status.Error![]u8 {
+    if (planning == .guarded) return planning.guarded.allocate(.output, i, bytes) catch
+        status.fail(error.OutOfResource, "cannot allocate {d} bytes for an output", .{bytes});
     if (bytes > 0) if (planning == .replay) {
         if (planning.replay.take(node_id, i, bytes)) |data| return data;
     };

@@ -113,7 +113,7 @@ const Visit = struct {
         const producer = chainProducer(g, node) orelse return;
         if (producer.device == node.device) return;
         const device = self.devices.list[producer.device];
-        if (device.supports(node)) |refusal| {
+        if (device.supports(node, .{ .graph = g, .dims = self.dims })) |refusal| {
             var name_buffer: [160]u8 = undefined;
             return status.fail(error.NotImplemented, "node {s} is fused with a node on {s}, which cannot run it: {s}", .{ node.describe(&name_buffer, index), device.vtable.device, refusal });
         }
@@ -129,7 +129,7 @@ const Visit = struct {
             return;
         }
         for (list, 0..) |device, i| {
-            if (device.supports(node)) |refusal| {
+            if (device.supports(node, .{ .graph = g, .dims = self.dims })) |refusal| {
                 if (self.strict) {
                     var name_buffer: [160]u8 = undefined;
                     return status.fail(error.NotImplemented, "node {s} cannot run on {s}: {s} (strict: no fallback)", .{ node.describe(&name_buffer, index), device.vtable.device, refusal });

@@ -76,7 +76,7 @@ fn memoryInfo(context: *anyopaque) backend.MemoryInfo {
     return .{ .used = memory.liveBytes(), .total = self.total_memory };
 }
 
-fn supports(_: *anyopaque, node: *const ir.Node) ?[]const u8 {
+fn supports(_: *anyopaque, node: *const ir.Node, _: backend.Origin) ?[]const u8 {
     return if (registry.lookup(node.domain, node.op_type) == null) "the CPU has no kernel for it" else null;
 }
 

@@ -173,8 +173,26 @@ fn opOf(node: *const ir.Node) ?Op {
     return null;
 }
 
-fn supports(_: *anyopaque, node: *const ir.Node) ?[]const u8 {
-    return if (opOf(node) == null) "the test device runs only Add and Relu" else null;
+fn supports(_: *anyopaque, node: *const ir.Node, origin: backend.Origin) ?[]const u8 {
+    const op = opOf(node) orelse return "the test device runs only Add and Relu";
+    const first = origin.graph.values.items[node.inputs[0] orelse return "input 0 is missing"].type;
+    for (node.inputs) |maybe| {
+        const t = origin.graph.values.items[maybe orelse return "an input is missing"].type;
+        if (t.kind != .tensor or t.dtype != .float32) return "the test device runs float32 tensors only";
+        if (op == .add and !sameStaticShape(origin, first, t)) return "the test device adds same-shape tensors only, with no broadcasting";
+    }
+    return null;
+}
+
+fn sameStaticShape(origin: backend.Origin, a: ir.ValueType, b: ir.ValueType) bool {
+    const x = a.shape orelse return false;
+    const y = b.shape orelse return false;
+    if (x.len != y.len) return false;
+    for (x, y) |p, q| {
+        const m = origin.dims.value(p) orelse return false;
+        if (origin.dims.value(q) != m) return false;
+    }
+    return true;
 }
 
 fn compile(_: *anyopaque, node: *const ir.Node, _: ?backend.Origin) status.Error!*const anyopaque {

@@ -40,6 +40,8 @@ fn buildGraph(h: *Harness) !Ids {
     h.graph.inputs = try h.arena().dupe(ir.ValueId, &.{x});
     h.graph.outputs = try h.arena().dupe(ir.ValueId, &.{y});
     for ([_]ir.ValueId{ x, w, again }, [_][]const u8{ "x", "w", "again" }) |id, name| h.graph.value(id).name = name;
+    // Typed as a load types them: devices choose nodes by their inputs' types.
+    try h.infer();
     return .{ .x = x, .w = w, .sum = sum, .relu = relu, .again = again };
 }
 
@@ -168,6 +170,7 @@ test "a subgraph on the test device reads an outer value the enclosing graph mad
     const outer = try h.outer(branch, ids.relu);
     const doubled = (try h.node(branch, "Add", 14, &.{ outer, outer }, 1, &.{}, &.{}))[0].?;
     branch.outputs = try h.arena().dupe(ir.ValueId, &.{doubled});
+    for ([_]ir.ValueId{ outer, doubled }) |id| branch.value(id).type = h.graph.value(ids.relu).type;
     const cond = try h.scalar(&h.graph, .bool, 1);
     const attrs = [_]testing_module.Attr{testing_module.graphAttr("then_branch")};
     const picked = (try h.node(&h.graph, "If", 13, &.{cond}, 1, &attrs, &.{branch}))[0].?;
