@@ -41,4 +41,5 @@ test {
     _ = @import("backends/testing/compare.zig");
     _ = @import("backends/testing/expectation.zig");
     _ = @import("exec/map_value.zig");
+    _ = @import("exec/constant_tensors.zig");
 }

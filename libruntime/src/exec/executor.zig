@@ -14,6 +14,7 @@ const partition = @import("partition.zig");
 const copy_plan = @import("copy_plan.zig");
 const Transfers = @import("transfers.zig").Transfers;
 const value_module = @import("value.zig");
+const constant_tensors = @import("constant_tensors.zig");
 
 const Tensor = value_module.Tensor;
 const graph_uses = @import("../model/graph_uses.zig");
@@ -45,6 +46,8 @@ pub const Executor = struct {
     plan_mismatch: bool = false,
     /// The value tables of the graphs being run, innermost last, for outer-scope reads.
     scopes: std.ArrayList(Scope) = .empty,
+    /// The constants of the model's graphs as tensors, made at load; null binds them per run.
+    constants: ?*const constant_tensors.ConstantTensors = null,
     /// Where events go when the request profiles; null records nothing.
     ring: ?*profile.Ring = null,
     /// The node whose kernel runs now, in the innermost graph: a subgraph's events name it.
@@ -94,10 +97,7 @@ pub const Executor = struct {
 
     /// `wanted` flags the graph outputs to hand back (null: all).
     fn runGraph(self: *Executor, graph: *ir.Graph, inputs: []const ?*const Tensor, needed: ?[]const bool, wanted: ?[]const bool) status.Error![]?*const Tensor {
-        const values = self.arena.alloc(?*const Tensor, graph.values.items.len) catch return oom();
-        @memset(values, null);
-        for (graph.inputs, 0..) |id, i| values[id] = if (i < inputs.len) inputs[i] else null;
-        try self.bindConstants(graph, values);
+        const values = try self.bindValues(graph, inputs);
         const transfers = if (self.devices.copies.of(graph)) |plan| try Transfers.init(self.arena, plan, self.devices.list, self.devices.cpu, self.ring) else null;
         defer if (transfers) |t| t.release();
         self.scopes.append(self.arena, .{ .graph = graph, .values = values, .transfers = transfers }) catch return oom();
@@ -115,14 +115,22 @@ pub const Executor = struct {
         return values;
     }
 
-    fn bindConstants(self: *Executor, graph: *ir.Graph, values: []?*const Tensor) status.Error!void {
-        for (graph.values.items, 0..) |*v, id| {
-            const constant = v.constant orelse continue;
-            if (v.role == .input and values[id] != null) continue; // fed input overrides its default
-            const tensor = self.arena.create(Tensor) catch return oom();
-            tensor.* = .{ .dtype = constant.dtype, .shape = constant.dims, .data = @constCast(constant.bytes), .strings = @constCast(constant.strings) };
-            values[id] = tensor;
+    /// The graph's value table with its inputs and constants bound: a copy of the table made at
+    /// load when there is one, with the fed inputs over their defaults.
+    fn bindValues(self: *Executor, graph: *ir.Graph, inputs: []const ?*const Tensor) status.Error![]?*const Tensor {
+        const values = self.arena.alloc(?*const Tensor, graph.values.items.len) catch return oom();
+        const table = if (self.constants) |c| c.of(graph) else null;
+        if (table) |bound| {
+            @memcpy(values, bound);
+            for (graph.inputs[0..@min(inputs.len, graph.inputs.len)], inputs[0..@min(inputs.len, graph.inputs.len)]) |id, fed| {
+                if (fed) |t| values[id] = t;
+            }
+            return values;
         }
+        @memset(values, null);
+        for (graph.inputs, 0..) |id, i| values[id] = if (i < inputs.len) inputs[i] else null;
+        constant_tensors.bind(self.arena, graph, values) catch return oom();
+        return values;
     }
 
     fn outerValue(self: *Executor, name: []const u8) status.Error!?*const Tensor {

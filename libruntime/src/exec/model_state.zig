@@ -15,12 +15,15 @@ const partition = @import("partition.zig");
 const graph_uses = @import("../model/graph_uses.zig");
 const memory_plan = @import("memory_plan.zig");
 const fold = @import("fold.zig");
+const constant_tensors = @import("constant_tensors.zig");
 const log = @import("../core/log.zig");
 
 pub const ModelState = struct {
     /// The devices the nodes run on, opened for this model, in the order of preference.
     devices: partition.Devices,
     uses: graph_uses.Uses,
+    /// Every graph's constants as tensors, after folding.
+    constants: constant_tensors.ConstantTensors,
     /// Memory plans per input shape; used only with memoryOptimization on.
     plans: memory_plan.PlanCache = .{},
     memory_optimization: bool,
@@ -33,11 +36,12 @@ pub const ModelState = struct {
     /// order they asked (a ticket lock, so first come is first served).
     turn: Turnstile = .{},
 
-    /// The compile stage (Model.load calls it through the API) once the graph is final: the
-    /// model's devices are opened from the backends `available`, and every node of the graph and
-    /// its subgraphs is placed on one (exec/partition.zig) and compiled for it, so a node no
-    /// device can run fails the load, runs never look kernels up by name, and weights a device
-    /// packs from constants are packed here rather than by the first run.
+    /// The compile stage (Model.load calls it through the API) once the graph is final, in named
+    /// steps (docs/compile-stage.md): open the devices from the backends `available`; the passes
+    /// (constant folding, dead-node removal); partition and the copy plan; each device's compile
+    /// of its nodes (kernel resolution and weight prepacking). A node no device can run fails the
+    /// load, and runs never look kernels up by name. The memory plan, the last step, is made per
+    /// input shape by the first run of that shape (memory_plan.zig).
     pub fn compile(model: *model_module.Model, available: []const backend.Backend) status.Error!model_module.Compiled {
         var devices = try partition.Devices.open(model.options.devices, available, &model.options);
         errdefer devices.deinit();
@@ -93,10 +97,13 @@ pub const ModelState = struct {
     pub fn create(graph: *ir.Graph, options: *const options_module.Options, devices: partition.Devices) status.Error!*ModelState {
         var uses = graph_uses.Uses.init(memory.allocator, graph) catch return oom();
         errdefer uses.deinit(memory.allocator);
+        var constants = constant_tensors.ConstantTensors.build(memory.allocator, graph) catch return oom();
+        errdefer constants.deinit();
         const self = memory.allocator.create(ModelState) catch return oom();
         self.* = .{
             .devices = devices,
             .uses = uses,
+            .constants = constants,
             .memory_optimization = options.memory_optimization,
             .plannable = holdsOnlyTensors(graph),
             .intermediate_save_path = options.intermediate_save_path,
@@ -107,6 +114,7 @@ pub const ModelState = struct {
 
     pub fn destroy(self: *ModelState) void {
         self.uses.deinit(memory.allocator);
+        self.constants.deinit();
         self.plans.deinit();
         self.devices.deinit();
         memory.allocator.destroy(self);

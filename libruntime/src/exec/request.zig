@@ -350,6 +350,7 @@ pub const Request = struct {
             .arena = arena,
             .stop = .{ .cancelled = &self.cancelled, .deadline_ns = deadline },
             .devices = state.devices,
+            .constants = &state.constants,
             .top = .{
                 .uses = &state.uses,
                 .wanted = self.selected,

@@ -1,6 +1,7 @@
 //! The load pipeline's named stages, in order: decode (proto/), import (import.zig: IR, functions,
 //! topological order), infer (infer/: types and symbolic shapes), fuse (fuse.zig: chains the
-//! CPU kernels run as one). `run` takes model bytes that must outlive the result, since names
+//! CPU kernels run as one). The compile stage follows (exec/model_state.zig, docs/compile-stage.md).
+//! `run` takes model bytes that must outlive the result, since names
 //! and raw weights are slices of them.
 const std = @import("std");
 const status = @import("../core/status.zig");
