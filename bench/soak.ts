@@ -34,7 +34,7 @@ const bytes = addRelu();
 {
   using model = rt.loadModelSync(bytes);
   const x = rt.tensor([[1, -2, 3, -4]]);
-  await model.run({ x }); // first run: planning, lazily made state
+  await model.run({ x }); // first run: makes the memory plan for this shape
   await collect();
   report("async runs: start");
   const inFlight = 16;
