@@ -17,7 +17,6 @@
 //!     under the profile scope (profile.current) that was set when the node was submitted.
 //! The CPU computes in host memory and finishes each node inside `run`: it has no buffers and no
 //! wait, and a model that runs only on such devices plans no copy and pays nothing for them.
-const std = @import("std");
 const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
 const symbolic = @import("../model/symbolic.zig");

@@ -62,7 +62,8 @@ fn tableOf(arena: std.mem.Allocator, graph: *const ir.Graph) error{OutOfMemory}!
     return values;
 }
 
-fn tensorOf(arena: std.mem.Allocator, constant: *const ir.Constant) error{OutOfMemory}!*const Tensor {
+/// A tensor over `constant`'s elements, in place.
+pub fn tensorOf(arena: std.mem.Allocator, constant: *const ir.Constant) error{OutOfMemory}!*const Tensor {
     const tensor = try arena.create(Tensor);
     tensor.* = .{ .dtype = constant.dtype, .shape = constant.dims, .data = @constCast(constant.bytes), .strings = @constCast(constant.strings) };
     return tensor;

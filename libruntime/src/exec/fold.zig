@@ -14,12 +14,14 @@
 //! inputs (ConstantOfShape or Expand turning a few bytes into megabytes is cheaper to compute than
 //! to keep), and nodes whose kernel fails on their constants: those fail on the run, as before.
 const std = @import("std");
+const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
 const Uses = @import("../model/graph_uses.zig").Uses;
 const fuse = @import("../model/fuse.zig");
 const backend = @import("backend.zig");
 const node_run = @import("node_run.zig");
 const value = @import("value.zig");
+const constant_tensors = @import("constant_tensors.zig");
 
 /// Outputs up to this size are always worth folding; beyond it only when they are at most twice
 /// the size of the inputs.
@@ -68,10 +70,8 @@ fn foldNode(arena: std.mem.Allocator, graph: *ir.Graph, node: *ir.Node, index: i
             continue;
         };
         const c = graph.values.items[id].constant.?;
-        const tensor = arena.create(value.Tensor) catch return false;
-        tensor.* = .{ .dtype = c.dtype, .shape = c.dims, .data = @constCast(c.bytes), .strings = @constCast(c.strings) };
+        slot.* = constant_tensors.tensorOf(arena, c) catch return false;
         input_bytes += c.bytes.len + c.strings.len * @sizeOf([]const u8);
-        slot.* = tensor;
     }
     const outputs = arena.alloc(?*value.Tensor, node.outputs.len) catch return false;
     @memset(outputs, null);
@@ -104,7 +104,7 @@ fn foldNode(arena: std.mem.Allocator, graph: *ir.Graph, node: *ir.Node, index: i
     return true;
 }
 
-fn noSubgraphs(_: *anyopaque, _: *ir.Graph, _: []const *const value.Tensor) @import("../core/status.zig").Error![]*value.Tensor {
+fn noSubgraphs(_: *anyopaque, _: *ir.Graph, _: []const *const value.Tensor) status.Error![]*value.Tensor {
     unreachable; // nodes with subgraphs are not folded
 }
 

@@ -9,7 +9,6 @@ const ir = @import("../model/ir.zig");
 const options_module = @import("../model/options.zig");
 const model_module = @import("../model/model.zig");
 const info_module = @import("../model/info.zig");
-const node_run = @import("node_run.zig");
 const backend = @import("backend.zig");
 const partition = @import("partition.zig");
 const graph_uses = @import("../model/graph_uses.zig");
@@ -45,28 +44,28 @@ pub const ModelState = struct {
     pub fn compile(model: *model_module.Model, available: []const backend.Backend) status.Error!model_module.Compiled {
         var devices = try partition.Devices.open(model.options.devices, available, &model.options);
         errdefer devices.deinit();
-        try prune(model, devices);
+        var uses = graph_uses.Uses.init(memory.allocator, model.graph()) catch return oom();
+        errdefer uses.deinit(memory.allocator);
+        try prune(model, devices, &uses);
         try devices.assign(model.graph(), &model.pipeline.pool, model.options.strict);
         for (model.operations, model.graph().nodes.items) |*operation, node| {
             operation.device = devices.list[node.device].vtable.device;
         }
         model.copies = try describeCopies(model.pipeline.arena(), model.graph(), devices);
-        const state = try create(model.graph(), &model.options, devices);
+        const state = try create(model.graph(), &model.options, devices, uses);
         return .{ .state = state, .destroy = destroyOpaque };
     }
 
     /// The passes before partition (exec/fold.zig): constant folding on the CPU, then dead-node
     /// removal.
-    fn prune(model: *model_module.Model, devices: partition.Devices) status.Error!void {
+    fn prune(model: *model_module.Model, devices: partition.Devices, uses: *const graph_uses.Uses) status.Error!void {
         const graph = model.graph();
         const folded = fold.foldConstants(model.pipeline.arena(), graph, devices.list[devices.cpu]);
-        var uses = graph_uses.Uses.init(memory.allocator, graph) catch return oom();
-        defer uses.deinit(memory.allocator);
         const needed = memory.allocator.alloc(bool, graph.nodes.items.len) catch return oom();
         defer memory.allocator.free(needed);
         const scratch = memory.allocator.alloc(bool, graph.values.items.len) catch return oom();
         defer memory.allocator.free(scratch);
-        const unused = fold.markUnused(graph, &uses, needed, scratch);
+        const unused = fold.markUnused(graph, uses, needed, scratch);
         log.write(.debug, "compile: {d} nodes folded into constants, {d} unused", .{ folded, unused });
     }
 
@@ -93,10 +92,9 @@ pub const ModelState = struct {
         self.destroy();
     }
 
-    /// `options` must outlive the state (the model keeps both).
-    pub fn create(graph: *ir.Graph, options: *const options_module.Options, devices: partition.Devices) status.Error!*ModelState {
-        var uses = graph_uses.Uses.init(memory.allocator, graph) catch return oom();
-        errdefer uses.deinit(memory.allocator);
+    /// `options` must outlive the state (the model keeps both). The state takes `devices` and
+    /// `uses` (the graph's def-use) on success; on failure they stay the caller's.
+    fn create(graph: *ir.Graph, options: *const options_module.Options, devices: partition.Devices, uses: graph_uses.Uses) status.Error!*ModelState {
         var constants = constant_tensors.ConstantTensors.build(memory.allocator, graph) catch return oom();
         errdefer constants.deinit();
         const self = memory.allocator.create(ModelState) catch return oom();

@@ -4,7 +4,6 @@
 const std = @import("std");
 const profile = @import("../core/profile.zig");
 const status = @import("../core/status.zig");
-const dtype_module = @import("../tensor/dtype.zig");
 const constant_module = @import("constant.zig");
 const ir = @import("ir.zig");
 const onnx = @import("proto/onnx.zig");

@@ -1,7 +1,6 @@
 //! Shape rules for attention operators: Attention (opset 23+, 3-D packed or 4-D inputs, KV cache),
 //! LinearAttention, FlexAttention (ai.onnx.preview, with score/prob modifier subgraphs), and the
 //! helpers models pair with them: RotaryEmbedding and SwiGLU.
-const std = @import("std");
 const status = @import("../../core/status.zig");
 const ir = @import("../ir.zig");
 const context = @import("context.zig");

@@ -6,7 +6,6 @@
 const std = @import("std");
 const status = @import("../../core/status.zig");
 const ir = @import("../ir.zig");
-const constant_module = @import("../constant.zig");
 const common = @import("common.zig");
 const context = @import("context.zig");
 const registry = @import("registry.zig");

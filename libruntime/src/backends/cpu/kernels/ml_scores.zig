@@ -5,7 +5,6 @@
 //! follow onnxruntime, which scikit-learn conversions are made against.
 const std = @import("std");
 const common = @import("nn_common.zig");
-const constant = @import("../../../model/constant.zig");
 
 const Context = common.Context;
 const Error = common.Error;

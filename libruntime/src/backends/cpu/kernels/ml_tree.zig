@@ -8,7 +8,6 @@
 //! *_leafs flag is set. A root whose both branches are the same leaf is itself that leaf.
 const std = @import("std");
 const common = @import("nn_common.zig");
-const constant = @import("../../../model/constant.zig");
 
 const Context = common.Context;
 const Error = common.Error;

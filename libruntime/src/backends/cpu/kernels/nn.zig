@@ -1,7 +1,6 @@
 //! CPU kernels (family: nn): convolutions, pools, normalizations, resampling and vision ops. The
 //! parts live in nn_<part>.zig and are concatenated here; nn_common.zig holds the float handling
 //! and window geometry they share. See backends/cpu/kernel.zig for what a kernel can read and produce.
-const Entry = @import("entry.zig").Entry;
 
 pub const kernels = @import("nn_conv.zig").kernels ++ @import("nn_convt.zig").kernels ++
     @import("nn_pool.zig").kernels ++

@@ -1,7 +1,6 @@
 //! The adjoint and deformable convolutions (part of the nn family, see nn.zig): ConvTranspose
 //! (a GEMM W^T * X per group, then col2im into the output), Col2Im itself, and DeformConv
 //! (im2col with bilinear samples at learned offsets, then the same GEMM as Conv).
-const std = @import("std");
 const common = @import("nn_common.zig");
 const im2col_module = @import("nn_im2col.zig");
 const conv_module = @import("nn_conv.zig");

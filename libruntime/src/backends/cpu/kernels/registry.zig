@@ -1,6 +1,5 @@
 //! Which operators the CPU backend can run: every (domain, op_type) with a kernel, by family.
 //! An operator missing here is a NotImplementedError when a request reaches it.
-const std = @import("std");
 const kernel = @import("../kernel.zig");
 const prepare = @import("../prepare.zig");
 

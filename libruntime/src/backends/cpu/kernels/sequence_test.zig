@@ -2,9 +2,7 @@
 //! ends, out of range), and SplitToSequence and ConcatFromSequence against each other, packed
 //! sub-byte elements included, since a split followed by a concatenation must give back its input.
 const std = @import("std");
-const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
-const onnx = @import("../../../model/proto/onnx.zig");
 const kernel = @import("../kernel.zig");
 const sequence = @import("sequence.zig");
 const test_node = @import("test_node.zig");
