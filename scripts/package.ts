@@ -96,10 +96,13 @@ const manifest = {
   type: "module",
   exports: {
     ".": { types: "./src/index.d.ts", default: "./src/index.js" },
+    "./ort": { types: "./src/ort/index.d.ts", default: "./src/ort/index.js" },
     "./embedded/*": { types: "./embedded/*.d.ts", default: "./embedded/*.js" },
     "./package.json": "./package.json",
   },
   types: "./src/index.d.ts",
+  // tessera/ort registers Tessera with onnxruntime's JavaScript API, which this package provides.
+  dependencies: developer.dependencies,
   bin: { tessera: "src/cli/tessera.js" },
   files: ["bindings", "src", "embedded", "prebuilds", "README.md"],
   engines: { bun: ">=1.4.0", deno: ">=2.9.0" },

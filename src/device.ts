@@ -91,7 +91,8 @@ export interface HostInfo {
   os: string;
 }
 
-const platforms: Platform[] = ["cpu", "vulkan"];
+/** Every device platform Tessera knows, as device ids begin ("cpu:0", "vulkan:0"). */
+export const platforms: readonly Platform[] = ["cpu", "vulkan"];
 const kinds: DeviceKind[] = ["cpu", "integrated-gpu", "discrete-gpu", "virtual-gpu", "software", "other"];
 const numberKeys = {
   platform: 0, kind: 1, index: 2, features: 3, cores: 4, threads: 5, cacheL1d: 6, cacheL2: 7,

@@ -16,6 +16,7 @@ export {
   hostInfo,
   type HostInfo,
   type Platform,
+  platforms,
 } from "./device.ts";
 export {
   type DType,

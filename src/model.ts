@@ -10,6 +10,8 @@ import { check, cString, lib, native, outI32, outPointer, outString, type Pointe
 import { activity, root } from "./runtime.ts";
 import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, type Signature, type Value } from "./request.ts";
 import { RunGate } from "./run-gate.ts";
+import { checkOptionKeys } from "./option-keys.ts";
+import { runOptionsFrom } from "./run-options.ts";
 
 export interface LoadOptions {
   /** "cpu", "auto", or a list; Vulkan devices are not available for models yet. */
@@ -104,14 +106,35 @@ const optionKeys: Record<keyof LoadOptions, string> = {
   profileBufferSize: "profile_buffer_size",
 };
 
+const loadOptionNames = new Set(Object.keys(optionKeys));
+
+/** What other runtimes call these options, for the message that refuses their names. */
+const foreignLoadOptions: Record<string, string> = {
+  executionProviders: "Tessera's is devices (tessera/ort takes onnxruntime's session options as they are)",
+  intraOpNumThreads: "Tessera's is threads",
+  device: "Tessera's is devices",
+};
+
+/**
+ * Checks load options before anything is made: an object whose keys are all load options. A
+ * device name in their place is OpenVINO's compile_model(model, "CPU"), refused with the
+ * spelling Tessera takes.
+ */
+function checkLoadOptions(options: unknown): asserts options is LoadOptions {
+  if (typeof options === "string") {
+    throw new InvalidArgumentError(`load options must be an object, not the string '${options}': to choose a device, pass { devices: "${options.toLowerCase()}" }`);
+  }
+  checkOptionKeys(options, loadOptionNames, "load option", (key) => foreignLoadOptions[key]);
+}
+
 /** A native options object with every given option set (each validated by the library). */
 function nativeOptions(options: LoadOptions): Pointer {
+  checkLoadOptions(options);
   const handle = outPointer((slot) => lib.tsr_options_create(slot));
   try {
     for (const [key, value] of Object.entries(options)) {
       if (value === undefined) continue;
       const nativeKey = optionKeys[key as keyof LoadOptions];
-      if (!nativeKey) throw new InvalidArgumentError(`unknown load option '${key}'`);
       const text = Array.isArray(value) ? value.join(",") : String(value);
       check(lib.tsr_options_set(handle, cString(nativeKey), cString(text)));
     }
@@ -149,6 +172,7 @@ export function loadModelSync(source: ModelSource, options: LoadOptions = {}): M
  * names only Vulkan devices is NotImplementedError, as loadModel's is.
  */
 export async function compileModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
+  checkLoadOptions(options); // before the spread below, which would take a string apart
   return await loadModel(source, { ...options, devices: chooseDevices(options.devices) });
 }
 
@@ -403,24 +427,28 @@ export class Model extends NativeHandle {
 
   /**
    * Runs once on a native worker and resolves with the outputs by name: all of them, or those
-   * named in `options.outputs` (computing only the nodes they need). Each output is what it is
+   * named in `options.outputs`, or in an array given for the options, as onnxruntime's
+   * run(feeds, ["y"]) names them (computing only the nodes they need). Each output is what it is
    * (a Tensor, a sequence's Tensor[], or null for an empty optional; see InferRequest.getOutputs).
    * For a model whose outputs are all tensors, run<Tensor>(…) types them so (unchecked).
    */
-  async run<T extends Value = Value>(inputs: Inputs, options: RunOptions = {}): Promise<Outputs<T>> {
+  async run<T extends Value = Value>(inputs: Inputs, options: RunOptions | readonly string[] = {}): Promise<Outputs<T>> {
+    const chosen = runOptionsFrom(options, this.outputNames);
     const request = this.#take();
     try {
-      return await request.run<T>(inputs, { ...options, outputs: options.outputs ?? null });
+      // A pooled request keeps the last run's selection: no selection here means all outputs.
+      return await request.run<T>(inputs, { ...chosen, outputs: chosen.outputs ?? null });
     } finally {
       this.#give(request);
     }
   }
 
   /** Runs once on the calling thread; options and `T` as run(). */
-  runSync<T extends Value = Value>(inputs: Inputs, options: RunOptions = {}): Outputs<T> {
+  runSync<T extends Value = Value>(inputs: Inputs, options: RunOptions | readonly string[] = {}): Outputs<T> {
+    const chosen = runOptionsFrom(options, this.outputNames);
     const request = this.#take();
     try {
-      return request.runSync<T>(inputs, { ...options, outputs: options.outputs ?? null });
+      return request.runSync<T>(inputs, { ...chosen, outputs: chosen.outputs ?? null });
     } finally {
       this.#give(request);
     }

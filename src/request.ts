@@ -23,6 +23,7 @@ import { adoptNative, Tensor, tensor } from "./tensor.ts";
 import { normalizeBools } from "./packing.ts";
 import { bindMap, checkElements, isComposite, type MapKey, type MapValue, type Outputs, pointerTable, readOutput, type Value } from "./run-values.ts";
 import { checkArray, checkTensor } from "./input-checks.ts";
+import { checkInferOptions, runOptionsFrom } from "./run-options.ts";
 
 export type { MapKey, MapValue, Outputs, Value, ValueMap } from "./run-values.ts";
 
@@ -189,8 +190,14 @@ export class InferRequest extends NativeHandle {
    * in `outputs` are filled in place. Learn the end with wait(), waitSync() or setCallback().
    */
   infer(inputs: Inputs, outputs?: OutputTargets, options: InferOptions = {}): void {
+    checkInferOptions(options, this.model.outputNames);
+    this.#start(inputs, outputs, options.deadlineUs);
+  }
+
+  /** Binds and starts a run on a native worker: infer() and run() after checking their options. */
+  #start(inputs: Inputs, outputs: OutputTargets | undefined, deadlineUs: number | undefined): void {
     const pointer = this.#idle();
-    this.#prepare(pointer, inputs, outputs, options.deadlineUs);
+    this.#prepare(pointer, inputs, outputs, deadlineUs);
     const job = outPointer((slot) => lib.tsr_request_run_async(pointer, slot));
     const id = outU32((slot) => lib.tsr_job_id(job, slot));
     const run = new Run(job);
@@ -257,21 +264,24 @@ export class InferRequest extends NativeHandle {
 
   /**
    * Runs on the calling thread (blocking it) and returns the outputs, as getOutputs(). `T`
-   * narrows the values for a model whose outputs are all of one kind: runSync<Tensor>(…).
+   * narrows the values for a model whose outputs are all of one kind: runSync<Tensor>(…). An
+   * array of output names in place of the options selects them, as `{ outputs }` does.
    */
-  runSync<T extends Value = Value>(inputs: Inputs, options: RunOptions = {}): Outputs<T> {
+  runSync<T extends Value = Value>(inputs: Inputs, options: RunOptions | readonly string[] = {}): Outputs<T> {
+    const chosen = runOptionsFrom(options, this.model.outputNames);
     const pointer = this.#idle();
-    if (options.outputs !== undefined) this.selectOutputs(options.outputs);
-    this.#prepare(pointer, inputs, options.into, options.deadlineUs);
+    if (chosen.outputs !== undefined) this.selectOutputs(chosen.outputs);
+    this.#prepare(pointer, inputs, chosen.into, chosen.deadlineUs);
     this.#last = null;
     this.#runHere(pointer);
     return this.getOutputs<T>();
   }
 
-  /** Runs on a native worker and resolves with the outputs; `T` as runSync(). */
-  async run<T extends Value = Value>(inputs: Inputs, options: RunOptions = {}): Promise<Outputs<T>> {
-    if (options.outputs !== undefined) this.selectOutputs(options.outputs);
-    this.infer(inputs, options.into, options);
+  /** Runs on a native worker and resolves with the outputs; `T` and options as runSync(). */
+  async run<T extends Value = Value>(inputs: Inputs, options: RunOptions | readonly string[] = {}): Promise<Outputs<T>> {
+    const chosen = runOptionsFrom(options, this.model.outputNames);
+    if (chosen.outputs !== undefined) this.selectOutputs(chosen.outputs);
+    this.#start(inputs, chosen.into, chosen.deadlineUs);
     await this.wait();
     return this.getOutputs<T>();
   }

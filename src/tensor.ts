@@ -19,6 +19,7 @@ import {
   dtypeFromCode,
   dtypeInfo,
   dtypeOf,
+  dtypes,
   isPacked,
   resolveDType,
   type TypedArray,
@@ -30,6 +31,7 @@ import { check, cString, lib, native, outI32, outPointer, outU32, outU64, type P
 import { fromBFloat16Bits, fromFloat16Bits, normalizeBools, pack, toBFloat16Bits, toFloat16Bits, unpack } from "./packing.ts";
 import { root } from "./runtime.ts";
 import { RunGate } from "./run-gate.ts";
+import { checkOptionKeys } from "./option-keys.ts";
 
 export type Scalar = number | bigint | boolean | string;
 export type NestedArray = Scalar | readonly NestedArray[];
@@ -79,6 +81,9 @@ export class Tensor extends NativeHandle {
     owner: Owner = root,
     runs = new RunGate(),
   ) {
+    // Refused before super(), which would register whatever came first as a native pointer to
+    // destroy: onnxruntime's new Tensor(type, data, dims) puts a dtype name there.
+    if (typeof dtype !== "string" || !Object.hasOwn(dtypes, dtype)) throw foreignConstruction([pointer, dtype, shape]);
     super(pointer, (p) => runs.close(() => destroyTensor(p)), owner);
     this.runs = runs;
     this.dtype = dtype;
@@ -205,6 +210,21 @@ export class Tensor extends NativeHandle {
     if (dtype === "float16" && !hasFloat16Array) return (i) => fromFloat16Bits(storage[i] as number);
     return (i) => storage[i];
   }
+}
+
+/**
+ * The error for `new rt.Tensor(...)` called as onnxruntime's Tensor is, (type, data, dims) or
+ * (data, dims): it names the rt.tensor() call that makes that tensor.
+ */
+function foreignConstruction(args: readonly unknown[]): InvalidArgumentError {
+  const typed = typeof args[0] === "string";
+  const given = typed ? args[2] : args[1];
+  const dtype = typed ? `, dtype: "${args[0]}"` : "";
+  const dims = Array.isArray(given) ? `[${given.join(", ")}]` : "dims";
+  return new InvalidArgumentError(
+    `rt.Tensor's constructor is internal; new Tensor(type, data, dims) is onnxruntime's form. ` +
+      `Make this tensor with rt.tensor(data, { shape: ${dims}${dtype} }), or keep onnxruntime's API by importing "tessera/ort"`,
+  );
 }
 
 /** toArray() refuses to build more nested arrays than this (about a second and a GiB of them). */
@@ -434,6 +454,14 @@ function isTypedArray(value: unknown): value is TypedArray {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
 
+const tensorOptionNames = new Set<keyof TensorOptions>(["shape", "dtype", "copy", "scale", "zeroPoint"]);
+/** onnxruntime's names, which would otherwise leave a tensor flat or float32 without a word. */
+const foreignTensorOptions: Record<string, string> = { dims: "the dims are its shape", type: "the element type is its dtype" };
+
+function checkTensorOptions(options: unknown): void {
+  checkOptionKeys(options, tensorOptionNames, "tensor option", (key) => foreignTensorOptions[key]);
+}
+
 /**
  * Makes a tensor:
  * - `tensor({shape, dtype})`: uninitialized (float32 by default);
@@ -445,6 +473,7 @@ export function tensor(options: TensorOptions): Tensor;
 export function tensor(value: Scalar, options: TensorOptions & { shape: readonly number[] }): Tensor;
 export function tensor(data: NestedArray | TypedArray, options?: TensorOptions): Tensor;
 export function tensor(source: unknown, options: TensorOptions = {}): Tensor {
+  checkTensorOptions(options);
   if (isTypedArray(source)) return fromTypedArray(source, options);
   if (Array.isArray(source)) {
     const { shape, values } = flatten(source);
@@ -455,7 +484,10 @@ export function tensor(source: unknown, options: TensorOptions = {}): Tensor {
     const dtype = resolveDType(options.dtype ?? (typeof source === "string" ? "string" : "float32"));
     return uninitialized({ ...options, dtype }).fill(source as Scalar);
   }
-  if (source !== null && typeof source === "object") return uninitialized(source as TensorOptions);
+  if (source !== null && typeof source === "object") {
+    checkTensorOptions(source);
+    return uninitialized(source as TensorOptions);
+  }
   throw new InvalidArgumentError(`cannot make a tensor from ${source === null ? "null" : typeof source}`);
 }
 

@@ -62,6 +62,8 @@ describe("the tarball", () => {
     expect(manifest.version).toBe(developer.version);
     expect(manifest.version).toBe(version);
     expect(manifest.exports["."]).toEqual({ types: "./src/index.d.ts", default: "./src/index.js" });
+    expect(manifest.exports["./ort"]).toEqual({ types: "./src/ort/index.d.ts", default: "./src/ort/index.js" });
+    expect(manifest.dependencies).toEqual(developer.dependencies);
     expect(manifest.exports["./embedded/*"]).toEqual({ types: "./embedded/*.d.ts", default: "./embedded/*.js" });
     expect(manifest.bin).toEqual({ tessera: "src/cli/tessera.js" });
     expect(Object.keys(manifest.engines).sort()).toEqual(["bun", "deno"]);
