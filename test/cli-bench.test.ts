@@ -26,6 +26,17 @@ function matmulModel(): Uint8Array {
 const staticPath = join(dir, "matmul.onnx");
 writeFileSync(staticPath, matmulModel());
 
+/** relu(x) over images [batch, 3, 8, 8]: an open batch dim, as exporters write it. */
+function imageModel(): Uint8Array {
+  const g = new GraphBuilder("images");
+  g.input("x", "float32", ["batch", 3, 8, 8]);
+  g.node("Relu", ["x"], { outputs: ["y"] });
+  g.output("y", "float32", ["batch", 3, 8, 8]);
+  return buildModel(g);
+}
+const imagesPath = join(dir, "images.onnx");
+writeFileSync(imagesPath, imageModel());
+
 
 interface Report {
   model: string;
@@ -40,6 +51,8 @@ interface Report {
   totalMs: number;
   latencyMs: { min: number; median: number; mean: number; p90: number; p99: number; max: number };
   throughput: number;
+  batch: number;
+  itemsPerSecond: number;
 }
 
 /** Runs bench with -report json; stdout must be that one object and nothing else. */
@@ -61,6 +74,7 @@ function expectConsistent(report: Report): void {
   // Both are rounded in the report, so they agree to about a part in a thousand.
   const throughput = report.iterations / (report.totalMs / 1000);
   expect(Math.abs(report.throughput - throughput) / throughput).toBeLessThan(1e-3);
+  expect(Math.abs(report.itemsPerSecond - report.batch * report.throughput) / report.itemsPerSecond).toBeLessThan(1e-3);
 }
 
 describe("tessera bench", () => {
@@ -77,7 +91,8 @@ describe("tessera bench", () => {
     expect(out).toContain("\nrequests      1 in flight (hint latency)\n");
     expect(out).toContain("\niterations    20 (after 1 warm-up run per request)\n");
     expect(out).toMatch(/\nlatency \(ms\)  min [\d.]+  median [\d.]+  p90 [\d.]+  p99 [\d.]+  max [\d.]+  mean [\d.]+\n/);
-    expect(out).toMatch(/\nthroughput    [\d.]+ inferences\/s\n$/);
+    // [16, 64]: a batch of 16 rows, so items per second as well.
+    expect(out).toMatch(/\nthroughput    [\d.]+ inferences\/s, [\d.]+ items\/s \(batch 16\)\n$/);
     expect(out).not.toContain("progress");
     const progress = err.trimEnd().split("\n");
     expect(progress.length).toBe(10);
@@ -132,6 +147,38 @@ describe("tessera bench", () => {
     expect(JSON.parse(long.out)).toMatchObject({ inputs: [{ shape: [3, 4] }], iterations: 4, requests: 2, api: "async" });
   });
 
+  test("-b sets an open batch dim; items/s is batch × inferences/s, in JSON and text", () => {
+    const { report } = benchJson(imagesPath, "-b", "4", "-niter", "6");
+    expect(report.inputs).toEqual([{ name: "x", dtype: "float32", shape: [4, 3, 8, 8], source: "random" }]);
+    expect(report.batch).toBe(4);
+    expectConsistent(report);
+    const text = tessera("bench", imagesPath, "--batch", "3", "-niter", "4");
+    expect(text.code).toBe(0);
+    expect(text.out).toContain("\ninputs        x float32 [3, 3, 8, 8] random\n");
+    const [, perInference, perItem] = /\nthroughput    ([\d.]+) inferences\/s, ([\d.]+) items\/s \(batch 3\)\n$/.exec(text.out)!;
+    expect(Math.abs(Number(perItem) - 3 * Number(perInference))).toBeLessThan(0.05);
+  });
+
+  test("without -b the batch is the inputs' leading dim: from -shape, or 1 with no items/s line", () => {
+    expect(benchJson(imagesPath, "-shape", "x[8,3,8,8]", "-niter", "3").report).toMatchObject({ batch: 8, iterations: 3 });
+    const single = benchJson(dynamicPath, "-shape", "x[1,4]", "-niter", "3").report;
+    expect(single.batch).toBe(1);
+    expect(single.itemsPerSecond).toBe(single.throughput);
+    expect(tessera("bench", imagesPath, "-b", "1", "-niter", "3").out).toMatch(/\nthroughput    [\d.]+ inferences\/s\n$/);
+    expect(benchJson(staticPath, "-b", "16", "-niter", "3").report.batch).toBe(16);
+  });
+
+  test("-b that the inputs cannot have is a usage error naming their leading dims", () => {
+    for (const [args, line] of [
+      [[imagesPath, "-b", "2", "-shape", "x[8,3,8,8]"], "tessera: -b 2 does not fit the inputs' leading dims (x 8)"],
+      [[staticPath, "-b", "4"], "tessera: -b 4 does not fit the inputs' leading dims (x 16)"],
+      [[imagesPath, "-b", "0"], "tessera: -b takes an integer >= 1, not '0'"],
+    ] as const) {
+      const { code, out, err } = tessera("bench", ...args, "-niter", "1");
+      expect({ args, code, out, err }).toEqual({ args, code: 2, out: "", err: `${line}\n` });
+    }
+  });
+
   test("-i reads an input from a file", () => {
     const path = join(dir, "x.npy");
     writeFileSync(path, writeNpy({ dtype: "float32", shape: [2, 4], data: new Float32Array(8).fill(1) }));
@@ -142,8 +189,8 @@ describe("tessera bench", () => {
   test("bad arguments get one line on stderr, no stack trace, and status 2 (the command line) or 1 (files)", () => {
     const cases: [string[], RegExp, number][] = [
       [["bench"], /^tessera: bench needs exactly one model path$/, 2],
-      [["bench", staticPath, "-bogus", "1"], /^tessera: unknown option '-bogus'$/, 2],
-      [["bench", staticPath, "--bogus"], /^tessera: Unknown option '--bogus'/, 2],
+      [["bench", staticPath, "-bogus", "1"], /^tessera: unknown option '-bogus' \(see tessera bench --help\)$/, 2],
+      [["bench", staticPath, "--bogus"], /^tessera: unknown option '--bogus' \(see tessera bench --help\)$/, 2],
       [["bench", staticPath, "-hint", "fastest"], /^tessera: -hint takes latency or throughput, not 'fastest'$/, 2],
       [["bench", staticPath, "-api", "threads"], /^tessera: -api takes sync or async, not 'threads'$/, 2],
       [["bench", staticPath, "-api", "sync", "-nireq", "2"], /^tessera: -api sync keeps one request in flight; 2 need -api async$/, 2],

@@ -175,7 +175,7 @@ describe("errors from the library and from disposal", () => {
   async function launchWith(body: () => string): Promise<{ status: number; err: string[] }> {
     const name = `hostile-${added.length}`;
     added.push(name);
-    commands[name] = { synopsis: name, summary: "a test command", run: body };
+    commands[name] = { spec: { name, summary: "a test command", description: "A command that throws.", options: {} }, run: body };
     const err: string[] = [];
     const spy = spyOn(console, "error").mockImplementation((...args: unknown[]) => void err.push(args.join(" ")));
     try {

@@ -191,7 +191,7 @@ describe("tessera run: errors", () => {
     numpySave(doubles, "np.ones((2, 4))");
     const cases: [string[], RegExp, number][] = [
       [["run"], /^tessera: run needs exactly one model path$/, 2],
-      [["run", dynamicPath, "--bogus"], /^tessera: Unknown option '--bogus'/, 2],
+      [["run", dynamicPath, "--bogus"], /^tessera: unknown option '--bogus' \(see tessera run --help\)$/, 2],
       [["run", dynamicPath, "--threads", "two"], /^tessera: --threads takes an integer >= 1, not 'two'$/, 2],
       [["run", "/nonexistent.onnx"], /^tessera: cannot open model '\/nonexistent.onnx': no such file$/, 1],
       [["run", dynamicPath], /^tessera: input 'x' has shape \[N, 4\]: give its dims with --shape x=\.\.\.$/, 2],

@@ -39,7 +39,7 @@ describe("tessera info", () => {
   test("bad arguments and bad models get one line and a non-zero status", () => {
     for (const [args, pattern, status] of [
       [["info"], /^tessera: info needs exactly one model path\n$/, 2],
-      [["info", "--bogus", modelPath], /^tessera: Unknown option '--bogus'/, 2],
+      [["info", "--bogus", modelPath], /^tessera: unknown option '--bogus' \(see tessera info --help\)\n$/, 2],
       [["info", "/nonexistent.onnx"], /^tessera: cannot open model '\/nonexistent.onnx': no such file\n$/, 1],
       [["frobnicate"], /^tessera: unknown command 'frobnicate'\n$/, 2],
     ] as const) {

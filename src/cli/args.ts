@@ -6,6 +6,13 @@
 /** A command line that is wrong in itself: exit status 2, one line on stderr. */
 export class UsageError extends Error {}
 
+/** An option the command does not have, by the name it was given as. */
+export class UnknownOptionError extends UsageError {
+  constructor(readonly option: string) {
+    super(`unknown option '${option}'`);
+  }
+}
+
 /**
  * benchmark_app and perf_test spell long options with one dash (`-niter 10`), which parseArgs
  * would read as a cluster of short options. Each `-name` or `-name=value` among `names` becomes
@@ -20,7 +27,7 @@ export function longOptions(args: readonly string[], names: Readonly<Record<stri
     if (!match) return arg;
     const long = names[match[1]!];
     if (long !== undefined) return `--${long}${match[2] ?? ""}`;
-    if (match[1]!.length > 1) throw new UsageError(`unknown option '-${match[1]}'`);
+    if (match[1]!.length > 1) throw new UnknownOptionError(`-${match[1]}`);
     return arg;
   });
   return end < 0 ? normalised : [...normalised, ...args.slice(end)];

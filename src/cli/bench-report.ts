@@ -1,4 +1,4 @@
-/** What `tessera bench` reports: one record, printed as aligned lines or as JSON. */
+/** What `tessera bench` reports: one record, printed as aligned lines (or as JSON, by json.ts). */
 import type { InputDescription } from "./inputs.ts";
 import type { Statistics } from "../profile/statistics.ts";
 
@@ -16,6 +16,10 @@ export interface BenchReport {
   latencyMs: Pick<Statistics, "min" | "median" | "mean" | "p90" | "p99" | "max">;
   /** Inferences per second over the whole timed run. */
   throughput: number;
+  /** Items per inference: the inputs' batch (batch.ts). */
+  batch: number;
+  /** batch × throughput. */
+  itemsPerSecond: number;
 }
 
 /** Milliseconds to the hundredth, or to three significant digits below 10 ms (fast models run in µs). */
@@ -33,14 +37,7 @@ export function formatBenchReport(report: BenchReport): string {
     ["iterations", `${report.iterations} (after ${report.warmup} warm-up run${report.warmup === 1 ? "" : "s"} per request)`],
     ["total time", `${ms(report.totalMs)} ms`],
     ["latency (ms)", `min ${ms(l.min)}  median ${ms(l.median)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  mean ${ms(l.mean)}`],
-    ["throughput", `${report.throughput.toFixed(2)} inferences/s`],
+    ["throughput", `${report.throughput.toFixed(2)} inferences/s${report.batch > 1 ? `, ${report.itemsPerSecond.toFixed(2)} items/s (batch ${report.batch})` : ""}`],
   ];
   return rows.map(([label, text]) => `${label.padEnd(13)} ${text}`).join("\n");
-}
-
-/** One JSON object; latencies rounded to the microsecond, which is all a timer here resolves. */
-export function benchReportJson(report: BenchReport): string {
-  const round = (value: number) => Math.round(value * 1000) / 1000;
-  const latencyMs = Object.fromEntries(Object.entries(report.latencyMs).map(([key, value]) => [key, round(value)]));
-  return JSON.stringify({ ...report, loadMs: round(report.loadMs), totalMs: round(report.totalMs), throughput: round(report.throughput), latencyMs }, null, 2);
 }

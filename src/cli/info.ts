@@ -1,6 +1,30 @@
 /** `tessera info <model>`: what a model is, as a table or as JSON. */
-import type { Model, TensorInfo } from "../model.ts";
+import { loadModelSync, type Model, type TensorInfo } from "../model.ts";
+import { modelPath } from "./args.ts";
+import { type Command, type CommandSpec, parseCommand } from "./command.ts";
+import { toJson } from "./json.ts";
 import { table } from "./table.ts";
+
+const spec = {
+  name: "info",
+  operands: "<model>",
+  summary: "a model's signature, shapes, metadata and operations",
+  description: "Loads a model and prints what it is: name, producer, IR version and opsets, whether any shape is " +
+    "dynamic, the parameter count, the operations by type, how they are split between devices, the copies between " +
+    "devices, the metadata, and each input and output with its type, shape, size and quantization.",
+  options: {
+    json: { type: "boolean", help: "print the same facts as JSON, as Model.toJSON() gives them" },
+  },
+} as const satisfies CommandSpec;
+
+export const infoCommand: Command = {
+  spec,
+  run(args) {
+    const { values, positionals } = parseCommand(spec, args);
+    using model = loadModelSync(modelPath("info", positionals));
+    return values.json ? toJson(model) : formatInfo(model);
+  },
+};
 
 function shapeText(info: TensorInfo): string {
   return info.shape === null ? "?" : `[${info.shape.join(", ")}]`;

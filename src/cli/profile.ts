@@ -3,29 +3,35 @@
  * profile events. Prints the per-layer table (most total time first) under the run's latency,
  * and writes the events as a Chrome trace (Perfetto, chrome://tracing) when asked.
  */
-import { parseArgs } from "node:util";
 import { loadModelSync } from "../model.ts";
 import { BasicProfiler, type ProfileStatistics } from "../profile/profilers.ts";
-import { integerOption, longOptions, modelPath } from "./args.ts";
+import { integerOption, modelPath } from "./args.ts";
+import { type Command, type CommandSpec, parseCommand } from "./command.ts";
 import { buildInputs } from "./inputs.ts";
+import { toJson } from "./json.ts";
 import { table } from "./table.ts";
 
-const options = {
-  trace: { type: "string" },
-  input: { type: "string", multiple: true },
-  shape: { type: "string", multiple: true },
-  threads: { type: "string" },
-  repeat: { type: "string" },
-  warmup: { type: "string" },
-  top: { type: "string" },
-  json: { type: "boolean" },
-} as const;
-
-/** benchmark_app's spellings, as `bench` takes them. */
-const singleDash = { niter: "repeat", threads: "threads", shape: "shape", nthreads: "threads" };
+const spec = {
+  name: "profile",
+  operands: "<model>",
+  summary: "time per layer from the engine's events; a Chrome trace",
+  description: "Profiles a model with BasicProfiler: runs it a number of times after untimed warm-up runs and prints " +
+    "the run's latency and a table of every layer (mean, median, p90 and total time, share of the run), the most " +
+    "total time first, or writes the engine's events as a Chrome trace. Inputs are given or random as for run.",
+  options: {
+    trace: { type: "string", value: "out.json", help: "write the events as a Chrome trace (ui.perfetto.dev, chrome://tracing)" },
+    input: { type: "string", value: "name=file.npy|name=file.bin|name=random", multiple: true, help: "an input, as for run", default: "random" },
+    shape: { type: "string", value: "name=1,3,224,224", multiple: true, help: "the dims of an input whose shape the model leaves open", aliases: ["shape"] },
+    threads: { type: "string", value: "N", help: "the model's kernel threads", default: "one per core", aliases: ["threads", "nthreads"] },
+    repeat: { type: "string", value: "N", help: "timed runs", default: "10", aliases: ["niter"] },
+    warmup: { type: "string", value: "N", help: "untimed runs first", default: "2" },
+    top: { type: "string", value: "N", help: "show only the N layers with the most total time", default: "all" },
+    json: { type: "boolean", help: "print the inputs and statistics as JSON instead of the table" },
+  },
+} as const satisfies CommandSpec;
 
 export function profile(args: string[]): string {
-  const { values, positionals } = parseArgs({ args: longOptions(args, singleDash), options, allowPositionals: true, strict: true });
+  const { values, positionals } = parseCommand(spec, args);
   const path = modelPath("profile", positionals);
   const threads = integerOption(values.threads, "--threads", 0);
   const repeat = integerOption(values.repeat, "--repeat", 1) ?? 10;
@@ -44,9 +50,11 @@ export function profile(args: string[]): string {
     const spans = trace.traceEvents.filter((e) => e.ph === "B").length;
     traceLine = `trace: ${values.trace} (${spans} spans from ${result.events.length} events; open in ui.perfetto.dev or chrome://tracing)`;
   }
-  if (values.json) return JSON.stringify({ model: path, inputs: inputs.describe(), statistics, trace: values.trace ?? null }, null, 2);
+  if (values.json) return toJson({ model: path, inputs: inputs.describe(), statistics, trace: values.trace ?? null });
   return [summary(path, statistics), "", layerTable(statistics, top), ...(traceLine ? ["", traceLine] : [])].join("\n");
 }
+
+export const profileCommand: Command = { spec, run: profile };
 
 function ms(value: number): string {
   return value.toFixed(3);

@@ -4,34 +4,34 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { IOError, TypeError as TesseraTypeError } from "../errors.ts";
 import { loadModel } from "../model.ts";
 import type { MapKey, MapValue, Value, ValueMap } from "../run-values.ts";
 import { Tensor } from "../tensor.ts";
 import { integerOption, modelPath } from "./args.ts";
+import { type Command, type CommandSpec, parseCommand } from "./command.ts";
 import { buildInputs, type InputDescription } from "./inputs.ts";
+import { toJson } from "./json.ts";
 import { npyCanHold, writeNpy } from "./npy.ts";
 import { table } from "./table.ts";
 import { formatSummary, summariseValues, type ValueSummary } from "./values.ts";
 
-export const runUsage = `usage: tessera run <model> [options]
-  --input name=file.npy|name=file.bin|name=random   an input (default: random); repeatable
-  --shape name=1,3,224,224   dims of a dynamic input (for random and .bin inputs); repeatable
-  --output dir               save each output as dir/<name>.npy
-  --threads N                the model's kernel threads (default: one per core)
-  --seed N                   seed of the random inputs (default 0)
-  --json                     print the result as JSON`;
-
-const options = {
-  input: { type: "string", multiple: true },
-  shape: { type: "string", multiple: true },
-  output: { type: "string" },
-  threads: { type: "string" },
-  seed: { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
+const spec = {
+  name: "run",
+  operands: "<model>",
+  summary: "run once on given or random inputs; show or save the outputs",
+  description: "Runs a model once and prints each output's dtype, shape, min/max/mean/std and first values, or saves " +
+    "each output as an .npy file. Inputs not given are random and reproducible: floats in [0, 1), uint8 and int8 " +
+    "over their range, wider integers in 0..9, bools 0 or 1. Dims the model leaves open come from --shape.",
+  options: {
+    input: { type: "string", value: "name=file.npy|name=file.bin|name=random", multiple: true, help: "an input from an NPY file, from the raw elements of its declared dtype and shape, or random", default: "random" },
+    shape: { type: "string", value: "name=1,3,224,224", multiple: true, help: "the dims of an input whose shape the model leaves open, for random and .bin inputs" },
+    output: { type: "string", value: "dir", help: "save each output as dir/<name>.npy instead of showing it" },
+    threads: { type: "string", value: "N", help: "the model's kernel threads", default: "one per core" },
+    seed: { type: "string", value: "N", help: "the seed of the random inputs", default: "0" },
+    json: { type: "boolean", help: "print the inputs, outputs and time as JSON" },
+  },
+} as const satisfies CommandSpec;
 
 interface OutputEntry {
   name: string;
@@ -68,8 +68,7 @@ function formatMap(map: ValueMap): string {
 }
 
 export async function run(args: string[]): Promise<string> {
-  const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
-  if (values.help) return runUsage;
+  const { values, positionals } = parseCommand(spec, args);
   const path = modelPath("run", positionals);
   const threads = integerOption(values.threads, "--threads", 1);
   const seed = integerOption(values.seed, "--seed", 0);
@@ -82,8 +81,10 @@ export async function run(args: string[]): Promise<string> {
 
   const entries = model.outputNames.flatMap((name) => outputEntries(name, outputs[name] ?? null, values.output));
   const result = { model: path, ms, inputs: inputs.describe(), outputs: entries };
-  return values.json ? JSON.stringify(result, null, 2) : formatRun(result);
+  return values.json ? toJson(result) : formatRun(result);
 }
+
+export const runCommand: Command = { spec, run };
 
 /** Writes dir/<name>.npy, with characters a file name cannot hold replaced by "_". */
 function save(dir: string, name: string, t: Tensor): string {
