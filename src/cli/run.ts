@@ -10,13 +10,15 @@ import { loadModel } from "../model.ts";
 import type { MapKey, MapValue, Value, ValueMap } from "../run-values.ts";
 import { Tensor } from "../tensor.ts";
 import { integerOption, modelPath } from "./args.ts";
-import { buildInputs, type InputDescription } from "./inputs.ts";
+import { buildInputs, imageInputs, type InputDescription } from "./inputs.ts";
 import { npyCanHold, writeNpy } from "./npy.ts";
 import { table } from "./table.ts";
 import { formatSummary, summariseValues, type ValueSummary } from "./values.ts";
 
 export const runUsage = `usage: tessera run <model> [options]
   --input name=file.npy|name=file.bin|name=random   an input (default: random); repeatable
+  --input name=photo.jpg     an image (.jpg .png .webp .avif .gif .tif), resized to the input,
+                             RGB scaled to [0, 1] (needs the package sharp)
   --shape name=1,3,224,224   dims of a dynamic input (for random and .bin inputs); repeatable
   --output dir               save each output as dir/<name>.npy
   --threads N                the model's kernel threads (default: one per core)
@@ -74,7 +76,8 @@ export async function run(args: string[]): Promise<string> {
   const threads = integerOption(values.threads, "--threads", 1);
   const seed = integerOption(values.seed, "--seed", 0);
   using model = await loadModel(path, { threads });
-  using inputs = buildInputs(model, { inputs: values.input, shapes: values.shape, seed });
+  const images = await imageInputs(model, { inputs: values.input, shapes: values.shape });
+  using inputs = buildInputs(model, { inputs: values.input, shapes: values.shape, seed, images });
   using request = model.createRequest();
   const start = performance.now();
   const outputs = request.runSync(inputs.tensors);
