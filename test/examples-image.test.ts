@@ -64,7 +64,11 @@ describe("imageToTensor", () => {
     using b = await imageToTensor(await solid(255, 0, 0, 20, 20), { input: nhwc });
     expect([b.shape, b.dtype]).toEqual([[1, 7, 9, 3], "uint8"]);
     const { same } = await nhwc.run({ pixels: b });
-    expect([...(same as rt.Tensor).toTypedArray()]).toEqual([...b.toTypedArray()]);
+    expect(Array.from((same as rt.Tensor).toTypedArray() as Uint8Array)).toEqual(Array.from(b.toTypedArray() as Uint8Array));
+    using square = imageModel([1, 3, 4, 3]); // either end could be channels: NCHW, as ONNX vision models are
+    using d = await imageToTensor(await solid(1, 2, 3), { input: square });
+    expect(d.shape).toEqual([1, 3, 4, 3]);
+    expect((d.toTypedArray() as Float32Array)[11]).toBeCloseTo(1 / 255, 6);
     using dynamic = imageModel(["batch", 3, "h", "w"]);
     await expect(imageToTensor(await solid(1, 2, 3), { input: dynamic })).rejects.toThrow(/leaves its height open/);
     using c = await imageToTensor(await solid(1, 2, 3), { input: dynamic, width: 16, height: 8 });

@@ -109,7 +109,8 @@ export function planImage(info: TensorInfo | undefined, options: ImageToTensorOp
   if (info && shape && shape.length !== 4) throw new ShapeError(`${name} has shape [${shape.join(", ")}]: an image input has rank 4`);
   const isChannels = (d: unknown) => d === 1 || d === 3;
   let layout = options.layout;
-  if (!layout && shape) layout = isChannels(shape[1]) && !isChannels(shape[3]) ? "NCHW" : isChannels(shape[3]) ? "NHWC" : isChannels(shape[1]) ? "NCHW" : undefined;
+  // NCHW wins where both could be channels ([1, 3, 8, 3]): it is what ONNX vision models use.
+  if (!layout && shape) layout = isChannels(shape[1]) ? "NCHW" : isChannels(shape[3]) ? "NHWC" : undefined;
   layout ??= "NCHW";
   const [cDim, hDim, wDim] = layout === "NCHW" ? [1, 2, 3] : [3, 1, 2];
   const fixed = (i: number) => (shape && typeof shape[i] === "number" ? (shape[i] as number) : undefined);
