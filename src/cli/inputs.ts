@@ -141,7 +141,7 @@ export function parseInputSpec(spec: string): [string, Source] {
   if (value === "random") return [name, { kind: "random" }];
   if (imageExtension.test(value)) return [name, { kind: "image", path: value }];
   const extension = /\.(npy|bin|raw)$/i.exec(value)?.[1]?.toLowerCase();
-  if (!extension) throw new UsageError(`--input '${spec}': give name=file.npy, name=file.bin, name=image.jpg|png|webp or name=random`);
+  if (!extension) throw new UsageError(`--input '${spec}': give name=file.npy, name=file.bin or name=random`);
   return [name, { kind: extension === "npy" ? "npy" : "bin", path: value }];
 }
 
