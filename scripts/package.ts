@@ -97,6 +97,7 @@ const manifest = {
   exports: {
     ".": { types: "./src/index.d.ts", default: "./src/index.js" },
     "./ort": { types: "./src/ort/index.d.ts", default: "./src/ort/index.js" },
+    "./preprocess/image": { types: "./src/preprocess/image.d.ts", default: "./src/preprocess/image.js" },
     "./embedded/*": { types: "./embedded/*.d.ts", default: "./embedded/*.js" },
     "./package.json": "./package.json",
   },

@@ -63,6 +63,7 @@ describe("the tarball", () => {
     expect(manifest.version).toBe(version);
     expect(manifest.exports["."]).toEqual({ types: "./src/index.d.ts", default: "./src/index.js" });
     expect(manifest.exports["./ort"]).toEqual({ types: "./src/ort/index.d.ts", default: "./src/ort/index.js" });
+    expect(manifest.exports["./preprocess/image"]).toEqual({ types: "./src/preprocess/image.d.ts", default: "./src/preprocess/image.js" });
     expect(manifest.dependencies).toEqual(developer.dependencies);
     expect(manifest.exports["./embedded/*"]).toEqual({ types: "./embedded/*.d.ts", default: "./embedded/*.js" });
     expect(manifest.bin).toEqual({ tessera: "src/cli/tessera.js" });

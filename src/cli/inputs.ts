@@ -1,6 +1,8 @@
 /**
  * A model's inputs from the command line: `--input name=file.npy|name=file.bin|name=random` and
- * `--shape name=1,3,224,224` (or benchmark_app's `name[1,3,224,224]`). Inputs not given are
+ * `--shape name=1,3,224,224` (or benchmark_app's `name[1,3,224,224]`), and for `tessera run`
+ * `name=photo.jpg` (decoded by tessera/preprocess/image to the input's size and layout, pixels
+ * scaled to [0, 1], RGB: see imageInputs). Inputs not given are
  * random (seeded); dims the model leaves open come from --shape. The run, bench and profile
  * commands all build their inputs here.
  */
@@ -21,6 +23,8 @@ export interface InputSpecs {
   shapes?: readonly string[];
   /** Seed of the random inputs (default 0). */
   seed?: number;
+  /** Image inputs already decoded by imageInputs, by input name. */
+  images?: ReadonlyMap<string, Tensor>;
 }
 
 /** An input as reports show it. */
@@ -55,7 +59,37 @@ export class ModelInputs implements Disposable {
   }
 }
 
-type Source = { kind: "random" } | { kind: "npy" | "bin"; path: string };
+type Source = { kind: "random" } | { kind: "npy" | "bin" | "image"; path: string };
+
+const imageExtension = /\.(jpe?g|png|webp|avif|gif|tiff?)$/i;
+
+/**
+ * Decodes the --input values that name image files into tensors, sized and laid out as each
+ * input declares (open dims from --shape), float pixels scaled to [0, 1], RGB, stretched to
+ * the size. Asynchronous, unlike the rest, because decoding is: run passes the result to
+ * buildInputs as `images`. sharp is loaded only when an image is given.
+ */
+export async function imageInputs(model: Model, specs: InputSpecs = {}): Promise<Map<string, Tensor>> {
+  const sources = byInput(model.inputs, (specs.inputs ?? []).map(parseInputSpec), "--input");
+  const shapes = byInput(model.inputs, (specs.shapes ?? []).flatMap(parseShapeSpec), "--shape");
+  const images = new Map<string, Tensor>();
+  const { imageToTensor, planImage } = await import("../preprocess/image.ts");
+  try {
+    for (const [name, source] of sources) {
+      if (source.kind !== "image") continue;
+      const info = model.getTensor(name);
+      const given = shapes.get(name);
+      const layout = given ? planImage(info, { width: 1, height: 1, channels: 3 }).layout : undefined;
+      const [height, width] = given && given.length === 4 ? (layout === "NHWC" ? [given[1], given[2]] : [given[2], given[3]]) : [];
+      const bytes = readFile(source.path);
+      images.set(name, await withPathAsync(source.path, () => imageToTensor(bytes, { input: info, width, height })));
+    }
+  } catch (error) {
+    for (const t of images.values()) t.dispose();
+    throw error;
+  }
+  return images;
+}
 
 /** Builds every input the model needs from the specs; see InputSpecs. */
 export function buildInputs(model: Model, specs: InputSpecs = {}): ModelInputs {
@@ -69,7 +103,11 @@ export function buildInputs(model: Model, specs: InputSpecs = {}): ModelInputs {
       const source = sources.get(info.name);
       // An input with a default (an initializer of the same name) keeps it unless one is given.
       if (!source && info.optOut) continue;
-      items.push(prepare(info, source ?? { kind: "random" }, shapes.get(info.name), next));
+      if (source?.kind === "image") {
+        const image = specs.images?.get(info.name);
+        if (!image) throw new UsageError(`--input '${source.path}': image files are taken by tessera run only`);
+        items.push({ name: info.name, dtype: image.dtype, shape: [...image.shape], source: source.path, tensor: image });
+      } else items.push(prepare(info, source ?? { kind: "random" }, shapes.get(info.name), next));
     }
   } catch (error) {
     for (const item of items) item.tensor.dispose();
@@ -101,6 +139,7 @@ export function parseInputSpec(spec: string): [string, Source] {
   const name = equals < 0 ? "" : spec.slice(0, equals);
   const value = equals < 0 ? spec : spec.slice(equals + 1);
   if (value === "random") return [name, { kind: "random" }];
+  if (imageExtension.test(value)) return [name, { kind: "image", path: value }];
   const extension = /\.(npy|bin|raw)$/i.exec(value)?.[1]?.toLowerCase();
   if (!extension) throw new UsageError(`--input '${spec}': give name=file.npy, name=file.bin or name=random`);
   return [name, { kind: extension === "npy" ? "npy" : "bin", path: value }];
@@ -181,6 +220,17 @@ function readFile(path: string): Uint8Array {
     const code = (error as { code?: string }).code;
     const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder" : code === "EACCES" ? "permission denied" : (error as Error).message;
     throw new IOError(`cannot read '${path}': ${reason}`);
+  }
+}
+
+/** withPath for a promise. */
+async function withPathAsync<T>(path: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    return withPath(path, () => {
+      throw error;
+    });
   }
 }
 

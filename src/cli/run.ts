@@ -10,7 +10,7 @@ import type { MapKey, MapValue, Value, ValueMap } from "../run-values.ts";
 import { Tensor } from "../tensor.ts";
 import { integerOption, modelPath } from "./args.ts";
 import { type Command, type CommandSpec, parseCommand } from "./command.ts";
-import { buildInputs, type InputDescription } from "./inputs.ts";
+import { buildInputs, imageInputs, type InputDescription } from "./inputs.ts";
 import { toJson } from "./json.ts";
 import { npyCanHold, writeNpy } from "./npy.ts";
 import { table } from "./table.ts";
@@ -24,7 +24,7 @@ const spec = {
     "each output as an .npy file. Inputs not given are random and reproducible: floats in [0, 1), uint8 and int8 " +
     "over their range, wider integers in 0..9, bools 0 or 1. Dims the model leaves open come from --shape.",
   options: {
-    input: { type: "string", value: "name=file.npy|name=file.bin|name=random", multiple: true, help: "an input from an NPY file, from the raw elements of its declared dtype and shape, or random", default: "random" },
+    input: { type: "string", value: "name=file.npy|name=file.bin|name=photo.jpg|name=random", multiple: true, help: "an input from an NPY file, from the raw elements of its declared dtype and shape, from an image (.jpg .png .webp .avif .gif .tif: resized to the input, RGB scaled to [0, 1]; needs the package sharp), or random", default: "random" },
     shape: { type: "string", value: "name=1,3,224,224", multiple: true, help: "the dims of an input whose shape the model leaves open, for random and .bin inputs" },
     output: { type: "string", value: "dir", help: "save each output as dir/<name>.npy instead of showing it" },
     threads: { type: "string", value: "N", help: "the model's kernel threads", default: "one per core" },
@@ -73,7 +73,8 @@ export async function run(args: string[]): Promise<string> {
   const threads = integerOption(values.threads, "--threads", 1);
   const seed = integerOption(values.seed, "--seed", 0);
   using model = await loadModel(path, { threads });
-  using inputs = buildInputs(model, { inputs: values.input, shapes: values.shape, seed });
+  const images = await imageInputs(model, { inputs: values.input, shapes: values.shape });
+  using inputs = buildInputs(model, { inputs: values.input, shapes: values.shape, seed, images });
   using request = model.createRequest();
   const start = performance.now();
   const outputs = request.runSync(inputs.tensors);
