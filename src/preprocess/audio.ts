@@ -7,8 +7,8 @@
  *
  * Decoding and resampling are wavefile's (an optional peer dependency imported on first use):
  * every PCM bit depth from 8 to 32 bits, 32- and 64-bit float, A-law, mu-law and IMA ADPCM, in
- * RIFF, RIFX or RF64 containers. What is done here is the choice of steps: decode to float,
- * average the channels to mono, then resample the one channel (cheaper than resampling each).
+ * RIFF, RIFX or RF64 containers. What is done here is the choice of steps: unpack, average the
+ * channels to mono as floats, then resample the one channel (cheaper than resampling each).
  */
 import { readFileSync } from "node:fs";
 import type { WaveFile } from "wavefile";
@@ -59,12 +59,11 @@ export async function readWav(source: WavSource, options: ReadWavOptions = {}): 
   }
   const format = wav.fmt as { numChannels: number; sampleRate: number };
   const found = { sampleRate: format.sampleRate, channels: format.numChannels, bitDepth: wav.bitDepth };
-  toFloat(wav);
-  let samples = mixDown(wav.getSamples(false, Float32Array) as unknown as Float32Array | Float32Array[], found.channels);
+  decodeCompressed(wav);
+  let samples = mixDown(wav.getSamples(false, Float64Array) as unknown as Float64Array | Float64Array[], wav.bitDepth);
   const sampleRate = target === "source" ? found.sampleRate : target;
   if (sampleRate !== found.sampleRate && samples.length > 0) {
-    const mono = new WaveFileClass();
-    mono.fromScratch(1, found.sampleRate, "32f", samples);
+    const mono = new WaveFileClass(floatWav(samples, found.sampleRate));
     mono.toSampleRate(sampleRate, { method });
     samples = mono.getSamples(false, Float32Array) as unknown as Float32Array;
   }
@@ -90,29 +89,61 @@ async function waveFileClass(): Promise<typeof WaveFile> {
   return found;
 }
 
-/** Compressed codes are decoded, integer PCM scaled: afterwards every sample is a float in [-1, 1]. */
-function toFloat(wav: WaveFile): void {
-  switch (wav.bitDepth) {
-    case "4":
-      return wav.fromIMAADPCM("32f");
-    case "8a":
-      return wav.fromALaw("32f");
-    case "8m":
-      return wav.fromMuLaw("32f");
-    case "32f":
-      return;
-    default:
-      return wav.toBitDepth("32f");
-  }
+/** A-law, mu-law and IMA ADPCM become 16-bit PCM (wavefile's codecs); PCM and float are read as they are. */
+function decodeCompressed(wav: WaveFile): void {
+  if (wav.bitDepth === "4") wav.fromIMAADPCM();
+  else if (wav.bitDepth === "8a") wav.fromALaw();
+  else if (wav.bitDepth === "8m") wav.fromMuLaw();
 }
 
-function mixDown(samples: Float32Array | Float32Array[], channels: number): Float32Array {
-  if (!Array.isArray(samples)) return samples;
-  if (channels === 1 || samples.length === 1) return samples[0]!;
-  const mono = new Float32Array(samples[0]!.length);
-  for (const channel of samples) for (let i = 0; i < mono.length; i++) mono[i]! += channel[i]!;
-  for (let i = 0; i < mono.length; i++) mono[i]! /= samples.length;
+/**
+ * The mean of the channels as floats in [-1, 1]. wavefile unpacks the samples of any bit depth;
+ * integers are scaled here as its toBitDepth("32f") scales them (8-bit is unsigned, centred on
+ * 128), in one pass with the mixdown: toBitDepth plus getSamples take ten times longer.
+ */
+function mixDown(channels: Float64Array | Float64Array[], bitDepth: string): Float32Array {
+  const all = Array.isArray(channels) ? channels : [channels];
+  const float = bitDepth === "32f" || bitDepth === "64";
+  const bits = Number(bitDepth);
+  const offset = bitDepth === "8" ? 128 : 0;
+  const positive = float ? 1 : 2 ** (bits - 1) - 1;
+  const negative = float ? 1 : 2 ** (bits - 1);
+  const mono = new Float32Array(all[0]!.length);
+  for (let i = 0; i < mono.length; i++) {
+    let sum = 0;
+    for (const channel of all) {
+      const v = channel[i]! - offset;
+      sum += v > 0 ? v / positive : v / negative;
+    }
+    mono[i] = sum / all.length;
+  }
   return mono;
+}
+
+/**
+ * The samples as a mono float32 WAV file, for wavefile to resample. wavefile's fromScratch packs
+ * them one by one, which takes longer than the resampling itself; the file is only a 44-byte
+ * header before the samples' bytes (little-endian, as every platform Tessera runs on).
+ */
+function floatWav(samples: Float32Array, rate: number): Uint8Array {
+  const bytes = new Uint8Array(44 + samples.byteLength);
+  const view = new DataView(bytes.buffer);
+  const ascii = (at: number, text: string) => [...text].forEach((c, i) => view.setUint8(at + i, c.charCodeAt(0)));
+  ascii(0, "RIFF");
+  view.setUint32(4, 36 + samples.byteLength, true);
+  ascii(8, "WAVE");
+  ascii(12, "fmt ");
+  view.setUint32(16, 16, true); // the fmt chunk's size
+  view.setUint16(20, 3, true); // IEEE float
+  view.setUint16(22, 1, true); // channels
+  view.setUint32(24, rate, true);
+  view.setUint32(28, rate * 4, true); // bytes per second
+  view.setUint16(32, 4, true); // bytes per frame
+  view.setUint16(34, 32, true); // bits per sample
+  ascii(36, "data");
+  view.setUint32(40, samples.byteLength, true);
+  new Float32Array(bytes.buffer, 44).set(samples);
+  return bytes;
 }
 
 function bytesOf(source: WavSource): Uint8Array {
