@@ -39,7 +39,7 @@ export async function embed(model: rt.Model, tokenizer: TextTokenizer, texts: re
     const norm = Math.hypot(...sum.map((v) => v / count));
     return sum.map((v) => v / count / norm);
   });
-  for (const t of Object.values(inputs)) t.dispose();
+  for (const t of [...Object.values(inputs), last_hidden_state!]) t.dispose();
   return rows;
 }
 

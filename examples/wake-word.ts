@@ -52,10 +52,10 @@ for (const word of args.word.split(",")) {
   const [, span, width] = head.inputs[0]!.shape as number[]; // [1, 16, 96]
   const scores: { time: number; score: number }[] = [];
   for (let end = span! - 1; end < count; end++) {
-    const input = rt.tensor(embeddings.slice((end - span! + 1) * width!, (end + 1) * width!), { shape: [1, span!, width!] });
-    const out = head.runSync<rt.Tensor>({ [head.inputNames[0]!]: input });
+    using input = rt.tensor(embeddings.slice((end - span! + 1) * width!, (end + 1) * width!), { shape: [1, span!, width!] });
+    using score = head.runSync<rt.Tensor>({ [head.inputNames[0]!]: input })[head.outputNames[0]!]!;
     // The score belongs to the audio that ends with this embedding's window.
-    scores.push({ time: ((end * step + window) * melFrame) / rate - 1, score: (out[head.outputNames[0]!]!.toTypedArray() as Float32Array)[0]! });
+    scores.push({ time: ((end * step + window) * melFrame) / rate - 1, score: (score.toTypedArray() as Float32Array)[0]! });
   }
   const hits = peaksAbove(scores, threshold);
   const best = scores.reduce((a, b) => (b.score > a.score ? b : a), { time: 0, score: 0 });

@@ -55,7 +55,7 @@ export async function readWav(source: WavSource, options: ReadWavOptions = {}): 
   try {
     wav.fromBuffer(bytes);
   } catch (cause) {
-    throw new InvalidArgumentError(`${describe(source)} is not a WAV file wavefile can read: ${(cause as Error).message}`, { cause });
+    throw new InvalidArgumentError(`wavefile cannot read ${describe(source)} as WAV: ${(cause as Error).message}`, { cause });
   }
   const format = wav.fmt as { numChannels: number; sampleRate: number };
   const found = { sampleRate: format.sampleRate, channels: format.numChannels, bitDepth: wav.bitDepth };

@@ -142,7 +142,7 @@ export async function loadTokenizer(source: TokenizerSource, options: LoadTokeni
   try {
     tokenizer = new Tokenizer(json, config);
   } catch (cause) {
-    throw new InvalidArgumentError(`${describe(source)} is not a tokenizer @huggingface/tokenizers can read: ${(cause as Error).message}`, { cause });
+    throw new InvalidArgumentError(`@huggingface/tokenizers cannot read ${describe(source)} as a tokenizer: ${(cause as Error).message}`, { cause });
   }
   return new TextTokenizer(tokenizer, json, config);
 }
@@ -218,7 +218,7 @@ function readJson(source: string | URL | Record<string, unknown>, what: string):
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new InvalidArgumentError(`${describe(source)} is not JSON: ${(cause as Error).message}`, { cause });
+    throw new InvalidArgumentError(`${what} at ${describe(source)} is not JSON: ${(cause as Error).message}`, { cause });
   }
 }
 
