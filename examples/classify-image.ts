@@ -32,8 +32,8 @@ export async function classify(model: rt.Model, image: Uint8Array, k = 5): Promi
     .slice(0, k);
 }
 
-export function loadClassifier(): Promise<rt.Model> {
-  return rt.loadModel(ocrAsset("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
+export async function loadClassifier(): Promise<rt.Model> {
+  return rt.loadModel(await ocrAsset("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
 }
 
 if (import.meta.main) {

@@ -24,8 +24,8 @@ export class Ocr implements Disposable {
   private constructor(private readonly detector: rt.Model, private readonly recogniser: rt.Model, private readonly characters: string[]) {}
 
   static async load(): Promise<Ocr> {
-    const characters = readFileSync(ocrAsset("ppocr_keys_v1.txt"), "utf8").split(/\r?\n/).filter((c) => c !== "");
-    const [detector, recogniser] = await Promise.all([rt.loadModel(ocrAsset("ch_PP-OCRv4_det_infer.onnx")), rt.loadModel(ocrAsset("ch_PP-OCRv4_rec_infer.onnx"))]);
+    const characters = readFileSync(await ocrAsset("ppocr_keys_v1.txt"), "utf8").split(/\r?\n/).filter((c) => c !== "");
+    const [detector, recogniser] = await Promise.all([rt.loadModel(await ocrAsset("ch_PP-OCRv4_det_infer.onnx")), rt.loadModel(await ocrAsset("ch_PP-OCRv4_rec_infer.onnx"))]);
     return new Ocr(detector, recogniser, characters);
   }
 

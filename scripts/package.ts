@@ -98,12 +98,17 @@ const manifest = {
     ".": { types: "./src/index.d.ts", default: "./src/index.js" },
     "./ort": { types: "./src/ort/index.d.ts", default: "./src/ort/index.js" },
     "./preprocess/image": { types: "./src/preprocess/image.d.ts", default: "./src/preprocess/image.js" },
+    "./preprocess/text": { types: "./src/preprocess/text.d.ts", default: "./src/preprocess/text.js" },
+    "./preprocess/audio": { types: "./src/preprocess/audio.d.ts", default: "./src/preprocess/audio.js" },
     "./embedded/*": { types: "./embedded/*.d.ts", default: "./embedded/*.js" },
     "./package.json": "./package.json",
   },
   types: "./src/index.d.ts",
   // tessera/ort registers Tessera with onnxruntime's JavaScript API, which this package provides.
   dependencies: developer.dependencies,
+  // tessera/preprocess/* import these on first use; "import tessera" never needs them.
+  peerDependencies: developer.peerDependencies,
+  peerDependenciesMeta: developer.peerDependenciesMeta,
   bin: { tessera: "src/cli/tessera.js" },
   files: ["bindings", "src", "embedded", "prebuilds", "README.md"],
   engines: { bun: ">=1.4.0", deno: ">=2.9.0" },

@@ -65,6 +65,11 @@ describe("the tarball", () => {
     expect(manifest.exports["./ort"]).toEqual({ types: "./src/ort/index.d.ts", default: "./src/ort/index.js" });
     expect(manifest.exports["./preprocess/image"]).toEqual({ types: "./src/preprocess/image.d.ts", default: "./src/preprocess/image.js" });
     expect(manifest.dependencies).toEqual(developer.dependencies);
+    for (const entry of ["text", "audio"]) {
+      expect(manifest.exports[`./preprocess/${entry}`]).toEqual({ types: `./src/preprocess/${entry}.d.ts`, default: `./src/preprocess/${entry}.js` });
+    }
+    expect(manifest.peerDependencies).toEqual(developer.peerDependencies);
+    expect(Object.values(manifest.peerDependenciesMeta).every((meta) => (meta as { optional?: boolean }).optional)).toBe(true);
     expect(manifest.exports["./embedded/*"]).toEqual({ types: "./embedded/*.d.ts", default: "./embedded/*.js" });
     expect(manifest.bin).toEqual({ tessera: "src/cli/tessera.js" });
     expect(Object.keys(manifest.engines).sort()).toEqual(["bun", "deno"]);

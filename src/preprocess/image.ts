@@ -12,10 +12,11 @@
  */
 import type { Sharp } from "sharp";
 import { dtypeInfo, hasFloat16Array, type TypedArray } from "../dtype.ts";
-import { ExtensionError, InvalidArgumentError, IOError, ShapeError } from "../errors.ts";
+import { InvalidArgumentError, IOError, ShapeError } from "../errors.ts";
 import type { Model, TensorInfo } from "../model.ts";
 import { toFloat16Bits } from "../packing.ts";
 import { type Tensor, tensor } from "../tensor.ts";
+import { optionalPackage } from "./optional-package.ts";
 
 export type ImageSource = string | Uint8Array | ArrayBuffer;
 export type ImageLayout = "NCHW" | "NHWC";
@@ -61,18 +62,10 @@ export interface ImagePlan {
 }
 
 type SharpModule = typeof import("sharp").default;
-let sharpModule: Promise<SharpModule> | undefined;
 
 /** sharp, loaded once on first use; a missing install is an ExtensionError that says what to do. */
-export function loadSharp(): Promise<SharpModule> {
-  sharpModule ??= import("sharp").then(
-    (module) => module.default,
-    (error: unknown) => {
-      sharpModule = undefined;
-      throw new ExtensionError("tessera/preprocess/image needs the optional package sharp: run `bun add sharp` or `npm install sharp`", { cause: error });
-    },
-  );
-  return sharpModule;
+export async function loadSharp(): Promise<SharpModule> {
+  return (await optionalPackage("sharp", "^0.35.0", "tessera/preprocess/image", () => import("sharp"))).default;
 }
 
 /**
