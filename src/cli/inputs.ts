@@ -11,7 +11,7 @@ import { IOError, NotImplementedError, RuntimeException, ShapeError, TypeError a
 import type { DimValue, Model, TensorInfo } from "../model.ts";
 import { type Tensor, tensor } from "../tensor.ts";
 import { UsageError } from "./args.ts";
-import { readNpy } from "./npy.ts";
+import { decodeNpy as readNpy } from "../npy.ts";
 import { randomStream, seededTensor } from "../random.ts";
 
 export interface InputSpecs {

@@ -11,7 +11,7 @@ import type { MapKey, MapValue, Value, ValueMap } from "../run-values.ts";
 import { Tensor } from "../tensor.ts";
 import { integerOption, modelPath } from "./args.ts";
 import { buildInputs, type InputDescription } from "./inputs.ts";
-import { npyCanHold, writeNpy } from "./npy.ts";
+import { encodeNpy as writeNpy, npyCanHold } from "../npy.ts";
 import { table } from "./table.ts";
 import { formatSummary, summariseValues, type ValueSummary } from "./values.ts";
 
