@@ -367,6 +367,8 @@ export class Model extends NativeHandle {
    * both are yours to dispose. A name the model has no input for, or a bytes source with none, is
    * InvalidArgumentError; a rank that differs from the input's, or a dim the model fixes to
    * another size, is ShapeError. Shapes given earlier (loadModel's inputShapes) are replaced.
+   * For this, a model loaded from bytes keeps them referenced while it lives (the library holds
+   * its own copy): a caller short of memory loads from a path instead.
    */
   reshape(shapes: InputShapes): Model {
     this.guard();

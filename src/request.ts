@@ -40,7 +40,7 @@ export type MapLike = ReadonlyMap<MapKey, MapValue> | Readonly<Record<string, Ma
 export type InputValue = TensorLike | ElementsLike | MapLike;
 /** By name, by position ({ 0: data }), or an array in the model's order. */
 export type Inputs = Record<string | number, InputValue> | readonly InputValue[];
-/** Tensors that a run fills in place: by output name, or an array in the model's output order. */
+/** Tensors that a run fills in place: by output name or position, or an array in the model's output order. */
 export type OutputTargets = Record<string, TensorLike> | readonly (TensorLike | null | undefined)[];
 export type RequestStatus = "READY" | "RUNNING" | "FAULT";
 /** Called when a run started by infer() ends: "READY" and null, or "FAULT" and its error. */
