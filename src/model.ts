@@ -356,7 +356,7 @@ export class Model extends NativeHandle {
    * reference, not copied (models are large): reshape() reads them again, as they are then.
    */
   fromSource(source: ModelSource, options: LoadOptions): this {
-    this.#origin = { source, options };
+    this.#origin = { source, options: { ...options } }; // the caller may change theirs later
     return this;
   }
 
