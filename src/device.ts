@@ -113,6 +113,17 @@ export function devices(): DeviceInfo[] {
   return Array.from({ length: count }, (_, index) => describe(outPointer((slot) => lib.tsr_device_get(index, slot))));
 }
 
+/** devices() under the name other runtimes' users look for. */
+export const listDevices: () => DeviceInfo[] = devices;
+
+/**
+ * The devices' names, as OpenVINO's Core.available_devices lists them, in Tessera's spelling:
+ * ["cpu", "vulkan:0", ...]. Only the CPU runs models today; Vulkan devices are listed as found.
+ */
+export function getAvailableDevices(): string[] {
+  return devices().map((device) => (device.platform === "cpu" ? "cpu" : device.id));
+}
+
 /** Host facts and every device: what `tessera devices` prints. */
 export function getLocalInfo(): HostInfo & { devices: DeviceInfo[] } {
   return { ...hostInfo(), devices: devices() };

@@ -12,9 +12,11 @@ export {
   type DeviceInfo,
   type DeviceKind,
   devices,
+  getAvailableDevices,
   getLocalInfo,
   hostInfo,
   type HostInfo,
+  listDevices,
   type Platform,
   platforms,
 } from "./device.ts";
@@ -34,6 +36,7 @@ export { nativeStats, type NativeStats } from "./stats.ts";
 export {
   compileModel,
   type DimValue,
+  type InputShapes,
   loadModel,
   loadModelSync,
   type LoadOptions,
@@ -45,6 +48,9 @@ export {
   type Quantization as QuantizationInfo,
   type TensorInfo,
 } from "./model.ts";
+export { getModelInfo, type ModelInfo } from "./model-info.ts";
+export { guessModelKind, type KindFacts, type KindGuess, type ModelKind } from "./model-kind.ts";
+export { queryModel, type QueryResult } from "./query-model.ts";
 export {
   type ElementsLike,
   InferRequest,
@@ -64,6 +70,9 @@ export {
   type ValueMap,
 } from "./request.ts";
 export { disposeValue } from "./run-values.ts";
+export { decodeNpy, encodeNpy, type NpyArray, npyCanHold, readNpy, writeNpy } from "./npy.ts";
+/** Builds ONNX models in TypeScript: rt.onnx.buildModel(graph) with an rt.onnx.GraphBuilder. */
+export * as onnx from "./onnx/builder.ts";
 export { optionalFromOnnx, sequenceFromOnnx } from "./onnx/values.ts";
 export { AsyncInferQueue, type QueueCallback } from "./queue.ts";
 export { memorySample, type MemoryMonitor, type MemorySample, monitorMemory, processRssBytes } from "./memory-monitor.ts";

@@ -3,7 +3,7 @@
  * options, and everything the library knows about a model before it runs: signature, TensorInfo
  * with symbolic shapes, operations, metadata, and shape queries.
  */
-import { errorFromStatus, InvalidArgumentError } from "./errors.ts";
+import { errorFromStatus, InvalidArgumentError, InvalidStateError } from "./errors.ts";
 import { type DType, dtypeFromCode } from "./dtype.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
 import { check, cString, lib, native, outI32, outPointer, outString, type Pointer } from "./native.ts";
@@ -12,6 +12,7 @@ import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, ty
 import { RunGate } from "./run-gate.ts";
 import { checkOptionKeys } from "./option-keys.ts";
 import { runOptionsFrom } from "./run-options.ts";
+import { devicesFromArgument, tesseraDeviceName } from "./device-names.ts";
 
 export interface LoadOptions {
   /** "cpu", "auto", or a list; Vulkan devices are not available for models yet. */
@@ -34,10 +35,18 @@ export interface LoadOptions {
   profiling?: boolean;
   /** Events each request's ring keeps (default 65536); the oldest are overwritten beyond it. */
   profileBufferSize?: number;
+  /**
+   * Shapes for inputs (by name, or an array in input order), fixed before shape inference, so
+   * the graph is inferred and its memory planned once for them; what model.reshape() loads with.
+   * Symbols an input shares with others are fixed in all of them.
+   */
+  inputShapes?: InputShapes;
 }
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
 export type DimValue = number | string;
+/** Shapes for a model's inputs: by name, or an array in input order. */
+export type InputShapes = Readonly<Record<string, readonly DimValue[]>> | readonly (readonly DimValue[])[];
 
 export interface Quantization {
   scheme: "per-tensor" | "per-channel";
@@ -104,6 +113,7 @@ const optionKeys: Record<keyof LoadOptions, string> = {
   scheduler: "scheduler",
   profiling: "profiling",
   profileBufferSize: "profile_buffer_size",
+  inputShapes: "input_shapes",
 };
 
 const loadOptionNames = new Set(Object.keys(optionKeys));
@@ -122,7 +132,8 @@ const foreignLoadOptions: Record<string, string> = {
  */
 function checkLoadOptions(options: unknown): asserts options is LoadOptions {
   if (typeof options === "string") {
-    throw new InvalidArgumentError(`load options must be an object, not the string '${options}': to choose a device, pass { devices: "${options.toLowerCase()}" }`);
+    const device = tesseraDeviceName(options) ?? options.toLowerCase();
+    throw new InvalidArgumentError(`load options must be an object, not the string '${options}': to choose a device, pass { devices: "${device}" }`);
   }
   checkOptionKeys(options, loadOptionNames, "load option", (key) => foreignLoadOptions[key]);
 }
@@ -135,7 +146,8 @@ function nativeOptions(options: LoadOptions): Pointer {
     for (const [key, value] of Object.entries(options)) {
       if (value === undefined) continue;
       const nativeKey = optionKeys[key as keyof LoadOptions];
-      const text = Array.isArray(value) ? value.join(",") : String(value);
+      const text = key === "inputShapes" ? shapeSpec(value as InputShapes)
+        : Array.isArray(value) ? value.join(",") : String(value);
       check(lib.tsr_options_set(handle, cString(nativeKey), cString(text)));
     }
     return handle;
@@ -149,6 +161,24 @@ function sourceBytes(source: Uint8Array | ArrayBuffer): Uint8Array {
   return source instanceof Uint8Array ? source : new Uint8Array(source);
 }
 
+/**
+ * Input shapes as the library takes them: "x=8,3,224,224;#1=N,4" (by name, or by position).
+ * Names that would break that text are refused.
+ */
+function shapeSpec(shapes: InputShapes): string {
+  if (shapes === null || typeof shapes !== "object") {
+    throw new InvalidArgumentError("input shapes must be a record of shapes by input name, or an array of shapes in input order");
+  }
+  const entries = Array.isArray(shapes)
+    ? shapes.map((shape, i) => [`#${i}`, shape] as const)
+    : Object.entries(shapes as Record<string, readonly DimValue[]>);
+  return entries.map(([name, shape]) => {
+    if (name.includes("=") || name.includes(";")) throw new InvalidArgumentError(`input name '${name}' cannot be given here`);
+    if (!Array.isArray(shape)) throw new InvalidArgumentError(`the shape given for input '${name}' must be an array of dims`);
+    return `${name}=${shape.map(String).join(",")}`;
+  }).join(";");
+}
+
 /** Loads a model synchronously: a .onnx path, a model folder, or the bytes of a model. */
 export function loadModelSync(source: ModelSource, options: LoadOptions = {}): Model {
   const handle = nativeOptions(options);
@@ -159,7 +189,7 @@ export function loadModelSync(source: ModelSource, options: LoadOptions = {}): M
         const bytes = sourceBytes(source);
         return lib.tsr_model_load_bytes(bytes.length ? bytes : null, bytes.length, handle, slot);
       });
-    return new Model(pointer);
+    return new Model(pointer).fromSource(source, options);
   } finally {
     lib.tsr_options_destroy(handle);
   }
@@ -170,10 +200,27 @@ export function loadModelSync(source: ModelSource, options: LoadOptions = {}): M
  * execute models today (the Vulkan backend does not run models yet), so `devices` absent or
  * "auto" picks "cpu"; a list keeps the CPU and drops Vulkan devices after it; a request that
  * names only Vulkan devices is NotImplementedError, as loadModel's is.
+ *
+ * The device may come as the second argument, as OpenVINO's compile_model(model, "AUTO") passes
+ * it: "AUTO" (any case), "AUTO:GPU,CPU" (a priority list, read as Tessera's device list), or
+ * Tessera's names ("cpu", "vulkan:0", "vulkan:0,cpu"). OpenVINO's "CPU" and "GPU" are refused
+ * with Tessera's spelling ("cpu", "vulkan:0"), MULTI: and HETERO: with the device list to pass.
  */
-export async function compileModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
+export async function compileModel(source: ModelSource, options?: LoadOptions): Promise<Model>;
+export async function compileModel(source: ModelSource, device: string, options?: LoadOptions): Promise<Model>;
+export async function compileModel(source: ModelSource, deviceOrOptions: string | LoadOptions = {}, more: LoadOptions = {}): Promise<Model> {
+  const options = typeof deviceOrOptions === "string" ? withDevice(deviceOrOptions, more) : deviceOrOptions;
   checkLoadOptions(options); // before the spread below, which would take a string apart
   return await loadModel(source, { ...options, devices: chooseDevices(options.devices) });
+}
+
+/** Options with the devices a device argument names; naming them twice is refused. */
+function withDevice(device: string, options: LoadOptions): LoadOptions {
+  checkLoadOptions(options);
+  if (options.devices !== undefined) {
+    throw new InvalidArgumentError(`the device is given twice: as the argument "${device}" and as the option devices ${JSON.stringify(options.devices)}`);
+  }
+  return { ...options, devices: devicesFromArgument(device) };
 }
 
 function chooseDevices(devices: LoadOptions["devices"]): string | string[] {
@@ -206,7 +253,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     const result = outI32((slot) => lib.tsr_job_result(job, slot));
     // The job failed on a worker thread: its message travels in the job, not in tsr_last_error.
     if (result !== 0) throw errorFromStatus(result, outString((slot) => lib.tsr_job_error(job, slot)));
-    return new Model(outPointer((slot) => lib.tsr_job_take_model(job, slot)));
+    return new Model(outPointer((slot) => lib.tsr_job_take_model(job, slot))).fromSource(source, options);
   } finally {
     lib.tsr_job_destroy(job);
     activity.loads--;
@@ -216,7 +263,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
 const modelString = { name: 0, producerName: 1, producerVersion: 2, domain: 3, docString: 4 } as const;
 const modelNumber = {
   irVersion: 0, modelVersion: 1, opsetCount: 2, metadataCount: 3, inputCount: 4, outputCount: 5,
-  operationCount: 6, isDynamic: 7, parameterCount: 8, copyCount: 9,
+  operationCount: 6, isDynamic: 7, parameterCount: 8, copyCount: 9, parameterBytes: 10,
 } as const;
 const infoNumber = {
   kind: 0, dtype: 1, rank: 2, byteSize: 3, alignment: 4, padding: 5, isConstant: 6, optOut: 7,
@@ -253,9 +300,13 @@ export class Model extends NativeHandle {
   readonly isDynamic: boolean;
   /** Elements in all initializers. */
   readonly parameterCount: number;
+  /** Bytes all initializers hold, as stored (packed types packed). */
+  readonly parameterBytes: number;
   #operations: Operation[] | null = null;
   #copies: Copy[] | null = null;
   #signature: Signature | null = null;
+  /** What it was loaded from, and how, for reshape(); null until the loader sets it. */
+  #origin: { source: ModelSource; options: LoadOptions } | null = null;
   /** Requests kept for run() and runSync(), so that each call does not create one. */
   readonly #idle: InferRequest[] = [];
   /** @internal Closed while any request of this model runs: the native model outlives its runs. */
@@ -276,6 +327,7 @@ export class Model extends NativeHandle {
     this.modelVersion = number(modelNumber.modelVersion);
     this.isDynamic = number(modelNumber.isDynamic) !== 0;
     this.parameterCount = number(modelNumber.parameterCount);
+    this.parameterBytes = number(modelNumber.parameterBytes);
     this.opsets = Array.from({ length: number(modelNumber.opsetCount) }, (_, i) => {
       const domain = new BigUint64Array(1);
       const version = new BigInt64Array(1);
@@ -297,6 +349,32 @@ export class Model extends NativeHandle {
 
   protected get kind(): string {
     return "Model";
+  }
+
+  /**
+   * @internal Remembers the source and options the model was loaded with. The bytes are kept by
+   * reference, not copied (models are large): reshape() reads them again, as they are then.
+   */
+  fromSource(source: ModelSource, options: LoadOptions): this {
+    this.#origin = { source, options: { ...options } }; // the caller may change theirs later
+    return this;
+  }
+
+  /**
+   * A new model, loaded again from this one's source and options with these input shapes fixed
+   * (OpenVINO's Model.reshape): by input name or in input order, e.g. { input: [8, 3, 224, 224] }.
+   * The graph is inferred and its memory planned once for them. This model is left as it is, and
+   * both are yours to dispose. A name the model has no input for, or a bytes source with none, is
+   * InvalidArgumentError; a rank that differs from the input's, or a dim the model fixes to
+   * another size, is ShapeError. Shapes given earlier (loadModel's inputShapes) are replaced.
+   * For this, a model loaded from bytes keeps them referenced while it lives (the library holds
+   * its own copy): a caller short of memory loads from a path instead.
+   */
+  reshape(shapes: InputShapes): Model {
+    this.guard();
+    const origin = this.#origin;
+    if (!origin) throw new InvalidStateError("this model does not know what it was loaded from, so it cannot be loaded again");
+    return loadModelSync(origin.source, { ...origin.options, inputShapes: shapes });
   }
 
   #number(pointer: Pointer, key: number): number {
@@ -379,17 +457,10 @@ export class Model extends NativeHandle {
    * The shape `output` takes when the inputs have the given shapes (by name, or an array in
    * input order). Dims the inputs do not decide stay symbolic (text).
    */
-  inferShape(output: string, inputShapes: Record<string, readonly DimValue[]> | readonly (readonly DimValue[])[]): DimValue[] {
+  inferShape(output: string, inputShapes: InputShapes): DimValue[] {
     const pointer = this.guard();
-    const entries = Array.isArray(inputShapes)
-      ? inputShapes.map((shape, i) => [`#${i}`, shape] as const)
-      : Object.entries(inputShapes);
-    const spec = entries.map(([name, shape]) => {
-      if (name.includes("=") || name.includes(";")) throw new InvalidArgumentError(`input name '${name}' cannot be given here`);
-      return `${name}=${shape.map(String).join(",")}`;
-    }).join(";");
     const outputName = cString(output);
-    const specText = cString(spec);
+    const specText = cString(shapeSpec(inputShapes));
     const length = new Uint32Array(1);
     check(lib.tsr_model_infer_shape(pointer, outputName, specText, null, 0, length));
     const buffer = new Uint8Array(length[0]! + 1);
@@ -443,6 +514,22 @@ export class Model extends NativeHandle {
     }
   }
 
+  /** run() under OpenVINO's name (request.infer(inputs) there returns the results by output name). */
+  async infer<T extends Value = Value>(inputs: Inputs, options: RunOptions | readonly string[] = {}): Promise<Outputs<T>> {
+    return await this.run<T>(inputs, options);
+  }
+
+  /**
+   * The model as a function of its inputs, for code in the style of OpenVINO's compiled(inputs):
+   * `const compiled = model.callable(); await compiled({ x })`. It calls run(), so the model
+   * must stay undisposed while the function is in use. (A Model cannot itself be called: a class
+   * instance is not a function in JavaScript.)
+   */
+  callable<T extends Value = Value>(): (inputs: Inputs, options?: RunOptions | readonly string[]) => Promise<Outputs<T>> {
+    this.guard();
+    return (inputs, options = {}) => this.run<T>(inputs, options);
+  }
+
   /** Runs once on the calling thread; options and `T` as run(). */
   runSync<T extends Value = Value>(inputs: Inputs, options: RunOptions | readonly string[] = {}): Outputs<T> {
     const chosen = runOptionsFrom(options, this.outputNames);
@@ -483,6 +570,7 @@ export class Model extends NativeHandle {
       outputs: this.outputs,
       isDynamic: this.isDynamic,
       parameterCount: this.parameterCount,
+      parameterBytes: this.parameterBytes,
       operations: this.operations,
       partition: this.partition,
       copies: this.copies,

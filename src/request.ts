@@ -38,9 +38,9 @@ export type ElementsLike = readonly Tensor[] | null;
 export type MapLike = ReadonlyMap<MapKey, MapValue> | Readonly<Record<string, MapValue>>;
 /** A value for one model input. */
 export type InputValue = TensorLike | ElementsLike | MapLike;
-/** By name, or an array in the model's order. */
-export type Inputs = Record<string, InputValue> | readonly InputValue[];
-/** Tensors that a run fills in place: by output name, or an array in the model's output order. */
+/** By name, by position ({ 0: data }), or an array in the model's order. */
+export type Inputs = Record<string | number, InputValue> | readonly InputValue[];
+/** Tensors that a run fills in place: by output name or position, or an array in the model's output order. */
 export type OutputTargets = Record<string, TensorLike> | readonly (TensorLike | null | undefined)[];
 export type RequestStatus = "READY" | "RUNNING" | "FAULT";
 /** Called when a run started by infer() ends: "READY" and null, or "FAULT" and its error. */
@@ -568,7 +568,12 @@ function unknownName(role: string, name: string, ports: readonly Port[]): Invali
   return new InvalidArgumentError(`the model has no ${role} named '${name}' (${role}s: ${ports.map((p) => p.name).join(", ")})`);
 }
 
-/** The given values by port index, from an array in model order or a record by name. */
+/**
+ * The given values by port index, from an array in model order or a record by name. A record may
+ * key a value by position instead ({ 0: data }), as OpenVINO's infer({ 0: data }) does; a name
+ * wins over a position when a port is named "0". The same port given twice, by name and by
+ * position, is refused rather than one of them dropped.
+ */
 function collect(values: object, ports: readonly Port[], index: ReadonlyMap<string, number>, role: string): unknown[] {
   if (Array.isArray(values)) {
     if (values.length > ports.length) {
@@ -577,13 +582,27 @@ function collect(values: object, ports: readonly Port[], index: ReadonlyMap<stri
     return values;
   }
   if (values === null || typeof values !== "object" || ArrayBuffer.isView(values) || values instanceof Tensor) {
-    throw new InvalidArgumentError(`${role}s must be an array in model order or a record by name`);
+    throw new InvalidArgumentError(`${role}s must be an array in model order or a record by name or position`);
   }
   const out: unknown[] = [];
-  for (const [name, value] of Object.entries(values)) {
-    const i = index.get(name);
-    if (i === undefined) throw unknownName(role, name, ports);
+  const keys: string[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    const i = index.get(key) ?? positionOf(key, ports, role);
+    if (keys[i] !== undefined) {
+      throw new InvalidArgumentError(`${role} '${ports[i]!.name}' is given twice: as '${keys[i]}' and as '${key}' (by name and by position)`);
+    }
+    keys[i] = key;
     out[i] = value;
   }
   return out;
+}
+
+/** The port a key that is no port's name stands for: a position ("0", "1"), or an error. */
+function positionOf(key: string, ports: readonly Port[], role: string): number {
+  if (!/^(?:0|[1-9]\d*)$/.test(key)) throw unknownName(role, key, ports);
+  const i = Number(key);
+  if (i >= ports.length) {
+    throw new InvalidArgumentError(`${role} ${i} does not exist: the model has ${ports.length} ${role}s (${ports.map((p) => p.name).join(", ")})`);
+  }
+  return i;
 }

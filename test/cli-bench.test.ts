@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeNpy } from "../src/cli/npy.ts";
+import { encodeNpy as writeNpy } from "../src/npy.ts";
 import * as rt from "../src/index.ts";
 import { buildModel, GraphBuilder } from "../src/onnx/builder.ts";
 import { addRelu } from "./support/models.ts";

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readNpy, writeNpy } from "../src/cli/npy.ts";
+import { decodeNpy as readNpy, encodeNpy as writeNpy } from "../src/npy.ts";
 import type { DType, TypedArray } from "../src/dtype.ts";
 import { NotImplementedError, type RuntimeException, TypeError as TesseraTypeError } from "../src/errors.ts";
 import { repo, scratchDir } from "./support/paths.ts";

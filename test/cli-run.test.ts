@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildInputs } from "../src/cli/inputs.ts";
-import { writeNpy } from "../src/cli/npy.ts";
+import { encodeNpy as writeNpy } from "../src/npy.ts";
 import * as rt from "../src/index.ts";
 import { attr, buildModel, GraphBuilder } from "../src/onnx/builder.ts";
 import { addRelu } from "./support/models.ts";

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { join } from "node:path";
 import { libraryFileName } from "../bindings/location.ts";
 import { buildInputs } from "../src/cli/inputs.ts";
-import { readNpy, writeNpy } from "../src/cli/npy.ts";
+import { decodeNpy as readNpy, encodeNpy as writeNpy } from "../src/npy.ts";
 import * as rt from "../src/index.ts";
 import { addRelu } from "./support/models.ts";
 import { builtExecutable, buildExecutable } from "./support/executable.ts";

@@ -80,10 +80,18 @@ describe("option keys that are not options", () => {
   });
 });
 
-describe("compileModel(model, \"CPU\"): OpenVINO's device argument", () => {
-  test("is refused with the options object that names the device", async () => {
-    await expect(rt.compileModel(bytes, "CPU" as never)).rejects.toThrow(`load options must be an object, not the string 'CPU': to choose a device, pass { devices: "cpu" }`);
-    expect(() => rt.loadModelSync(bytes, "CPU" as never)).toThrow(rt.InvalidArgumentError);
+describe("compileModel(model, \"CPU\"): OpenVINO's device name", () => {
+  // Tessera takes a device argument ("AUTO", "cpu"; test/seed-helpers.test.ts), but names devices
+  // "cpu" and "vulkan:N": OpenVINO's "CPU" and "GPU" are refused with that spelling, not guessed at.
+  test("is refused with Tessera's name for the device", async () => {
+    await expect(rt.compileModel(bytes, "CPU")).rejects.toThrow(rt.InvalidArgumentError);
+    await expect(rt.compileModel(bytes, "CPU")).rejects.toThrow(`device "CPU" is OpenVINO's spelling: Tessera names it "cpu"`);
+    await expect(rt.compileModel(bytes, "GPU")).rejects.toThrow(`Tessera names it "vulkan:0"`);
+  });
+
+  test("loadModel takes no device argument: a string for its options is refused, naming the option", async () => {
+    expect(() => rt.loadModelSync(bytes, "CPU" as never)).toThrow(`load options must be an object, not the string 'CPU': to choose a device, pass { devices: "cpu" }`);
+    await expect(rt.loadModel(bytes, "GPU" as never)).rejects.toThrow(`pass { devices: "vulkan:0" }`);
   });
 
   test("and the object form compiles", async () => {

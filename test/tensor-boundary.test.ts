@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as rt from "../src/index.ts";
 import { buildInputs } from "../src/cli/inputs.ts";
-import { readNpy, writeNpy } from "../src/cli/npy.ts";
+import { decodeNpy as readNpy, encodeNpy as writeNpy } from "../src/npy.ts";
 import { buildModel, GraphBuilder } from "../src/onnx/builder.ts";
 import { maxRandomInputBytes, randomStream, seededTensor } from "../src/random.ts";
 import { tessera } from "./support/cli.ts";

@@ -274,7 +274,9 @@ TSR_API tsr_status tsr_tensor_from_onnx(const void *bytes, uint64_t byte_length,
  * strict, memory_optimization, disable_denormals (true/false), intermediate_save_path, threads
  * (0 = automatic), cores ("0,1"), scheduler (simple, exclusive; pipeline is TSR_NOT_IMPLEMENTED),
  * profiling (true/false: requests record profile events), profile_buffer_size (events per
- * request's ring, default 65536), passphrase (TSR_NOT_IMPLEMENTED). Each is validated when set; an unknown key is refused. */
+ * request's ring, default 65536), input_shapes (inputs' shapes fixed before shape inference and
+ * memory planning, as tsr_model_infer_shape takes them: "x=8,3,224,224;#1=N,4"; checked against
+ * the model when it loads), passphrase (TSR_NOT_IMPLEMENTED). Each is validated when set; an unknown key is refused. */
 TSR_API tsr_status tsr_options_create(tsr_options **options);
 TSR_API void tsr_options_destroy(tsr_options *options);
 TSR_API tsr_status tsr_options_set(tsr_options *options, const char *key, const char *value);
@@ -306,6 +308,7 @@ enum {
     TSR_MODEL_IS_DYNAMIC = 7,
     TSR_MODEL_PARAMETER_COUNT = 8,
     TSR_MODEL_COPY_COUNT = 9,
+    TSR_MODEL_PARAMETER_BYTES = 10, /* bytes the initializers hold, as stored (packed types packed) */
 };
 /* Strings stay valid until the model is destroyed. */
 TSR_API tsr_status tsr_model_get_string(const tsr_model *model, int32_t key, const char **value);

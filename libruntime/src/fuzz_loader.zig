@@ -45,7 +45,7 @@ const Outcome = enum { loaded, model_error, shape_error, not_implemented, other 
 fn loadOnce(bytes: []const u8) !Outcome {
     const before = memory.liveBytes();
     const loaded = try pipeline.Pipeline.create();
-    const outcome: Outcome = if (loaded.run(bytes, null, null)) .loaded else |e| switch (e) {
+    const outcome: Outcome = if (loaded.run(bytes, null, null, "")) .loaded else |e| switch (e) {
         error.ModelError => .model_error,
         error.ShapeError => .shape_error,
         error.NotImplemented => .not_implemented,

@@ -28,6 +28,7 @@ test {
     _ = @import("model/symbolic.zig");
     _ = @import("model/constant.zig");
     _ = @import("model/options.zig");
+    _ = @import("model/input_shapes.zig");
     _ = @import("model/source.zig");
     _ = @import("model/infer/suite_check.zig");
     _ = @import("model/infer/signature.zig");

@@ -13,7 +13,7 @@ import { IOError, NotImplementedError, RuntimeException, ShapeError, TypeError a
 import type { DimValue, Model, TensorInfo } from "../model.ts";
 import { type Tensor, tensor } from "../tensor.ts";
 import { UsageError } from "./args.ts";
-import { readNpy } from "./npy.ts";
+import { decodeNpy } from "../npy.ts";
 import { randomStream, seededTensor } from "../random.ts";
 
 export interface InputSpecs {
@@ -172,7 +172,7 @@ function prepare(info: TensorInfo, source: Source, given: number[] | undefined, 
   if (given) checkFits(info, given, "--shape");
   if (source.kind === "npy") {
     const bytes = readFile(source.path);
-    const array = withPath(source.path, () => readNpy(bytes));
+    const array = withPath(source.path, () => decodeNpy(bytes));
     if (array.dtype !== dtype) throw new TesseraTypeError(`${source.path} holds ${array.dtype}; input '${name}' is ${dtype}`);
     checkFits(info, array.shape, source.path);
     if (given && given.join() !== array.shape.join()) {

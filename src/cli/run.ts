@@ -8,11 +8,11 @@ import { IOError, TypeError as TesseraTypeError } from "../errors.ts";
 import { loadModel } from "../model.ts";
 import type { MapKey, MapValue, Value, ValueMap } from "../run-values.ts";
 import { Tensor } from "../tensor.ts";
+import { encodeNpy, npyCanHold } from "../npy.ts";
 import { integerOption, modelPath } from "./args.ts";
 import { type Command, type CommandSpec, parseCommand } from "./command.ts";
 import { buildInputs, imageInputs, type InputDescription } from "./inputs.ts";
 import { toJson } from "./json.ts";
-import { npyCanHold, writeNpy } from "./npy.ts";
 import { table } from "./table.ts";
 import { formatSummary, summariseValues, type ValueSummary } from "./values.ts";
 
@@ -91,7 +91,7 @@ export const runCommand: Command = { spec, run };
 function save(dir: string, name: string, t: Tensor): string {
   const file = join(dir, `${name.replace(/[^\w.\-[\]]/g, "_")}.npy`);
   if (!npyCanHold(t.dtype)) throw new TesseraTypeError(`output '${name}' is ${t.dtype}, which .npy cannot hold`);
-  const bytes = writeNpy({ dtype: t.dtype, shape: [...t.shape], data: t.toTypedArray() });
+  const bytes = encodeNpy({ dtype: t.dtype, shape: [...t.shape], data: t.toTypedArray() });
   try {
     mkdirSync(dir, { recursive: true });
     writeFileSync(file, bytes);

@@ -34,6 +34,7 @@ pub const ModelNumberKey = enum(i32) {
     is_dynamic = 7,
     parameter_count = 8,
     copy_count = 9,
+    parameter_bytes = 10,
 };
 /// TSR_INFO_* keys of tsr_tensor_info_get_string.
 pub const InfoStringKey = enum(i32) { name = 0, shape = 1 };
@@ -182,6 +183,7 @@ fn modelNumber(model: ?*const Model, key: i32, value: ?*i64) status.Error!void {
         .is_dynamic => @intFromBool(self.is_dynamic),
         .parameter_count => @intCast(self.parameter_count),
         .copy_count => @intCast(self.copies.len),
+        .parameter_bytes => @intCast(self.parameter_bytes),
     };
 }
 

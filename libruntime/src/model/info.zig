@@ -126,19 +126,33 @@ pub fn isDynamic(pool: *const symbolic.Pool, graph: *ir.Graph) bool {
     return false;
 }
 
-/// Elements in every initializer of the model, subgraphs included.
-pub fn parameterCount(graph: *ir.Graph) u64 {
-    var total: u64 = 0;
+/// What the initializers of a model hold, subgraphs included.
+pub const Parameters = struct {
+    /// Elements.
+    count: u64 = 0,
+    /// Bytes as stored (packed types packed; a string tensor's text).
+    bytes: u64 = 0,
+};
+
+pub fn parameters(graph: *ir.Graph) Parameters {
+    var total: Parameters = .{};
     for (graph.values.items) |value| {
         if (value.constant) |c| {
-            if (value.role == .initializer or value.has_default) total += c.count;
+            if (value.role != .initializer and !value.has_default) continue;
+            total.count += c.count;
+            total.bytes += c.bytes.len;
+            for (c.strings) |text| total.bytes += text.len;
         }
     }
     for (graph.nodes.items) |node| for (node.attributes) |attribute| {
-        if (attribute.graph) |sub| total += parameterCount(sub);
-        for (attribute.graphs) |sub| total += parameterCount(sub);
+        if (attribute.graph) |sub| total = add(total, parameters(sub));
+        for (attribute.graphs) |sub| total = add(total, parameters(sub));
     };
     return total;
+}
+
+fn add(a: Parameters, b: Parameters) Parameters {
+    return .{ .count = a.count + b.count, .bytes = a.bytes + b.bytes };
 }
 
 pub fn z(arena: std.mem.Allocator, text: []const u8) status.Error![:0]const u8 {

@@ -51,6 +51,7 @@ pub const Model = struct {
     input_names: []const [:0]const u8 = &.{},
     output_names: []const [:0]const u8 = &.{},
     parameter_count: u64 = 0,
+    parameter_bytes: u64 = 0,
     is_dynamic: bool = false,
     infos: std.StringHashMapUnmanaged(*TensorInfo) = .empty,
     mutex: std.Thread.Mutex = .{},
@@ -75,7 +76,7 @@ pub const Model = struct {
         errdefer memory.allocator.destroy(self);
         self.* = .{ .source = owned_source, .pipeline = pipeline, .options = owned_options };
         errdefer self.init_events.deinit();
-        try pipeline.run(self.source.bytes, self.source.resolver(), &self.init_events);
+        try pipeline.run(self.source.bytes, self.source.resolver(), &self.init_events, self.options.input_shapes);
         try self.describe();
         const compiled = try compile(self);
         self.compiled = compiled;
@@ -125,7 +126,9 @@ pub const Model = struct {
             .device = "",
         };
         self.operations = operations;
-        self.parameter_count = info_module.parameterCount(g);
+        const parameters = info_module.parameters(g);
+        self.parameter_count = parameters.count;
+        self.parameter_bytes = parameters.bytes;
         self.is_dynamic = info_module.isDynamic(&self.pipeline.pool, g);
     }
 

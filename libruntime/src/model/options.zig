@@ -22,6 +22,9 @@ pub const Options = struct {
     /// Requests created from the model record profile events, into rings of this many events.
     profiling: bool = false,
     profile_buffer_size: u32 = profile.default_capacity,
+    /// Shapes fixed for inputs before shape inference, as shape queries take them
+    /// ("x=8,3,224,224;#1=N,4"; input_shapes.zig); checked against the model when it loads.
+    input_shapes: []const u8 = "",
     /// Backing storage for the string values above.
     strings: std.ArrayList([]u8) = .empty,
 
@@ -37,6 +40,7 @@ pub const Options = struct {
         copy.devices = try copy.keep(self.devices);
         copy.intermediate_save_path = try copy.keep(self.intermediate_save_path);
         copy.cores = try copy.keep(self.cores);
+        copy.input_shapes = try copy.keep(self.input_shapes);
         return copy;
     }
 
@@ -78,6 +82,8 @@ pub const Options = struct {
                 return status.fail(error.InvalidArgument, "option profile_buffer_size must be 1..{d} events, got '{s}'", .{ profile.max_capacity, value });
             }
             self.profile_buffer_size = size;
+        } else if (eql(key, "input_shapes")) {
+            self.input_shapes = try self.keep(value);
         } else if (eql(key, "passphrase")) {
             return status.fail(error.NotImplemented, "encrypted model containers (option passphrase) are not supported yet", .{});
         } else {
@@ -97,6 +103,7 @@ pub const Options = struct {
         if (eql(key, "scheduler")) return @tagName(self.scheduler);
         if (eql(key, "profiling")) return boolText(self.profiling);
         if (eql(key, "profile_buffer_size")) return std.fmt.bufPrint(buffer, "{d}", .{self.profile_buffer_size}) catch unreachable;
+        if (eql(key, "input_shapes")) return self.input_shapes;
         return status.fail(error.InvalidArgument, "unknown option '{s}'", .{key});
     }
 };
@@ -164,4 +171,8 @@ test "options validate and round-trip" {
     var buffer: [32]u8 = undefined;
     try std.testing.expectEqualStrings("2", try options.get("threads", &buffer));
     try std.testing.expectEqualStrings("exclusive", try options.get("scheduler", &buffer));
+    try options.set("input_shapes", "x=8,4");
+    var copy = try options.clone();
+    defer copy.deinit();
+    try std.testing.expectEqualStrings("x=8,4", try copy.get("input_shapes", &buffer));
 }

@@ -11,6 +11,7 @@ const constant_module = @import("constant.zig");
 const import_module = @import("import.zig");
 const engine_module = @import("infer/engine.zig");
 const fuse = @import("fuse.zig");
+const input_shapes_module = @import("input_shapes.zig");
 const ir = @import("ir.zig");
 const onnx = @import("proto/onnx.zig");
 const symbolic = @import("symbolic.zig");
@@ -38,15 +39,16 @@ pub const Pipeline = struct {
         return self.arena_state.allocator();
     }
 
-    /// decode → import → infer → fuse.
-    /// Subgraph-init spans go to `init_log`.
-    pub fn run(self: *Pipeline, bytes: []const u8, external: ?constant_module.ExternalResolver, init_log: ?*profile.Log) status.Error!void {
+    /// decode → import → fix input shapes → infer → fuse. `input_shapes` is the load option
+    /// (input_shapes.zig; empty: the shapes the model declares). Subgraph-init spans go to `init_log`.
+    pub fn run(self: *Pipeline, bytes: []const u8, external: ?constant_module.ExternalResolver, init_log: ?*profile.Log, input_shapes: []const u8) status.Error!void {
         var timer = std.time.Timer.start() catch null;
         self.proto = try onnx.decodeModel(self.arena(), bytes);
         const decoded_ns = if (timer) |*t| t.lap() else 0;
         var importer = try import_module.Importer.init(self.arena(), &self.pool, &self.proto, external);
         importer.init_log = init_log;
         self.graph = try importer.importModel();
+        try input_shapes_module.apply(self.arena(), &self.pool, self.graph, input_shapes);
         const imported_ns = if (timer) |*t| t.lap() else 0;
         var engine = engine_module.Engine{ .arena = self.arena(), .pool = &self.pool };
         try engine.inferModel(self.graph);

@@ -53,7 +53,7 @@ fn checkCase(dir: std.fs.Dir, name: []const u8) !Outcome {
     defer gpa.free(bytes);
     const loaded = try pipeline.Pipeline.create();
     defer loaded.destroy();
-    loaded.run(bytes, null, null) catch |e| {
+    loaded.run(bytes, null, null, "") catch |e| {
         const message = std.mem.span(status.lastMessage());
         std.debug.print("{s}: {s}: {s}\n", .{ name, @errorName(e), message });
         return if (e == error.NotImplemented) .unsupported else .failed;

@@ -2,10 +2,16 @@
  * NumPy's .npy files (format versions 1.0, 2.0 and 3.0): little-endian numeric arrays in C order,
  * of the dtypes Tessera and numpy share. The header is a Python dict literal, read here by a small
  * parser of the literals numpy writes (no evaluation).
+ *
+ * readNpy and writeNpy go between files (or their bytes) and Tensors, for inputs and outputs kept
+ * as numpy keeps them; decodeNpy and encodeNpy between bytes and plain arrays, for callers that
+ * need no native tensor (the CLI checks a file against a model before it makes one).
  */
-import { type DType, dtypeInfo, type TypedArray } from "../dtype.ts";
-import { InvalidArgumentError, NotImplementedError, TypeError as TesseraTypeError } from "../errors.ts";
-import { normalizeBools } from "../packing.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { type DType, dtypeInfo, type TypedArray } from "./dtype.ts";
+import { InvalidArgumentError, IOError, NotImplementedError, TypeError as TesseraTypeError } from "./errors.ts";
+import { normalizeBools } from "./packing.ts";
+import { type Tensor, tensor } from "./tensor.ts";
 
 export interface NpyArray {
   dtype: DType;
@@ -25,12 +31,35 @@ const codes: Partial<Record<DType, string>> = {
 };
 const dtypeByCode = new Map(Object.entries(codes).map(([dtype, code]) => [code, dtype as DType]));
 
-/** Whether writeNpy can store this dtype. */
+/** Whether .npy files can hold this dtype (writeNpy and encodeNpy refuse the others). */
 export function npyCanHold(dtype: DType): boolean {
   return codes[dtype] !== undefined;
 }
 
-export function readNpy(bytes: Uint8Array): NpyArray {
+/** A tensor holding the array of an .npy file: a path, or the file's bytes. */
+export function readNpy(source: string | Uint8Array): Tensor {
+  const array = decodeNpy(typeof source === "string" ? readFile(source) : source);
+  // The decoded elements are a fresh copy: the tensor may wrap them.
+  return tensor(array.data, { shape: array.shape, dtype: array.dtype, copy: false });
+}
+
+/** The bytes of an .npy file holding `t`; written to `path` as well when one is given. */
+export function writeNpy(t: Tensor, path?: string): Uint8Array {
+  const bytes = encodeNpy({ dtype: t.dtype, shape: [...t.shape], data: t.toTypedArray() });
+  if (path !== undefined) writeFileSync(path, bytes);
+  return bytes;
+}
+
+function readFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new IOError(`cannot read '${path}': ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The array in an .npy file's bytes. */
+export function decodeNpy(bytes: Uint8Array): NpyArray {
   if (bytes.length < 10 || magic.some((byte, i) => bytes[i] !== byte)) {
     throw new InvalidArgumentError("not an NPY file (it does not start with \\x93NUMPY)");
   }
@@ -62,7 +91,7 @@ export function readNpy(bytes: Uint8Array): NpyArray {
 }
 
 /** An .npy file (version 1.0, or 2.0 when the header needs it) holding `array`. */
-export function writeNpy(array: NpyArray): Uint8Array {
+export function encodeNpy(array: NpyArray): Uint8Array {
   const code = codes[array.dtype];
   if (!code) throw new TesseraTypeError(`${array.dtype} has no NPY dtype (supported: ${Object.keys(codes).join(", ")})`);
   const count = array.shape.reduce((a, b) => a * b, 1);
