@@ -12,6 +12,7 @@ import { devicesCommand } from "./devices.ts";
 import { infoCommand } from "./info.ts";
 import { profileCommand } from "./profile.ts";
 import { runCommand } from "./run.ts";
+import { serveCommand } from "./serve.ts";
 import { versionCommand } from "./version.ts";
 
 export { UsageError };
@@ -38,7 +39,7 @@ const helpCommand: Command = {
 
 /** Every subcommand by name; other modules may add theirs before main() runs. */
 export const commands: Record<string, Command> = Object.fromEntries(
-  [devicesCommand, infoCommand, runCommand, benchCommand, profileCommand, versionCommand, helpCommand].map((command) => [command.spec.name, command]),
+  [devicesCommand, infoCommand, runCommand, benchCommand, profileCommand, serveCommand, versionCommand, helpCommand].map((command) => [command.spec.name, command]),
 );
 
 /** The usual spellings of asking for help or the version, without a command. */

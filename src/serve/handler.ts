@@ -1,0 +1,99 @@
+/**
+ * The OIP v2 REST endpoints as one web-standard handler, `(Request) => Promise<Response>`, so the
+ * same code serves under Bun.serve and Deno.serve. Every failure becomes an OIP error body; a
+ * client that hangs up mid-body only ends its own request.
+ */
+import { version as runtimeVersion } from "../runtime.ts";
+import { datatypeForDtype } from "./datatypes.ts";
+import type { TensorInfo } from "../model.ts";
+import { readBody } from "./body.ts";
+import { HttpError, notFound } from "./http-error.ts";
+import { infer } from "./infer.ts";
+import type { Repository } from "./repository.ts";
+import { errorResponse, inferenceResponse, json } from "./responses.ts";
+
+export interface HandlerOptions {
+  /** The most bytes a request body may hold, both as sent and once decompressed. */
+  maxRequestBytes: number;
+}
+
+export const defaultMaxRequestBytes = 64 * 1024 * 1024;
+
+const modelPath = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
+const repositoryPath = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/;
+
+/** A tensor as model metadata describes it: symbolic or unknown dims are -1. */
+function describe(info: TensorInfo): { name: string; datatype: string; shape: number[] } {
+  const shape = info.shape === null ? [-1] : info.shape.map((d) => (typeof d === "number" && d >= 0 ? d : -1));
+  return { name: info.name, datatype: datatypeForDtype(info.dtype) ?? String(info.dtype).toUpperCase(), shape };
+}
+
+/** A path component from the URL, decoded; malformed escapes are the client's mistake. */
+function component(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, "the URL is malformed");
+  }
+}
+
+function methodIs(request: Request, method: string): void {
+  if (request.method !== method) throw new HttpError(405, `${request.method} is not allowed here; use ${method}`);
+}
+
+export function createHandler(repository: Repository, options: HandlerOptions = { maxRequestBytes: defaultMaxRequestBytes }): (request: Request) => Promise<Response> {
+  const route = async (request: Request): Promise<Response> => {
+    const path = new URL(request.url).pathname.replace(/\/+$/, "");
+    if (path === "/v2/health/live" || path === "/v2/health/ready") {
+      methodIs(request, "GET");
+      return new Response(null, { status: 200 });
+    }
+    if (path === "/v2") {
+      methodIs(request, "GET");
+      return json(request, { name: "tessera", version: runtimeVersion, extensions: ["binary_tensor_data", "model_repository"] });
+    }
+    if (path === "/v2/repository/index") {
+      methodIs(request, "POST");
+      await readBody(request, options.maxRequestBytes); // its filters ("ready") are not supported yet
+      await repository.scan();
+      return json(request, repository.index());
+    }
+    const repo = repositoryPath.exec(path);
+    if (repo) {
+      methodIs(request, "POST");
+      await readBody(request, options.maxRequestBytes);
+      const name = component(repo[1]!);
+      if (repo[2] === "load") await repository.load(name);
+      else repository.unload(name);
+      return new Response(null, { status: 200 });
+    }
+    const match = modelPath.exec(path);
+    if (!match) throw notFound(`no endpoint ${path}`);
+    const name = component(match[1]!);
+    const version = match[2] === undefined ? undefined : component(match[2]);
+    if (match[3] === "/infer") {
+      methodIs(request, "POST");
+      const { model, version: loaded } = repository.model(name, version);
+      const body = await readBody(request, options.maxRequestBytes);
+      const result = await infer(body, request.headers.get("inference-header-content-length"), model, name, loaded);
+      return inferenceResponse(request, result.header, result.binary);
+    }
+    methodIs(request, "GET");
+    const { model, version: loaded } = repository.model(name, version);
+    if (match[3] === "/ready") return new Response(null, { status: 200 });
+    return json(request, {
+      name,
+      versions: [loaded],
+      platform: "onnx",
+      inputs: model.inputs.map(describe),
+      outputs: model.outputs.map(describe),
+    });
+  };
+  return async (request) => {
+    try {
+      return await route(request);
+    } catch (error) {
+      return await errorResponse(request, error);
+    }
+  };
+}

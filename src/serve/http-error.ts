@@ -1,0 +1,15 @@
+/**
+ * A failure the server answers with an OIP v2 error body, `{"error": "..."}`, and an HTTP status.
+ * Only these errors' messages reach clients as written; anything else becomes a plain 500 so that
+ * no stack trace or filesystem path leaves the process.
+ */
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+export const badRequest = (message: string) => new HttpError(400, message);
+export const notFound = (message: string) => new HttpError(404, message);
+export const tooLarge = (limit: number) => new HttpError(413, `the request is larger than the server's limit of ${limit} bytes`);

@@ -1,0 +1,94 @@
+/**
+ * One inference: an OIP v2 request decoded into tensors for a loaded model, run asynchronously
+ * (on Tessera's native workers, so many requests are in flight at once), and the outputs encoded
+ * as the request asked: JSON data, or binary tensor data appended after the JSON.
+ */
+import { InvalidArgumentError, ShapeError, TypeError as TesseraTypeError } from "../errors.ts";
+import type { Model } from "../model.ts";
+import type { Tensor } from "../tensor.ts";
+import { decodeInput, encodeOutput, type EncodedOutput } from "./codec.ts";
+import { badRequest, HttpError } from "./http-error.ts";
+import { type InferenceRequest, parseInferenceRequest, splitBody } from "./protocol.ts";
+
+export interface InferenceResult {
+  header: { model_name: string; model_version: string; id?: string; outputs: EncodedOutput[] };
+  binary: Uint8Array[];
+}
+
+/** Each input's binary slice, in input order, as parameters.binary_data_size lays them out. */
+function binarySlices(request: InferenceRequest, binary: Uint8Array): (Uint8Array | null)[] {
+  let offset = 0;
+  const slices = request.inputs.map((input) => {
+    const size = input.parameters.binary_data_size;
+    if (size === undefined) return null;
+    if (!Number.isSafeInteger(size) || (size as number) < 0) throw badRequest(`input '${input.name}': binary_data_size must be a byte count`);
+    if (offset + (size as number) > binary.length) throw badRequest(`input '${input.name}': binary_data_size ${size} runs past the end of the body`);
+    const slice = binary.subarray(offset, offset + (size as number));
+    offset += size as number;
+    return slice;
+  });
+  if (offset !== binary.length) throw badRequest(`${binary.length - offset} bytes after the inputs' binary data belong to no input`);
+  return slices;
+}
+
+/** The model's inputs as tensors; every input the model needs must be given, and nothing else. */
+function decodeInputs(request: InferenceRequest, binary: Uint8Array, model: Model): Record<string, Tensor> {
+  const infos = new Map(model.inputs.map((info) => [info.name, info]));
+  const slices = binarySlices(request, binary);
+  const tensors: Record<string, Tensor> = {};
+  try {
+    request.inputs.forEach((input, i) => {
+      const info = infos.get(input.name);
+      if (!info) throw badRequest(`the model has no input '${input.name}'`);
+      if (tensors[input.name]) throw badRequest(`input '${input.name}' is given twice`);
+      tensors[input.name] = decodeInput(input, info, slices[i]!);
+    });
+    const missing = [...infos.values()].find((info) => !info.optOut && !tensors[info.name]);
+    if (missing) throw badRequest(`input '${missing.name}' is missing`);
+    return tensors;
+  } catch (error) {
+    for (const t of Object.values(tensors)) t.dispose();
+    throw error;
+  }
+}
+
+/** Which outputs to compute, and which of them go as binary data. */
+function chosenOutputs(request: InferenceRequest, model: Model): { name: string; binary: boolean }[] {
+  const binaryByDefault = request.parameters.binary_data_output === true;
+  if (request.outputs === undefined) return model.outputs.map((info) => ({ name: info.name, binary: binaryByDefault }));
+  const names = new Set(model.outputs.map((info) => info.name));
+  return request.outputs.map((output) => {
+    if (!names.has(output.name)) throw badRequest(`the model has no output '${output.name}'`);
+    const binary = output.parameters.binary_data;
+    return { name: output.name, binary: typeof binary === "boolean" ? binary : binaryByDefault };
+  });
+}
+
+/** Errors of the runtime that say the inputs were wrong rather than that the server failed. */
+function isClientMistake(error: unknown): error is Error {
+  return error instanceof ShapeError || error instanceof TesseraTypeError || error instanceof InvalidArgumentError;
+}
+
+/** Runs one inference request's body against a loaded model. */
+export async function infer(body: Uint8Array, headerLength: string | null, model: Model, name: string, version: string): Promise<InferenceResult> {
+  const { header, binary } = splitBody(body, headerLength);
+  const request = parseInferenceRequest(header);
+  const outputs = chosenOutputs(request, model);
+  let inputs: Record<string, Tensor> = {};
+  let results: Record<string, Tensor> = {};
+  try {
+    inputs = decodeInputs(request, binary, model);
+    results = await model.run<Tensor>(inputs, { outputs: outputs.map((o) => o.name) });
+    const encoded = outputs.map((o) => encodeOutput(o.name, results[o.name]!, o.binary));
+    return {
+      header: { model_name: name, model_version: version, ...(request.id === undefined ? {} : { id: request.id }), outputs: encoded.map((e) => e.output) },
+      binary: encoded.flatMap((e) => (e.bytes === null ? [] : [e.bytes])),
+    };
+  } catch (error) {
+    if (isClientMistake(error)) throw new HttpError(400, error.message.split("\n")[0]!);
+    throw error;
+  } finally {
+    for (const t of Object.values(inputs)) t.dispose();
+    for (const t of Object.values(results)) t?.dispose?.();
+  }
+}

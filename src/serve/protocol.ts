@@ -1,0 +1,95 @@
+/**
+ * The shape of OIP v2 inference requests: the JSON header (and, with Triton's binary tensor data
+ * extension, the bytes after it) checked field by field, so the codec only meets well-formed input.
+ */
+import { badRequest } from "./http-error.ts";
+
+export type Parameters = Record<string, unknown>;
+
+export interface RequestInput {
+  name: string;
+  shape: number[];
+  datatype: string;
+  parameters: Parameters;
+  data?: unknown;
+}
+
+export interface RequestOutput {
+  name: string;
+  parameters: Parameters;
+}
+
+export interface InferenceRequest {
+  id?: string;
+  parameters: Parameters;
+  inputs: RequestInput[];
+  /** Absent: every output of the model. */
+  outputs?: RequestOutput[];
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Splits a body into its JSON header and the binary section after it. `headerLength` is the
+ * Inference-Header-Content-Length header: absent, the whole body is JSON.
+ */
+export function splitBody(body: Uint8Array, headerLength: string | null): { header: unknown; binary: Uint8Array } {
+  let length = body.length;
+  if (headerLength !== null) {
+    if (!/^\d+$/.test(headerLength.trim())) throw badRequest("Inference-Header-Content-Length is not a byte count");
+    length = Number(headerLength.trim());
+    if (length > body.length) throw badRequest(`Inference-Header-Content-Length ${length} is past the end of the ${body.length}-byte body`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(decoder.decode(body.subarray(0, length)));
+  } catch {
+    throw badRequest("the request header is not valid JSON");
+  }
+  return { header, binary: body.subarray(length) };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function parametersOf(value: unknown, where: string): Parameters {
+  if (value === undefined) return {};
+  if (!isObject(value)) throw badRequest(`${where}: parameters must be an object`);
+  return value;
+}
+
+function nameOf(value: unknown, where: string): string {
+  if (typeof value !== "string" || value === "") throw badRequest(`${where} needs a name`);
+  return value;
+}
+
+function shapeOf(value: unknown, where: string): number[] {
+  if (!Array.isArray(value) || !value.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw badRequest(`${where}: shape must be an array of non-negative integers`);
+  }
+  return value as number[];
+}
+
+/** The request's fields, checked; what they mean for a given model is the codec's to check. */
+export function parseInferenceRequest(header: unknown): InferenceRequest {
+  if (!isObject(header)) throw badRequest("the request must be a JSON object");
+  if (header.id !== undefined && typeof header.id !== "string") throw badRequest("id must be a string");
+  if (!Array.isArray(header.inputs)) throw badRequest("the request needs an inputs array");
+  const inputs = header.inputs.map((input: unknown, i): RequestInput => {
+    if (!isObject(input)) throw badRequest(`inputs[${i}] must be an object`);
+    const name = nameOf(input.name, `inputs[${i}]`);
+    if (typeof input.datatype !== "string") throw badRequest(`input '${name}' needs a datatype`);
+    return { name, shape: shapeOf(input.shape, `input '${name}'`), datatype: input.datatype, parameters: parametersOf(input.parameters, `input '${name}'`), data: input.data };
+  });
+  let outputs: RequestOutput[] | undefined;
+  if (header.outputs !== undefined) {
+    if (!Array.isArray(header.outputs)) throw badRequest("outputs must be an array");
+    outputs = header.outputs.map((output: unknown, i): RequestOutput => {
+      if (!isObject(output)) throw badRequest(`outputs[${i}] must be an object`);
+      const name = nameOf(output.name, `outputs[${i}]`);
+      return { name, parameters: parametersOf(output.parameters, `output '${name}'`) };
+    });
+  }
+  return { ...(header.id === undefined ? {} : { id: header.id }), parameters: parametersOf(header.parameters, "the request"), inputs, outputs };
+}
