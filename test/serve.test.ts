@@ -197,12 +197,21 @@ describe("compression", () => {
       const body = JSON.parse(new TextDecoder().decode(decompress(new Uint8Array(await answer.arrayBuffer()))));
       expect(body.outputs[0].data).toEqual(expected);
     });
+
+    test(`${encoding} request with binary tensor data`, async () => {
+      const x = new Float32Array(expected.length).map((_, i) => i);
+      const { body, headers } = binaryBody({ inputs: [{ name: "x", shape: [64, 4], datatype: "FP32", parameters: { binary_data_size: x.byteLength } }] }, bytesOf(x));
+      const answer = await post("/v2/models/add_fp32/infer", compress(body), { ...headers, "content-encoding": encoding });
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as any).outputs[0].data).toEqual(expected);
+    });
   }
 });
 
 describe("the model repository extension", () => {
   test("index, unload, load", async () => {
-    const index = async () => await (await post("/v2/repository/index", {})).json() as any[];
+    // No body at all, as tritonclient sends it (Content-Length: 0).
+    const index = async () => await (await fetch(`${base}/v2/repository/index`, { method: "POST" })).json() as any[];
     const names = (await index()).map((m) => m.name);
     expect(names).toEqual(["add_fp16", "add_fp32", "add_int64", "add_uint8", "not_bool", "strings", "two_outputs"]); // no escape.onnx
     expect((await index()).find((m) => m.name === "add_fp16")).toEqual({ name: "add_fp16", version: "3", state: "READY", reason: "" });

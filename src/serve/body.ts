@@ -41,8 +41,9 @@ async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   return concat(parts, size);
 }
 
-function streamOf(request: Request): AsyncIterable<Uint8Array> {
-  return (request.body ?? new ReadableStream<Uint8Array>()) as unknown as AsyncIterable<Uint8Array>;
+/** The body's chunks; none for a request without a body (a POST with Content-Length: 0). */
+async function* streamOf(request: Request): AsyncGenerator<Uint8Array> {
+  if (request.body !== null) yield* request.body as unknown as AsyncIterable<Uint8Array>;
 }
 
 /** The decoded body of `request`, at most `limit` bytes before and after decompression. */

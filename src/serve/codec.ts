@@ -81,9 +81,10 @@ export function decodeInput(input: RequestInput, info: TensorInfo, binary: Uint8
     if (dtype === "string") return tensor(readStrings(binary, count, input.name), { dtype, shape });
     const size = count * elementBytes(input.datatype as Datatype);
     if (binary.length !== size) throw badRequest(`input '${input.name}' has ${binary.length} bytes of binary data; shape [${shape.join(", ")}] needs ${size}`);
-    // A copy: the slice may sit at any offset, and a TypedArray needs its element alignment.
+    // A copy into a buffer of its own: the slice may sit at any offset (a TypedArray needs its
+    // element alignment), and it may be a node Buffer, whose slice() is a view of a shared pool.
     const Storage = typedArrayFor(dtype);
-    return tensor(new Storage(binary.slice().buffer), { dtype, shape, copy: false });
+    return tensor(new Storage(new Uint8Array(binary).buffer), { dtype, shape, copy: false });
   }
   if (input.data === undefined) throw badRequest(`input '${input.name}' has neither data nor binary_data_size`);
   const values = Array.isArray(input.data) ? flattened(input.data) : [input.data];
