@@ -1,0 +1,61 @@
+/**
+ * `tessera serve`'s handler under Deno.serve: the same repository and protocol as under Bun
+ * (test/serve.test.ts covers them in depth); here, that the Deno path listens, answers health and
+ * metadata, runs an inference with JSON and with binary data, and refuses a bad request with an
+ * OIP error body. Run with: deno test --no-check --allow-ffi --allow-read --allow-write --allow-env --allow-net
+ */
+import assert from "node:assert/strict";
+import { serve } from "../../src/serve/server.ts";
+import { makeRepository } from "../support/serve-repository.ts";
+
+// deno-lint-ignore no-explicit-any
+const Deno = (globalThis as any).Deno;
+// deno-lint-ignore no-explicit-any
+const bodyOf = async (response: Response): Promise<any> => await response.json();
+
+Deno.test("serve: Deno.serve answers OIP v2 health, metadata and infer, JSON and binary", async () => {
+  const server = await serve(makeRepository(), { port: 0 });
+  const base = `http://127.0.0.1:${server.port}/v2`;
+  try {
+    assert.equal((await fetch(`${base}/health/live`)).status, 200);
+    const metadata = await bodyOf(await fetch(base));
+    assert.ok(metadata.extensions.includes("binary_tensor_data"));
+    const model = await bodyOf(await fetch(`${base}/models/add_fp32`));
+    assert.deepEqual(model.inputs, [{ name: "x", datatype: "FP32", shape: [-1, 4] }]);
+
+    const json = await fetch(`${base}/models/add_fp32/infer`, {
+      method: "POST",
+      body: JSON.stringify({ inputs: [{ name: "x", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4.5] }] }),
+    });
+    assert.equal(json.status, 200);
+    assert.deepEqual((await bodyOf(json)).outputs[0].data, [2, 3, 4, 5.5]);
+
+    // Triton's binary extension: the JSON header, then the raw elements; the output comes back raw too.
+    const header = new TextEncoder().encode(JSON.stringify({
+      inputs: [{ name: "x", datatype: "FP32", shape: [1, 4], parameters: { binary_data_size: 16 } }],
+      outputs: [{ name: "y", parameters: { binary_data: true } }],
+    }));
+    const body = new Uint8Array(header.length + 16);
+    body.set(header);
+    body.set(new Uint8Array(new Float32Array([0.5, -1, 8, 100]).buffer), header.length);
+    const binary = await fetch(`${base}/models/add_fp32/infer`, {
+      method: "POST",
+      headers: { "Inference-Header-Content-Length": String(header.length), "Content-Type": "application/octet-stream" },
+      body,
+    });
+    assert.equal(binary.status, 200);
+    const jsonLength = Number(binary.headers.get("Inference-Header-Content-Length"));
+    const bytes = new Uint8Array(await binary.arrayBuffer());
+    assert.deepEqual([...new Float32Array(bytes.slice(jsonLength).buffer)], [1.5, 0, 9, 101]);
+
+    const wrong = await fetch(`${base}/models/add_fp32/infer`, {
+      method: "POST",
+      body: JSON.stringify({ inputs: [{ name: "x", datatype: "INT64", shape: [1, 4], data: [1, 2, 3, 4] }] }),
+    });
+    assert.equal(wrong.status, 400);
+    assert.equal(typeof (await bodyOf(wrong)).error, "string");
+    assert.equal((await fetch(`${base}/health/live`)).status, 200);
+  } finally {
+    await server.stop();
+  }
+});
