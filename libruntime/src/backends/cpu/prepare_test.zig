@@ -1,7 +1,8 @@
 //! Weights packed when the CPU compiles a model (prepare.zig): the constant weights of MatMul,
 //! Gemm and Conv are packed by the compile stage, before any run; runs that use them give what
 //! runs on weights fed as inputs give; a Loop body's MatMul reads its one packed weight on every
-//! iteration; and destroying the devices frees exactly what was packed.
+//! iteration; LSTM and GRU have W and R packed per direction; and destroying the devices frees
+//! exactly what was packed.
 const std = @import("std");
 const memory = @import("../../core/memory.zig");
 const ir = @import("../../model/ir.zig");
@@ -173,6 +174,50 @@ test "a Loop body's MatMul reads the weight packed at compile on every iteration
         const packed_weight: *const sgemm.PackedWeight = @ptrCast(@alignCast(prepared.data));
         @memset(packed_weight.b.data, 0);
         try testing.expectEqualSlices(f32, &.{ 0, 0 }, (try runOnce(&h, devices, &fed))[0].?.items(f32));
+    }
+    try testing.expectEqual(live_before, memory.liveBytes());
+}
+
+/// A bidirectional `op` (LSTM or GRU) over X [3, 2, 3] with hidden size 4, W and R constants or
+/// fed; returns the tensors to feed.
+fn buildRecurrent(h: *Harness, op: []const u8, gates: i64, constant: bool) ![]const ?*const value.Tensor {
+    const a = h.arena();
+    var fed: std.ArrayList(?*const value.Tensor) = .empty;
+    var inputs: std.ArrayList(Id) = .empty;
+    const x = try h.tensor(.float32, &.{ "3", "2", "3" });
+    h.graph.value(x).role = .input;
+    try inputs.append(a, x);
+    try fed.append(a, try tensor(h, &.{ 3, 2, 3 }, try ramp(h, 18)));
+    // In the arena: the graph keeps the dims slices (a literal with a runtime value is a temporary).
+    const w = try weight(h, constant, try a.dupe(i64, &.{ 2, gates * 4, 3 }), &fed, &inputs);
+    const r = try weight(h, constant, try a.dupe(i64, &.{ 2, gates * 4, 4 }), &fed, &inputs);
+    const attrs = [_]infer_testing.Attr{ infer_testing.int("hidden_size", 4), .{ .name = "direction", .type = .string, .s = "bidirectional" } };
+    const outs = try h.node(&h.graph, op, 14, &.{ x, w, r }, 2, &attrs, &.{});
+    h.graph.inputs = inputs.items;
+    h.graph.outputs = try a.dupe(Id, &.{ outs[0].?, outs[1].? });
+    try h.infer();
+    return fed.items;
+}
+
+test "constant LSTM and GRU weights are packed at compile; runs agree with fed weights" {
+    const live_before = memory.liveBytes();
+    inline for (.{ .{ "LSTM", 4 }, .{ "GRU", 3 } }) |cell| {
+        var results: [2][]?*value.Tensor = undefined;
+        var models = [2]Harness{ Harness.init(), Harness.init() };
+        defer for (&models) |*m| m.deinit();
+        for ([_]bool{ true, false }, 0..) |constant, i| {
+            const h = &models[i];
+            const fed = try buildRecurrent(h, cell[0], cell[1], constant);
+            var devices = try partition.Devices.open("cpu", &.{cpu}, &options);
+            defer devices.deinit();
+            try devices.assign(&h.graph, &h.pool, false);
+            try testing.expectEqual(constant, compiledOf(&h.graph.nodes.items[0]).prepared != null);
+            results[i] = try runOnce(h, devices, fed);
+        }
+        for (results[0], results[1]) |p, f| {
+            try testing.expectEqualSlices(i64, f.?.shape, p.?.shape);
+            try testing.expectEqualSlices(f32, f.?.items(f32), p.?.items(f32));
+        }
     }
     try testing.expectEqual(live_before, memory.liveBytes());
 }

@@ -1,10 +1,15 @@
 //! Recurrent layers: LSTM, GRU and RNN (float32; forward, reverse, bidirectional; batch-first
 //! layout; per-batch sequence lengths; peepholes, clip, custom activations). The input
 //! projection X * W^T for every time step is one SGEMM; each step then multiplies the state by
-//! R^T, packed once per direction.
+//! R^T. When W and R are constants (weights), both are packed at load (PackedWeights); otherwise
+//! once per direction per run.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
+const memory = @import("../../../core/memory.zig");
 const kernel = @import("../kernel.zig");
+const gemm = @import("../gemm.zig");
+const prepare = @import("../prepare.zig");
+const sgemm = @import("linalg_sgemm.zig");
 const Entry = @import("entry.zig").Entry;
 const common = @import("linalg_common.zig");
 const linalg = @import("linalg.zig");
@@ -316,8 +321,9 @@ fn runDirection(
     };
     const w_d = s.w[d * gh * dm.input ..][0 .. gh * dm.input];
     const r_d = s.r[d * gh * hid ..][0 .. gh * hid];
+    const packed_weights = if (ctx.prepared(PackedWeights)) |p| (if (p.fits(dm)) p else null) else null;
     const projection: linalg.Sgemm = .{ .m = rows, .n = gh, .k = dm.input, .trans_b = true };
-    try projection.run(s.x, w_d, wk.xw);
+    if (packed_weights) |p| try projection.runShared(s.x, p.at(d, .w), wk.xw, null) else try projection.run(s.x, w_d, wk.xw);
     if (s.bias) |bias| {
         const wb = bias[d * 2 * gh ..][0..gh];
         const rb = bias[d * 2 * gh + gh ..][0..gh];
@@ -340,10 +346,16 @@ fn runDirection(
     }
     // GRU's candidate gate multiplies R_h separately (after the reset gate), so it packs apart.
     const main_n = if (cell == .gru) 2 * hid else gh;
-    var r_main = try linalg.Prepacked.init(r_d[0 .. main_n * hid], hid, main_n, true);
+    var r_main = if (packed_weights) |p|
+        try linalg.Prepacked.borrow(p.at(d, .r_main), hid, main_n)
+    else
+        try linalg.Prepacked.init(r_d[0 .. main_n * hid], hid, main_n, true);
     defer r_main.deinit();
     const r_h_data = r_d[if (cell == .gru) 2 * hid * hid else 0..][0 .. hid * hid];
-    var r_h: ?linalg.Prepacked = if (cell == .gru) try linalg.Prepacked.init(r_h_data, hid, hid, true) else null;
+    var r_h: ?linalg.Prepacked = if (cell != .gru) null else if (packed_weights) |p|
+        try linalg.Prepacked.borrow(p.at(d, .r_h), hid, hid)
+    else
+        try linalg.Prepacked.init(r_h_data, hid, hid, true);
     defer if (r_h) |*p| p.deinit();
     for (0..dm.seq) |step| {
         try r_main.run(wk.h, dm.batch, wk.hr[0 .. dm.batch * main_n]);
@@ -461,8 +473,83 @@ fn gruStep(
     }
 }
 
+/// W and R of every direction, packed at load when both are float32 constants (weights, as they
+/// nearly always are). A run would otherwise pack them again each time; for a model that runs
+/// one step per call (a streaming VAD's LSTM) that packing cost more than the step.
+const PackedWeights = struct {
+    dirs: usize,
+    input: usize,
+    hidden: usize,
+    /// Per direction, `per_direction` parts in Part order: GRU's candidate rows of R (r_h) are
+    /// apart because they multiply r . H, after the reset gate; other cells have no r_h.
+    parts: []gemm.PackedB,
+    per_direction: usize,
+    filled: usize = 0,
+
+    const Part = enum { w, r_main, r_h };
+
+    fn at(self: *const PackedWeights, d: usize, part: Part) *const gemm.PackedB {
+        return &self.parts[d * self.per_direction + @intFromEnum(part)];
+    }
+
+    /// Whether a run's shapes are the ones packed (the constants'; a run reports others).
+    fn fits(self: *const PackedWeights, dm: Dims) bool {
+        return self.dirs == dm.dirs and self.input == dm.input and self.hidden == dm.hidden;
+    }
+
+    fn release(self: *PackedWeights) void {
+        for (self.parts[0..self.filled]) |*p| p.deinit();
+        memory.allocator.free(self.parts);
+        memory.allocator.destroy(self);
+    }
+};
+
+fn prepareRecurrent(comptime cell: Cell) prepare.Prepare {
+    return struct {
+        fn build(p: *const prepare.Preparation) status.Error!?prepare.Prepared {
+            const w = p.constantFloats(1) orelse return null;
+            const r = p.constantFloats(2) orelse return null;
+            if (w.shape.len != 3 or r.shape.len != 3) return null;
+            for ([_]i64{ w.shape[0], w.shape[1], w.shape[2], r.shape[2] }) |extent| if (extent <= 0) return null;
+            const dirs: usize = @intCast(w.shape[0]);
+            const input: usize = @intCast(w.shape[2]);
+            const hid: usize = @intCast(r.shape[2]);
+            const gh = std.math.mul(usize, gateCount(cell), hid) catch return null;
+            // Shapes that disagree are the run's to report, in its words.
+            if (w.shape[1] != @as(i64, @intCast(gh)) or r.shape[0] != w.shape[0] or r.shape[1] != w.shape[1]) return null;
+            if (dirs > 2 or w.values.len != dirs * gh * input or r.values.len != dirs * gh * hid) return null;
+
+            const per_direction: usize = if (cell == .gru) 3 else 2;
+            const parts = memory.allocator.alloc(gemm.PackedB, dirs * per_direction) catch return outOfMemory();
+            errdefer memory.allocator.free(parts);
+            const self = memory.allocator.create(PackedWeights) catch return outOfMemory();
+            errdefer memory.allocator.destroy(self);
+            self.* = .{ .dirs = dirs, .input = input, .hidden = hid, .parts = parts, .per_direction = per_direction };
+            errdefer for (parts[0..self.filled]) |*part| part.deinit();
+            const main_n = if (cell == .gru) 2 * hid else gh;
+            for (0..dirs) |d| {
+                const r_d = r.values[d * gh * hid ..][0 .. gh * hid];
+                // As the run multiplies them: X * W_d^T, H * R_d^T (N x K, packed transposed).
+                parts[self.filled] = try sgemm.packForModel(w.values[d * gh * input ..][0 .. gh * input], input, gh, true);
+                self.filled += 1;
+                parts[self.filled] = try sgemm.packForModel(r_d[0 .. main_n * hid], hid, main_n, true);
+                self.filled += 1;
+                if (cell == .gru) {
+                    parts[self.filled] = try sgemm.packForModel(r_d[2 * hid * hid ..][0 .. hid * hid], hid, hid, true);
+                    self.filled += 1;
+                }
+            }
+            return .of(PackedWeights, self, PackedWeights.release);
+        }
+
+        fn outOfMemory() status.Error {
+            return status.fail(error.OutOfResource, "out of memory packing recurrent weights", .{});
+        }
+    }.build;
+}
+
 pub const kernels = [_]Entry{
-    .{ .op = "LSTM", .run = recurrent(.lstm) },
-    .{ .op = "GRU", .run = recurrent(.gru) },
-    .{ .op = "RNN", .run = recurrent(.rnn) },
+    .{ .op = "LSTM", .run = recurrent(.lstm), .prepare = prepareRecurrent(.lstm) },
+    .{ .op = "GRU", .run = recurrent(.gru), .prepare = prepareRecurrent(.gru) },
+    .{ .op = "RNN", .run = recurrent(.rnn), .prepare = prepareRecurrent(.rnn) },
 };

@@ -107,32 +107,54 @@ pub const Sgemm = struct {
     }
 };
 
-/// A float32 B packed once for many products with it (recurrent weights, one per time step).
+/// Many products with one float32 B (recurrent weights, one per time step): B packed once, here
+/// or at load (`borrow`), and one workspace for all of them.
 pub const Prepacked = struct {
-    b: gemm.PackedB,
+    b: *const gemm.PackedB,
+    /// B when `init` packed it; null when it is borrowed from a node's prepared data.
+    owned: ?*gemm.PackedB,
     ws: gemm.Workspace,
     n: usize,
     k: usize,
 
     /// `b` is K x N row-major, or N x K when `trans`.
     pub fn init(b: []const f32, k: usize, n: usize, trans: bool) status.Error!Prepacked {
-        var packed_b = try gemm.PackedB.init(scratch_allocator, tuning(), b, if (trans) k else n, trans, k, n);
-        errdefer packed_b.deinit();
-        const ws = try gemm.Workspace.init(scratch_allocator, tuning(), 1);
-        return .{ .b = packed_b, .ws = ws, .n = n, .k = k };
+        const owned = scratch_allocator.create(gemm.PackedB) catch
+            return status.fail(error.OutOfResource, "out of memory packing a weight", .{});
+        errdefer scratch_allocator.destroy(owned);
+        owned.* = try gemm.PackedB.init(scratch_allocator, tuning(), b, if (trans) k else n, trans, k, n);
+        errdefer owned.deinit();
+        var self = try borrow(owned, k, n);
+        self.owned = owned;
+        return self;
+    }
+
+    /// Products with `b`, which was packed for K x N and outlives this.
+    pub fn borrow(b: *const gemm.PackedB, k: usize, n: usize) status.Error!Prepacked {
+        const ws = try gemm.Workspace.init(scratch_allocator, b.tuning, 1);
+        return .{ .b = b, .owned = null, .ws = ws, .n = n, .k = k };
     }
 
     pub fn deinit(self: *Prepacked) void {
-        self.b.deinit();
         self.ws.deinit();
+        if (self.owned) |owned| {
+            owned.deinit();
+            scratch_allocator.destroy(owned);
+        }
     }
 
     /// c (m x N) = a (m x K) * B.
     pub fn run(self: *const Prepacked, a: []const f32, m: usize, c: []f32) status.Error!void {
         const s: Sgemm = .{ .m = m, .n = self.n, .k = self.k };
-        try s.runPacked(a, &self.b, &self.ws, c, null);
+        try s.runPacked(a, self.b, &self.ws, c, null);
     }
 };
+
+/// B packed for the model's life (memory.allocator), as load packs constant weights; `b` is
+/// K x N row-major, or N x K when `trans`.
+pub fn packForModel(b: []const f32, k: usize, n: usize, trans: bool) status.Error!gemm.PackedB {
+    return gemm.PackedB.init(memory.allocator, tuning(), b, if (trans) k else n, trans, k, n);
+}
 
 /// A constant B (a weight) packed when its node is compiled at load, for the model's life. The
 /// packing depends on K, N and the host's GEMM tuning (fixed for the process), never on M or the
@@ -145,7 +167,7 @@ pub const PackedWeight = struct {
         const self = memory.allocator.create(PackedWeight) catch
             return status.fail(error.OutOfResource, "out of memory packing a weight", .{});
         errdefer memory.allocator.destroy(self);
-        self.b = try gemm.PackedB.init(memory.allocator, tuning(), b, if (trans) k else n, trans, k, n);
+        self.b = try packForModel(b, k, n, trans);
         return .of(PackedWeight, self, release);
     }
 
