@@ -3,6 +3,7 @@ import { UsageError } from "./args.ts";
 import { type Command, type CommandSpec, parseCommand } from "./command.ts";
 import { defaultMaxRequestBytes } from "../serve/handler.ts";
 import { serve } from "../serve/server.ts";
+import { describeAccess, security, securityOptions } from "./serve-security.ts";
 
 const spec = {
   name: "serve",
@@ -10,11 +11,13 @@ const spec = {
   summary: "serve a model repository over the Open Inference Protocol v2 (HTTP/REST)",
   description: "Loads every model in the repository folder (<name>.onnx files, or Triton's <name>/<version>/model.onnx " +
     "layout) and answers KServe's Open Inference Protocol v2 over HTTP, with Triton's binary tensor data and model " +
-    "repository extensions, until interrupted (SIGINT or SIGTERM). See docs/serving.md.",
+    "repository extensions, until interrupted (SIGINT or SIGTERM). Bearer tokens and TLS are optional; without " +
+    "tokens every endpoint is open. See docs/serving.md.",
   options: {
     port: { type: "string", value: "N", help: "the TCP port to listen on; 0 picks a free one", default: "8000" },
     host: { type: "string", value: "address", help: "the address to listen on", default: "127.0.0.1" },
     "max-request-bytes": { type: "string", value: "N", help: "the largest request body, as sent and once decompressed", default: String(defaultMaxRequestBytes) },
+    ...securityOptions,
   },
 } as const satisfies CommandSpec;
 
@@ -29,12 +32,14 @@ export const serveCommand: Command = {
   async run(args) {
     const { values, positionals } = parseCommand(spec, args);
     if (positionals.length !== 1) throw new UsageError("serve takes one repository folder (see tessera serve --help)");
+    const secure = security(values);
     const server = await serve(positionals[0]!, {
+      ...secure,
       port: integer(values.port, 8000, "port", 65535),
       hostname: values.host ?? "127.0.0.1",
       maxRequestBytes: integer(values["max-request-bytes"], defaultMaxRequestBytes, "max-request-bytes", 2 ** 32),
     });
-    console.log(`tessera: serving ${server.repository.index().length} models on http://${server.hostname}:${server.port}/v2`);
+    console.log(`tessera: serving ${server.repository.index().length} models on ${secure.tls ? "https" : "http"}://${server.hostname}:${server.port}/v2 (${describeAccess(secure.tokens)})`);
     // Runs until a signal; the models are unloaded before the process ends.
     await new Promise<void>((resolve) => {
       for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, resolve);

@@ -6,6 +6,7 @@
 import { version as runtimeVersion } from "../runtime.ts";
 import { datatypeForDtype } from "./datatypes.ts";
 import type { TensorInfo } from "../model.ts";
+import { createGuard, type Tokens } from "./auth.ts";
 import { readBody } from "./body.ts";
 import { HttpError, notFound } from "./http-error.ts";
 import { infer } from "./infer.ts";
@@ -15,6 +16,8 @@ import { errorResponse, inferenceResponse, json } from "./responses.ts";
 export interface HandlerOptions {
   /** The most bytes a request body may hold, both as sent and once decompressed. */
   maxRequestBytes: number;
+  /** Bearer tokens the endpoints need (see auth.ts); none: every endpoint is open. */
+  tokens?: Tokens;
 }
 
 export const defaultMaxRequestBytes = 64 * 1024 * 1024;
@@ -42,8 +45,10 @@ function methodIs(request: Request, method: string): void {
 }
 
 export function createHandler(repository: Repository, options: HandlerOptions = { maxRequestBytes: defaultMaxRequestBytes }): (request: Request) => Promise<Response> {
+  const guard = createGuard(options.tokens ?? {});
   const route = async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname.replace(/\/+$/, "");
+    guard(request, path);
     if (path === "/v2/health/live" || path === "/v2/health/ready") {
       methodIs(request, "GET");
       return new Response(null, { status: 200 });

@@ -4,7 +4,8 @@
  * no stack trace or filesystem path leaves the process.
  */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  /** `headers` go on the error response too, such as WWW-Authenticate on a 401. */
+  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
     super(message);
     this.name = "HttpError";
   }

@@ -37,8 +37,8 @@ export async function respond(request: Request, status: number, body: Uint8Array
   return new Response(compressed, { status, headers: { ...headers, "content-encoding": encoding, vary: "Accept-Encoding" } });
 }
 
-export function json(request: Request, value: unknown, status = 200): Promise<Response> {
-  return respond(request, status, utf8.encode(JSON.stringify(value)), { "content-type": "application/json" });
+export function json(request: Request, value: unknown, status = 200, headers: Record<string, string> = {}): Promise<Response> {
+  return respond(request, status, utf8.encode(JSON.stringify(value)), { ...headers, "content-type": "application/json" });
 }
 
 /**
@@ -46,7 +46,7 @@ export function json(request: Request, value: unknown, status = 200): Promise<Re
  * failed, so no stack trace, internal message or filesystem path reaches the client.
  */
 export function errorResponse(request: Request, error: unknown): Promise<Response> {
-  if (error instanceof HttpError) return json(request, { error: error.message }, error.status);
+  if (error instanceof HttpError) return json(request, { error: error.message }, error.status, error.headers);
   return json(request, { error: "internal server error" }, 500);
 }
 
