@@ -10,24 +10,9 @@ import numpy as np
 import tritonclient.http as http
 from tritonclient.utils import InferenceServerException
 
+from cases import case, expect
+
 client = http.InferenceServerClient(url=sys.argv[1])
-
-
-def case(name):
-    def run(check):
-        try:
-            check()
-            print(f"PASS {name}", flush=True)
-        except Exception as error:  # any failure is this case's, reported on its line
-            reason = str(error).replace("\n", " ") or type(error).__name__
-            print(f"FAIL {name}: {reason}", flush=True)
-        return check
-    return run
-
-
-def expect(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 @case("is_server_live")
