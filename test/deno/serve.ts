@@ -2,11 +2,13 @@
  * `tessera serve`'s handler under Deno.serve: the same repository and protocol as under Bun
  * (test/serve.test.ts covers them in depth); here, that the Deno path listens, answers health and
  * metadata, runs an inference with JSON and with binary data, and refuses a bad request with an
- * OIP error body. Run with: deno test --no-check --allow-ffi --allow-read --allow-write --allow-env --allow-net
+ * OIP error body; and HTTPS with bearer tokens. Run with: deno test --no-check --allow-ffi --allow-read
+ * --allow-write --allow-env --allow-net=127.0.0.1 --allow-run=openssl
  */
 import assert from "node:assert/strict";
 import { serve } from "../../src/serve/server.ts";
 import { makeRepository } from "../support/serve-repository.ts";
+import { selfSignedCertificate } from "../support/tls.ts";
 
 // deno-lint-ignore no-explicit-any
 const Deno = (globalThis as any).Deno;
@@ -56,6 +58,39 @@ Deno.test("serve: Deno.serve answers OIP v2 health, metadata and infer, JSON and
     assert.equal(typeof (await bodyOf(wrong)).error, "string");
     assert.equal((await fetch(`${base}/health/live`)).status, 200);
   } finally {
+    await server.stop();
+  }
+});
+
+// The certificate is made by openssl, so this case needs --allow-run=openssl (scripts/test gives it).
+const canMakeCertificate = Deno.permissions.querySync({ name: "run", command: "openssl" }).state === "granted";
+
+Deno.test({ name: "serve: Deno.serve over HTTPS with bearer tokens", ignore: !canMakeCertificate }, async () => {
+  const certificate = selfSignedCertificate();
+  const server = await serve(makeRepository(), { port: 0, tokens: { inference: "deno-inference-71c2" }, tls: { cert: certificate.cert, key: certificate.key } });
+  const client = Deno.createHttpClient({ caCerts: [certificate.cert] });
+  // Deno's own RequestInit field, which the Bun types this file is also checked with do not know.
+  const trusting = { client } as RequestInit;
+  const base = `https://127.0.0.1:${server.port}/v2`;
+  const infer = (headers: Record<string, string>) => fetch(`${base}/models/add_fp32/infer`, {
+    ...trusting,
+    method: "POST",
+    headers,
+    body: JSON.stringify({ inputs: [{ name: "x", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] }] }),
+  });
+  try {
+    const live = await fetch(`${base}/health/live`, trusting);
+    assert.equal(live.status, 200);
+    await live.body?.cancel();
+    const refused = await infer({});
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get("www-authenticate") ?? "", /^Bearer/);
+    assert.equal(typeof (await bodyOf(refused)).error, "string");
+    const answer = await infer({ Authorization: "Bearer deno-inference-71c2" });
+    assert.equal(answer.status, 200);
+    assert.deepEqual((await bodyOf(answer)).outputs[0].data, [2, 3, 4, 5]);
+  } finally {
+    client.close();
     await server.stop();
   }
 });

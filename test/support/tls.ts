@@ -21,7 +21,9 @@ export function selfSignedCertificate(): Certificate {
   const keyPath = join(folder, "key.pem");
   execFileSync("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyPath, "-out", certPath,
+    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    // A leaf, not a CA: rustls (Deno's fetch) refuses a CA certificate as the server's own.
+    "-addext", "basicConstraints=critical,CA:FALSE", "-keyout", keyPath, "-out", certPath,
   ], { stdio: "ignore" });
   return { cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8"), certPath, keyPath };
 }
