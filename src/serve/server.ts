@@ -2,6 +2,7 @@
  * Serves a repository over HTTP with the runtime's own server: Bun.serve under Bun, Deno.serve
  * under Deno. Both take the same web-standard handler.
  */
+import { serveGrpc } from "./grpc/server.ts";
 import { createHandler, defaultMaxRequestBytes } from "./handler.ts";
 import { Repository } from "./repository.ts";
 
@@ -10,11 +11,15 @@ export interface ServeOptions {
   port?: number;
   hostname?: string;
   maxRequestBytes?: number;
+  /** Also serve gRPC (OIP v2's GRPCInferenceService) on this port; 0 picks a free one. Default: no gRPC. */
+  grpcPort?: number;
 }
 
 export interface Server {
   readonly hostname: string;
   readonly port: number;
+  /** The gRPC port, when serving gRPC. */
+  readonly grpcPort?: number;
   readonly repository: Repository;
   /** Stops listening and unloads the models. */
   stop(): Promise<void>;
@@ -32,15 +37,20 @@ export async function serve(folder: string, options: ServeOptions = {}): Promise
   const handler = createHandler(repository, { maxRequestBytes });
   const port = options.port ?? 8000;
   const hostname = options.hostname ?? "127.0.0.1";
+  const grpc = options.grpcPort === undefined ? undefined : await serveGrpc(repository, { port: options.grpcPort, hostname, maxRequestBytes }).catch((error: unknown) => {
+    repository.close();
+    throw error;
+  });
   if (typeof Bun !== "undefined") {
     // Bun's own cap is set above ours, so that our limit is the one that answers, with an OIP body.
     const server = Bun.serve({ port, hostname, fetch: handler, maxRequestBodySize: maxRequestBytes + 1024 * 1024 });
     return {
       hostname,
       port: server.port!,
+      grpcPort: grpc?.port,
       repository,
       async stop() {
-        await server.stop(true);
+        await Promise.all([server.stop(true), grpc?.stop()]);
         repository.close();
       },
     };
@@ -50,9 +60,10 @@ export async function serve(folder: string, options: ServeOptions = {}): Promise
   return {
     hostname,
     port: server.addr.port,
+    grpcPort: grpc?.port,
     repository,
     async stop() {
-      await server.shutdown();
+      await Promise.all([server.shutdown(), grpc?.stop()]);
       repository.close();
     },
   };
