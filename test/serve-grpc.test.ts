@@ -19,6 +19,7 @@ const cases = [
   "infer BYTES raw", "infer BYTES contents", "infer two inputs, one output chosen",
   "infer with a wrong datatype is refused", "infer on an unknown model is refused",
   "get_model_repository_index", "unload_model and load_model", "load_model (unknown model) is refused",
+  "get_model_config is unimplemented",
 ];
 
 beforeAll(async () => {

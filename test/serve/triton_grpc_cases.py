@@ -203,3 +203,8 @@ def _():
 @case("load_model (unknown model) is refused")
 def _():
     refused(lambda: client.load_model("no_such_model"), "StatusCode.NOT_FOUND", "no_such_model")
+
+
+@case("get_model_config is unimplemented")
+def _():
+    refused(lambda: client.get_model_config("add_fp32"), "StatusCode.UNIMPLEMENTED", "")
