@@ -106,7 +106,8 @@ const manifest = {
   types: "./src/index.d.ts",
   // tessera/ort registers Tessera with onnxruntime's JavaScript API, which this package provides.
   dependencies: developer.dependencies,
-  // tessera/preprocess/* import these on first use; "import tessera" never needs them.
+  // tessera/preprocess/* and `tessera serve --grpc-port` import these on first use; "import tessera"
+  // never needs them.
   peerDependencies: developer.peerDependencies,
   peerDependenciesMeta: developer.peerDependenciesMeta,
   bin: { tessera: "src/cli/tessera.js" },

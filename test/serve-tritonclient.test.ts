@@ -1,78 +1,65 @@
 /**
- * `tessera serve` against Python's stock Triton client, tritonclient[http] (installed into
- * .cache/triton-venv by scripts/install-triton-client; TESSERA_TRITON_VENV names another venv).
+ * `tessera serve` against Python's stock Triton client, tritonclient[http] and [grpc] (installed
+ * into .cache/triton-venv by scripts/install-triton-client; TESSERA_TRITON_VENV names another).
  * The CLI serves a repository on a free port and test/serve/triton_client_cases.py runs its cases
- * against it, one line each; every case must pass. A second server, with HTTPS and bearer tokens,
- * answers test/serve/triton_client_security.py. A missing venv fails here, loudly.
+ * against it, one line each; every case must pass. A second server, with TLS and bearer tokens on
+ * both endpoints, answers test/serve/triton_client_security.py (HTTPS) and
+ * test/serve/triton_grpc_security.py (gRPC). A missing venv fails here, loudly.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bunBinary, repo, scratchDir } from "./support/paths.ts";
-import { makeRepository } from "./support/serve-repository.ts";
+import { scratchDir } from "./support/paths.ts";
+import { runCases, type ServeProcess, startServe, tritonPython } from "./support/serve-cli.ts";
 import { selfSignedCertificate } from "./support/tls.ts";
 
-const venv = process.env.TESSERA_TRITON_VENV ?? join(repo, ".cache/triton-venv");
-const python = join(venv, "bin/python");
-if (!existsSync(python)) throw new Error(`no tritonclient venv at ${venv}: run scripts/install-triton-client`);
+const python = tritonPython();
+const tokens = { TESSERA_SERVE_TOKEN: "inference-5d1e8a", TESSERA_SERVE_ADMIN_TOKEN: "admin-c40f92" };
+const certificate = selfSignedCertificate();
+let open: ServeProcess;
+let secured: ServeProcess;
 
-type Process = ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
-const servers: Process[] = [];
-
-/** Starts `tessera serve` on a free port (0) and returns the host:port its first line prints. */
-async function start(args: string[] = [], env: Record<string, string> = {}): Promise<string> {
-  const server = Bun.spawn([bunBinary, join(repo, "src/cli/tessera.ts"), "serve", makeRepository(), "--port", "0", ...args], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  servers.push(server);
-  const reader = server.stdout.getReader();
-  let printed = "";
-  while (!printed.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`tessera serve ended before listening: ${await new Response(server.stderr).text()}`);
-    printed += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const address = /https?:\/\/([^/\s]+)/.exec(printed)?.[1] ?? "";
+/** host:port from a line such as "... on https://127.0.0.1:1234/v2 ..." or "gRPC on 127.0.0.1:1235". */
+function addressIn(line: string): string {
+  const address = /(?:https?:\/\/|gRPC on )([^/\s]+)/.exec(line)?.[1] ?? "";
   expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
   return address;
 }
-
-/** Runs a case script; every line it prints must be a PASS. */
-async function runCases(script: string, args: string[], env: Record<string, string> = {}, atLeast: number): Promise<void> {
-  const run = Bun.spawn([python, join(repo, "test/serve", script), ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited]);
-  console.log(out.trim());
-  expect({ code, err }).toEqual({ code: 0, err: "" });
-  const lines = out.trim().split("\n");
-  expect(lines.length).toBeGreaterThanOrEqual(atLeast);
-  expect(lines.filter((line) => !line.startsWith("PASS "))).toEqual([]);
-}
-
-const tokens = { TESSERA_SERVE_TOKEN: "inference-5d1e8a", TESSERA_SERVE_ADMIN_TOKEN: "admin-c40f92" };
-const certificate = selfSignedCertificate();
-let open = "";
-let secured = "";
 
 beforeAll(async () => {
   // The inference token from a file, the admin token from the environment: both ways are read.
   const tokenFile = join(scratchDir("tessera-tokens-"), "token");
   writeFileSync(tokenFile, `${tokens.TESSERA_SERVE_TOKEN}\n`);
+  const secure = ["--token-file", tokenFile, "--tls-cert", certificate.certPath, "--tls-key", certificate.keyPath, "--grpc-port", "0"];
   [open, secured] = await Promise.all([
-    start(),
-    start(["--token-file", tokenFile, "--tls-cert", certificate.certPath, "--tls-key", certificate.keyPath], { TESSERA_SERVE_ADMIN_TOKEN: tokens.TESSERA_SERVE_ADMIN_TOKEN }),
+    startServe([]),
+    startServe(secure, 2, { TESSERA_SERVE_ADMIN_TOKEN: tokens.TESSERA_SERVE_ADMIN_TOKEN }),
   ]);
 });
 
 afterAll(async () => {
-  for (const server of servers) {
-    server.kill("SIGTERM");
-    expect(await server.exited).toBe(0); // a signal stops it cleanly
+  for (const server of [open, secured]) {
+    server.child.kill("SIGTERM");
+    expect(await server.child.exited).toBe(0); // a signal stops it cleanly
   }
 });
 
+async function expectAllPass(script: string, address: string, args: string[], env: Record<string, string>, atLeast: number) {
+  const { code, err, lines } = await runCases(python, script, address, args, env);
+  console.log(lines.join("\n"));
+  expect({ code, err }).toEqual({ code: 0, err: "" });
+  expect(lines.length).toBeGreaterThanOrEqual(atLeast);
+  expect(lines.filter((line) => !line.startsWith("PASS "))).toEqual([]);
+}
+
 test("tritonclient[http]: every case passes", async () => {
-  await runCases("triton_client_cases.py", [open], {}, 24);
+  await expectAllPass("test/serve/triton_client_cases.py", addressIn(open.printed[0]!), [], {}, 24);
 });
 
 test("tritonclient[http] over HTTPS with bearer tokens: every case passes", async () => {
-  await runCases("triton_client_security.py", [secured, certificate.certPath], tokens, 8);
+  await expectAllPass("test/serve/triton_client_security.py", addressIn(secured.printed[0]!), [certificate.certPath], tokens, 8);
+});
+
+test("tritonclient[grpc] over TLS with bearer tokens: every case passes", async () => {
+  await expectAllPass("test/serve/triton_grpc_security.py", addressIn(secured.printed[1]!), [certificate.certPath], tokens, 6);
 });

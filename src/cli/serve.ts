@@ -8,14 +8,15 @@ import { describeAccess, security, securityOptions } from "./serve-security.ts";
 const spec = {
   name: "serve",
   operands: "<repository>",
-  summary: "serve a model repository over the Open Inference Protocol v2 (HTTP/REST)",
+  summary: "serve a model repository over the Open Inference Protocol v2 (HTTP/REST, gRPC)",
   description: "Loads every model in the repository folder (<name>.onnx files, or Triton's <name>/<version>/model.onnx " +
     "layout) and answers KServe's Open Inference Protocol v2 over HTTP, with Triton's binary tensor data and model " +
-    "repository extensions, until interrupted (SIGINT or SIGTERM). Bearer tokens and TLS are optional; without " +
-    "tokens every endpoint is open. See docs/serving.md.",
+    "repository extensions, and with --grpc-port over gRPC too, until interrupted (SIGINT or SIGTERM). Bearer tokens " +
+    "and TLS are optional; without tokens every endpoint is open. See docs/serving.md.",
   options: {
     port: { type: "string", value: "N", help: "the TCP port to listen on; 0 picks a free one", default: "8000" },
     host: { type: "string", value: "address", help: "the address to listen on", default: "127.0.0.1" },
+    "grpc-port": { type: "string", value: "N", help: "also serve OIP v2 over gRPC on this port (Triton's is 8001); 0 picks a free one" },
     "max-request-bytes": { type: "string", value: "N", help: "the largest request body, as sent and once decompressed", default: String(defaultMaxRequestBytes) },
     ...securityOptions,
   },
@@ -38,8 +39,10 @@ export const serveCommand: Command = {
       port: integer(values.port, 8000, "port", 65535),
       hostname: values.host ?? "127.0.0.1",
       maxRequestBytes: integer(values["max-request-bytes"], defaultMaxRequestBytes, "max-request-bytes", 2 ** 32),
+      ...(values["grpc-port"] === undefined ? {} : { grpcPort: integer(values["grpc-port"], 0, "grpc-port", 65535) }),
     });
     console.log(`tessera: serving ${server.repository.index().length} models on ${secure.tls ? "https" : "http"}://${server.hostname}:${server.port}/v2 (${describeAccess(secure.tokens)})`);
+    if (server.grpcPort !== undefined) console.log(`tessera: gRPC on ${server.hostname}:${server.grpcPort}`);
     // Runs until a signal; the models are unloaded before the process ends.
     await new Promise<void>((resolve) => {
       for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, resolve);

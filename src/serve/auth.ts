@@ -39,20 +39,19 @@ const unauthorized = (message: string, error?: string) =>
   new HttpError(401, message, { "www-authenticate": error ? `Bearer error="${error}"` : "Bearer" });
 
 /**
- * A check to run on every request with its path: it returns when the request may go on and throws
- * an HttpError (401, or 403 where no token could help) otherwise. Without tokens, all is open.
+ * A check to run on every request (REST or gRPC) with its Authorization value and the access its
+ * endpoint needs: it returns when the request may go on and throws an HttpError (401, or 403
+ * where no token could help) otherwise. Without tokens, all is open.
  * With only an admin token, inference stays open; with only an inference token, the repository
  * endpoints are closed to everyone, since no token was set that grants them.
  */
-export function createGuard(tokens: Tokens): (request: Request, path: string) => void {
+export function createGuard(tokens: Tokens): (authorization: string | null, access: Access) => void {
   const inference = tokens.inference === undefined ? null : digest(tokens.inference);
   const admin = tokens.admin === undefined ? null : digest(tokens.admin);
-  return (request, path) => {
-    const access = accessFor(path);
+  return (header, access) => {
     if (access === "open" || (inference === null && admin === null)) return;
     if (access === "inference" && inference === null) return;
     if (access === "admin" && admin === null) throw new HttpError(403, "the repository endpoints need the admin token, and the server has none");
-    const header = request.headers.get("authorization");
     if (header === null) throw unauthorized(`this endpoint needs a bearer token (Authorization: Bearer <token>)`);
     const token = /^bearer +(\S+) *$/i.exec(header)?.[1];
     if (token === undefined) throw unauthorized("the Authorization header must be 'Bearer <token>'", "invalid_request");

@@ -3,13 +3,11 @@
  * same code serves under Bun.serve and Deno.serve. Every failure becomes an OIP error body; a
  * client that hangs up mid-body only ends its own request.
  */
-import { version as runtimeVersion } from "../runtime.ts";
-import { datatypeForDtype } from "./datatypes.ts";
-import type { TensorInfo } from "../model.ts";
-import { createGuard, type Tokens } from "./auth.ts";
+import { accessFor, createGuard, type Tokens } from "./auth.ts";
 import { readBody } from "./body.ts";
 import { HttpError, notFound } from "./http-error.ts";
 import { infer } from "./infer.ts";
+import { modelMetadata, serverMetadata } from "./metadata.ts";
 import type { Repository } from "./repository.ts";
 import { errorResponse, inferenceResponse, json } from "./responses.ts";
 
@@ -24,12 +22,6 @@ export const defaultMaxRequestBytes = 64 * 1024 * 1024;
 
 const modelPath = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
 const repositoryPath = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/;
-
-/** A tensor as model metadata describes it: symbolic or unknown dims are -1. */
-function describe(info: TensorInfo): { name: string; datatype: string; shape: number[] } {
-  const shape = info.shape === null ? [-1] : info.shape.map((d) => (typeof d === "number" && d >= 0 ? d : -1));
-  return { name: info.name, datatype: datatypeForDtype(info.dtype) ?? String(info.dtype).toUpperCase(), shape };
-}
 
 /** A path component from the URL, decoded; malformed escapes are the client's mistake. */
 function component(raw: string): string {
@@ -48,14 +40,14 @@ export function createHandler(repository: Repository, options: HandlerOptions = 
   const guard = createGuard(options.tokens ?? {});
   const route = async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname.replace(/\/+$/, "");
-    guard(request, path);
+    guard(request.headers.get("authorization"), accessFor(path));
     if (path === "/v2/health/live" || path === "/v2/health/ready") {
       methodIs(request, "GET");
       return new Response(null, { status: 200 });
     }
     if (path === "/v2") {
       methodIs(request, "GET");
-      return json(request, { name: "tessera", version: runtimeVersion, extensions: ["binary_tensor_data", "model_repository"] });
+      return json(request, serverMetadata());
     }
     if (path === "/v2/repository/index") {
       methodIs(request, "POST");
@@ -86,13 +78,7 @@ export function createHandler(repository: Repository, options: HandlerOptions = 
     methodIs(request, "GET");
     const { model, version: loaded } = repository.model(name, version);
     if (match[3] === "/ready") return new Response(null, { status: 200 });
-    return json(request, {
-      name,
-      versions: [loaded],
-      platform: "onnx",
-      inputs: model.inputs.map(describe),
-      outputs: model.outputs.map(describe),
-    });
+    return json(request, modelMetadata(name, loaded, model));
   };
   return async (request) => {
     try {

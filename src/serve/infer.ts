@@ -32,9 +32,8 @@ function binarySlices(request: InferenceRequest, binary: Uint8Array): (Uint8Arra
 }
 
 /** The model's inputs as tensors; every input the model needs must be given, and nothing else. */
-function decodeInputs(request: InferenceRequest, binary: Uint8Array, model: Model): Record<string, Tensor> {
+function decodeInputs(request: InferenceRequest, slices: (Uint8Array | null)[], model: Model): Record<string, Tensor> {
   const infos = new Map(model.inputs.map((info) => [info.name, info]));
-  const slices = binarySlices(request, binary);
   const tensors: Record<string, Tensor> = {};
   try {
     request.inputs.forEach((input, i) => {
@@ -70,14 +69,22 @@ function isClientMistake(error: unknown): error is Error {
 }
 
 /** Runs one inference request's body against a loaded model. */
-export async function infer(body: Uint8Array, headerLength: string | null, model: Model, name: string, version: string): Promise<InferenceResult> {
+export function infer(body: Uint8Array, headerLength: string | null, model: Model, name: string, version: string): Promise<InferenceResult> {
   const { header, binary } = splitBody(body, headerLength);
   const request = parseInferenceRequest(header);
+  return runInference(request, binarySlices(request, binary), model, name, version);
+}
+
+/**
+ * Runs a checked request against a loaded model. `slices` holds each input's binary data, in
+ * input order, or null for an input whose elements are in its `data`.
+ */
+export async function runInference(request: InferenceRequest, slices: (Uint8Array | null)[], model: Model, name: string, version: string): Promise<InferenceResult> {
   const outputs = chosenOutputs(request, model);
   let inputs: Record<string, Tensor> = {};
   let results: Record<string, Tensor> = {};
   try {
-    inputs = decodeInputs(request, binary, model);
+    inputs = decodeInputs(request, slices, model);
     results = await model.run<Tensor>(inputs, { outputs: outputs.map((o) => o.name) });
     const encoded = outputs.map((o) => encodeOutput(o.name, results[o.name]!, o.binary));
     return {

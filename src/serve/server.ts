@@ -3,6 +3,7 @@
  * under Deno. Both take the same web-standard handler.
  */
 import type { Tokens } from "./auth.ts";
+import { serveGrpc } from "./grpc/server.ts";
 import { createHandler, defaultMaxRequestBytes } from "./handler.ts";
 import { Repository } from "./repository.ts";
 
@@ -15,11 +16,15 @@ export interface ServeOptions {
   tokens?: Tokens;
   /** HTTPS: the certificate chain and its private key, as PEM text. */
   tls?: { cert: string; key: string };
+  /** Also serve gRPC (OIP v2's GRPCInferenceService) on this port; 0 picks a free one. Default: no gRPC. */
+  grpcPort?: number;
 }
 
 export interface Server {
   readonly hostname: string;
   readonly port: number;
+  /** The gRPC port, when serving gRPC. */
+  readonly grpcPort?: number;
   readonly repository: Repository;
   /** Stops listening and unloads the models. */
   stop(): Promise<void>;
@@ -37,15 +42,20 @@ export async function serve(folder: string, options: ServeOptions = {}): Promise
   const handler = createHandler(repository, { maxRequestBytes, tokens: options.tokens });
   const port = options.port ?? 8000;
   const hostname = options.hostname ?? "127.0.0.1";
+  const grpc = options.grpcPort === undefined ? undefined : await serveGrpc(repository, { port: options.grpcPort, hostname, maxRequestBytes, tokens: options.tokens, tls: options.tls }).catch((error: unknown) => {
+    repository.close();
+    throw error;
+  });
   if (typeof Bun !== "undefined") {
     // Bun's own cap is set above ours, so that our limit is the one that answers, with an OIP body.
     const server = Bun.serve({ port, hostname, fetch: handler, maxRequestBodySize: maxRequestBytes + 1024 * 1024, tls: options.tls });
     return {
       hostname,
       port: server.port!,
+      grpcPort: grpc?.port,
       repository,
       async stop() {
-        await server.stop(true);
+        await Promise.all([server.stop(true), grpc?.stop()]);
         repository.close();
       },
     };
@@ -55,9 +65,10 @@ export async function serve(folder: string, options: ServeOptions = {}): Promise
   return {
     hostname,
     port: server.addr.port,
+    grpcPort: grpc?.port,
     repository,
     async stop() {
-      await server.shutdown();
+      await Promise.all([server.shutdown(), grpc?.stop()]);
       repository.close();
     },
   };

@@ -2,8 +2,8 @@
  * `tessera serve`'s handler under Deno.serve: the same repository and protocol as under Bun
  * (test/serve.test.ts covers them in depth); here, that the Deno path listens, answers health and
  * metadata, runs an inference with JSON and with binary data, and refuses a bad request with an
- * OIP error body; and HTTPS with bearer tokens. Run with: deno test --no-check --allow-ffi --allow-read
- * --allow-write --allow-env --allow-net=127.0.0.1 --allow-run=openssl
+ * OIP error body; HTTPS with bearer tokens; and the gRPC endpoint. Run with: deno test --no-check
+ * --allow-ffi --allow-read --allow-write --allow-env --allow-net=127.0.0.1 --allow-run=openssl
  */
 import assert from "node:assert/strict";
 import { serve } from "../../src/serve/server.ts";
@@ -89,6 +89,35 @@ Deno.test({ name: "serve: Deno.serve over HTTPS with bearer tokens", ignore: !ca
     const answer = await infer({ Authorization: "Bearer deno-inference-71c2" });
     assert.equal(answer.status, 200);
     assert.deepEqual((await bodyOf(answer)).outputs[0].data, [2, 3, 4, 5]);
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
+// The gRPC endpoint under Deno's node:http2, with @grpc/grpc-js's own client on the service
+// definition the server uses (tritonclient[grpc] covers the protocol in test/serve-grpc.test.ts).
+Deno.test("serve: gRPC answers ServerLive and ModelInfer with raw contents", async () => {
+  const grpc = await import("@grpc/grpc-js");
+  const loader = await import("@grpc/proto-loader");
+  const { serviceDescriptor } = await import("../../src/serve/grpc/descriptor.ts");
+  const server = await serve(makeRepository(), { port: 0, grpcPort: 0 });
+  // deno-lint-ignore no-explicit-any
+  const definition = loader.fromJSON(serviceDescriptor as any, { keepCase: true, longs: String, defaults: true });
+  // deno-lint-ignore no-explicit-any
+  const Service = (grpc.loadPackageDefinition(definition).inference as any).GRPCInferenceService;
+  const client = new Service(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+  // deno-lint-ignore no-explicit-any
+  const call = (rpc: string, request: object) => new Promise<any>((resolve, reject) => client[rpc](request, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
+  try {
+    assert.equal((await call("ServerLive", {})).live, true);
+    const response = await call("ModelInfer", {
+      model_name: "add_fp32",
+      inputs: [{ name: "x", datatype: "FP32", shape: [1, 4] }],
+      raw_input_contents: [new Uint8Array(new Float32Array([0.5, -1, 8, 100]).buffer)],
+    });
+    assert.deepEqual(response.outputs.map((o: { name: string; shape: string[] }) => [o.name, o.shape]), [["y", ["1", "4"]]]);
+    assert.deepEqual([...new Float32Array(new Uint8Array(response.raw_output_contents[0]).buffer)], [1.5, 0, 9, 101]);
   } finally {
     client.close();
     await server.stop();
