@@ -118,14 +118,18 @@ function binaryElements(output: Tensor): Uint8Array {
     const data = output.data;
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
   }
-  const strings = (jsonElements(output) as string[]).map((s) => utf8.encode(s));
-  const bytes = new Uint8Array(strings.reduce((sum, s) => sum + 4 + s.length, 0));
+  return lengthPrefixed((jsonElements(output) as string[]).map((s) => utf8.encode(s)));
+}
+
+/** BYTES elements as the binary extension lays them out: a 4-byte little-endian length before each. */
+export function lengthPrefixed(elements: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(elements.reduce((sum, e) => sum + 4 + e.length, 0));
   const view = new DataView(bytes.buffer);
   let offset = 0;
-  for (const s of strings) {
-    view.setUint32(offset, s.length, true);
-    bytes.set(s, offset + 4);
-    offset += 4 + s.length;
+  for (const element of elements) {
+    view.setUint32(offset, element.length, true);
+    bytes.set(element, offset + 4);
+    offset += 4 + element.length;
   }
   return bytes;
 }

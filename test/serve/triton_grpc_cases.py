@@ -11,24 +11,9 @@ import tritonclient.grpc as grpcclient
 from tritonclient.grpc import service_pb2
 from tritonclient.utils import InferenceServerException
 
+from cases import case, expect
+
 client = grpcclient.InferenceServerClient(url=sys.argv[1])
-
-
-def case(name):
-    def run(check):
-        try:
-            check()
-            print(f"PASS {name}", flush=True)
-        except Exception as error:  # any failure is this case's, reported on its line
-            reason = str(error).replace("\n", " ") or type(error).__name__
-            print(f"FAIL {name}: {reason}", flush=True)
-        return check
-    return run
-
-
-def expect(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 def refused(call, status, text):

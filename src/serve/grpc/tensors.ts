@@ -5,6 +5,7 @@
  * one decoder serves both transports. Outputs always go back as raw_output_contents, as Triton
  * answers.
  */
+import { lengthPrefixed } from "../codec.ts";
 import { badRequest } from "../http-error.ts";
 import type { InferenceResult } from "../infer.ts";
 import type { InferenceRequest } from "../protocol.ts";
@@ -59,19 +60,6 @@ function bigIntegers(Storage: typeof BigInt64Array | typeof BigUint64Array, valu
   const array = Storage.from(wanted);
   if (array.some((v, i) => v !== wanted[i])) throw badRequest(`input '${name}': an element is out of range for its datatype`);
   return new Uint8Array(array.buffer);
-}
-
-/** BYTES elements as the binary extension lays them out: a 4-byte little-endian length before each. */
-function lengthPrefixed(elements: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(elements.reduce((sum, e) => sum + 4 + e.length, 0));
-  const view = new DataView(bytes.buffer);
-  let offset = 0;
-  for (const element of elements) {
-    view.setUint32(offset, element.length, true);
-    bytes.set(element, offset + 4);
-    offset += 4 + element.length;
-  }
-  return bytes;
 }
 
 /** Typed contents as binary tensor data, from the field the protocol gives each datatype. */
