@@ -19,8 +19,8 @@ async function* limited(chunks: AsyncIterable<Uint8Array>, limit: number): Async
   }
 }
 
-/** Chunks joined into one buffer. */
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+/** Chunks joined into one buffer (the chunk itself when there is one). */
+export function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const joined = new Uint8Array(size);
   let offset = 0;

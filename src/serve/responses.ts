@@ -5,6 +5,7 @@
  */
 import { promisify } from "node:util";
 import { deflate, gzip } from "node:zlib";
+import { concat } from "./body.ts";
 import { HttpError } from "./http-error.ts";
 
 const gzipAsync = promisify(gzip);
@@ -57,12 +58,6 @@ export function errorResponse(request: Request, error: unknown): Promise<Respons
 export function inferenceResponse(request: Request, header: unknown, binary: readonly Uint8Array[]): Promise<Response> {
   const head = utf8.encode(JSON.stringify(header));
   if (binary.length === 0) return respond(request, 200, head, { "content-type": "application/json" });
-  const body = new Uint8Array(head.length + binary.reduce((sum, b) => sum + b.length, 0));
-  body.set(head);
-  let offset = head.length;
-  for (const bytes of binary) {
-    body.set(bytes, offset);
-    offset += bytes.length;
-  }
+  const body = concat([head, ...binary], head.length + binary.reduce((sum, b) => sum + b.length, 0));
   return respond(request, 200, body, { "content-type": "application/octet-stream", "inference-header-content-length": String(head.length) });
 }

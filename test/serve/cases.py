@@ -19,6 +19,18 @@ def expect(condition, message):
         raise AssertionError(message)
 
 
+def expect_grpc_status(call, status, text=""):
+    """`call` must fail with this gRPC status ("NOT_FOUND") and a message holding `text`."""
+    from tritonclient.utils import InferenceServerException
+    try:
+        call()
+    except InferenceServerException as error:
+        expect(error.status() == f"StatusCode.{status}", f"status {error.status()}, want {status}: {error.message()}")
+        expect(text in error.message(), error.message())
+        return
+    raise AssertionError("no error")
+
+
 def expect_error(call, status):
     """`call` must raise an error with this HTTP status (tritonclient's status() is a string)."""
     try:

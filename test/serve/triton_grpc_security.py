@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import tritonclient.grpc as grpcclient
 
-from cases import case, expect
+from cases import case, expect, expect_grpc_status
 
 address, ca = sys.argv[1], sys.argv[2]
 client = grpcclient.InferenceServerClient(url=address, ssl=True, root_certificates=ca)
@@ -26,16 +26,6 @@ def infer(headers=None):
     expect(np.array_equal(y, x + np.float32(1)), f"got {y}")
 
 
-def expect_status(call, status):
-    """`call` must fail with this gRPC status (tritonclient's status() is e.g. "StatusCode.UNAUTHENTICATED")."""
-    try:
-        call()
-    except grpcclient.InferenceServerException as error:
-        expect(error.status() == f"StatusCode.{status}", f"status {error.status()}, want {status}: {error}")
-        return
-    raise AssertionError("no error")
-
-
 @case("grpc+tls is_server_live without a token")
 def _():
     expect(client.is_server_live(), "not live")
@@ -48,17 +38,17 @@ def _():
 
 @case("grpc infer without a token is refused (UNAUTHENTICATED)")
 def _():
-    expect_status(lambda: infer(), "UNAUTHENTICATED")
+    expect_grpc_status(lambda: infer(), "UNAUTHENTICATED")
 
 
 @case("grpc infer with a wrong token is refused (UNAUTHENTICATED)")
 def _():
-    expect_status(lambda: infer({"authorization": "Bearer wrong"}), "UNAUTHENTICATED")
+    expect_grpc_status(lambda: infer({"authorization": "Bearer wrong"}), "UNAUTHENTICATED")
 
 
 @case("grpc repository index with the inference token is refused (PERMISSION_DENIED)")
 def _():
-    expect_status(lambda: client.get_model_repository_index(headers=inference), "PERMISSION_DENIED")
+    expect_grpc_status(lambda: client.get_model_repository_index(headers=inference), "PERMISSION_DENIED")
 
 
 @case("grpc repository index with the admin token")
