@@ -1,6 +1,6 @@
 /** `tessera run`: outputs shown and saved (read back by numpy), inputs from .npy, .bin and random, and its errors. */
 import { describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildInputs } from "../src/cli/inputs.ts";
 import { encodeNpy as writeNpy } from "../src/npy.ts";

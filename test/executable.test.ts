@@ -13,7 +13,7 @@ import { decodeNpy as readNpy, encodeNpy as writeNpy } from "../src/npy.ts";
 import * as rt from "../src/index.ts";
 import { addRelu } from "./support/models.ts";
 import { builtExecutable, buildExecutable } from "./support/executable.ts";
-import { libraryPath, repo, scratchDir } from "./support/paths.ts";
+import { libraryPath, scratchDir } from "./support/paths.ts";
 
 buildExecutable();
 const libraryBytes = readFileSync(libraryPath);

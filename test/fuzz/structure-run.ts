@@ -20,7 +20,7 @@
 import { mkdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
-  type Case, defaultSuiteDir, describeCase, loadSeeds, makeCase, operatorsOf, runCase, type Seeds,
+  type Case, defaultSuiteDir, describeCase, loadSeeds, makeCase, operatorsOf, runCase,
 } from "./structure.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
