@@ -14,10 +14,12 @@ import { platforms } from "../device.ts";
 type SessionOptions = InferenceSession.SessionOptions;
 type RunOptions = InferenceSession.RunOptions;
 
-/** What a session's options ask of Tessera: the model's load options, and a log level. */
+/** What a session's options ask of Tessera: the model's load options, a log level, and sizes for named dims. */
 export interface SessionSettings {
   load: LoadOptions;
   logLevel?: LogLevel;
+  /** freeDimensionOverrides: a size for each named (symbolic) input dim, fixed with the load option inputShapes. */
+  dimensionSizes?: Record<string, number>;
 }
 
 /** Maps one option's value into the settings, or throws because it cannot. */
@@ -121,7 +123,13 @@ const sessionOptions: Record<keyof SessionOptions, Mapping> = {
   interOpNumThreads: onlyAt(0, "Tessera has no inter-op threads: a graph's nodes run one after another (use intraOpNumThreads)"),
   preferredOutputLocation: onlyAt("cpu", "Tessera returns outputs in CPU memory"),
   enableCpuMemArena: refused("Tessera has no CPU arena to switch; its per-run memory plan is enableMemPattern"),
-  freeDimensionOverrides: refused("Tessera keeps symbolic dims; model.inferShape() gives the shapes that follow from given ones"),
+  freeDimensionOverrides: (value, settings, key) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InvalidArgumentError(`${key} must be an object of dim names and sizes, not ${describe(value)}`);
+    for (const [name, size] of Object.entries(value)) {
+      if (!Number.isSafeInteger(size) || (size as number) < 0) throw new InvalidArgumentError(`${key}: dim '${name}' must be a size (a whole number ≥ 0), not ${describe(size)}`);
+    }
+    settings.dimensionSizes = { ...value as Record<string, number> };
+  },
   optimizedModelFilePath: refused("Tessera does not write the model it prepared"),
   enableProfiling: onlyAt(false, "profile through Tessera's own API (loadModel(path, { profiling: true }), rt.BasicProfiler)"),
   profileFilePrefix: refused("profile through Tessera's own API, whose writeChromeTrace() names its file"),

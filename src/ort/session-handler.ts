@@ -4,12 +4,39 @@
  * arguments into feeds, fetches and options; this runs them with model.run().
  */
 import type { InferenceSession, InferenceSessionHandler, SessionHandler } from "onnxruntime-common";
-import { NotImplementedError } from "../errors.ts";
+import { InvalidArgumentError, NotImplementedError } from "../errors.ts";
 import { logging } from "../logging.ts";
-import { loadModel, type Model } from "../model.ts";
+import { type DimValue, loadModel, type Model } from "../model.ts";
 import type { Tensor } from "../tensor.ts";
-import { applyRunOptions, sessionSettings } from "./options.ts";
+import { applyRunOptions, type SessionSettings, sessionSettings } from "./options.ts";
 import { metadataOf, toOrt, toTessera } from "./values.ts";
+
+/**
+ * freeDimensionOverrides: the model loaded again with its named input dims at the given sizes
+ * (the load option inputShapes), so that its graph is inferred and planned for them, as
+ * onnxruntime does. A name no input dim carries is refused rather than ignored.
+ */
+async function fixDimensions(model: Model, source: string | Uint8Array, settings: SessionSettings): Promise<Model> {
+  const sizes = settings.dimensionSizes;
+  if (sizes === undefined || Object.keys(sizes).length === 0) return model;
+  try {
+    const named = new Set(model.inputs.flatMap((info) => (info.shape ?? []).filter((dim) => typeof dim === "string")));
+    const unknown = Object.keys(sizes).find((name) => !named.has(name));
+    if (unknown !== undefined) {
+      const known = named.size === 0 ? "it has none" : `it has ${[...named].join(", ")}`;
+      throw new InvalidArgumentError(`freeDimensionOverrides names '${unknown}', which no input dim of the model is called (${known})`);
+    }
+    const inputShapes: Record<string, DimValue[]> = {};
+    for (const info of model.inputs) {
+      if (info.shape?.some((dim) => typeof dim === "string" && dim in sizes)) {
+        inputShapes[info.name] = info.shape.map((dim) => (typeof dim === "string" && dim in sizes ? sizes[dim]! : dim));
+      }
+    }
+    return await loadModel(source, { ...settings.load, inputShapes });
+  } finally {
+    model.dispose();
+  }
+}
 
 export class TesseraSessionHandler implements InferenceSessionHandler {
   readonly inputNames: readonly string[];
@@ -23,7 +50,7 @@ export class TesseraSessionHandler implements InferenceSessionHandler {
     const settings = sessionSettings(options);
     // Before the load, so that what it logs follows the session's level.
     if (settings.logLevel !== undefined) logging.setLevel(settings.logLevel);
-    const model = await loadModel(source, settings.load);
+    const model = await fixDimensions(await loadModel(source, settings.load), source, settings);
     try {
       return new TesseraSessionHandler(model);
     } catch (error) {
