@@ -18,7 +18,7 @@ const cases = [
   "infer FP32 contents", "infer INT64 contents", "infer UINT8 contents", "infer BOOL contents",
   "infer BYTES raw", "infer BYTES contents", "infer two inputs, one output chosen",
   "infer with a wrong datatype is refused", "infer on an unknown model is refused",
-  "get_model_repository_index", "unload_model and load_model", "load_model (unknown model) is refused",
+  "get_model_repository_index", "RepositoryIndex with ready", "unload_model and load_model", "load_model (unknown model) is refused",
   "get_model_config is unimplemented",
 ];
 

@@ -224,6 +224,31 @@ describe("the model repository extension", () => {
     await expectError(await post("/v2/repository/models/nothing/load", {}), 404);
   });
 
+  test("the index's ready filter lists only the models ready for inference", async () => {
+    const names = async (body: unknown) => {
+      const response = await post("/v2/repository/index", body);
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { name: string; state: string }[]).map((m) => `${m.name} ${m.state}`);
+    };
+    expect((await post("/v2/repository/models/not_bool/unload", {})).status).toBe(200);
+    try {
+      const ready = await names({ ready: true });
+      expect(ready).toContain("add_fp32 READY");
+      expect(ready.filter((m) => m.startsWith("not_bool"))).toEqual([]);
+      for (const everything of [{ ready: false }, {}, { repository_name: "" }]) expect(await names(everything)).toContain("not_bool UNAVAILABLE");
+      expect(await names({ ready: true })).toEqual((await names({})).filter((m) => m.endsWith(" READY")));
+    } finally {
+      expect((await post("/v2/repository/models/not_bool/load", {})).status).toBe(200);
+    }
+    expect(await names({ ready: true })).toContain("not_bool READY");
+  });
+
+  test("an index request with a malformed body or filter is refused", async () => {
+    const bodies = [utf8.encode('{"ready": '), { ready: "true" }, { ready: 1 }, { ready: null }, [true], "ready"];
+    for (const body of bodies) expect(await expectError(await post("/v2/repository/index", body), 400)).toMatch(/JSON|ready/);
+    await expectLive();
+  });
+
   test("names that would leave the repository are refused", async () => {
     for (const name of ["..%2Fx", "%2Fetc%2Fpasswd", "..", ".hidden"]) {
       const response = await post(`/v2/repository/models/${name}/load`, {});

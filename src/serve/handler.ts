@@ -8,6 +8,7 @@ import { readBody } from "./body.ts";
 import { HttpError, notFound } from "./http-error.ts";
 import { infer } from "./infer.ts";
 import { modelMetadata, serverMetadata } from "./metadata.ts";
+import { parseIndexRequest } from "./protocol.ts";
 import type { Repository } from "./repository.ts";
 import { errorResponse, inferenceResponse, json } from "./responses.ts";
 
@@ -51,9 +52,9 @@ export function createHandler(repository: Repository, options: HandlerOptions = 
     }
     if (path === "/v2/repository/index") {
       methodIs(request, "POST");
-      await readBody(request, options.maxRequestBytes); // its filters ("ready") are not supported yet
+      const filter = parseIndexRequest(await readBody(request, options.maxRequestBytes));
       await repository.scan();
-      return json(request, repository.index());
+      return json(request, repository.index(filter));
     }
     const repo = repositoryPath.exec(path);
     if (repo) {

@@ -93,3 +93,16 @@ export function parseInferenceRequest(header: unknown): InferenceRequest {
   }
   return { ...(header.id === undefined ? {} : { id: header.id }), parameters: parametersOf(header.parameters, "the request"), inputs, outputs };
 }
+
+/**
+ * The repository index request's body: none (tritonclient sends none) lists every model; a JSON
+ * object whose `ready` is true lists only the models ready for inference.
+ */
+export function parseIndexRequest(body: Uint8Array): { ready: boolean } {
+  if (body.length === 0) return { ready: false };
+  const { header } = splitBody(body, null);
+  if (!isObject(header)) throw badRequest("the repository index request must be a JSON object");
+  const { ready = false } = header;
+  if (typeof ready !== "boolean") throw badRequest("the repository index request's 'ready' must be true or false");
+  return { ready };
+}

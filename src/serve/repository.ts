@@ -147,9 +147,13 @@ export class Repository {
     entry.reason = "unloaded";
   }
 
-  /** Every model known, with its state, as the repository index endpoint lists them. */
-  index(): IndexEntry[] {
-    return [...this.#entries.values()].sort((a, b) => a.name.localeCompare(b.name)).map((entry) => {
+  /**
+   * Every model known, with its state, as the repository index endpoint lists them; with `ready`,
+   * only the models loaded and ready for inference (the protocol's index filter).
+   */
+  index({ ready = false }: { ready?: boolean } = {}): IndexEntry[] {
+    const entries = [...this.#entries.values()].filter((entry) => !ready || entry.state === "READY");
+    return entries.sort((a, b) => a.name.localeCompare(b.name)).map((entry) => {
       const version = [...entry.loaded.keys()][0] ?? Repository.#latest(entry.files);
       return { name: entry.name, ...(version === undefined ? {} : { version }), state: entry.state, reason: entry.reason };
     });

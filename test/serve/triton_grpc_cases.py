@@ -7,8 +7,9 @@ and exits 0 (the caller judges the lines, so one failure does not hide the cases
 import sys
 
 import numpy as np
+import grpc
 import tritonclient.grpc as grpcclient
-from tritonclient.grpc import service_pb2
+from tritonclient.grpc import service_pb2, service_pb2_grpc
 
 from cases import case, expect, expect_grpc_status
 
@@ -159,6 +160,24 @@ def _():
     names = [entry["name"] for entry in index["models"]]
     expect(names == ["add_fp16", "add_fp32", "add_int64", "add_uint8", "not_bool", "strings", "two_outputs"], names)
     expect(all(entry["state"] == "READY" for entry in index["models"]), index)
+
+
+@case("RepositoryIndex with ready")
+def _():
+    # tritonclient's get_model_repository_index never sets the request's `ready`, so the stub
+    # generated from the same grpc_service.proto sends it.
+    with grpc.insecure_channel(sys.argv[1]) as channel:
+        stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+        index = lambda ready: [(m.name, m.state) for m in stub.RepositoryIndex(service_pb2.RepositoryIndexRequest(ready=ready)).models]
+        client.unload_model("not_bool")
+        try:
+            expect(("not_bool", "UNAVAILABLE") in index(False), index(False))
+            ready = index(True)
+            expect("not_bool" not in [name for name, _ in ready] and ("add_fp32", "READY") in ready, ready)
+            expect(ready == [entry for entry in index(False) if entry[1] == "READY"], ready)
+        finally:
+            client.load_model("not_bool")
+        expect(("not_bool", "READY") in index(True), index(True))
 
 
 @case("unload_model and load_model")

@@ -31,6 +31,11 @@ export async function startServe(options: string[], lines = 1, env: Record<strin
     stdout: "pipe",
     stderr: "pipe",
   });
+  return { child, printed: await firstLines(child, lines) };
+}
+
+/** The first `lines` lines a started `tessera serve` prints: the addresses it listens on. */
+export async function firstLines(child: ServeProcess["child"], lines: number): Promise<string[]> {
   const reader = child.stdout.getReader();
   let printed = "";
   while (printed.split("\n").length <= lines) {
@@ -39,7 +44,7 @@ export async function startServe(options: string[], lines = 1, env: Record<strin
     printed += new TextDecoder().decode(value);
   }
   reader.releaseLock();
-  return { child, printed: printed.split("\n").slice(0, lines) };
+  return printed.split("\n").slice(0, lines);
 }
 
 /**

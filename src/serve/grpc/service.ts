@@ -57,10 +57,10 @@ export function createRpcs(repository: Repository): Record<RpcName, (request: ne
       const { request, slices } = fromInferRequest(message);
       return toInferResponse(await runInference(request, slices, model, message.model_name, version));
     },
-    // The index request's filter ("ready") is not supported yet, as over REST.
-    RepositoryIndex: async () => {
+    // proto3 leaves an unset bool false: every model, as over REST without a body.
+    RepositoryIndex: async ({ ready }: { ready?: boolean }) => {
       await repository.scan();
-      return { models: repository.index() };
+      return { models: repository.index({ ready: ready === true }) };
     },
     RepositoryModelLoad: async ({ model_name }: { model_name: string }) => {
       await repository.load(model_name);
