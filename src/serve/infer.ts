@@ -7,7 +7,8 @@ import { InvalidArgumentError, ShapeError, TypeError as TesseraTypeError } from 
 import type { Model } from "../model.ts";
 import type { Tensor } from "../tensor.ts";
 import { decodeInput, encodeOutput, type EncodedOutput } from "./codec.ts";
-import { badRequest, HttpError } from "./http-error.ts";
+import { binarySlices as sliceBinary } from "../oip/framing.ts";
+import { asBadRequest, badRequest, HttpError } from "./http-error.ts";
 import { type InferenceRequest, parseInferenceRequest, splitBody } from "./protocol.ts";
 
 export interface InferenceResult {
@@ -17,18 +18,7 @@ export interface InferenceResult {
 
 /** Each input's binary slice, in input order, as parameters.binary_data_size lays them out. */
 function binarySlices(request: InferenceRequest, binary: Uint8Array): (Uint8Array | null)[] {
-  let offset = 0;
-  const slices = request.inputs.map((input) => {
-    const size = input.parameters.binary_data_size;
-    if (size === undefined) return null;
-    if (!Number.isSafeInteger(size) || (size as number) < 0) throw badRequest(`input '${input.name}': binary_data_size must be a byte count`);
-    if (offset + (size as number) > binary.length) throw badRequest(`input '${input.name}': binary_data_size ${size} runs past the end of the body`);
-    const slice = binary.subarray(offset, offset + (size as number));
-    offset += size as number;
-    return slice;
-  });
-  if (offset !== binary.length) throw badRequest(`${binary.length - offset} bytes after the inputs' binary data belong to no input`);
-  return slices;
+  return asBadRequest(() => sliceBinary(request.inputs, binary, "input"));
 }
 
 /** The model's inputs as tensors; every input the model needs must be given, and nothing else. */

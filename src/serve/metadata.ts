@@ -1,7 +1,7 @@
 /** Server and model metadata as OIP v2 describes them, the same over REST and gRPC. */
 import type { Model, TensorInfo } from "../model.ts";
 import { version as runtimeVersion } from "../runtime.ts";
-import { datatypeForDtype } from "./datatypes.ts";
+import { datatypeForDtype } from "../oip/datatypes.ts";
 
 export interface TensorMetadata {
   name: string;
