@@ -7,7 +7,7 @@
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { IOError } from "../errors.ts";
-import { loadModel, type Model } from "../model.ts";
+import { type LoadOptions, loadModel, type Model } from "../model.ts";
 import { badRequest, HttpError, notFound } from "./http-error.ts";
 
 /** A name or version as one plain path component: no separators, no leading dot (so no `..`). */
@@ -35,6 +35,28 @@ export interface IndexEntry {
 
 function checkName(name: string, what: string): void {
   if (!safeComponent.test(name)) throw badRequest(`'${name}' is not a valid ${what}`);
+}
+
+/** A version as the repository keys it ("003" is "3"); 400 for one that is not a number. */
+function checkVersion(version: string): string {
+  if (!numericVersion.test(version)) throw badRequest(`'${version}' is not a valid model version`);
+  return String(Number(version));
+}
+
+/**
+ * A model's path in the repository, as a client names it, to its name and version: `name`,
+ * `name.onnx`, `name/<version>` or `name/<version>/model.onnx`. Anything else (an absolute
+ * path, `..`, another layout) is refused before it touches the filesystem.
+ */
+export function modelAtPath(path: string): { name: string; version?: string } {
+  const parts = path.replace(/^\.\//, "").split("/");
+  const [first, version, file] = parts;
+  const fits = parts.length <= 3 && parts.every((part) => safeComponent.test(part)) &&
+    (parts.length === 1 || numericVersion.test(version!)) && (file === undefined || file === "model.onnx");
+  if (!fits) throw badRequest(`'${path}' is not a model path in the repository (name, name.onnx, name/<version> or name/<version>/model.onnx)`);
+  const name = parts.length === 1 && first!.endsWith(".onnx") ? first!.slice(0, -".onnx".length) : first!;
+  checkName(name, "model name");
+  return version === undefined ? { name } : { name, version: checkVersion(version) };
 }
 
 export class Repository {
@@ -108,18 +130,23 @@ export class Repository {
     return [...files.keys()].sort((a, b) => Number(b) - Number(a))[0];
   }
 
-  /** Loads a model's highest version (after unloading what was loaded); 404 when not on disk. */
-  async load(name: string): Promise<void> {
+  /**
+   * Loads a model's highest version, or the version asked for, with load options (checked by the
+   * caller), after unloading what was loaded; 404 when not on disk. Resolves with the version.
+   */
+  async load(name: string, wanted: { version?: string; options?: LoadOptions } = {}): Promise<string> {
     checkName(name, "model name");
     const files = await this.#filesOf(name);
-    const version = Repository.#latest(files);
-    if (version === undefined) throw notFound(`model '${name}' is not in the repository`);
+    const version = wanted.version === undefined ? Repository.#latest(files) : checkVersion(wanted.version);
+    if (version === undefined || !files.has(version)) {
+      throw notFound(wanted.version === undefined ? `model '${name}' is not in the repository` : `model '${name}' has no version ${version}`);
+    }
     const entry = this.#entries.get(name) ?? { name, files, loaded: new Map<string, Model>(), state: "UNAVAILABLE" as ModelState, reason: "" };
     entry.files = files;
     this.#entries.set(name, entry);
     entry.state = "LOADING";
     try {
-      const model = await loadModel(files.get(version)!);
+      const model = await loadModel(files.get(version)!, wanted.options);
       this.#unloadEntry(entry);
       entry.loaded.set(version, model);
       entry.state = "READY";
@@ -130,6 +157,7 @@ export class Repository {
       entry.reason = "the model failed to load";
       throw new HttpError(400, `model '${name}' failed to load`);
     }
+    return version;
   }
 
   #unloadEntry(entry: Entry): void {
@@ -161,10 +189,9 @@ export class Repository {
    */
   model(name: string, version?: string): { model: Model; version: string } {
     checkName(name, "model name");
-    if (version !== undefined && !numericVersion.test(version)) throw badRequest(`'${version}' is not a valid model version`);
+    const wanted = version === undefined ? undefined : checkVersion(version);
     const entry = this.#entries.get(name);
     if (!entry) throw notFound(`model '${name}' is not in the repository`);
-    const wanted = version === undefined ? undefined : String(Number(version));
     if (wanted !== undefined && !entry.files.has(wanted) && !entry.loaded.has(wanted)) throw notFound(`model '${name}' has no version ${wanted}`);
     const [loadedVersion, model] = [...entry.loaded].find(([v]) => wanted === undefined || v === wanted) ?? [];
     if (model === undefined || loadedVersion === undefined) throw new HttpError(503, `model '${name}'${wanted ? ` version ${wanted}` : ""} is not loaded`);
