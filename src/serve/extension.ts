@@ -15,9 +15,10 @@ import { profileSettings } from "../profile/profile-loop.ts";
 import { version as runtimeVersion } from "../runtime.ts";
 import type { Tensor } from "../tensor.ts";
 import { readBody } from "./body.ts";
-import { badRequest, HttpError, notFound } from "./http-error.ts";
+import { asBadRequest, badRequest, HttpError, notFound } from "./http-error.ts";
 import { infer } from "./infer.ts";
-import { modelAtPath, type Repository } from "./repository.ts";
+import type { Repository } from "./repository.ts";
+import { modelAtPath } from "../oip/model-path.ts";
 import { inferenceResponse, json } from "./responses.ts";
 
 export const extensionPrefix = "/v2/tessera/";
@@ -89,7 +90,7 @@ function loadOptionsFrom(value: unknown): LoadOptions {
 async function load(request: Request, context: ExtensionContext): Promise<Response> {
   const body = await jsonBody(request, context.maxRequestBytes);
   if (typeof body.path !== "string") throw badRequest("load needs a path: the model's name or path in the repository");
-  const { name, version } = modelAtPath(body.path);
+  const { name, version } = asBadRequest(() => modelAtPath(body.path as string));
   const options = loadOptionsFrom(body.options);
   const loaded = await context.repository.load(name, { version, options });
   return json(request, { name, version: loaded });

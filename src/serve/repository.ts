@@ -10,9 +10,7 @@ import { IOError } from "../errors.ts";
 import { type LoadOptions, loadModel, type Model } from "../model.ts";
 import { badRequest, HttpError, notFound } from "./http-error.ts";
 
-/** A name or version as one plain path component: no separators, no leading dot (so no `..`). */
-const safeComponent = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$/;
-const numericVersion = /^[0-9]{1,9}$/;
+import { numericVersion, safeComponent } from "../oip/model-path.ts";
 
 export type ModelState = "READY" | "UNAVAILABLE" | "LOADING";
 
@@ -41,22 +39,6 @@ function checkName(name: string, what: string): void {
 function checkVersion(version: string): string {
   if (!numericVersion.test(version)) throw badRequest(`'${version}' is not a valid model version`);
   return String(Number(version));
-}
-
-/**
- * A model's path in the repository, as a client names it, to its name and version: `name`,
- * `name.onnx`, `name/<version>` or `name/<version>/model.onnx`. Anything else (an absolute
- * path, `..`, another layout) is refused before it touches the filesystem.
- */
-export function modelAtPath(path: string): { name: string; version?: string } {
-  const parts = path.replace(/^\.\//, "").split("/");
-  const [first, version, file] = parts;
-  const fits = parts.length <= 3 && parts.every((part) => safeComponent.test(part)) &&
-    (parts.length === 1 || numericVersion.test(version!)) && (file === undefined || file === "model.onnx");
-  if (!fits) throw badRequest(`'${path}' is not a model path in the repository (name, name.onnx, name/<version> or name/<version>/model.onnx)`);
-  const name = parts.length === 1 && first!.endsWith(".onnx") ? first!.slice(0, -".onnx".length) : first!;
-  checkName(name, "model name");
-  return version === undefined ? { name } : { name, version: checkVersion(version) };
 }
 
 export class Repository {
