@@ -148,7 +148,15 @@ async function profile(request: Request, model: Model, name: string, version: st
   const result = await infer(body, headerLength, model, name, version, context.binaryTensorData, async (inputs, outputNames) => {
     using run = model.createRequest();
     run.selectOutputs(outputNames);
-    profiled = await run.profileAsync(inputs, undefined, options);
+    // A client that hangs up (or cancels) stops the profile: its run in flight is cancelled,
+    // which ends the schedule, rather than the server running out a long profile for no one.
+    const stop = () => run.cancel();
+    request.signal.addEventListener("abort", stop);
+    try {
+      profiled = await run.profileAsync(inputs, undefined, options);
+    } finally {
+      request.signal.removeEventListener("abort", stop);
+    }
     return run.getOutputs<Tensor>() as Record<string, Tensor>;
   });
   return inferenceResponse(request, { ...result.header, profile: profiled }, result.binary);
