@@ -51,8 +51,18 @@ export class OutOfResourceError extends RuntimeException {
 export class ContainerError extends RuntimeException {
   static override readonly code = -12;
 }
+/**
+ * A failure a remote server reported (rt.remote). `status` stays the tsr_status, as on every
+ * RuntimeException; the server's HTTP status travels in `httpStatus`.
+ */
 export class RemoteError extends RuntimeException {
   static override readonly code = -13;
+  /** The HTTP status the server answered with (400, 401, 404, 503, ...), where one did. */
+  readonly httpStatus: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; status?: number; httpStatus?: number }) {
+    super(message, options);
+    this.httpStatus = options?.httpStatus;
+  }
 }
 export class IOError extends RuntimeException {
   static override readonly code = -14;

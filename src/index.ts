@@ -74,6 +74,8 @@ export { decodeNpy, encodeNpy, type NpyArray, npyCanHold, readNpy, writeNpy } fr
 /** Builds ONNX models in TypeScript: rt.onnx.buildModel(graph) with an rt.onnx.GraphBuilder. */
 export * as onnx from "./onnx/builder.ts";
 export { optionalFromOnnx, sequenceFromOnnx } from "./onnx/values.ts";
+/** A client for models served over OIP v2: rt.remote.connect(host, { port, secure, compression, token }). */
+export * as remote from "./remote/index.ts";
 export { AsyncInferQueue, type QueueCallback } from "./queue.ts";
 export { memorySample, type MemoryMonitor, type MemorySample, monitorMemory, processRssBytes } from "./memory-monitor.ts";
 export { percentile, percentileOfSorted, type Statistics, statistics, type StatisticsMs, statisticsMs } from "./profile/statistics.ts";
@@ -113,5 +115,6 @@ export {
   PerformanceProfiler,
   profileStatistics,
   type ProfileStatistics,
+  type ProfileTarget,
   repeatAlongFirstDim,
 } from "./profile/profilers.ts";

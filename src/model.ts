@@ -130,7 +130,7 @@ const foreignLoadOptions: Record<string, string> = {
  * device name in their place is OpenVINO's compile_model(model, "CPU"), refused with the
  * spelling Tessera takes.
  */
-function checkLoadOptions(options: unknown): asserts options is LoadOptions {
+export function checkLoadOptions(options: unknown): asserts options is LoadOptions {
   if (typeof options === "string") {
     const device = tesseraDeviceName(options) ?? options.toLowerCase();
     throw new InvalidArgumentError(`load options must be an object, not the string '${options}': to choose a device, pass { devices: "${device}" }`);
@@ -155,6 +155,14 @@ function nativeOptions(options: LoadOptions): Pointer {
     lib.tsr_options_destroy(handle);
     throw error;
   }
+}
+
+/**
+ * Checks load options as a load would, names and values (the library validates each value),
+ * without loading anything: for a caller that must tell a wrong option from a model that fails.
+ */
+export function checkLoadOptionValues(options: unknown): asserts options is LoadOptions {
+  lib.tsr_options_destroy(nativeOptions(options as LoadOptions));
 }
 
 function sourceBytes(source: Uint8Array | ArrayBuffer): Uint8Array {

@@ -18,7 +18,7 @@ import { RunGate } from "./run-gate.ts";
 import { durationsOf } from "./profile/durations.ts";
 import type { ProfileDurations, ProfileEvent, ProfileOptions, ProfileResult } from "./profile/events.ts";
 import { readEvents } from "./profile/native-events.ts";
-import { profileSettings, runProfileSchedule } from "./profile/profile-loop.ts";
+import { profileSettings, runProfileSchedule, runProfileScheduleAsync } from "./profile/profile-loop.ts";
 import { adoptNative, Tensor, tensor } from "./tensor.ts";
 import { normalizeBools } from "./packing.ts";
 import { bindMap, checkElements, isComposite, type MapKey, type MapValue, type Outputs, pointerTable, readOutput, type Value } from "./run-values.ts";
@@ -401,6 +401,24 @@ export class InferRequest extends NativeHandle {
       clear: () => check(lib.tsr_request_clear_profile_events(pointer)),
     }, settings);
     const { events, dropped } = readEvents(pointer);
+    return { runs, events, dropped, durations: durationsOf(events, this.model.operations) };
+  }
+
+  /**
+   * profile() with its runs on a native worker, so the event loop keeps running meanwhile (a
+   * server profiles this way). Options and result as profile().
+   */
+  async profileAsync(inputs: Inputs, outputs?: OutputTargets, options: ProfileOptions = {}): Promise<ProfileResult> {
+    const settings = profileSettings(options);
+    check(lib.tsr_request_set_profiling(this.#idle(), settings.eventBufferSize));
+    const runs = await runProfileScheduleAsync({
+      run: async () => {
+        this.#start(inputs, outputs, undefined);
+        await this.wait();
+      },
+      clear: () => check(lib.tsr_request_clear_profile_events(this.#idle())),
+    }, settings);
+    const { events, dropped } = readEvents(this.#idle());
     return { runs, events, dropped, durations: durationsOf(events, this.model.operations) };
   }
 

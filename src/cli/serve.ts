@@ -18,6 +18,7 @@ const spec = {
     host: { type: "string", value: "address", help: "the address to listen on", default: "127.0.0.1" },
     "grpc-port": { type: "string", value: "N", help: "also serve OIP v2 over gRPC on this port (Triton's is 8001); 0 picks a free one" },
     "max-request-bytes": { type: "string", value: "N", help: "the largest request body, as sent and once decompressed", default: String(defaultMaxRequestBytes) },
+    "no-extensions": { type: "boolean", help: "serve plain OIP v2: without Tessera's own endpoints under /v2/tessera (the remote client's load options, profiling, model details)" },
     ...securityOptions,
   },
 } as const satisfies CommandSpec;
@@ -38,6 +39,7 @@ export const serveCommand: Command = {
       ...secure,
       port: integer(values.port, 8000, "port", 65535),
       hostname: values.host ?? "127.0.0.1",
+      extensions: values["no-extensions"] !== true,
       maxRequestBytes: integer(values["max-request-bytes"], defaultMaxRequestBytes, "max-request-bytes", 2 ** 32),
       ...(values["grpc-port"] === undefined ? {} : { grpcPort: integer(values["grpc-port"], 0, "grpc-port", 65535) }),
     });

@@ -31,19 +31,43 @@ export function profileSettings(options: ProfileOptions): Required<ProfileOption
   };
 }
 
-/** Runs the schedule; returns the number of timed runs. */
-export function runProfileSchedule(steps: ProfileSteps, settings: Required<ProfileOptions>): number {
+/**
+ * The schedule as steps: each "run" or "clear" yielded is done by the driver before it asks for
+ * the next, so the time between yields is the run's. Returns the number of timed runs. One
+ * schedule serves the blocking driver and the asynchronous one.
+ */
+function* scheduleSteps(settings: Required<ProfileOptions>): Generator<"run" | "clear", number, void> {
   const warmupStart = performance.now();
-  for (let i = 0; i < settings.warmup || (performance.now() - warmupStart) * 1000 < settings.warmupTimeUs; i++) steps.run();
-  steps.clear();
+  for (let i = 0; i < settings.warmup || (performance.now() - warmupStart) * 1000 < settings.warmupTimeUs; i++) yield "run";
+  yield "clear";
   let totalUs = 0;
   let runs = 0;
   while (runs < settings.repeat) {
     const start = performance.now();
-    steps.run();
+    yield "run";
     totalUs += (performance.now() - start) * 1000;
     runs++;
     if (settings.stopThresholdUs > 0 && runs % settings.checkPeriod === 0 && totalUs >= settings.stopThresholdUs) break;
   }
   return runs;
+}
+
+/** Runs the schedule on this thread; returns the number of timed runs. */
+export function runProfileSchedule(steps: ProfileSteps, settings: Required<ProfileOptions>): number {
+  const schedule = scheduleSteps(settings);
+  for (let step = schedule.next(); ; step = schedule.next()) {
+    if (step.done) return step.value;
+    if (step.value === "run") steps.run();
+    else steps.clear();
+  }
+}
+
+/** Runs the schedule with runs that resolve when done; resolves with the number of timed runs. */
+export async function runProfileScheduleAsync(steps: { run(): Promise<void>; clear(): void }, settings: Required<ProfileOptions>): Promise<number> {
+  const schedule = scheduleSteps(settings);
+  for (let step = schedule.next(); ; step = schedule.next()) {
+    if (step.done) return step.value;
+    if (step.value === "run") await steps.run();
+    else steps.clear();
+  }
 }

@@ -11,7 +11,7 @@
 import { dtypeInfo } from "../dtype.ts";
 import { InvalidArgumentError, InvalidStateError, NotImplementedError, ShapeError } from "../errors.ts";
 import { memorySample } from "../memory-monitor.ts";
-import type { Model } from "../model.ts";
+import type { Model, Operation, TensorInfo } from "../model.ts";
 import type { InferRequest, InputValue, Inputs } from "../request.ts";
 import { disposeValue } from "../run-values.ts";
 import { type NestedArray, Tensor, tensor } from "../tensor.ts";
@@ -84,30 +84,66 @@ function withInputs<T>(model: Model, inputs: Inputs | undefined, body: (inputs: 
   }
 }
 
+/**
+ * What BasicProfiler profiles: a local Model, whose requests profile on the calling thread
+ * (`R` is ProfileResult), or a model served elsewhere (src/remote), whose requests answer with a
+ * promise (`R` is Promise<ProfileResult>).
+ */
+export interface ProfileTarget<R extends ProfileResult | Promise<ProfileResult> = ProfileResult> {
+  readonly name: string;
+  readonly inputs: readonly TensorInfo[];
+  readonly operations: readonly Operation[];
+  createRequest(): { profile(inputs: Inputs, outputs: undefined, options: ProfileOptions): R; [Symbol.dispose](): void };
+}
+
 function writeJson(path: string, value: unknown): void {
   writeFileSync(path, JSON.stringify(value, null, 2));
 }
 
-/** Per-layer times of a model on one input, from the engine's profile events. */
-export class BasicProfiler {
-  readonly model: Model;
+/**
+ * Per-layer times of a model on one input, from the engine's profile events. run() returns the
+ * result for a local model, and a promise of it for a remote one.
+ */
+export class BasicProfiler<R extends ProfileResult | Promise<ProfileResult> = ProfileResult> {
+  readonly model: ProfileTarget<R>;
   readonly #options: ProfileOptions;
   readonly #inputs: Inputs | undefined;
   #result: ProfileResult | null = null;
 
-  constructor(model: Model, options: BasicProfilerOptions = {}) {
+  constructor(model: ProfileTarget<R>, options: BasicProfilerOptions = {}) {
     const { inputs, ...profileOptions } = options;
     this.model = model;
     this.#inputs = inputs;
     this.#options = profileOptions;
   }
 
-  /** Profiles (warmup, then the timed runs) on a request of its own; keeps and returns the result. */
-  run(inputs?: Inputs): ProfileResult {
-    using request = this.model.createRequest(); // profile() turns on its events, in a ring of eventBufferSize
-    const result = withInputs(this.model, inputs ?? this.#inputs, (given) => request.profile(given, undefined, this.#options));
-    this.#result = result;
-    return result;
+  /**
+   * Profiles (warmup, then the timed runs) on a request of its own, with the given inputs or
+   * seeded random ones; keeps and returns the result. The request and any inputs made here are
+   * disposed once the profile has ended, a promised one included.
+   */
+  run(inputs?: Inputs): R {
+    const given = inputs ?? this.#inputs;
+    const request = this.model.createRequest(); // profile() turns on its events, in a ring of eventBufferSize
+    let made: Record<string, Tensor> | null = null;
+    const release = () => {
+      request[Symbol.dispose]();
+      for (const t of Object.values(made ?? {})) t.dispose();
+    };
+    let result: R;
+    try {
+      made = given === undefined ? randomInputs(this.model) : null;
+      result = request.profile(given ?? made!, undefined, this.#options);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (!(result instanceof Promise)) {
+      release();
+      this.#result = result as ProfileResult;
+      return result;
+    }
+    return result.then((done) => (this.#result = done)).finally(release) as R;
   }
 
   /** The last run()'s result; InvalidStateError before any. */

@@ -7,7 +7,7 @@
  * types that cannot be made from numbers (float8, float4, complex) and strings are zeros/empty.
  */
 import { InvalidArgumentError } from "../errors.ts";
-import type { Model, TensorInfo } from "../model.ts";
+import type { TensorInfo } from "../model.ts";
 import { checkRandomInputSize, randomStream, seededTensor } from "../random.ts";
 import { type Tensor, tensor } from "../tensor.ts";
 
@@ -48,7 +48,7 @@ export function randomTensor(info: TensorInfo, options: RandomInputOptions = {})
  * One random tensor per model input, by name. Inputs the model may leave out (optOut) are left
  * out. A sequence, map or unknown-rank input cannot be made up: InvalidArgumentError.
  */
-export function randomInputs(model: Model, options: RandomInputOptions = {}): Record<string, Tensor> {
+export function randomInputs(model: { readonly inputs: readonly TensorInfo[] }, options: RandomInputOptions = {}): Record<string, Tensor> {
   const inputs: Record<string, Tensor> = {};
   const seed = options.seed ?? 1;
   try {

@@ -20,6 +20,8 @@ export type Access = "open" | "inference" | "admin";
 export function accessFor(path: string): Access {
   if (path === "/v2" || path === "/v2/health/live" || path === "/v2/health/ready") return "open";
   if (path === "/v2/repository" || path.startsWith("/v2/repository/")) return "admin";
+  // Tessera's extension: loading is a repository call; its other endpoints are inference's.
+  if (path === "/v2/tessera/load") return "admin";
   return "inference";
 }
 

@@ -7,6 +7,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createInflate } from "node:zlib";
+import { concat } from "../oip/framing.ts";
 import { badRequest, HttpError, tooLarge } from "./http-error.ts";
 
 /** Chunks of a body stream, refusing once they pass `limit` bytes in all. */
@@ -17,18 +18,6 @@ async function* limited(chunks: AsyncIterable<Uint8Array>, limit: number): Async
     if (size > limit) throw tooLarge(limit);
     yield chunk;
   }
-}
-
-/** Chunks joined into one buffer (the chunk itself when there is one). */
-export function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const joined = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
 }
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {

@@ -5,6 +5,7 @@
  */
 import { accessFor, createGuard, type Tokens } from "./auth.ts";
 import { readBody } from "./body.ts";
+import { extensionPrefix, routeExtension } from "./extension.ts";
 import { HttpError, notFound } from "./http-error.ts";
 import { infer } from "./infer.ts";
 import { modelMetadata, serverMetadata } from "./metadata.ts";
@@ -17,6 +18,10 @@ export interface HandlerOptions {
   maxRequestBytes: number;
   /** Bearer tokens the endpoints need (see auth.ts); none: every endpoint is open. */
   tokens?: Tokens;
+  /** Tessera's own endpoints under /v2/tessera (extension.ts); default on. Off: a plain OIP server. */
+  extensions?: boolean;
+  /** Triton's binary tensor data extension; default on. Off: inference takes and gives JSON data only. */
+  binaryTensorData?: boolean;
 }
 
 export const defaultMaxRequestBytes = 64 * 1024 * 1024;
@@ -39,6 +44,8 @@ function methodIs(request: Request, method: string): void {
 
 export function createHandler(repository: Repository, options: HandlerOptions = { maxRequestBytes: defaultMaxRequestBytes }): (request: Request) => Promise<Response> {
   const guard = createGuard(options.tokens ?? {});
+  const binaryTensorData = options.binaryTensorData !== false;
+  const extension = options.extensions === false ? null : { repository, maxRequestBytes: options.maxRequestBytes, binaryTensorData };
   const route = async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname.replace(/\/+$/, "");
     guard(request.headers.get("authorization"), accessFor(path));
@@ -48,7 +55,7 @@ export function createHandler(repository: Repository, options: HandlerOptions = 
     }
     if (path === "/v2") {
       methodIs(request, "GET");
-      return json(request, serverMetadata());
+      return json(request, serverMetadata({ binaryTensorData, extensions: extension !== null }));
     }
     if (path === "/v2/repository/index") {
       methodIs(request, "POST");
@@ -56,6 +63,7 @@ export function createHandler(repository: Repository, options: HandlerOptions = 
       await repository.scan();
       return json(request, repository.index(filter));
     }
+    if (extension && path.startsWith(extensionPrefix)) return await routeExtension(request, path, extension);
     const repo = repositoryPath.exec(path);
     if (repo) {
       methodIs(request, "POST");
@@ -73,7 +81,7 @@ export function createHandler(repository: Repository, options: HandlerOptions = 
       methodIs(request, "POST");
       const { model, version: loaded } = repository.model(name, version);
       const body = await readBody(request, options.maxRequestBytes);
-      const result = await infer(body, request.headers.get("inference-header-content-length"), model, name, loaded);
+      const result = await infer(body, request.headers.get("inference-header-content-length"), model, name, loaded, binaryTensorData);
       return inferenceResponse(request, result.header, result.binary);
     }
     methodIs(request, "GET");

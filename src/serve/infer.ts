@@ -7,7 +7,8 @@ import { InvalidArgumentError, ShapeError, TypeError as TesseraTypeError } from 
 import type { Model } from "../model.ts";
 import type { Tensor } from "../tensor.ts";
 import { decodeInput, encodeOutput, type EncodedOutput } from "./codec.ts";
-import { badRequest, HttpError } from "./http-error.ts";
+import { binarySlices as sliceBinary } from "../oip/framing.ts";
+import { asBadRequest, badRequest, HttpError } from "./http-error.ts";
 import { type InferenceRequest, parseInferenceRequest, splitBody } from "./protocol.ts";
 
 export interface InferenceResult {
@@ -17,18 +18,7 @@ export interface InferenceResult {
 
 /** Each input's binary slice, in input order, as parameters.binary_data_size lays them out. */
 function binarySlices(request: InferenceRequest, binary: Uint8Array): (Uint8Array | null)[] {
-  let offset = 0;
-  const slices = request.inputs.map((input) => {
-    const size = input.parameters.binary_data_size;
-    if (size === undefined) return null;
-    if (!Number.isSafeInteger(size) || (size as number) < 0) throw badRequest(`input '${input.name}': binary_data_size must be a byte count`);
-    if (offset + (size as number) > binary.length) throw badRequest(`input '${input.name}': binary_data_size ${size} runs past the end of the body`);
-    const slice = binary.subarray(offset, offset + (size as number));
-    offset += size as number;
-    return slice;
-  });
-  if (offset !== binary.length) throw badRequest(`${binary.length - offset} bytes after the inputs' binary data belong to no input`);
-  return slices;
+  return asBadRequest(() => sliceBinary(request.inputs, binary, "input"));
 }
 
 /** The model's inputs as tensors; every input the model needs must be given, and nothing else. */
@@ -68,24 +58,39 @@ function isClientMistake(error: unknown): error is Error {
   return error instanceof ShapeError || error instanceof TesseraTypeError || error instanceof InvalidArgumentError;
 }
 
-/** Runs one inference request's body against a loaded model. */
-export function infer(body: Uint8Array, headerLength: string | null, model: Model, name: string, version: string): Promise<InferenceResult> {
+/** Whether a request uses Triton's binary tensor data anywhere: its body, an input, or an output. */
+function usesBinary(request: InferenceRequest, headerLength: string | null): boolean {
+  return headerLength !== null || request.parameters.binary_data_output === true ||
+    request.inputs.some((input) => input.parameters.binary_data_size !== undefined) ||
+    (request.outputs ?? []).some((output) => output.parameters.binary_data === true);
+}
+
+/** Computes the named outputs from the inputs: model.run, or a profiled run (extension.ts). */
+export type Execute = (inputs: Record<string, Tensor>, outputNames: string[]) => Promise<Record<string, Tensor>>;
+
+/**
+ * Runs one inference request's body against a loaded model. Without `binaryAllowed` (a server
+ * that does not list the binary tensor data extension), a request that uses it is refused.
+ */
+export function infer(body: Uint8Array, headerLength: string | null, model: Model, name: string, version: string, binaryAllowed = true, execute?: Execute): Promise<InferenceResult> {
   const { header, binary } = splitBody(body, headerLength);
   const request = parseInferenceRequest(header);
-  return runInference(request, binarySlices(request, binary), model, name, version);
+  if (!binaryAllowed && usesBinary(request, headerLength)) throw badRequest("this server does not take binary tensor data: send the elements as JSON data");
+  return runInference(request, binarySlices(request, binary), model, name, version, execute);
 }
 
 /**
  * Runs a checked request against a loaded model. `slices` holds each input's binary data, in
  * input order, or null for an input whose elements are in its `data`.
  */
-export async function runInference(request: InferenceRequest, slices: (Uint8Array | null)[], model: Model, name: string, version: string): Promise<InferenceResult> {
+export async function runInference(request: InferenceRequest, slices: (Uint8Array | null)[], model: Model, name: string, version: string, execute?: Execute): Promise<InferenceResult> {
   const outputs = chosenOutputs(request, model);
   let inputs: Record<string, Tensor> = {};
   let results: Record<string, Tensor> = {};
   try {
     inputs = decodeInputs(request, slices, model);
-    results = await model.run<Tensor>(inputs, { outputs: outputs.map((o) => o.name) });
+    const names = outputs.map((o) => o.name);
+    results = await (execute ? execute(inputs, names) : model.run<Tensor>(inputs, { outputs: names }));
     const encoded = outputs.map((o) => encodeOutput(o.name, results[o.name]!, o.binary));
     return {
       header: { model_name: name, model_version: version, ...(request.id === undefined ? {} : { id: request.id }), outputs: encoded.map((e) => e.output) },

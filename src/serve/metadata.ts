@@ -1,7 +1,7 @@
 /** Server and model metadata as OIP v2 describes them, the same over REST and gRPC. */
 import type { Model, TensorInfo } from "../model.ts";
 import { version as runtimeVersion } from "../runtime.ts";
-import { datatypeForDtype } from "./datatypes.ts";
+import { datatypeForDtype } from "../oip/datatypes.ts";
 
 export interface TensorMetadata {
   name: string;
@@ -9,8 +9,17 @@ export interface TensorMetadata {
   shape: number[];
 }
 
-export function serverMetadata(): { name: string; version: string; extensions: string[] } {
-  return { name: "tessera", version: runtimeVersion, extensions: ["binary_tensor_data", "model_repository"] };
+/** Which optional parts a server offers; each is on unless turned off. */
+export interface Offered {
+  /** Triton's binary tensor data extension. */
+  binaryTensorData?: boolean;
+  /** Tessera's own endpoints under /v2/tessera (extension.ts). */
+  extensions?: boolean;
+}
+
+export function serverMetadata(offered: Offered = {}): { name: string; version: string; extensions: string[] } {
+  const extensions = [...(offered.binaryTensorData === false ? [] : ["binary_tensor_data"]), "model_repository", ...(offered.extensions === false ? [] : ["tessera"])];
+  return { name: "tessera", version: runtimeVersion, extensions };
 }
 
 /** A tensor as model metadata describes it: symbolic or unknown dims are -1. */

@@ -2,7 +2,8 @@
  * The shape of OIP v2 inference requests: the JSON header (and, with Triton's binary tensor data
  * extension, the bytes after it) checked field by field, so the codec only meets well-formed input.
  */
-import { badRequest } from "./http-error.ts";
+import { splitBody as splitFramed } from "../oip/framing.ts";
+import { asBadRequest, badRequest } from "./http-error.ts";
 
 export type Parameters = Record<string, unknown>;
 
@@ -27,26 +28,9 @@ export interface InferenceRequest {
   outputs?: RequestOutput[];
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Splits a body into its JSON header and the binary section after it. `headerLength` is the
- * Inference-Header-Content-Length header: absent, the whole body is JSON.
- */
+/** Splits a request body into its JSON header and binary section (see src/oip/framing.ts). */
 export function splitBody(body: Uint8Array, headerLength: string | null): { header: unknown; binary: Uint8Array } {
-  let length = body.length;
-  if (headerLength !== null) {
-    if (!/^\d+$/.test(headerLength.trim())) throw badRequest("Inference-Header-Content-Length is not a byte count");
-    length = Number(headerLength.trim());
-    if (length > body.length) throw badRequest(`Inference-Header-Content-Length ${length} is past the end of the ${body.length}-byte body`);
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(decoder.decode(body.subarray(0, length)));
-  } catch {
-    throw badRequest("the request header is not valid JSON");
-  }
-  return { header, binary: body.subarray(length) };
+  return asBadRequest(() => splitFramed(body, headerLength), "request: ");
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

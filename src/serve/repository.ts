@@ -7,12 +7,10 @@
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { IOError } from "../errors.ts";
-import { loadModel, type Model } from "../model.ts";
+import { type LoadOptions, loadModel, type Model } from "../model.ts";
 import { badRequest, HttpError, notFound } from "./http-error.ts";
 
-/** A name or version as one plain path component: no separators, no leading dot (so no `..`). */
-const safeComponent = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$/;
-const numericVersion = /^[0-9]{1,9}$/;
+import { numericVersion, safeComponent } from "../oip/model-path.ts";
 
 export type ModelState = "READY" | "UNAVAILABLE" | "LOADING";
 
@@ -35,6 +33,12 @@ export interface IndexEntry {
 
 function checkName(name: string, what: string): void {
   if (!safeComponent.test(name)) throw badRequest(`'${name}' is not a valid ${what}`);
+}
+
+/** A version as the repository keys it ("003" is "3"); 400 for one that is not a number. */
+function checkVersion(version: string): string {
+  if (!numericVersion.test(version)) throw badRequest(`'${version}' is not a valid model version`);
+  return String(Number(version));
 }
 
 export class Repository {
@@ -108,18 +112,23 @@ export class Repository {
     return [...files.keys()].sort((a, b) => Number(b) - Number(a))[0];
   }
 
-  /** Loads a model's highest version (after unloading what was loaded); 404 when not on disk. */
-  async load(name: string): Promise<void> {
+  /**
+   * Loads a model's highest version, or the version asked for, with load options (checked by the
+   * caller), after unloading what was loaded; 404 when not on disk. Resolves with the version.
+   */
+  async load(name: string, wanted: { version?: string; options?: LoadOptions } = {}): Promise<string> {
     checkName(name, "model name");
     const files = await this.#filesOf(name);
-    const version = Repository.#latest(files);
-    if (version === undefined) throw notFound(`model '${name}' is not in the repository`);
+    const version = wanted.version === undefined ? Repository.#latest(files) : checkVersion(wanted.version);
+    if (version === undefined || !files.has(version)) {
+      throw notFound(wanted.version === undefined ? `model '${name}' is not in the repository` : `model '${name}' has no version ${version}`);
+    }
     const entry = this.#entries.get(name) ?? { name, files, loaded: new Map<string, Model>(), state: "UNAVAILABLE" as ModelState, reason: "" };
     entry.files = files;
     this.#entries.set(name, entry);
     entry.state = "LOADING";
     try {
-      const model = await loadModel(files.get(version)!);
+      const model = await loadModel(files.get(version)!, wanted.options);
       this.#unloadEntry(entry);
       entry.loaded.set(version, model);
       entry.state = "READY";
@@ -130,6 +139,7 @@ export class Repository {
       entry.reason = "the model failed to load";
       throw new HttpError(400, `model '${name}' failed to load`);
     }
+    return version;
   }
 
   #unloadEntry(entry: Entry): void {
@@ -165,10 +175,9 @@ export class Repository {
    */
   model(name: string, version?: string): { model: Model; version: string } {
     checkName(name, "model name");
-    if (version !== undefined && !numericVersion.test(version)) throw badRequest(`'${version}' is not a valid model version`);
+    const wanted = version === undefined ? undefined : checkVersion(version);
     const entry = this.#entries.get(name);
     if (!entry) throw notFound(`model '${name}' is not in the repository`);
-    const wanted = version === undefined ? undefined : String(Number(version));
     if (wanted !== undefined && !entry.files.has(wanted) && !entry.loaded.has(wanted)) throw notFound(`model '${name}' has no version ${wanted}`);
     const [loadedVersion, model] = [...entry.loaded].find(([v]) => wanted === undefined || v === wanted) ?? [];
     if (model === undefined || loadedVersion === undefined) throw new HttpError(503, `model '${name}'${wanted ? ` version ${wanted}` : ""} is not loaded`);

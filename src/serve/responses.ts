@@ -5,7 +5,7 @@
  */
 import { promisify } from "node:util";
 import { deflate, gzip } from "node:zlib";
-import { concat } from "./body.ts";
+import { concat } from "../oip/framing.ts";
 import { HttpError } from "./http-error.ts";
 
 const gzipAsync = promisify(gzip);

@@ -16,6 +16,10 @@ export interface ServeOptions {
   tokens?: Tokens;
   /** HTTPS: the certificate chain and its private key, as PEM text. */
   tls?: { cert: string; key: string };
+  /** Tessera's own endpoints under /v2/tessera (default on); false serves plain OIP v2. */
+  extensions?: boolean;
+  /** Triton's binary tensor data extension (default on); false: JSON data only, as MLServer. */
+  binaryTensorData?: boolean;
   /** Also serve gRPC (OIP v2's GRPCInferenceService) on this port; 0 picks a free one. Default: no gRPC. */
   grpcPort?: number;
 }
@@ -39,7 +43,7 @@ type DenoServe = (options: { port: number; hostname: string; cert?: string; key?
 export async function serve(folder: string, options: ServeOptions = {}): Promise<Server> {
   const repository = await Repository.open(folder);
   const maxRequestBytes = options.maxRequestBytes ?? defaultMaxRequestBytes;
-  const handler = createHandler(repository, { maxRequestBytes, tokens: options.tokens });
+  const handler = createHandler(repository, { maxRequestBytes, tokens: options.tokens, extensions: options.extensions, binaryTensorData: options.binaryTensorData });
   const port = options.port ?? 8000;
   const hostname = options.hostname ?? "127.0.0.1";
   const grpc = options.grpcPort === undefined ? undefined : await serveGrpc(repository, { port: options.grpcPort, hostname, maxRequestBytes, tokens: options.tokens, tls: options.tls }).catch((error: unknown) => {

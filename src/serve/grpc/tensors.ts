@@ -5,7 +5,7 @@
  * one decoder serves both transports. Outputs always go back as raw_output_contents, as Triton
  * answers.
  */
-import { lengthPrefixed } from "../codec.ts";
+import { lengthPrefixed } from "../../oip/elements.ts";
 import { badRequest } from "../http-error.ts";
 import type { InferenceResult } from "../infer.ts";
 import type { InferenceRequest } from "../protocol.ts";
