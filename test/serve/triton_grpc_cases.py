@@ -31,6 +31,7 @@ def _():
     metadata = client.get_server_metadata(as_json=True)
     expect(metadata["name"] == "tessera", metadata)
     expect({"binary_tensor_data", "model_repository"} <= set(metadata["extensions"]), metadata)
+    expect("tessera" not in metadata["extensions"], "Tessera's REST-only extension listed over gRPC")
 
 
 @case("get_model_metadata")

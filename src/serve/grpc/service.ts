@@ -47,7 +47,8 @@ export function createRpcs(repository: Repository): Record<RpcName, (request: ne
         return { ready: false };
       }
     },
-    ServerMetadata: async () => serverMetadata(),
+    // Tessera's own endpoints are REST only (extension.ts), so gRPC does not list them.
+    ServerMetadata: async () => serverMetadata({ extensions: false }),
     ModelMetadata: async ({ name, version }: ModelRequest) => {
       const loaded = repository.model(name, versionOf(version));
       return modelMetadata(name, loaded.version, loaded.model);
