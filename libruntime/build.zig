@@ -60,9 +60,10 @@ pub fn build(b: *std.Build) void {
     // From libruntime/, where the tidy test (src/tidy.zig) finds the sources it reads.
     run_tests.setCwd(b.path("."));
     // The Vulkan tests run on lavapipe where there is no GPU: Mesa's shader cache and the
-    // pipeline cache go to the repository's ignored .cache/, not the user's home.
-    run_tests.setEnvironmentVariable("MESA_SHADER_CACHE_DIR", b.pathFromRoot("../.cache/mesa-shader-cache"));
-    run_tests.setEnvironmentVariable("TESSERA_CACHE_DIR", b.pathFromRoot("../.cache/tessera-test-cache"));
+    // pipeline cache go to the repository's ignored .cache/ (as scripts/env.sh sets them), not
+    // the user's home.
+    run_tests.setEnvironmentVariable("MESA_SHADER_CACHE_DIR", b.pathFromRoot("../.cache/mesa-shaders"));
+    run_tests.setEnvironmentVariable("TESSERA_CACHE_DIR", b.pathFromRoot("../.cache/tessera-cache"));
     const test_step = b.step("test", "Run the library's unit tests");
     test_step.dependOn(&run_tests.step);
 
