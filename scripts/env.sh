@@ -6,6 +6,8 @@ CACHE="$ROOT/.cache"
 export ZIG_GLOBAL_CACHE_DIR="$CACHE/zig-global"
 export ZIG_LOCAL_CACHE_DIR="$CACHE/zig-local"
 export MESA_SHADER_CACHE_DIR="$CACHE/mesa-shaders"
+# The Vulkan backend's pipeline cache, for the tests and scripts (docs/vulkan.md).
+export TESSERA_CACHE_DIR="$CACHE/tessera-cache"
 export PATH="$ROOT/node_modules/.bin:$PATH"
 VENV="$CACHE/venv"
 PYTHON_CONSTRAINTS="$ROOT/scripts/python-constraints.txt"

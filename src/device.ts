@@ -118,7 +118,7 @@ export const listDevices: () => DeviceInfo[] = devices;
 
 /**
  * The devices' names, as OpenVINO's Core.available_devices lists them, in Tessera's spelling:
- * ["cpu", "vulkan:0", ...]. Only the CPU runs models today; Vulkan devices are listed as found.
+ * ["cpu", "vulkan:0", ...]. Vulkan devices are listed as found; a model runs on them with `devices: "vulkan:N,cpu"`.
  */
 export function getAvailableDevices(): string[] {
   return devices().map((device) => (device.platform === "cpu" ? "cpu" : device.id));

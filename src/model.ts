@@ -15,7 +15,10 @@ import { runOptionsFrom } from "./run-options.ts";
 import { devicesFromArgument, tesseraDeviceName } from "./device-names.ts";
 
 export interface LoadOptions {
-  /** "cpu", "auto", or a list; Vulkan devices are not available for models yet. */
+  /**
+   * "cpu", "vulkan:N", "auto", or a list in order of preference ("vulkan:0,cpu"): each operation
+   * runs on the first listed device that supports it, the CPU last. "auto" is the CPU alone.
+   */
   devices?: string | string[];
   /** Fail instead of falling back to the CPU for unsupported operations. */
   strict?: boolean;
@@ -204,10 +207,9 @@ export function loadModelSync(source: ModelSource, options: LoadOptions = {}): M
 }
 
 /**
- * Loads a model and prepares it to run, choosing its device: the CPU is the only device that can
- * execute models today (the Vulkan backend does not run models yet), so `devices` absent or
- * "auto" picks "cpu"; a list keeps the CPU and drops Vulkan devices after it; a request that
- * names only Vulkan devices is NotImplementedError, as loadModel's is.
+ * Loads a model and prepares it to run, choosing its devices: `devices` absent or "auto" picks
+ * "cpu"; a list ("vulkan:0", "auto") is passed on with "auto" read as the CPU, and each operation
+ * runs on the first of its devices that supports it.
  *
  * The device may come as the second argument, as OpenVINO's compile_model(model, "AUTO") passes
  * it: "AUTO" (any case), "AUTO:GPU,CPU" (a priority list, read as Tessera's device list), or
@@ -234,9 +236,7 @@ function withDevice(device: string, options: LoadOptions): LoadOptions {
 function chooseDevices(devices: LoadOptions["devices"]): string | string[] {
   if (devices === undefined || devices === "auto") return "cpu";
   const names = (Array.isArray(devices) ? devices : String(devices).split(",")).map((d) => d.trim());
-  const runnable = names.map((d) => (d === "auto" ? "cpu" : d)).filter((d) => !d.startsWith("vulkan"));
-  // Nothing runnable left: pass the request on, so the library names what it cannot do.
-  return runnable.length ? runnable : names;
+  return names.map((d) => (d === "auto" ? "cpu" : d));
 }
 
 /** Loads a model on a native thread; the event loop keeps running meanwhile. */

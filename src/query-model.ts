@@ -2,9 +2,8 @@
  * queryModel (OpenVINO's Core.query_model): where each operation of a model would run on the
  * given devices, read from the partition a load makes. The model is loaded as compileModel loads
  * it, not strict, so that an operation a device refuses falls back to the next device (the CPU
- * last) instead of failing the load, and is disposed before this returns. Only the CPU runs
- * models today: a query naming only Vulkan devices is NotImplementedError, as compileModel's is,
- * and Vulkan devices in a list are passed over.
+ * last) instead of failing the load, and is disposed before this returns. A query naming a
+ * Vulkan device opens it, as the load would.
  */
 import { compileModel, type ModelSource, type Operation } from "./model.ts";
 

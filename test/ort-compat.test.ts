@@ -280,8 +280,20 @@ describe("what tessera/ort refuses, saying why", () => {
     }
   });
 
-  test("a device Tessera cannot run models on, and provider options", async () => {
-    await expect(create({ executionProviders: ["vulkan"] })).rejects.toThrow(rt.NotImplementedError);
+  test("the vulkan provider runs on Vulkan device 0, falling back to the CPU; provider options are refused", async () => {
+    if (rt.devices().some((d) => d.platform === "vulkan")) {
+      const [onVulkan, onCpu] = [await create({ executionProviders: ["vulkan"] }), await create({ executionProviders: ["cpu"] })];
+      const [gpu, cpu] = [await onVulkan.run({ x: x(tesseraOrt) }), await onCpu.run({ x: x(tesseraOrt) })];
+      expect(Object.keys(gpu)).toEqual(Object.keys(cpu));
+      for (const name of Object.keys(cpu)) {
+        const [got, want] = [gpu[name]!.data as Float32Array, cpu[name]!.data as Float32Array];
+        want.forEach((v, i) => expect(Math.abs(got[i]! - v)).toBeLessThanOrEqual(1e-4 + 1e-3 * Math.abs(v)));
+      }
+      await onVulkan.release();
+      await onCpu.release();
+    } else {
+      await expect(create({ executionProviders: ["vulkan"] })).rejects.toThrow(rt.DeviceError);
+    }
     await expect(create({ executionProviders: [{ name: "cpu", useArena: false } as { name: "cpu" }] })).rejects.toThrow("'cpu' takes no provider options in Tessera, so not 'useArena'");
   });
 

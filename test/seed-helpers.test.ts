@@ -60,10 +60,17 @@ function tabular(): Uint8Array {
 }
 
 describe("compileModel(path, device)", () => {
-  test("AUTO in any case, and AUTO's priority list, compile onto the CPU", async () => {
-    for (const device of ["AUTO", "auto", "Auto", "AUTO:GPU,CPU", "AUTO:CPU", "cpu", "cpu:0", "vulkan:0,cpu"]) {
+  test("AUTO in any case compiles onto the CPU; AUTO's priority list puts the GPU first", async () => {
+    for (const device of ["AUTO", "auto", "Auto", "AUTO:CPU", "cpu", "cpu:0"]) {
       using model = await rt.compileModel(bytes, device);
       expect(model.operations.every((op) => op.device === "cpu:0")).toBe(true);
+      expect(arrays(await model.run({ x: x() }, ["y"]))).toEqual({ y: [[4, 0, 12, 0]] });
+    }
+    if (!rt.devices().some((d) => d.platform === "vulkan")) return;
+    for (const device of ["AUTO:GPU,CPU", "vulkan:0,cpu"]) {
+      using model = await rt.compileModel(bytes, device);
+      expect(model.getOption("devices")).toBe("vulkan:0,cpu");
+      expect(model.operations.some((op) => op.device === "vulkan:0")).toBe(true);
       expect(arrays(await model.run({ x: x() }, ["y"]))).toEqual({ y: [[4, 0, 12, 0]] });
     }
   });
@@ -85,7 +92,7 @@ describe("compileModel(path, device)", () => {
     await expect(rt.compileModel(bytes, "HETERO:GPU,CPU")).rejects.toThrow(rt.InvalidArgumentError);
     await expect(rt.compileModel(bytes, "AUTO:NPU,CPU")).rejects.toThrow(rt.NotImplementedError);
     await expect(rt.compileModel(bytes, "NPU")).rejects.toThrow(`device "NPU": Tessera has no backend for it`);
-    await expect(rt.compileModel(bytes, "vulkan:0")).rejects.toThrow(rt.NotImplementedError);
+    await expect(rt.compileModel(bytes, "vulkan:9")).rejects.toThrow(rt.DeviceError);
     await expect(rt.compileModel(bytes, "tpu")).rejects.toThrow("unknown device 'tpu'");
   });
 });
@@ -221,7 +228,7 @@ describe("model.reshape: OpenVINO's Model.reshape", () => {
 describe("queryModel: OpenVINO's query_model", () => {
   test("says where each operation runs on the CPU, by name", async () => {
     using model = rt.loadModelSync(bytes);
-    for (const device of ["cpu", "AUTO", ["cpu"], "vulkan:0,cpu"] as const) {
+    for (const device of ["cpu", "AUTO", ["cpu"]] as const) {
       const result = await rt.queryModel(bytes, device);
       expect(result.operations.map((op) => op.opType)).toEqual(model.operations.map((op) => op.opType));
       expect(Object.values(result.devices).every((d) => d === "cpu:0")).toBe(true);
@@ -230,9 +237,19 @@ describe("queryModel: OpenVINO's query_model", () => {
     }
   });
 
-  test("a device that cannot run models yet is NotImplementedError; OpenVINO's names are refused as compileModel refuses them", async () => {
-    await expect(rt.queryModel(bytes, "vulkan:0")).rejects.toThrow(rt.NotImplementedError);
-    await expect(rt.queryModel(bytes, ["vulkan:0"])).rejects.toThrow(rt.NotImplementedError);
+  test.if(rt.devices().some((d) => d.platform === "vulkan"))("says which operations Vulkan takes and which fall back to the CPU", async () => {
+    const result = await rt.queryModel(bytes, "vulkan:0,cpu");
+    const placed = new Set(Object.values(result.devices));
+    expect(placed.has("vulkan:0")).toBe(true);
+    expect([...placed].every((d) => d === "vulkan:0" || d === "cpu:0")).toBe(true);
+    expect(result.refused).toEqual([]);
+    const alone = await rt.queryModel(bytes, ["vulkan:0"]);
+    expect(alone.refused.map((op) => op.device).every((d) => d === "cpu:0")).toBe(true);
+  });
+
+  test("a device that does not exist is DeviceError; OpenVINO's names are refused as compileModel refuses them", async () => {
+    await expect(rt.queryModel(bytes, "vulkan:9")).rejects.toThrow(rt.DeviceError);
+    await expect(rt.queryModel(bytes, ["vulkan:9"])).rejects.toThrow(rt.DeviceError);
     await expect(rt.queryModel(bytes, "CPU")).rejects.toThrow(`Tessera names it "cpu"`);
   });
 });

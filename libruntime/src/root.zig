@@ -43,4 +43,5 @@ test {
     _ = @import("backends/testing/expectation.zig");
     _ = @import("exec/map_value.zig");
     _ = @import("exec/constant_tensors.zig");
+    _ = @import("backends/vulkan/vulkan_tests.zig");
 }

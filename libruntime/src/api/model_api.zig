@@ -12,6 +12,7 @@ const source_module = @import("../model/source.zig");
 const load_job = @import("../model/load_job.zig");
 const ModelState = @import("../exec/model_state.zig").ModelState;
 const cpu_backend = @import("../backends/cpu/backend.zig");
+const vulkan_backend = @import("../backends/vulkan/backend.zig");
 const backend = @import("../exec/backend.zig");
 const info_module = @import("../model/info.zig");
 const jobs = @import("../core/jobs.zig");
@@ -70,7 +71,7 @@ fn infoOf(handle: ?*const TensorInfo) status.Error!*TensorInfo {
 }
 
 /// The backends this library runs models on.
-const backends = [_]backend.Backend{cpu_backend.cpu};
+const backends = [_]backend.Backend{ cpu_backend.cpu, vulkan_backend.vulkan };
 
 /// The compile stage every load uses, over this library's backends.
 fn compileModel(model: *Model) status.Error!model_module.Compiled {

@@ -56,7 +56,7 @@ pub fn probe(out: []PhysicalDevice) usize {
 
 /// TESSERA_VULKAN_LOADER names a loader to use instead of the system's (and, set to a missing
 /// file, simulates a machine without Vulkan).
-fn openLoader() ?std.DynLib {
+pub fn openLoader() ?std.DynLib {
     var buffer: env.Buffer = undefined;
     if (env.get("TESSERA_VULKAN_LOADER", &buffer)) |path| {
         if (std.DynLib.open(path)) |library| return library else |_| {}

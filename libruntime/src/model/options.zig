@@ -131,16 +131,19 @@ fn parseScheduler(value: []const u8) status.Error!Scheduler {
     return status.fail(error.InvalidArgument, "unknown scheduler '{s}' (simple, exclusive or pipeline)", .{value});
 }
 
-/// "cpu", "cpu:0" and "auto" run here; other devices need backends that do not exist yet.
+/// "cpu", "cpu:0", "auto", "vulkan" and "vulkan:N". Whether Vulkan device N exists is known
+/// only when the model opens it (a DeviceError then).
 fn checkDevices(value: []const u8) status.Error!void {
     var names = std.mem.tokenizeScalar(u8, value, ',');
     var any = false;
     while (names.next()) |raw| {
         const name = std.mem.trim(u8, raw, " ");
         any = true;
-        if (eql(name, "cpu") or eql(name, "cpu:0") or eql(name, "auto")) continue;
-        if (std.mem.startsWith(u8, name, "vulkan")) {
-            return status.fail(error.NotImplemented, "device '{s}': the Vulkan backend cannot run models yet", .{name});
+        if (eql(name, "cpu") or eql(name, "cpu:0") or eql(name, "auto") or eql(name, "vulkan")) continue;
+        if (std.mem.startsWith(u8, name, "vulkan:")) {
+            _ = std.fmt.parseInt(u32, name["vulkan:".len..], 10) catch
+                return status.fail(error.InvalidArgument, "device '{s}': a Vulkan device is vulkan:N, N a number", .{name});
+            continue;
         }
         return status.fail(error.InvalidArgument, "unknown device '{s}' (cpu, cpu:0, vulkan:N or auto)", .{name});
     }
@@ -165,7 +168,8 @@ test "options validate and round-trip" {
     try options.set("scheduler", "exclusive");
     try std.testing.expectError(error.NotImplemented, options.set("scheduler", "pipeline"));
     try std.testing.expectError(error.NotImplemented, options.set("passphrase", "x"));
-    try std.testing.expectError(error.NotImplemented, options.set("devices", "vulkan:0"));
+    try options.set("devices", "vulkan:0,cpu");
+    try std.testing.expectError(error.InvalidArgument, options.set("devices", "vulkan:x"));
     try std.testing.expectError(error.InvalidArgument, options.set("colour", "blue"));
     try std.testing.expectError(error.InvalidArgument, options.set("threads", "-1"));
     var buffer: [32]u8 = undefined;
