@@ -4,8 +4,8 @@
 //! run fails; memory is checked to return to its baseline after every load.
 //! One iteration in four goes through an encrypted container instead (container.zig, archive.zig):
 //! the seed is packed and sealed with a fixed passphrase and the cheapest KDF costs a container
-//! may have, and either the archive is mutated before sealing (which reaches the archive parser
-//! and the loader behind it) or the sealed bytes are mutated (which must fail to decrypt).
+//! may have, with the mutation in the model before packing, in the packed archive, or in the
+//! sealed bytes (which must then fail to decrypt).
 //! Usage: tessera-fuzz SEED_DIR SECONDS [RANDOM_SEED]
 const std = @import("std");
 const memory = @import("core/memory.zig");
@@ -84,31 +84,36 @@ fn checkLeaks(before: u64) !void {
 const sealed_passphrase = "fuzz";
 const sealed_params: container.KdfParams = .{ .memory_kib = container.KdfParams.memory_kib_min, .iterations = 1 };
 
+/// Where a container iteration mutates: the model before it is packed (the loader behind the
+/// archive), the packed archive (its parser), or the sealed bytes (which must fail to decrypt).
+const SealedMutation = enum { model, archive, ciphertext };
+
 /// The seed (with a second seed as an external-data file) packed, sealed and loaded as a model
 /// is: decrypted, its archive read, the model run through the pipeline with the archive's files
-/// as its external data. A mutated ciphertext must be ContainerError.
+/// as its external data.
 fn sealedOnce(arena: std.mem.Allocator, random: std.Random, seed: []const u8, seeds: []const []const u8, scratch: *std.ArrayList(u8)) !Outcome {
+    const where = random.enumValue(SealedMutation);
+    if (where == .model) try mutate(arena, random, seed, seeds, scratch);
     const files = [_]archive.File{
-        .{ .name = archive.model_name, .bytes = seed },
+        .{ .name = archive.model_name, .bytes = if (where == .model) scratch.items else seed },
         .{ .name = "weights.bin", .bytes = seeds[random.uintLessThan(usize, seeds.len)] },
     };
     // Not from the arena, which would keep every iteration's buffers until the run ends.
     const plaintext = try std.heap.c_allocator.alloc(u8, archive.packedLen(&files));
     defer std.heap.c_allocator.free(plaintext);
     archive.pack(plaintext, &files);
-    const mutate_ciphertext = random.boolean();
-    if (!mutate_ciphertext) try mutate(arena, random, plaintext, seeds, scratch);
-    const sealed_plaintext = if (mutate_ciphertext) plaintext else scratch.items;
+    if (where == .archive) try mutate(arena, random, plaintext, seeds, scratch);
+    const sealed_plaintext = if (where == .archive) scratch.items else plaintext;
     const sealed = try std.heap.c_allocator.alloc(u8, container.sealedLen(sealed_plaintext.len));
     defer std.heap.c_allocator.free(sealed);
     try container.seal(sealed, sealed_plaintext, sealed_passphrase, sealed_params);
-    if (mutate_ciphertext) try mutate(arena, random, sealed, seeds, scratch);
-    const bytes = if (mutate_ciphertext) scratch.items else sealed;
+    if (where == .ciphertext) try mutate(arena, random, sealed, seeds, scratch);
+    const bytes = if (where == .ciphertext) scratch.items else sealed;
     const before = memory.liveBytes();
     const outcome = loadSealed(bytes);
     try checkLeaks(before);
     const changed = container.looksSealed(bytes) and !std.mem.eql(u8, bytes, sealed);
-    if (mutate_ciphertext and changed and outcome != .container_error) {
+    if (where == .ciphertext and changed and outcome != .container_error) {
         std.debug.print("a mutated container did not fail to decrypt\n", .{});
         return error.Undetected;
     }
