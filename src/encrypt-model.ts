@@ -11,7 +11,7 @@ import { completeJob } from "./native-job.ts";
 export interface EncryptOptions {
   /**
    * Argon2id's memory in KiB (default 65536, 64 MiB; 64..1048576). Loading derives the key with
-   * the same cost: about a quarter of a second at the default on one core of a current CPU.
+   * the same cost: 0.3 to 0.5 s at the default on one core of a current CPU.
    */
   kdfMemoryKiB?: number;
   /** Argon2id's passes over that memory (default 3; 1..10). */
