@@ -110,6 +110,14 @@ export const symbols = {
   tsr_model_load_async: { args: ["buffer", "buffer", "u64", "pointer", "buffer"], returns: "i32" },
   // void tsr_model_destroy(tsr_model *model);
   tsr_model_destroy: { args: ["pointer"], returns: "void" },
+  // tsr_status tsr_model_encrypt(const char *path, const void *bytes, uint64_t byte_length,
+  //                              const char *passphrase, uint32_t kdf_memory_kib,
+  //                              uint32_t kdf_iterations, const char *out_path);
+  tsr_model_encrypt: { args: ["buffer", "buffer", "u64", "buffer", "u32", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_encrypt_async(const char *path, const void *bytes, uint64_t byte_length,
+  //                                    const char *passphrase, uint32_t kdf_memory_kib,
+  //                                    uint32_t kdf_iterations, const char *out_path, tsr_job **job);
+  tsr_model_encrypt_async: { args: ["buffer", "buffer", "u64", "buffer", "u32", "u32", "buffer", "buffer"], returns: "i32" },
   // tsr_status tsr_model_get_string(const tsr_model *model, int32_t key, const char **value);
   tsr_model_get_string: { args: ["pointer", "i32", "buffer"], returns: "i32" },
   // tsr_status tsr_model_get_i64(const tsr_model *model, int32_t key, int64_t *value);

@@ -3,11 +3,12 @@
  * options, and everything the library knows about a model before it runs: signature, TensorInfo
  * with symbolic shapes, operations, metadata, and shape queries.
  */
-import { errorFromStatus, InvalidArgumentError, InvalidStateError } from "./errors.ts";
+import { InvalidArgumentError, InvalidStateError } from "./errors.ts";
 import { type DType, dtypeFromCode } from "./dtype.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
-import { check, cString, lib, native, outI32, outPointer, outString, type Pointer } from "./native.ts";
-import { activity, root } from "./runtime.ts";
+import { check, cString, lib, native, outPointer, outString, type Pointer } from "./native.ts";
+import { completeJob } from "./native-job.ts";
+import { root } from "./runtime.ts";
 import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, type Signature, type Value } from "./request.ts";
 import { RunGate } from "./run-gate.ts";
 import { checkOptionKeys } from "./option-keys.ts";
@@ -27,7 +28,10 @@ export interface LoadOptions {
   disableDenormals?: boolean;
   /** Write every intermediate tensor there, in the tensor file format. */
   intermediateSavePath?: string;
-  /** Encrypted model containers: not supported yet (NotImplementedError). */
+  /**
+   * Opens an encrypted container (rt.encryptModel, docs/encrypted-models.md). It appears in no
+   * error message and cannot be read back with getOption.
+   */
   passphrase?: string;
   /** Worker threads; 0 or absent: one per core. */
   threads?: number;
@@ -168,7 +172,7 @@ export function checkLoadOptionValues(options: unknown): asserts options is Load
   lib.tsr_options_destroy(nativeOptions(options as LoadOptions));
 }
 
-function sourceBytes(source: Uint8Array | ArrayBuffer): Uint8Array {
+export function sourceBytes(source: Uint8Array | ArrayBuffer): Uint8Array {
   return source instanceof Uint8Array ? source : new Uint8Array(source);
 }
 
@@ -253,19 +257,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   } finally {
     lib.tsr_options_destroy(handle); // the job keeps its own copy
   }
-  activity.loads++; // finalize() is refused until the job is gone
-  try {
-    const id = new Uint32Array(1);
-    check(lib.tsr_job_id(job, id));
-    await native.awaitJob(job, id[0]!);
-    const result = outI32((slot) => lib.tsr_job_result(job, slot));
-    // The job failed on a worker thread: its message travels in the job, not in tsr_last_error.
-    if (result !== 0) throw errorFromStatus(result, outString((slot) => lib.tsr_job_error(job, slot)));
-    return new Model(outPointer((slot) => lib.tsr_job_take_model(job, slot))).fromSource(source, options);
-  } finally {
-    lib.tsr_job_destroy(job);
-    activity.loads--;
-  }
+  return await completeJob(job, (done) => new Model(outPointer((slot) => lib.tsr_job_take_model(done, slot))).fromSource(source, options));
 }
 
 const modelString = { name: 0, producerName: 1, producerVersion: 2, domain: 3, docString: 4 } as const;

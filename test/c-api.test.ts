@@ -77,6 +77,21 @@ test("a C program reads a ZipMap's sequence of maps and feeds a map to a DictVec
   expect(run.exitCode).toBe(0);
 }, 60_000);
 
+test("a C program encrypts a model and loads it with its passphrase", () => {
+  const dir = scratchDir();
+  const binary = compileExample("encrypted_model", dir);
+  const model = join(dir, "add_relu.onnx");
+  writeFileSync(model, addRelu());
+  const run = Bun.spawnSync([binary, model, join(dir, "add_relu.tsrc")], { env: { ...process.env, TESSERA_PASSPHRASE: "a passphrase" } });
+  expect(run.stdout.toString()).toBe([
+    "loaded: 1 input(s)",
+    `load: status ${-12} (cannot decrypt the model: wrong passphrase or damaged file)`,
+    `load: status ${-12} (the model is encrypted: give its passphrase)`,
+    "",
+  ].join("\n"));
+  expect(run.exitCode).toBe(0);
+}, 60_000);
+
 test("the header compiles as C++ too", async () => {
   const dir = scratchDir();
   const source = join(dir, "header.cpp");

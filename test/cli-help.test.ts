@@ -23,7 +23,7 @@ const flat = (text: string) => text.replace(/\s+/g, " ");
 
 describe("tessera <command> --help", () => {
   test("every command has help, and it lists every option with its value, meaning and default", () => {
-    expect(specs.map((spec) => spec.name).sort()).toEqual(["bench", "devices", "help", "info", "profile", "run", "serve", "version"]);
+    expect(specs.map((spec) => spec.name).sort()).toEqual(["bench", "devices", "encrypt", "help", "info", "profile", "run", "serve", "version"]);
     for (const spec of specs) {
       const { code, out, err } = tessera(spec.name, "--help");
       expect({ command: spec.name, code, err }).toEqual({ command: spec.name, code: 0, err: "" });

@@ -130,7 +130,6 @@ describe("options", () => {
   });
 
   test("options that cannot be honoured yet are NotImplementedError, never ignored", () => {
-    expect(() => rt.loadModelSync(addReluPath, { passphrase: "secret" })).toThrow(rt.NotImplementedError);
     expect(() => rt.loadModelSync(addReluPath, { scheduler: "pipeline" })).toThrow(rt.NotImplementedError);
   });
 

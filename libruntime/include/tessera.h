@@ -276,7 +276,8 @@ TSR_API tsr_status tsr_tensor_from_onnx(const void *bytes, uint64_t byte_length,
  * profiling (true/false: requests record profile events), profile_buffer_size (events per
  * request's ring, default 65536), input_shapes (inputs' shapes fixed before shape inference and
  * memory planning, as tsr_model_infer_shape takes them: "x=8,3,224,224;#1=N,4"; checked against
- * the model when it loads), passphrase (TSR_NOT_IMPLEMENTED). Each is validated when set; an unknown key is refused. */
+ * the model when it loads), passphrase (opens an encrypted container; it cannot be read back, and is
+ * zeroed when the options are destroyed). Each is validated when set; an unknown key is refused. */
 TSR_API tsr_status tsr_options_create(tsr_options **options);
 TSR_API void tsr_options_destroy(tsr_options *options);
 TSR_API tsr_status tsr_options_set(tsr_options *options, const char *key, const char *value);
@@ -294,6 +295,21 @@ TSR_API tsr_status tsr_model_load_bytes(const void *bytes, uint64_t byte_length,
 TSR_API tsr_status tsr_model_load_async(const char *path, const void *bytes, uint64_t byte_length,
                                         const tsr_options *options, tsr_job **job);
 TSR_API void tsr_model_destroy(tsr_model *model);
+
+/* ---- encrypted models (docs/encrypted-models.md) ---------------------------------------------- */
+/* Writes an encrypted container to `out_path`: the model at `path` (a .onnx file, or a model folder
+ * with every file under it: external data, tessera.json), or else `bytes`, encrypted with AES-256-GCM
+ * under a key derived from `passphrase` by Argon2id with a random salt (and a random nonce).
+ * kdf_memory_kib and kdf_iterations: 0 for the defaults (65536 KiB, 3 passes); otherwise
+ * 64..1048576 KiB and 1..10. Load it with the option passphrase: a wrong passphrase or a damaged
+ * file fails with TSR_CONTAINER_ERROR, "cannot decrypt the model: wrong passphrase or damaged file". */
+TSR_API tsr_status tsr_model_encrypt(const char *path, const void *bytes, uint64_t byte_length,
+                                     const char *passphrase, uint32_t kdf_memory_kib,
+                                     uint32_t kdf_iterations, const char *out_path);
+/* The same on a worker thread; every argument is copied before it returns. */
+TSR_API tsr_status tsr_model_encrypt_async(const char *path, const void *bytes, uint64_t byte_length,
+                                           const char *passphrase, uint32_t kdf_memory_kib,
+                                           uint32_t kdf_iterations, const char *out_path, tsr_job **job);
 
 enum { TSR_MODEL_NAME = 0, TSR_MODEL_PRODUCER_NAME = 1, TSR_MODEL_PRODUCER_VERSION = 2, TSR_MODEL_DOMAIN = 3,
        TSR_MODEL_DOC_STRING = 4 };

@@ -30,6 +30,8 @@ test {
     _ = @import("model/options.zig");
     _ = @import("model/input_shapes.zig");
     _ = @import("model/source.zig");
+    _ = @import("model/container.zig");
+    _ = @import("model/archive.zig");
     _ = @import("model/infer/suite_check.zig");
     _ = @import("model/infer/signature.zig");
     _ = @import("backends/cpu/cpu_tests.zig");

@@ -7,6 +7,7 @@
 import { writeSync } from "node:fs";
 import { devices } from "../device.ts";
 import { loadModel } from "../model.ts";
+import { passphraseFileOption, passphraseFromFile } from "./passphrase.ts";
 import { choiceOption, integerOption, modelPath, positiveNumberOption, UsageError } from "./args.ts";
 import { batchOf, batchShapeSpecs, checkBatch } from "./batch.ts";
 import { formatBenchReport } from "./bench-report.ts";
@@ -38,6 +39,7 @@ const spec = {
     seed: { type: "string", value: "N", help: "the seed of the random inputs", default: "0" },
     warmup: { type: "string", value: "N", help: "untimed runs of each request first", default: "1" },
     report: { type: "string", value: "json|text", help: "one JSON object on stdout, or the text report", default: "text" },
+    "passphrase-file": passphraseFileOption,
   },
 } as const satisfies CommandSpec;
 
@@ -61,7 +63,7 @@ export async function bench(args: string[]): Promise<string> {
   const batch = integerOption(values.batch, "-b", 1);
 
   const loadStart = performance.now();
-  using model = await loadModel(path, { threads });
+  using model = await loadModel(path, { threads, passphrase: passphraseFromFile(values["passphrase-file"]) });
   const loadMs = performance.now() - loadStart;
   const batchShapes = batch === undefined ? [] : batchShapeSpecs(model.inputs, batch, values.shape ?? [], values.input ?? []);
   using inputs = buildInputs(model, { inputs: values.input, shapes: [...(values.shape ?? []), ...batchShapes], seed });

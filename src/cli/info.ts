@@ -3,6 +3,7 @@ import { loadModelSync, type Model, type TensorInfo } from "../model.ts";
 import { modelPath } from "./args.ts";
 import { type Command, type CommandSpec, parseCommand } from "./command.ts";
 import { toJson } from "./json.ts";
+import { passphraseFileOption, passphraseFromFile } from "./passphrase.ts";
 import { table } from "./table.ts";
 
 const spec = {
@@ -14,6 +15,7 @@ const spec = {
     "devices, the metadata, and each input and output with its type, shape, size and quantization.",
   options: {
     json: { type: "boolean", help: "print the same facts as JSON, as Model.toJSON() gives them" },
+    "passphrase-file": passphraseFileOption,
   },
 } as const satisfies CommandSpec;
 
@@ -21,7 +23,7 @@ export const infoCommand: Command = {
   spec,
   run(args) {
     const { values, positionals } = parseCommand(spec, args);
-    using model = loadModelSync(modelPath("info", positionals));
+    using model = loadModelSync(modelPath("info", positionals), { passphrase: passphraseFromFile(values["passphrase-file"]) });
     return values.json ? toJson(model) : formatInfo(model);
   },
 };

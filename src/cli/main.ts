@@ -9,6 +9,7 @@ import { joinNegativeValues, UsageError } from "./args.ts";
 import { benchCommand } from "./bench.ts";
 import { type Command, type CommandSpec, commandHelp, parseCommand, synopsis, wantsHelp } from "./command.ts";
 import { devicesCommand } from "./devices.ts";
+import { encryptCommand } from "./encrypt.ts";
 import { infoCommand } from "./info.ts";
 import { profileCommand } from "./profile.ts";
 import { runCommand } from "./run.ts";
@@ -39,7 +40,7 @@ const helpCommand: Command = {
 
 /** Every subcommand by name; other modules may add theirs before main() runs. */
 export const commands: Record<string, Command> = Object.fromEntries(
-  [devicesCommand, infoCommand, runCommand, benchCommand, profileCommand, serveCommand, versionCommand, helpCommand].map((command) => [command.spec.name, command]),
+  [devicesCommand, infoCommand, runCommand, benchCommand, profileCommand, encryptCommand, serveCommand, versionCommand, helpCommand].map((command) => [command.spec.name, command]),
 );
 
 /** The usual spellings of asking for help or the version, without a command. */

@@ -4,6 +4,7 @@
  * and writes the events as a Chrome trace (Perfetto, chrome://tracing) when asked.
  */
 import { loadModelSync } from "../model.ts";
+import { passphraseFileOption, passphraseFromFile } from "./passphrase.ts";
 import { BasicProfiler, type ProfileStatistics } from "../profile/profilers.ts";
 import { integerOption, modelPath } from "./args.ts";
 import { type Command, type CommandSpec, parseCommand } from "./command.ts";
@@ -27,6 +28,7 @@ const spec = {
     warmup: { type: "string", value: "N", help: "untimed runs first", default: "2" },
     top: { type: "string", value: "N", help: "show only the N layers with the most total time", default: "all" },
     json: { type: "boolean", help: "print the inputs and statistics as JSON instead of the table" },
+    "passphrase-file": passphraseFileOption,
   },
 } as const satisfies CommandSpec;
 
@@ -37,7 +39,7 @@ export function profile(args: string[]): string {
   const repeat = integerOption(values.repeat, "--repeat", 1) ?? 10;
   const warmup = integerOption(values.warmup, "--warmup", 0) ?? 2;
   const top = integerOption(values.top, "--top", 1);
-  using model = loadModelSync(path, threads === undefined ? {} : { threads });
+  using model = loadModelSync(path, { threads, passphrase: passphraseFromFile(values["passphrase-file"]) });
   using inputs = buildInputs(model, { inputs: values.input, shapes: values.shape });
   // Room for every event of every timed run: two per node, dispatch and transfer, with margin.
   const eventBufferSize = Math.min(1 << 22, Math.max(1 << 16, (repeat + warmup) * model.operations.length * 16));

@@ -13,6 +13,7 @@ import { integerOption, modelPath } from "./args.ts";
 import { type Command, type CommandSpec, parseCommand } from "./command.ts";
 import { buildInputs, imageInputs, type InputDescription } from "./inputs.ts";
 import { toJson } from "./json.ts";
+import { passphraseFileOption, passphraseFromFile } from "./passphrase.ts";
 import { table } from "./table.ts";
 import { formatSummary, summariseValues, type ValueSummary } from "./values.ts";
 
@@ -30,6 +31,7 @@ const spec = {
     threads: { type: "string", value: "N", help: "the model's kernel threads", default: "one per core" },
     seed: { type: "string", value: "N", help: "the seed of the random inputs", default: "0" },
     json: { type: "boolean", help: "print the inputs, outputs and time as JSON" },
+    "passphrase-file": passphraseFileOption,
   },
 } as const satisfies CommandSpec;
 
@@ -72,7 +74,7 @@ export async function run(args: string[]): Promise<string> {
   const path = modelPath("run", positionals);
   const threads = integerOption(values.threads, "--threads", 1);
   const seed = integerOption(values.seed, "--seed", 0);
-  using model = await loadModel(path, { threads });
+  using model = await loadModel(path, { threads, passphrase: passphraseFromFile(values["passphrase-file"]) });
   const images = await imageInputs(model, { inputs: values.input, shapes: values.shape });
   using inputs = buildInputs(model, { inputs: values.input, shapes: values.shape, seed, images });
   using request = model.createRequest();

@@ -94,3 +94,14 @@ Deno.test("models: async load through a nonblocking wait, info, errors", async (
   for (const m of many) m.dispose();
   assert.equal(rt.nativeStats().liveModels, 0);
 });
+
+Deno.test("encrypted models: encrypt on a native thread, load with the passphrase, refuse a wrong one", async () => {
+  const { addRelu } = await import("../support/models.ts");
+  const sealed = Deno.makeTempFileSync({ suffix: ".tsrc" });
+  await rt.encryptModel(addRelu(), sealed, "deno passphrase", { kdfMemoryKiB: 64, kdfIterations: 1 });
+  using model = await rt.loadModel(sealed, { passphrase: "deno passphrase" });
+  using x = rt.tensor([[1, -2, 3, -4]]);
+  const { y } = await model.run({ x });
+  assert.deepEqual((y as rt.Tensor).toArray(), [[4, 0, 12, 0]]);
+  await assert.rejects(() => rt.loadModel(sealed, { passphrase: "wrong" }), rt.ContainerError);
+});

@@ -11,6 +11,7 @@ pub const modules = .{
     @import("device_api.zig"),
     @import("tensor_api.zig"),
     @import("model_api.zig"),
+    @import("container_api.zig"),
     @import("job_api.zig"),
     @import("request_api.zig"),
 };

@@ -68,6 +68,7 @@ pub const Model = struct {
         const began_ns = profile.now();
         var owned_source = source;
         errdefer owned_source.deinit();
+        try owned_source.unseal(options.passphrase);
         const pipeline = try pipeline_module.Pipeline.create();
         errdefer pipeline.destroy();
         var owned_options = try options.clone();

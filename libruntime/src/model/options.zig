@@ -1,6 +1,7 @@
 //! Load options: string keys and values set one by one through the C ABI (no structs cross it).
 //! Each is validated when set. Those the runtime cannot honour yet fail with NotImplementedError
-//! instead of being ignored; the rest are kept on the model for the execution engine.
+//! instead of being ignored; the rest are kept on the model for the execution engine. The
+//! passphrase is kept for loading only: it cannot be read back, and is zeroed when freed.
 const std = @import("std");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
@@ -25,11 +26,17 @@ pub const Options = struct {
     /// Shapes fixed for inputs before shape inference, as shape queries take them
     /// ("x=8,3,224,224;#1=N,4"; input_shapes.zig); checked against the model when it loads.
     input_shapes: []const u8 = "",
+    /// Opens an encrypted container (container.zig); empty: none given.
+    passphrase: []const u8 = "",
     /// Backing storage for the string values above.
     strings: std.ArrayList([]u8) = .empty,
 
     pub fn deinit(self: *Options) void {
-        for (self.strings.items) |s| memory.allocator.free(s);
+        // Zeroed, all of them: one is the passphrase.
+        for (self.strings.items) |s| {
+            std.crypto.secureZero(u8, s);
+            memory.allocator.free(s);
+        }
         self.strings.deinit(memory.allocator);
     }
 
@@ -41,6 +48,7 @@ pub const Options = struct {
         copy.intermediate_save_path = try copy.keep(self.intermediate_save_path);
         copy.cores = try copy.keep(self.cores);
         copy.input_shapes = try copy.keep(self.input_shapes);
+        copy.passphrase = try copy.keep(self.passphrase);
         return copy;
     }
 
@@ -85,7 +93,8 @@ pub const Options = struct {
         } else if (eql(key, "input_shapes")) {
             self.input_shapes = try self.keep(value);
         } else if (eql(key, "passphrase")) {
-            return status.fail(error.NotImplemented, "encrypted model containers (option passphrase) are not supported yet", .{});
+            if (value.len == 0) return status.fail(error.InvalidArgument, "option passphrase is empty", .{});
+            self.passphrase = try self.keep(value);
         } else {
             return status.fail(error.InvalidArgument, "unknown option '{s}'", .{key});
         }
@@ -104,6 +113,7 @@ pub const Options = struct {
         if (eql(key, "profiling")) return boolText(self.profiling);
         if (eql(key, "profile_buffer_size")) return std.fmt.bufPrint(buffer, "{d}", .{self.profile_buffer_size}) catch unreachable;
         if (eql(key, "input_shapes")) return self.input_shapes;
+        if (eql(key, "passphrase")) return status.fail(error.InvalidArgument, "option passphrase cannot be read back", .{});
         return status.fail(error.InvalidArgument, "unknown option '{s}'", .{key});
     }
 };
@@ -167,7 +177,8 @@ test "options validate and round-trip" {
     try options.set("strict", "true");
     try options.set("scheduler", "exclusive");
     try std.testing.expectError(error.NotImplemented, options.set("scheduler", "pipeline"));
-    try std.testing.expectError(error.NotImplemented, options.set("passphrase", "x"));
+    try options.set("passphrase", "x");
+    try std.testing.expectError(error.InvalidArgument, options.set("passphrase", ""));
     try options.set("devices", "vulkan:0,cpu");
     try std.testing.expectError(error.InvalidArgument, options.set("devices", "vulkan:x"));
     try std.testing.expectError(error.InvalidArgument, options.set("colour", "blue"));
@@ -179,4 +190,6 @@ test "options validate and round-trip" {
     var copy = try options.clone();
     defer copy.deinit();
     try std.testing.expectEqualStrings("x=8,4", try copy.get("input_shapes", &buffer));
+    try std.testing.expectEqualStrings("x", copy.passphrase);
+    try std.testing.expectError(error.InvalidArgument, copy.get("passphrase", &buffer));
 }

@@ -1,7 +1,8 @@
 //! Where model bytes come from: a .onnx file, a model folder (model.onnx, external-data files and
 //! an optional tessera.json), or bytes in memory. Files are memory-mapped, so weights in raw_data
 //! and external data are never copied; external files are opened once each and checked to stay
-//! inside the model's folder.
+//! inside the model's folder. An encrypted container (container.zig) is decrypted into memory
+//! by `unseal`, and its files then stand in for the folder's: nothing is read beside it.
 const std = @import("std");
 const builtin = @import("builtin");
 const files = @import("../core/files.zig");
@@ -9,6 +10,8 @@ const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const constant_module = @import("constant.zig");
 const os_error = @import("../core/os_error.zig");
+const archive_module = @import("archive.zig");
+const container = @import("container.zig");
 
 const Mapping = files.Mapping;
 
@@ -22,10 +25,17 @@ pub const Source = struct {
     /// tessera.json's text, when the model came from a folder that has one.
     manifest: ?[]u8 = null,
     external: std.StringHashMapUnmanaged(Mapping) = .empty,
+    /// A decrypted container: its plaintext, zeroed when the source goes, and the files in it.
+    plaintext: ?container.Plaintext = null,
+    archive: archive_module.Archive = .{},
 
     pub fn deinit(self: *Source) void {
-        if (self.mapping) |m| files.unmap(m);
-        if (self.owned) |o| memory.allocator.free(o);
+        self.releaseBytes();
+        if (self.plaintext) |p| {
+            self.archive.deinit();
+            container.release(p);
+            if (self.manifest) |m| std.crypto.secureZero(u8, m);
+        }
         var external = self.external.iterator();
         while (external.next()) |entry| {
             memory.allocator.free(entry.key_ptr.*);
@@ -34,6 +44,41 @@ pub const Source = struct {
         self.external.deinit(memory.allocator);
         memory.allocator.free(self.folder);
         if (self.manifest) |m| memory.allocator.free(m);
+    }
+
+    fn releaseBytes(self: *Source) void {
+        if (self.mapping) |m| files.unmap(m);
+        if (self.owned) |o| memory.allocator.free(o);
+        self.mapping = null;
+        self.owned = null;
+    }
+
+    /// Decrypts a container with `passphrase` (empty: none given) and serves the model and its
+    /// external data from the plaintext; a plain model is left as it is.
+    pub fn unseal(self: *Source, passphrase: []const u8) status.Error!void {
+        std.debug.assert(self.plaintext == null);
+        if (!container.looksSealed(self.bytes)) {
+            if (passphrase.len == 0) return;
+            return status.fail(error.ContainerError, "a passphrase was given, but the model is not encrypted", .{});
+        }
+        if (passphrase.len == 0) return status.fail(error.ContainerError, "the model is encrypted: give its passphrase", .{});
+        const plaintext = try container.open(self.bytes, passphrase);
+        var archive = archive_module.Archive{};
+        errdefer {
+            archive.deinit();
+            container.release(plaintext);
+        }
+        archive = try archive_module.parse(plaintext);
+        var manifest: ?[]u8 = null;
+        if (archive.find(archive_module.manifest_name)) |text| {
+            manifest = memory.allocator.dupe(u8, text) catch return status.fail(error.OutOfResource, "out of memory", .{});
+        }
+        if (self.manifest) |m| memory.allocator.free(m);
+        self.manifest = manifest;
+        self.releaseBytes();
+        self.plaintext = plaintext;
+        self.archive = archive;
+        self.bytes = archive.find(archive_module.model_name).?;
     }
 
     pub fn fromBytes(bytes: []const u8) status.Error!Source {
@@ -63,7 +108,7 @@ pub const Source = struct {
     }
 
     pub fn resolver(self: *Source) ?constant_module.ExternalResolver {
-        if (self.folder.len == 0) return null;
+        if (self.folder.len == 0 and self.plaintext == null) return null;
         return .{ .context = self, .resolve = resolveExternal };
     }
 };
@@ -82,7 +127,7 @@ fn modelFileIn(folder: []const u8) status.Error![]const u8 {
     return status.fail(error.ContainerError, "model folder '{s}' has no model.onnx", .{folder});
 }
 
-fn mapFile(path: []const u8, what: []const u8) status.Error!Mapping {
+pub fn mapFile(path: []const u8, what: []const u8) status.Error!Mapping {
     // Only regular files: opening a FIFO would block for ever, and a folder or device cannot be
     // mapped. Checked before opening, and again on the opened file (it may have been swapped).
     const stat = files.stat(path) catch |e| return openFailed(path, what, e);
@@ -162,6 +207,11 @@ fn checkInsideFolder(folder: []const u8, path: []const u8, location: []const u8)
 fn resolveExternal(context: *anyopaque, location: []const u8, offset: u64, length: ?u64) status.Error![]const u8 {
     const self: *Source = @ptrCast(@alignCast(context));
     try checkLocation(location);
+    if (self.plaintext != null) {
+        const file = self.archive.find(location) orelse
+            return status.fail(error.ModelError, "external data file '{s}' is not in the encrypted model", .{location});
+        return sliceOf(file, location, offset, length);
+    }
     const mapping = self.external.get(location) orelse blk: {
         var buffer: [std.fs.max_path_bytes]u8 = undefined;
         const path = std.fmt.bufPrint(&buffer, "{s}/{s}", .{ self.folder, location }) catch return status.fail(error.ModelError, "external data path too long", .{});
@@ -175,6 +225,10 @@ fn resolveExternal(context: *anyopaque, location: []const u8, offset: u64, lengt
         };
         break :blk mapped;
     };
+    return sliceOf(mapping, location, offset, length);
+}
+
+fn sliceOf(mapping: []const u8, location: []const u8, offset: u64, length: ?u64) status.Error![]const u8 {
     if (offset > mapping.len) {
         return status.fail(error.ModelError, "external data offset {d} is past the end of '{s}' ({d} bytes)", .{ offset, location, mapping.len });
     }
