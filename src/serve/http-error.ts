@@ -3,6 +3,8 @@
  * Only these errors' messages reach clients as written; anything else becomes a plain 500 so that
  * no stack trace or filesystem path leaves the process.
  */
+import { InvalidArgumentError, ShapeError, TypeError as TesseraTypeError } from "../errors.ts";
+
 export class HttpError extends Error {
   /** `headers` go on the error response too, such as WWW-Authenticate on a 401. */
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
@@ -14,3 +16,8 @@ export class HttpError extends Error {
 export const badRequest = (message: string) => new HttpError(400, message);
 export const notFound = (message: string) => new HttpError(404, message);
 export const tooLarge = (limit: number) => new HttpError(413, `the request is larger than the server's limit of ${limit} bytes`);
+
+/** Errors of the runtime that say the inputs were wrong rather than that the server failed. */
+export function isClientMistake(error: unknown): error is Error {
+  return error instanceof ShapeError || error instanceof TesseraTypeError || error instanceof InvalidArgumentError;
+}

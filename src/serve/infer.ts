@@ -3,12 +3,12 @@
  * (on Tessera's native workers, so many requests are in flight at once), and the outputs encoded
  * as the request asked: JSON data, or binary tensor data appended after the JSON.
  */
-import { InvalidArgumentError, ShapeError, TypeError as TesseraTypeError } from "../errors.ts";
 import type { Model } from "../model.ts";
 import type { Tensor } from "../tensor.ts";
 import { decodeInput, encodeOutput, type EncodedOutput } from "./codec.ts";
-import { badRequest, HttpError } from "./http-error.ts";
+import { badRequest, HttpError, isClientMistake } from "./http-error.ts";
 import { type InferenceRequest, parseInferenceRequest, splitBody } from "./protocol.ts";
+import type { ServedModel } from "./served-model.ts";
 
 export interface InferenceResult {
   header: { model_name: string; model_version: string; id?: string; outputs: EncodedOutput[] };
@@ -63,29 +63,25 @@ function chosenOutputs(request: InferenceRequest, model: Model): { name: string;
   });
 }
 
-/** Errors of the runtime that say the inputs were wrong rather than that the server failed. */
-function isClientMistake(error: unknown): error is Error {
-  return error instanceof ShapeError || error instanceof TesseraTypeError || error instanceof InvalidArgumentError;
-}
-
 /** Runs one inference request's body against a loaded model. */
-export function infer(body: Uint8Array, headerLength: string | null, model: Model, name: string, version: string): Promise<InferenceResult> {
+export function infer(body: Uint8Array, headerLength: string | null, served: ServedModel, name: string, version: string): Promise<InferenceResult> {
   const { header, binary } = splitBody(body, headerLength);
   const request = parseInferenceRequest(header);
-  return runInference(request, binarySlices(request, binary), model, name, version);
+  return runInference(request, binarySlices(request, binary), served, name, version);
 }
 
 /**
- * Runs a checked request against a loaded model. `slices` holds each input's binary data, in
- * input order, or null for an input whose elements are in its `data`.
+ * Runs a checked request against a loaded model, through its dynamic batcher when it has one.
+ * `slices` holds each input's binary data, in input order, or null for an input whose elements
+ * are in its `data`.
  */
-export async function runInference(request: InferenceRequest, slices: (Uint8Array | null)[], model: Model, name: string, version: string): Promise<InferenceResult> {
-  const outputs = chosenOutputs(request, model);
+export async function runInference(request: InferenceRequest, slices: (Uint8Array | null)[], served: ServedModel, name: string, version: string): Promise<InferenceResult> {
+  const outputs = chosenOutputs(request, served.model);
   let inputs: Record<string, Tensor> = {};
   let results: Record<string, Tensor> = {};
   try {
-    inputs = decodeInputs(request, slices, model);
-    results = await model.run<Tensor>(inputs, { outputs: outputs.map((o) => o.name) });
+    inputs = decodeInputs(request, slices, served.model);
+    results = await served.run(inputs, outputs.map((o) => o.name));
     const encoded = outputs.map((o) => encodeOutput(o.name, results[o.name]!, o.binary));
     return {
       header: { model_name: name, model_version: version, ...(request.id === undefined ? {} : { id: request.id }), outputs: encoded.map((e) => e.output) },
