@@ -17,7 +17,7 @@
  *
  * Usage: bun bench/serve.ts [--phases tiny,conv] [--concurrency 1,8,64] [--requests N]
  *          [--conv-requests N] [--deadline S] [--model file.onnx] [--max-batch-size N]
- *          [--max-queue-delay-us N] [--soak N]
+ *          [--max-queue-delay-us N] [--soak N] [--soak-warmup N]
  * --model: the 1x3x224x224 model (default: a small conv built here; e.g.
  * .cache/bench-models/mobilenetv2.onnx from scripts/bench-models). --max-batch-size turns on the
  * server's dynamic batcher (the tiny model batches; a model with a fixed batch of 1 does not).
@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     "max-batch-size": { type: "string", default: "0" },
     "max-queue-delay-us": { type: "string", default: "0" },
     soak: { type: "string", default: "0" },
+    // Requests before the first reading: the JIT, the heap and the allocators settle first.
+    "soak-warmup": { type: "string", default: "10000" },
   },
 });
 
@@ -245,7 +247,7 @@ async function soak(server: ServeChild, total: number, feed: Feed) {
   const url = `http://127.0.0.1:${server.port}/v2/models/tiny/infer`;
   const bodies = [request(feed, false), request(feed, true)];
   const deadline = Math.max(Number(args.deadline), total / 200); // at 200 requests/s or more
-  await load(url, bodies, 2000, 64, deadline);
+  await load(url, bodies, Number(args["soak-warmup"]), 64, deadline);
   const samples = [{ label: "after warm-up", ...(await server.memory()) }];
   for (const label of ["halfway", "end"]) {
     const phase = await load(url, bodies, total / 2, 64, deadline);
