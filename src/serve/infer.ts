@@ -3,7 +3,7 @@
  * (on Tessera's native workers, so many requests are in flight at once), and the outputs encoded
  * as the request asked: JSON data, or binary tensor data appended after the JSON.
  */
-import type { Model } from "../model.ts";
+import type { TensorInfo } from "../model.ts";
 import type { Tensor } from "../tensor.ts";
 import { decodeInput, encodeOutput, type EncodedOutput } from "./codec.ts";
 import { badRequest, HttpError, isClientMistake } from "./http-error.ts";
@@ -32,8 +32,7 @@ function binarySlices(request: InferenceRequest, binary: Uint8Array): (Uint8Arra
 }
 
 /** The model's inputs as tensors; every input the model needs must be given, and nothing else. */
-function decodeInputs(request: InferenceRequest, slices: (Uint8Array | null)[], model: Model): Record<string, Tensor> {
-  const infos = new Map(model.inputs.map((info) => [info.name, info]));
+function decodeInputs(request: InferenceRequest, slices: (Uint8Array | null)[], infos: ReadonlyMap<string, TensorInfo>): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
   try {
     request.inputs.forEach((input, i) => {
@@ -52,12 +51,11 @@ function decodeInputs(request: InferenceRequest, slices: (Uint8Array | null)[], 
 }
 
 /** Which outputs to compute, and which of them go as binary data. */
-function chosenOutputs(request: InferenceRequest, model: Model): { name: string; binary: boolean }[] {
+function chosenOutputs(request: InferenceRequest, names: readonly string[]): { name: string; binary: boolean }[] {
   const binaryByDefault = request.parameters.binary_data_output === true;
-  if (request.outputs === undefined) return model.outputs.map((info) => ({ name: info.name, binary: binaryByDefault }));
-  const names = new Set(model.outputs.map((info) => info.name));
+  if (request.outputs === undefined) return names.map((name) => ({ name, binary: binaryByDefault }));
   return request.outputs.map((output) => {
-    if (!names.has(output.name)) throw badRequest(`the model has no output '${output.name}'`);
+    if (!names.includes(output.name)) throw badRequest(`the model has no output '${output.name}'`);
     const binary = output.parameters.binary_data;
     return { name: output.name, binary: typeof binary === "boolean" ? binary : binaryByDefault };
   });
@@ -76,11 +74,11 @@ export function infer(body: Uint8Array, headerLength: string | null, served: Ser
  * are in its `data`.
  */
 export async function runInference(request: InferenceRequest, slices: (Uint8Array | null)[], served: ServedModel, name: string, version: string): Promise<InferenceResult> {
-  const outputs = chosenOutputs(request, served.model);
+  const outputs = chosenOutputs(request, served.model.outputNames);
   let inputs: Record<string, Tensor> = {};
   let results: Record<string, Tensor> = {};
   try {
-    inputs = decodeInputs(request, slices, served.model);
+    inputs = decodeInputs(request, slices, served.inputs);
     results = await served.run(inputs, outputs.map((o) => o.name));
     const encoded = outputs.map((o) => encodeOutput(o.name, results[o.name]!, o.binary));
     return {

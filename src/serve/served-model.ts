@@ -2,7 +2,7 @@
  * A loaded model as the server runs it: the model, its dynamic batcher when batching is asked for
  * and the model allows it, and its statistics. REST and gRPC both run requests through here.
  */
-import type { Model } from "../model.ts";
+import type { Model, TensorInfo } from "../model.ts";
 import type { Tensor } from "../tensor.ts";
 import type { BatchingOptions } from "./batching-config.ts";
 import { Batcher, batchingBlocker, type Outputs } from "./batcher.ts";
@@ -10,6 +10,11 @@ import { ModelStatistics } from "./model-stats.ts";
 
 export class ServedModel {
   readonly statistics = new ModelStatistics();
+  /**
+   * The inputs' infos by name, read once: Model.inputs asks the native library afresh on every
+   * access (a dozen calls per input), which showed in profiles of every request.
+   */
+  readonly inputs: ReadonlyMap<string, TensorInfo>;
   readonly #batcher: Batcher | null;
   /** Why requests run alone although batching was asked for (the model has no dynamic batch dim). */
   readonly #unbatched: string | null;
@@ -17,6 +22,7 @@ export class ServedModel {
   readonly #hasBatchDim: boolean;
 
   constructor(readonly model: Model, readonly batching: BatchingOptions) {
+    this.inputs = new Map(model.inputs.map((info) => [info.name, info]));
     const blocker = batchingBlocker(model);
     this.#hasBatchDim = blocker === null;
     const asked = batching.maxBatchSize >= 2;
