@@ -14,7 +14,8 @@ import { serviceDescriptor } from "../src/serve/grpc/descriptor.ts";
 import { Repository } from "../src/serve/repository.ts";
 import { serve, type Server } from "../src/serve/server.ts";
 import { addPair, fixedBatch, lookup, scaleAndSum, transpose } from "./support/batch-models.ts";
-import { scratchDir } from "./support/paths.ts";
+import { bunBinary, repo, scratchDir } from "./support/paths.ts";
+import { startServe } from "./support/serve-cli.ts";
 import { addOne, negate } from "./support/serve-models.ts";
 
 const utf8 = new TextEncoder();
@@ -256,7 +257,7 @@ describe("models that do not batch", () => {
   test("an output whose first dim is not the batch: requests run alone", async () => {
     const config = await (await fetch(`${base}/v2/models/transpose/config`)).json() as any;
     expect(config.max_batch_size).toBe(0);
-    expect(config.parameters.batching.string_value).toMatch(/output 'y''s first dimension is not the inputs' first dimension/);
+    expect(config.parameters.batching.string_value).toMatch(/output 'y': its first dimension is not the inputs' first dimension/);
     // Three rows of three: joined, the transposed output would have the right row count, wrong rows.
     const before = await stats("transpose");
     const requests = Array.from({ length: 3 }, (_, i) => [fp32("x", 1, 3, i)]);
@@ -344,6 +345,37 @@ describe("config files", () => {
       await expect(opened.load("broken")).rejects.toThrow(/model 'broken' failed to load: broken\.json is not valid JSON/);
     } finally {
       opened.close();
+    }
+  });
+});
+
+describe("the CLI", () => {
+  test("--max-batch-size and --max-queue-delay-us take whole numbers", () => {
+    for (const [option, value] of [["--max-batch-size", "abc"], ["--max-batch-size", "-1"], ["--max-queue-delay-us", "1.5"], ["--max-queue-delay-us", "99999999999"]]) {
+      const run = Bun.spawnSync([bunBinary, join(repo, "src/cli/tessera.ts"), "serve", repository, "--port", "0", option!, value!]);
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr.toString()).toMatch(new RegExp(`^tessera: ${option} takes a whole number up to \\d+, not '${value!.replace(".", "\\.")}'`));
+    }
+  });
+
+  test("it names the models that cannot batch, and prints its memory on SIGUSR2", async () => {
+    const server = await startServe(["--max-batch-size", "4"], 3);
+    try {
+      expect(server.printed.slice(1)).toEqual([
+        "tessera: model 'strings' is not batched: input 'x' is string, whose rows are not fixed-size bytes",
+        "tessera: model 'two_outputs' is not batched: input 'a' has a fixed first dimension (2)",
+      ]);
+      server.child.kill("SIGUSR2");
+      const reader = server.child.stdout.getReader();
+      let text = "";
+      while (!text.includes("\n")) text += new TextDecoder().decode((await reader.read()).value);
+      reader.releaseLock();
+      const memory = JSON.parse(/^tessera: memory (.*)$/m.exec(text)![1]!);
+      expect(memory.rssBytes).toBeGreaterThan(1024 * 1024);
+      expect(memory.runtimeLiveBytes).toBeGreaterThan(0);
+    } finally {
+      server.child.kill("SIGTERM");
+      expect(await server.child.exited).toBe(0);
     }
   });
 });

@@ -57,9 +57,9 @@ export function batchingBlocker(model: Model): string | null {
     try {
       first = model.inferShape(output, shapes)[0];
     } catch {
-      return `output '${output}''s shape cannot be inferred from the inputs'`;
+      return `output '${output}': its shape cannot be inferred from the inputs'`;
     }
-    if (first !== batchDim) return `output '${output}''s first dimension is not the inputs' first dimension`;
+    if (first !== batchDim) return `output '${output}': its first dimension is not the inputs' first dimension`;
   }
   return null;
 }
