@@ -368,7 +368,11 @@ describe("the CLI", () => {
       server.child.kill("SIGUSR2");
       const reader = server.child.stdout.getReader();
       let text = "";
-      while (!text.includes("\n")) text += new TextDecoder().decode((await reader.read()).value);
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`tessera serve ended instead of printing its memory: ${text}`);
+        text += new TextDecoder().decode(value);
+      }
       reader.releaseLock();
       const memory = JSON.parse(/^tessera: memory (.*)$/m.exec(text)![1]!);
       expect(memory.rssBytes).toBeGreaterThan(1024 * 1024);

@@ -69,10 +69,11 @@ export const serveCommand: Command = {
         maxQueueDelayUs: integer(values["max-queue-delay-us"], 0, "max-queue-delay-us", maxQueueDelayUsLimit),
       },
     });
+    // Listening for SIGUSR2 before any start-up line: whoever reads one may signal at once.
+    process.on("SIGUSR2", printMemory);
     console.log(`tessera: serving ${server.repository.index().length} models on ${secure.tls ? "https" : "http"}://${server.hostname}:${server.port}/v2 (${describeAccess(secure.tokens)})`);
     if (server.grpcPort !== undefined) console.log(`tessera: gRPC on ${server.hostname}:${server.grpcPort}`);
     for (const line of unbatched(server)) console.log(line);
-    process.on("SIGUSR2", printMemory);
     // Runs until a signal; the models are unloaded before the process ends.
     await new Promise<void>((resolve) => {
       for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, resolve);
