@@ -179,6 +179,21 @@ describe("inference", () => {
     expect([...new Float32Array(both.outputs.product!.buffer)]).toEqual(a.map((v, i) => v * b[i]!));
   });
 
+  test("binary inputs wherever the JSON header ends (wrapped when aligned, else copied)", async () => {
+    using x = rt.tensor([1, -2, 2 ** 40, 0, -5, 7, 8, 9].map(BigInt), { dtype: "int64", shape: [2, 4] });
+    const expected = (await runHere("add_int64.onnx", { x })).y!;
+    for (let pad = 0; pad < 8; pad++) { // the id's length moves the binary section through every offset mod 8
+      const { body, headers } = binaryBody({
+        id: "p".repeat(pad),
+        inputs: [{ name: "x", shape: [2, 4], datatype: "INT64", parameters: { binary_data_size: x.byteLength } }],
+        outputs: [{ name: "y", parameters: { binary_data: true } }],
+      }, bytesOf(x.data));
+      const binary = await readBinary(await post("/v2/models/add_int64/infer", body, headers));
+      expect(binary.outputs.y).toEqual(bytesOf(expected.data).slice());
+    }
+    expected.dispose();
+  });
+
   test("many requests in flight at once", async () => {
     const answers = await Promise.all(Array.from({ length: 32 }, (_, i) =>
       post("/v2/models/add_fp32/infer", { inputs: [{ name: "x", shape: [1, 4], datatype: "FP32", data: [i, i, i, i] }] }).then((r) => r.json() as Promise<any>)));

@@ -40,8 +40,13 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   const encoding = (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  const plain = encoding === "identity" || encoding === "";
+  // A declared length within the limit bounds what HTTP/1.1 framing lets the client send, so the
+  // runtime may read it whole: one native buffer, without a promise per chunk and a copy to join
+  // them (a third of a millisecond on a 600 KB image).
+  if (plain && declared !== null && /^\d+$/.test(declared)) return new Uint8Array(await request.arrayBuffer());
   const sent = limited(streamOf(request), limit);
-  if (encoding === "identity" || encoding === "") return await collect(sent);
+  if (plain) return await collect(sent);
   if (encoding !== "gzip" && encoding !== "deflate") throw new HttpError(415, `Content-Encoding '${encoding}' is not supported; use gzip or deflate`);
   // HTTP's "deflate" is the zlib format (RFC 1950), as tritonclient sends it.
   const inflater = encoding === "gzip" ? createGunzip() : createInflate();

@@ -20,6 +20,7 @@ import { infer } from "./infer.ts";
 import type { Repository } from "./repository.ts";
 import { modelAtPath } from "../oip/model-path.ts";
 import { inferenceResponse, json } from "./responses.ts";
+import type { ServedModel } from "./served-model.ts";
 
 export const extensionPrefix = "/v2/tessera/";
 
@@ -140,12 +141,13 @@ function profileOptionsOf(body: Uint8Array, headerLength: string | null): Profil
 }
 
 /** An inference whose run is profiled: the response header gains `profile` (runs, dropped, events, durations). */
-async function profile(request: Request, model: Model, name: string, version: string, context: ExtensionContext): Promise<Response> {
+async function profile(request: Request, served: ServedModel, name: string, version: string, context: ExtensionContext): Promise<Response> {
+  const model = served.model;
   const body = await readBody(request, context.maxRequestBytes);
   const headerLength = request.headers.get("inference-header-content-length");
   const options = profileOptionsOf(body, headerLength);
   let profiled: ProfileResult | null = null;
-  const result = await infer(body, headerLength, model, name, version, context.binaryTensorData, async (inputs, outputNames) => {
+  const result = await infer(body, headerLength, served, name, version, context.binaryTensorData, async (inputs, outputNames) => {
     using run = model.createRequest();
     run.selectOutputs(outputNames);
     // A client that hangs up (or cancels) stops the profile: its run in flight is cancelled,
@@ -175,12 +177,12 @@ export async function routeExtension(request: Request, path: string, context: Ex
   const match = modelPath.exec(path);
   if (!match) throw notFound(`no endpoint ${path}`);
   const name = decoded(match[1]!);
-  const { model, version } = context.repository.model(name, match[2] === undefined ? undefined : decoded(match[2]));
+  const { model, version, served } = context.repository.model(name, match[2] === undefined ? undefined : decoded(match[2]));
   if (match[3] === undefined) {
     expectMethod(request, "GET");
     return json(request, describeModel(name, version, model));
   }
   expectMethod(request, "POST");
   if (match[3] === "/infer_shape") return await inferShape(request, model, context);
-  return await profile(request, model, name, version, context);
+  return await profile(request, served, name, version, context);
 }

@@ -26,7 +26,7 @@ export interface HandlerOptions {
 
 export const defaultMaxRequestBytes = 64 * 1024 * 1024;
 
-const modelPath = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
+const modelPath = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer|\/stats|\/config)?$/;
 const repositoryPath = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/;
 
 /** A path component from the URL, decoded; malformed escapes are the client's mistake. */
@@ -79,14 +79,16 @@ export function createHandler(repository: Repository, options: HandlerOptions = 
     const version = match[2] === undefined ? undefined : component(match[2]);
     if (match[3] === "/infer") {
       methodIs(request, "POST");
-      const { model, version: loaded } = repository.model(name, version);
+      const { served, version: loaded } = repository.model(name, version);
       const body = await readBody(request, options.maxRequestBytes);
-      const result = await infer(body, request.headers.get("inference-header-content-length"), model, name, loaded, binaryTensorData);
+      const result = await infer(body, request.headers.get("inference-header-content-length"), served, name, loaded, binaryTensorData);
       return inferenceResponse(request, result.header, result.binary);
     }
     methodIs(request, "GET");
-    const { model, version: loaded } = repository.model(name, version);
+    const { model, version: loaded, served } = repository.model(name, version);
     if (match[3] === "/ready") return new Response(null, { status: 200 });
+    if (match[3] === "/stats") return json(request, { model_stats: [served.statistics.toJSON(name, loaded)] });
+    if (match[3] === "/config") return json(request, served.config(name));
     return json(request, modelMetadata(name, loaded, model));
   };
   return async (request) => {

@@ -3,7 +3,7 @@
  * Only these errors' messages reach clients as written; anything else becomes a plain 500 so that
  * no stack trace or filesystem path leaves the process.
  */
-import { InvalidArgumentError } from "../errors.ts";
+import { InvalidArgumentError, ShapeError, TypeError as TesseraTypeError } from "../errors.ts";
 
 export class HttpError extends Error {
   /** `headers` go on the error response too, such as WWW-Authenticate on a 401. */
@@ -28,4 +28,9 @@ export function asBadRequest<T>(body: () => T, prefix = ""): T {
     if (error instanceof InvalidArgumentError) throw badRequest(`${prefix}${error.message}`);
     throw error;
   }
+}
+
+/** Errors of the runtime that say the inputs were wrong rather than that the server failed. */
+export function isClientMistake(error: unknown): error is Error {
+  return error instanceof ShapeError || error instanceof TesseraTypeError || error instanceof InvalidArgumentError;
 }

@@ -3,13 +3,13 @@
  * (on Tessera's native workers, so many requests are in flight at once), and the outputs encoded
  * as the request asked: JSON data, or binary tensor data appended after the JSON.
  */
-import { InvalidArgumentError, ShapeError, TypeError as TesseraTypeError } from "../errors.ts";
-import type { Model } from "../model.ts";
+import type { TensorInfo } from "../model.ts";
 import type { Tensor } from "../tensor.ts";
 import { decodeInput, encodeOutput, type EncodedOutput } from "./codec.ts";
 import { binarySlices as sliceBinary } from "../oip/framing.ts";
-import { asBadRequest, badRequest, HttpError } from "./http-error.ts";
+import { asBadRequest, badRequest, HttpError, isClientMistake } from "./http-error.ts";
 import { type InferenceRequest, parseInferenceRequest, splitBody } from "./protocol.ts";
+import type { ServedModel } from "./served-model.ts";
 
 export interface InferenceResult {
   header: { model_name: string; model_version: string; id?: string; outputs: EncodedOutput[] };
@@ -22,8 +22,7 @@ function binarySlices(request: InferenceRequest, binary: Uint8Array): (Uint8Arra
 }
 
 /** The model's inputs as tensors; every input the model needs must be given, and nothing else. */
-function decodeInputs(request: InferenceRequest, slices: (Uint8Array | null)[], model: Model): Record<string, Tensor> {
-  const infos = new Map(model.inputs.map((info) => [info.name, info]));
+function decodeInputs(request: InferenceRequest, slices: (Uint8Array | null)[], infos: ReadonlyMap<string, TensorInfo>): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
   try {
     request.inputs.forEach((input, i) => {
@@ -42,20 +41,14 @@ function decodeInputs(request: InferenceRequest, slices: (Uint8Array | null)[], 
 }
 
 /** Which outputs to compute, and which of them go as binary data. */
-function chosenOutputs(request: InferenceRequest, model: Model): { name: string; binary: boolean }[] {
+function chosenOutputs(request: InferenceRequest, names: readonly string[]): { name: string; binary: boolean }[] {
   const binaryByDefault = request.parameters.binary_data_output === true;
-  if (request.outputs === undefined) return model.outputs.map((info) => ({ name: info.name, binary: binaryByDefault }));
-  const names = new Set(model.outputs.map((info) => info.name));
+  if (request.outputs === undefined) return names.map((name) => ({ name, binary: binaryByDefault }));
   return request.outputs.map((output) => {
-    if (!names.has(output.name)) throw badRequest(`the model has no output '${output.name}'`);
+    if (!names.includes(output.name)) throw badRequest(`the model has no output '${output.name}'`);
     const binary = output.parameters.binary_data;
     return { name: output.name, binary: typeof binary === "boolean" ? binary : binaryByDefault };
   });
-}
-
-/** Errors of the runtime that say the inputs were wrong rather than that the server failed. */
-function isClientMistake(error: unknown): error is Error {
-  return error instanceof ShapeError || error instanceof TesseraTypeError || error instanceof InvalidArgumentError;
 }
 
 /** Whether a request uses Triton's binary tensor data anywhere: its body, an input, or an output. */
@@ -72,25 +65,26 @@ export type Execute = (inputs: Record<string, Tensor>, outputNames: string[]) =>
  * Runs one inference request's body against a loaded model. Without `binaryAllowed` (a server
  * that does not list the binary tensor data extension), a request that uses it is refused.
  */
-export function infer(body: Uint8Array, headerLength: string | null, model: Model, name: string, version: string, binaryAllowed = true, execute?: Execute): Promise<InferenceResult> {
+export function infer(body: Uint8Array, headerLength: string | null, served: ServedModel, name: string, version: string, binaryAllowed = true, execute?: Execute): Promise<InferenceResult> {
   const { header, binary } = splitBody(body, headerLength);
   const request = parseInferenceRequest(header);
   if (!binaryAllowed && usesBinary(request, headerLength)) throw badRequest("this server does not take binary tensor data: send the elements as JSON data");
-  return runInference(request, binarySlices(request, binary), model, name, version, execute);
+  return runInference(request, binarySlices(request, binary), served, name, version, execute);
 }
 
 /**
- * Runs a checked request against a loaded model. `slices` holds each input's binary data, in
- * input order, or null for an input whose elements are in its `data`.
+ * Runs a checked request against a loaded model, through its dynamic batcher when it has one
+ * (unless `execute` runs it its own way). `slices` holds each input's binary data, in input
+ * order, or null for an input whose elements are in its `data`.
  */
-export async function runInference(request: InferenceRequest, slices: (Uint8Array | null)[], model: Model, name: string, version: string, execute?: Execute): Promise<InferenceResult> {
-  const outputs = chosenOutputs(request, model);
+export async function runInference(request: InferenceRequest, slices: (Uint8Array | null)[], served: ServedModel, name: string, version: string, execute?: Execute): Promise<InferenceResult> {
+  const outputs = chosenOutputs(request, served.model.outputNames);
   let inputs: Record<string, Tensor> = {};
   let results: Record<string, Tensor> = {};
   try {
-    inputs = decodeInputs(request, slices, model);
+    inputs = decodeInputs(request, slices, served.inputs);
     const names = outputs.map((o) => o.name);
-    results = await (execute ? execute(inputs, names) : model.run<Tensor>(inputs, { outputs: names }));
+    results = await (execute ? execute(inputs, names) : served.run(inputs, names));
     const encoded = outputs.map((o) => encodeOutput(o.name, results[o.name]!, o.binary));
     return {
       header: { model_name: name, model_version: version, ...(request.id === undefined ? {} : { id: request.id }), outputs: encoded.map((e) => e.output) },

@@ -1,14 +1,17 @@
 /**
  * A model repository: a folder holding `<name>.onnx` files, and Triton's layout,
- * `<name>/<version>/model.onnx` with numeric versions. Names and versions from URLs are checked
- * against a strict pattern before they touch the filesystem, and every model file is resolved
- * through symlinks and refused unless it still lies inside the repository.
+ * `<name>/<version>/model.onnx` with numeric versions, each with an optional `<name>.json` of
+ * batching settings (batching-config.ts). Names and versions from URLs are checked against a
+ * strict pattern before they touch the filesystem, and every file is resolved through symlinks
+ * and refused unless it still lies inside the repository.
  */
-import { readdir, realpath, stat } from "node:fs/promises";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
-import { IOError } from "../errors.ts";
+import { InvalidArgumentError, IOError } from "../errors.ts";
 import { type LoadOptions, loadModel, type Model } from "../model.ts";
+import { type BatchingOptions, noBatching, parseBatchingConfig } from "./batching-config.ts";
 import { badRequest, HttpError, notFound } from "./http-error.ts";
+import { ServedModel } from "./served-model.ts";
 
 import { numericVersion, safeComponent } from "../oip/model-path.ts";
 
@@ -19,7 +22,7 @@ interface Entry {
   name: string;
   /** Version -> model file, as found on disk (a single `<name>.onnx` is version "1"). */
   files: Map<string, string>;
-  loaded: Map<string, Model>;
+  loaded: Map<string, ServedModel>;
   state: ModelState;
   reason: string;
 }
@@ -45,11 +48,12 @@ export class Repository {
   readonly #entries = new Map<string, Entry>();
   #root = "";
 
-  private constructor(readonly folder: string) {}
+  /** `batching`: the settings of models without a config file of their own. */
+  private constructor(readonly folder: string, readonly batching: BatchingOptions) {}
 
   /** Opens a repository folder; `load` all: every model found is loaded, as Triton does by default. */
-  static async open(folder: string, options: { load?: boolean } = {}): Promise<Repository> {
-    const repository = new Repository(folder);
+  static async open(folder: string, options: { load?: boolean; batching?: BatchingOptions } = {}): Promise<Repository> {
+    const repository = new Repository(folder, options.batching ?? noBatching);
     try {
       repository.#root = await realpath(folder);
       if (!(await stat(repository.#root)).isDirectory()) throw new Error("not a folder");
@@ -107,6 +111,14 @@ export class Repository {
     for (const entry of this.#entries.values()) if (!names.has(entry.name)) entry.files = new Map();
   }
 
+  /** A model's batching settings: its `<name>.json` over the server's defaults. */
+  async #batchingOf(name: string): Promise<BatchingOptions> {
+    const file = `${name}.json`;
+    const path = await this.#inside(join(this.#root, file));
+    if (path === null) return this.batching;
+    return parseBatchingConfig(await readFile(path, "utf8"), file, this.batching);
+  }
+
   /** The highest version on disk. */
   static #latest(files: Map<string, string>): string | undefined {
     return [...files.keys()].sort((a, b) => Number(b) - Number(a))[0];
@@ -123,14 +135,23 @@ export class Repository {
     if (version === undefined || !files.has(version)) {
       throw notFound(wanted.version === undefined ? `model '${name}' is not in the repository` : `model '${name}' has no version ${version}`);
     }
-    const entry = this.#entries.get(name) ?? { name, files, loaded: new Map<string, Model>(), state: "UNAVAILABLE" as ModelState, reason: "" };
+    const entry = this.#entries.get(name) ?? { name, files, loaded: new Map<string, ServedModel>(), state: "UNAVAILABLE" as ModelState, reason: "" };
     entry.files = files;
     this.#entries.set(name, entry);
+    let batching: BatchingOptions;
+    try {
+      batching = await this.#batchingOf(name);
+    } catch (error) {
+      // The config file's message names only the file within the repository, and says what to mend.
+      entry.state = "UNAVAILABLE";
+      entry.reason = error instanceof InvalidArgumentError ? error.message : `${name}.json could not be read`;
+      throw new HttpError(400, `model '${name}' failed to load: ${entry.reason}`);
+    }
     entry.state = "LOADING";
     try {
       const model = await loadModel(files.get(version)!, wanted.options);
       this.#unloadEntry(entry);
-      entry.loaded.set(version, model);
+      entry.loaded.set(version, new ServedModel(model, batching));
       entry.state = "READY";
       entry.reason = "";
     } catch {
@@ -144,7 +165,7 @@ export class Repository {
 
   #unloadEntry(entry: Entry): void {
     // dispose() waits natively for runs in flight, so requests already running finish first.
-    for (const model of entry.loaded.values()) model.dispose();
+    for (const served of entry.loaded.values()) served.dispose();
     entry.loaded.clear();
   }
 
@@ -173,15 +194,15 @@ export class Repository {
    * A loaded model by name and optional version: 404 when the repository has no such model or
    * version, 503 when it has one that is not loaded.
    */
-  model(name: string, version?: string): { model: Model; version: string } {
+  model(name: string, version?: string): { model: Model; version: string; served: ServedModel } {
     checkName(name, "model name");
     const wanted = version === undefined ? undefined : checkVersion(version);
     const entry = this.#entries.get(name);
     if (!entry) throw notFound(`model '${name}' is not in the repository`);
     if (wanted !== undefined && !entry.files.has(wanted) && !entry.loaded.has(wanted)) throw notFound(`model '${name}' has no version ${wanted}`);
-    const [loadedVersion, model] = [...entry.loaded].find(([v]) => wanted === undefined || v === wanted) ?? [];
-    if (model === undefined || loadedVersion === undefined) throw new HttpError(503, `model '${name}'${wanted ? ` version ${wanted}` : ""} is not loaded`);
-    return { model, version: loadedVersion };
+    const [loadedVersion, served] = [...entry.loaded].find(([v]) => wanted === undefined || v === wanted) ?? [];
+    if (served === undefined || loadedVersion === undefined) throw new HttpError(503, `model '${name}'${wanted ? ` version ${wanted}` : ""} is not loaded`);
+    return { model: served.model, version: loadedVersion, served };
   }
 
   /** Unloads every model. */

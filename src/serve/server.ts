@@ -3,6 +3,7 @@
  * under Deno. Both take the same web-standard handler.
  */
 import type { Tokens } from "./auth.ts";
+import type { BatchingOptions } from "./batching-config.ts";
 import { serveGrpc } from "./grpc/server.ts";
 import { createHandler, defaultMaxRequestBytes } from "./handler.ts";
 import { Repository } from "./repository.ts";
@@ -22,6 +23,8 @@ export interface ServeOptions {
   binaryTensorData?: boolean;
   /** Also serve gRPC (OIP v2's GRPCInferenceService) on this port; 0 picks a free one. Default: no gRPC. */
   grpcPort?: number;
+  /** Dynamic batching for models without a `<name>.json` of their own (batching-config.ts). Default: off. */
+  batching?: BatchingOptions;
 }
 
 export interface Server {
@@ -41,7 +44,7 @@ interface DenoServer {
 type DenoServe = (options: { port: number; hostname: string; cert?: string; key?: string; onListen?: () => void }, handler: (request: Request) => Promise<Response>) => DenoServer;
 
 export async function serve(folder: string, options: ServeOptions = {}): Promise<Server> {
-  const repository = await Repository.open(folder);
+  const repository = await Repository.open(folder, { batching: options.batching });
   const maxRequestBytes = options.maxRequestBytes ?? defaultMaxRequestBytes;
   const handler = createHandler(repository, { maxRequestBytes, tokens: options.tokens, extensions: options.extensions, binaryTensorData: options.binaryTensorData });
   const port = options.port ?? 8000;

@@ -2,7 +2,7 @@
  * `tessera serve`'s handler under Deno.serve: the same repository and protocol as under Bun
  * (test/serve.test.ts covers them in depth); here, that the Deno path listens, answers health and
  * metadata, runs an inference with JSON and with binary data, and refuses a bad request with an
- * OIP error body; HTTPS with bearer tokens; and the gRPC endpoint. Run with: deno test --no-check
+ * OIP error body; the dynamic batcher; HTTPS with bearer tokens; and the gRPC endpoint. Run with: deno test --no-check
  * --allow-ffi --allow-read --allow-write --allow-env --allow-net=127.0.0.1 --allow-run=openssl
  */
 import assert from "node:assert/strict";
@@ -64,6 +64,26 @@ Deno.test("serve: Deno.serve answers OIP v2 health, metadata and infer, JSON and
 
 // The certificate is made by openssl, so this case needs --allow-run=openssl (scripts/test gives it).
 const canMakeCertificate = Deno.permissions.querySync({ name: "run", command: "openssl" }).state === "granted";
+
+Deno.test("serve: the dynamic batcher joins concurrent requests under Deno too", async () => {
+  const server = await serve(makeRepository(), { port: 0, batching: { maxBatchSize: 8, maxQueueDelayUs: 50_000 } });
+  const base = `http://127.0.0.1:${server.port}/v2/models/add_fp32`;
+  try {
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => fetch(`${base}/infer`, {
+      method: "POST",
+      body: JSON.stringify({ id: `r${i}`, inputs: [{ name: "x", datatype: "FP32", shape: [1, 4], data: [i, i, i, i] }] }),
+    }).then(bodyOf)));
+    answers.forEach((answer, i) => {
+      assert.equal(answer.id, `r${i}`);
+      assert.deepEqual(answer.outputs[0].data, [i + 1, i + 1, i + 1, i + 1]);
+    });
+    const stats = (await bodyOf(await fetch(`${base}/stats`))).model_stats[0];
+    assert.equal(stats.inference_count, 8);
+    assert.ok(stats.execution_count < 8, `${stats.execution_count} runs for 8 requests: nothing was batched`);
+  } finally {
+    await server.stop();
+  }
+});
 
 Deno.test({ name: "serve: Deno.serve over HTTPS with bearer tokens", ignore: !canMakeCertificate }, async () => {
   const certificate = selfSignedCertificate();

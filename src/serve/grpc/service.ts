@@ -54,9 +54,9 @@ export function createRpcs(repository: Repository): Record<RpcName, (request: ne
       return modelMetadata(name, loaded.version, loaded.model);
     },
     ModelInfer: async (message: ModelInferRequest) => {
-      const { model, version } = repository.model(message.model_name, versionOf(message.model_version));
+      const { served, version } = repository.model(message.model_name, versionOf(message.model_version));
       const { request, slices } = fromInferRequest(message);
-      return toInferResponse(await runInference(request, slices, model, message.model_name, version));
+      return toInferResponse(await runInference(request, slices, served, message.model_name, version));
     },
     // proto3 leaves an unset bool false: every model, as over REST without a body.
     RepositoryIndex: async ({ ready }: { ready?: boolean }) => {
