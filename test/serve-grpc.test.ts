@@ -15,6 +15,7 @@ const cases = [
   "is_server_live", "is_server_ready", "get_server_metadata", "get_model_metadata", "get_model_metadata (unknown model)",
   "is_model_ready", "is_model_ready (unknown model, unknown version)",
   "infer FP32 raw", "infer FP16 raw", "infer INT64 raw", "infer UINT8 raw", "infer BOOL raw",
+  "infer with a gzip request", "infer with a deflate request",
   "infer FP32 contents", "infer INT64 contents", "infer UINT8 contents", "infer BOOL contents",
   "infer BYTES raw", "infer BYTES contents", "infer two inputs, one output chosen",
   "infer with a wrong datatype is refused", "infer on an unknown model is refused",
