@@ -42,9 +42,10 @@ export interface NativeLibrary {
   ): NativeCallback;
   /**
    * Resolves once a background job (tsr_job) has finished, without blocking the JS thread and
-   * while keeping the process alive.
+   * while keeping the process alive. A job expected to end soon is polled for up to `pollUs`
+   * (job-poller.ts) before the thread sleeps on its end; 0 (the default) sleeps at once.
    */
-  awaitJob(job: Pointer, id: number): Promise<void>;
+  awaitJob(job: Pointer, id: number, pollUs?: number): Promise<void>;
   close(): void;
 }
 
