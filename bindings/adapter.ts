@@ -42,8 +42,9 @@ export interface NativeLibrary {
   ): NativeCallback;
   /**
    * Resolves once a background job (tsr_job) has finished, without blocking the JS thread and
-   * while keeping the process alive. A job expected to end soon is polled for up to `pollUs`
-   * (job-poller.ts) before the thread sleeps on its end; 0 (the default) sleeps at once.
+   * while keeping the process alive. A job expected to end soon may be polled for up to
+   * `pollUs` (job-poller.ts; Deno does) before the thread sleeps on its end; 0 (the default)
+   * sleeps at once.
    */
   awaitJob(job: Pointer, id: number, pollUs?: number): Promise<void>;
   close(): void;

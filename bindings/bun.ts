@@ -9,7 +9,6 @@
 import type * as BunFFI from "bun:ffi";
 import { existsSync } from "node:fs";
 import type { Adapter, CallbackSignature, NativeLibrary, Pointer } from "./adapter.ts";
-import { jobPoller } from "./job-poller.ts";
 import { jobCallbackSignature, type NativeType, symbols } from "./symbols.ts";
 
 let loaded: typeof BunFFI | undefined;
@@ -37,26 +36,22 @@ function translate(signature: CallbackSignature) {
 /**
  * Job completion in Bun: one threadsafe JSCallback, called from native worker threads, resolves
  * the promise waiting on each job id (Bun queues the call to the JS thread, so the worker never
- * waits for JS). A short job is also polled (job-poller.ts), which learns of its end sooner than a
- * sleeping JS thread woken by the callback; whichever comes first settles it. A threadsafe
- * callback does not keep Bun alive, so a ref'd timer is held while any job is awaited, and
- * dropped when none is.
+ * waits for JS). A threadsafe callback does not keep Bun alive, so a ref'd timer is held while
+ * any job is awaited, and dropped when none is. Jobs are not polled here, as they are in Deno
+ * (job-poller.ts): with the workers spinning for the next job, Bun's callback wakes the JS thread
+ * as soon as a turn of polling would (bench/async-latency.ts measured the same p50 either way),
+ * and polling would spend a core on the JS thread for nothing.
  */
 function jobWaiter(call: NativeLibrary["call"]) {
   const { JSCallback } = ffi();
-  /** Each awaited job's resolve, and the function that stops polling it. */
-  const waiting = new Map<number, { resolve: () => void; unwatch: () => void }>();
+  const waiting = new Map<number, () => void>();
   let keepAlive: ReturnType<typeof setInterval> | undefined;
   let closing: (() => void) | null = null;
-  const done = new Uint32Array(1);
-  const isDone = (job: Pointer) => call.tsr_job_wait(job, 0, done) === 0 && done[0] === 1;
-  const poller = jobPoller(isDone);
   const settle = (id: number) => {
-    const waiter = waiting.get(id);
-    if (!waiter) return;
+    const resolve = waiting.get(id);
+    if (!resolve) return;
     waiting.delete(id);
-    waiter.unwatch(); // the job is destroyed once resolved: it must not be polled after that
-    waiter.resolve();
+    resolve();
     if (waiting.size > 0) return;
     if (keepAlive !== undefined) clearInterval(keepAlive);
     keepAlive = undefined;
@@ -64,17 +59,14 @@ function jobWaiter(call: NativeLibrary["call"]) {
   };
   const callback = new JSCallback((id: number) => settle(id), { ...translate(jobCallbackSignature), threadsafe: true });
   call.tsr_jobs_set_callback(callback.ptr, null);
-  const unwatched = () => {};
+  const done = new Uint32Array(1);
   return {
-    awaitJob(job: Pointer, id: number, pollUs: number): Promise<void> {
+    awaitJob(job: Pointer, id: number): Promise<void> {
       return new Promise<void>((resolve) => {
-        const waiter = { resolve, unwatch: unwatched };
-        waiting.set(id, waiter);
+        waiting.set(id, resolve);
         keepAlive ??= setInterval(() => {}, 1 << 30);
         // The job may have finished before it was registered here; then no callback is coming.
-        if (isDone(job)) return settle(id);
-        // Past the window, the callback (installed above) settles it.
-        if (pollUs > 0) waiter.unwatch = poller.watch(job, pollUs, () => settle(id), unwatched);
+        if (call.tsr_job_wait(job, 0, done) === 0 && done[0] === 1) settle(id);
       });
     },
     /** Closes once no job is awaited: closing earlier would leave those promises hanging. */
@@ -116,7 +108,7 @@ function open(path: string): NativeLibrary {
       const callback = new JSCallback(fn, { ...translate(signature), threadsafe: options.threadsafe });
       return { pointer: callback.ptr as Pointer, close: () => callback.close() };
     },
-    awaitJob: (job, id, pollUs = 0) => (jobs ??= jobWaiter(call)).awaitJob(job, id, pollUs),
+    awaitJob: (job, id) => (jobs ??= jobWaiter(call)).awaitJob(job, id), // no polling: see jobWaiter
     close: () => {
       if (jobs) jobs.close(() => library.close());
       else library.close();

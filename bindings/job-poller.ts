@@ -1,13 +1,13 @@
 /**
- * Completion by polling, for short jobs: each watched job is checked once per turn of the event
- * loop (setImmediate) until it is done or its window has passed; then the runtime's sleeping wait
- * (Bun's threadsafe callback, Deno's nonblocking call) takes over.
+ * Completion by polling, for short jobs (Deno's adapter uses it; Bun's does not need it, see
+ * bun.ts): each watched job is checked once per turn of the event loop (setImmediate) until it is
+ * done or its window has passed; then the runtime's sleeping wait takes over.
  *
- * Why: a sleeping JS thread is woken by the worker that finished the job, and that wake-up costs
- * tens of µs where an idle CPU halts (virtual machines), several times what a small model's run
- * costs. A turn of the loop costs 1–2 µs in Bun and a few µs in Deno, and each turn also serves
- * timers and I/O, so polling never blocks the event loop: it spends a core on the JS thread while
- * the job runs, and only for a window as long as a short job.
+ * Why: Deno's sleeping wait is a nonblocking FFI call that waits on a thread of Deno's and wakes
+ * the JS thread when it returns: two wake-ups, each tens of µs where an idle CPU halts (virtual
+ * machines), several times what a small model's run costs. A turn of the loop costs a few µs,
+ * and each turn also serves timers and I/O, so polling never blocks the event loop: it spends a
+ * core on the JS thread while the job runs, and only for a window as long as a short job.
  */
 import { setImmediate } from "node:timers";
 import type { Pointer } from "./adapter.ts";

@@ -68,7 +68,7 @@ describe("requests in flight", () => {
     for (const t of [...requests, ...inputs]) t.dispose();
   });
 
-  test("short runs (their end polled) beside a long one (polled, then slept on) all end with their own results", async () => {
+  test("short runs beside a long one (in Deno: polled, and polled then slept on) all end with their own results", async () => {
     using short = rt.loadModelSync(addRelu());
     using long = rt.loadModelSync(heavyChain(400));
     using big = rt.tensor(0, { shape: [512, 256] });
