@@ -42,9 +42,11 @@ export interface NativeLibrary {
   ): NativeCallback;
   /**
    * Resolves once a background job (tsr_job) has finished, without blocking the JS thread and
-   * while keeping the process alive.
+   * while keeping the process alive. A job expected to end soon may be polled for up to
+   * `pollUs` (job-poller.ts; Deno does) before the thread sleeps on its end; 0 (the default)
+   * sleeps at once.
    */
-  awaitJob(job: Pointer, id: number): Promise<void>;
+  awaitJob(job: Pointer, id: number, pollUs?: number): Promise<void>;
   close(): void;
 }
 

@@ -4,6 +4,7 @@
  * so they are only for events that start on the native side.
  */
 import type { Adapter, CallbackSignature, NativeLibrary, Pointer } from "./adapter.ts";
+import { jobPoller } from "./job-poller.ts";
 import { LibraryLoadError } from "./location.ts";
 import { type NativeType, symbols } from "./symbols.ts";
 
@@ -48,6 +49,12 @@ function open(path: string): NativeLibrary {
   // it, so close() waits for the last one.
   let waits = 0;
   let closeRequested = false;
+  // A short job is polled first: the nonblocking wait's hop through a Deno thread and back wakes
+  // the JS thread later than a turn of its event loop notices the end (job-poller.ts).
+  const polling = new Uint32Array(1);
+  const poller = jobPoller((job) => library.symbols.tsr_job_wait(job, 0n, polling) === 0 && polling[0] === 1);
+  const polled = (job: Pointer, pollUs: number) =>
+    new Promise<boolean>((resolve) => poller.watch(job, pollUs, () => resolve(true), () => resolve(false)));
   return {
     runtime: "deno",
     path,
@@ -68,10 +75,11 @@ function open(path: string): NativeLibrary {
       if (options.threadsafe) callback.unref();
       return { pointer: callback.pointer as Pointer, close: () => callback.close() };
     },
-    awaitJob: async (job) => {
+    awaitJob: async (job, _id, pollUs = 0) => {
       const done = new Uint32Array(1);
       waits++;
       try {
+        if (pollUs > 0 && await polled(job, pollUs)) return;
         await library.symbols.tsr_job_wait_nonblocking(job, -1n, done);
       } finally {
         if (--waits === 0 && closeRequested) library.close();

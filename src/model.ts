@@ -10,6 +10,7 @@ import { check, cString, lib, native, outPointer, outString, type Pointer } from
 import { completeJob } from "./native-job.ts";
 import { root } from "./runtime.ts";
 import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, type Signature, type Value } from "./request.ts";
+import { RunClock } from "./run-clock.ts";
 import { RunGate } from "./run-gate.ts";
 import { checkOptionKeys } from "./option-keys.ts";
 import { runOptionsFrom } from "./run-options.ts";
@@ -311,6 +312,8 @@ export class Model extends NativeHandle {
   readonly #idle: InferRequest[] = [];
   /** @internal Closed while any request of this model runs: the native model outlives its runs. */
   readonly runs: RunGate;
+  /** @internal How long its runs take, for how its async runs learn of their end. */
+  readonly clock = new RunClock();
 
   /** @internal Use rt.loadModel() or rt.loadModelSync(). */
   constructor(pointer: Pointer, owner: Owner = root, runs = new RunGate()) {

@@ -210,7 +210,10 @@ export class InferRequest extends NativeHandle {
     this.#gate.enter();
     this.model.runs.enter();
     activity.runs++;
-    native.awaitJob(job, id).then(() => {
+    const clock = this.model.clock;
+    const started = performance.now();
+    native.awaitJob(job, id, clock.pollUs).then(() => {
+      clock.ended(started);
       try {
         this.#settle(run);
       } finally {
@@ -439,7 +442,9 @@ export class InferRequest extends NativeHandle {
 
   /** Runs on this thread; keeps the outcome for getOutputs() and throws the run's error. */
   #runHere(pointer: Pointer): void {
+    const started = performance.now();
     const status = lib.tsr_request_run(pointer);
+    this.model.clock.ended(started);
     this.#lastError = status === 0 ? null : errorFromStatus(status, native.cstring(lib.tsr_last_error()));
     if (this.#lastError) throw this.#lastError;
   }

@@ -68,6 +68,21 @@ describe("requests in flight", () => {
     for (const t of [...requests, ...inputs]) t.dispose();
   });
 
+  test("short runs beside a long one (in Deno: polled, and polled then slept on) all end with their own results", async () => {
+    using short = rt.loadModelSync(addRelu());
+    using long = rt.loadModelSync(heavyChain(400));
+    using big = rt.tensor(0, { shape: [512, 256] });
+    const longRuns = [long.run<rt.Tensor>([big]), long.run<rt.Tensor>([big])];
+    for (let i = 0; i < 200; i++) {
+      using x = rt.tensor(i, { shape: [1, 4] });
+      expect(first((await short.run<rt.Tensor>([x])).y)).toBe((i + 1) * 2);
+    }
+    for (const out of await Promise.all(longRuns)) expect(first(out.y)).toBe(400);
+    // Once the long model's runs are known to be long, they no longer poll, and still end.
+    expect(long.clock.pollUs).toBe(0);
+    expect(first((await long.run<rt.Tensor>([big])).y)).toBe(400);
+  });
+
   test("many models at once, each with requests in flight", async () => {
     const models = await Promise.all(Array.from({ length: 8 }, () => rt.loadModel(addRelu())));
     const good = models.flatMap((model, m) =>

@@ -383,7 +383,8 @@ TSR_API tsr_status tsr_tensor_info_quant(const tsr_tensor_info *info, uint32_t i
 typedef void (*tsr_job_fn)(uint32_t job_id, int32_t status, void *user);
 
 TSR_API tsr_status tsr_job_id(const tsr_job *job, uint32_t *id);
-/* Blocks until the job is done or `timeout_us` passes (negative: no limit); `done` says which. */
+/* Blocks until the job is done or `timeout_us` passes (negative: no limit); `done` says which.
+ * With a timeout of 0 it polls, and gives up the CPU once when the job is not done. */
 TSR_API tsr_status tsr_job_wait(tsr_job *job, int64_t timeout_us, uint32_t *done);
 /* The finished job's own status; TSR_INVALID_STATE while it runs. */
 TSR_API tsr_status tsr_job_result(tsr_job *job, int32_t *result);

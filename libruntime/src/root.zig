@@ -17,6 +17,7 @@ test {
     _ = @import("core/env.zig");
     _ = @import("core/files.zig");
     _ = @import("core/host.zig");
+    _ = @import("core/jobs.zig");
     _ = @import("api/context.zig");
     _ = @import("device/cpu.zig");
     _ = @import("device/cpu_level.zig");

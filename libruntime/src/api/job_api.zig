@@ -21,6 +21,7 @@ fn jobId(job: ?*const Job, id: ?*u32) status.Error!void {
 }
 
 /// Blocks until the job is done or `timeout_us` passes (negative: no limit); `done` says which.
+/// With a timeout of 0 it polls, and gives up the CPU once when the job is not done (Job.poll).
 pub fn tsr_job_wait(job: ?*Job, timeout_us: i64, done: ?*u32) callconv(.c) i32 {
     return status.report(jobWait(job, timeout_us, done));
 }

@@ -32,6 +32,7 @@ pub const Job = struct {
     result: ?*anyopaque = null,
 
     pub fn wait(self: *Job, timeout_us: i64) bool {
+        if (timeout_us == 0) return self.poll();
         self.mutex.lock();
         defer self.mutex.unlock();
         if (timeout_us < 0) {
@@ -45,6 +46,16 @@ pub const Job = struct {
             self.finished.timedWait(&self.mutex, @intCast(left)) catch {};
         }
         return true;
+    }
+
+    /// Whether the job is done; if not, the calling thread gives up its CPU once (sched_yield).
+    /// A JS thread that polls for the end of a short job (bindings/job-poller.ts) never sleeps,
+    /// and the scheduler often puts the worker it woke on the same CPU: without the yield, the
+    /// worker would wait there for the poller's time slice to end.
+    fn poll(self: *Job) bool {
+        if (self.isDone()) return true;
+        std.Thread.yield() catch {};
+        return false;
     }
 
     pub fn isDone(self: *Job) bool {
@@ -69,6 +80,16 @@ var queue: std.ArrayList(*Job) = .empty;
 var workers: [2]?std.Thread = .{ null, null };
 var stopping = false;
 var in_flight = std.atomic.Value(u32).init(0);
+/// Jobs in the queue, readable without the mutex: a spinning worker watches it.
+var queued = std.atomic.Value(u32).init(0);
+/// 1 while a worker spins for work: one at a time, so that idle workers never take more than one
+/// core between them.
+var spinning = std.atomic.Value(u32).init(0);
+/// How long a worker that has run a job watches the queue before it sleeps. A job submitted in
+/// that time starts without a wake-up, which costs tens of µs where an idle CPU halts (virtual
+/// machines); runs submitted one after another (a loop of `await run()`) then never pay it.
+/// Short enough that an idle program burns no more than this after its last job.
+const spin_ns: u64 = 200 * std.time.ns_per_us;
 /// Completion callbacks, one per thread that installed one. A job's completion goes to the
 /// callback of the thread that created it: every JS thread (the main one and each Worker)
 /// installs its own, and a JS callback can only settle promises of the thread that made it. A job
@@ -124,7 +145,11 @@ pub fn submit(job: *Job) status.Error!void {
         return e;
     };
     _ = in_flight.fetchAdd(1, .monotonic);
-    work_available.signal();
+    const ahead = queued.fetchAdd(1, .release);
+    // A spinning worker sees a lone job without a wake-up (one that stops spinning now checks the
+    // queue under the mutex, held here, before it sleeps, so no job is lost). A job queued behind
+    // another wakes a sleeping worker, so that the two run side by side.
+    if (ahead > 0 or spinning.load(.acquire) == 0) work_available.signal();
 }
 
 fn startWorkers() status.Error!void {
@@ -167,8 +192,30 @@ fn workerLoop() void {
             return;
         }
         const job = queue.orderedRemove(0);
+        _ = queued.fetchSub(1, .monotonic);
         mutex.unlock();
         execute(job);
+        spinForWork();
+    }
+}
+
+/// Watches the queue for up to spin_ns, unless another worker does already; returns when a job
+/// is queued or the time is up (the caller then takes it, or sleeps, under the mutex).
+fn spinForWork() void {
+    if (spinning.cmpxchgStrong(0, 1, .acquire, .monotonic) != null) return;
+    defer spinning.store(0, .release);
+    const start = std.time.Instant.now() catch return;
+    var rounds: u32 = 0;
+    while (queued.load(.acquire) == 0) : (rounds +%= 1) {
+        if (rounds % 16 != 15) {
+            std.atomic.spinLoopHint();
+            continue;
+        }
+        // Yielding often lets a thread that shares this CPU run: the JS thread that this
+        // worker's last job woke is often placed here, and would otherwise wait out the spin.
+        std.Thread.yield() catch {};
+        const now = std.time.Instant.now() catch return;
+        if (now.since(start) >= spin_ns) return;
     }
 }
 
@@ -214,4 +261,55 @@ pub fn shutdown() void {
     }
     queue.deinit(memory.allocator);
     queue = .empty;
+}
+
+/// Test jobs: one that runs until a second one has run (or 5 s have passed), and that second one.
+const SideBySide = struct {
+    second_ran: std.atomic.Value(bool) = .init(false),
+    first_saw_second: std.atomic.Value(bool) = .init(false),
+
+    fn first(job: *Job) status.Error!?*anyopaque {
+        const self: *SideBySide = @ptrCast(@alignCast(job.payload));
+        const start = std.time.Instant.now() catch return null;
+        while (!self.second_ran.load(.acquire)) {
+            const now = std.time.Instant.now() catch return null;
+            if (now.since(start) > 5 * std.time.ns_per_s) return null;
+            std.Thread.yield() catch {};
+        }
+        self.first_saw_second.store(true, .release);
+        return null;
+    }
+
+    fn second(job: *Job) status.Error!?*anyopaque {
+        const self: *SideBySide = @ptrCast(@alignCast(job.payload));
+        self.second_ran.store(true, .release);
+        return null;
+    }
+
+    fn discard(_: *anyopaque) void {}
+    fn cleanup(_: *Job) void {}
+};
+
+test "a job queued behind a running one starts on the other worker, also right after a job (while a worker spins)" {
+    defer shutdown();
+    // Rounds with no job just before (the workers asleep) and with one (a worker spinning).
+    for ([_]bool{ false, true, true, false }) |warm| {
+        var state: SideBySide = .{};
+        if (warm) {
+            const before = try create(SideBySide.second, SideBySide.discard, SideBySide.cleanup, &state);
+            try submit(before);
+            try std.testing.expect(before.wait(5 * std.time.us_per_s));
+            destroy(before);
+            state.second_ran.store(false, .release);
+        }
+        const first = try create(SideBySide.first, SideBySide.discard, SideBySide.cleanup, &state);
+        const second = try create(SideBySide.second, SideBySide.discard, SideBySide.cleanup, &state);
+        try submit(first);
+        try submit(second);
+        try std.testing.expect(first.wait(10 * std.time.us_per_s));
+        try std.testing.expect(second.wait(10 * std.time.us_per_s));
+        destroy(first);
+        destroy(second);
+        try std.testing.expect(state.first_saw_second.load(.acquire));
+    }
 }
