@@ -41,12 +41,14 @@ beforeAll(() => {
 function exampleArguments(name: string): string[] {
   if (name === "devices_and_tensors") return [join(work, `${name}.tsr`)];
   if (name === "map_values") return [join(work, "classifier.onnx"), join(work, "dict_vectorizer.onnx")];
+  if (name === "encrypted_model") return [model, join(work, "encrypted.tsrc")];
   return [model];
 }
 
 /** Runs an example the way test/c-api.test.ts does, and checks what it prints. */
 function runExample(binary: string, name: string, env: Record<string, string> = {}) {
-  const run = sh([binary, ...exampleArguments(name)], { env });
+  // encrypted_model reads its passphrase from the environment, never from its arguments.
+  const run = sh([binary, ...exampleArguments(name)], { env: { TESSERA_PASSPHRASE: "install test", ...env } });
   expect({ name, err: run.err, code: run.code }).toEqual({ name, err: "", code: 0 });
   expect(run.out.length).toBeGreaterThan(0);
   if (name === "model_info") expect(run.out).toStartWith("model add_relu, dynamic 1\n");
