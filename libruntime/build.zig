@@ -55,7 +55,9 @@ pub fn build(b: *std.Build) void {
     const install_fuzzer = b.addInstallArtifact(fuzzer, .{});
     b.step("fuzz", "Build the model-loader fuzzer (zig-out/bin/tessera-fuzz)").dependOn(&install_fuzzer.step);
 
-    const unit_tests = b.addTest(.{ .root_module = libraryModule(b, host, optimize, native_options, false, vulkan) });
+    // -Dtest-filter=text runs only the tests whose names contain it (a quicker loop on one part).
+    const test_filters: []const []const u8 = if (b.option([]const u8, "test-filter", "Run only the unit tests whose names contain this")) |f| b.dupeStrings(&.{f}) else &.{};
+    const unit_tests = b.addTest(.{ .root_module = libraryModule(b, host, optimize, native_options, false, vulkan), .filters = test_filters });
     const run_tests = b.addRunArtifact(unit_tests);
     // From libruntime/, where the tidy test (src/tidy.zig) finds the sources it reads.
     run_tests.setCwd(b.path("."));

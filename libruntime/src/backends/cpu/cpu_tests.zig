@@ -19,6 +19,7 @@ test {
     _ = @import("kernels/ml_svm_probability.zig");
     _ = @import("kernels/ml_test.zig");
     _ = @import("kernels/nn_common.zig");
+    _ = @import("kernels/nn_conv_winograd_test.zig");
     _ = @import("kernels/nn_im2col.zig");
     _ = @import("kernels/random.zig");
     _ = @import("kernels/random_generators_test.zig");

@@ -7,6 +7,7 @@ const ThreadPool = @import("../thread_pool.zig").ThreadPool;
 const common = @import("nn_common.zig");
 const conv_gemm = @import("nn_conv_gemm.zig");
 const depthwise = @import("nn_depthwise.zig");
+const winograd = @import("nn_conv_winograd.zig");
 const fused = @import("fused.zig");
 
 const Tensor = kernel.Tensor;
@@ -94,3 +95,10 @@ pub fn conv(ctx: *const kernel.Context, s: conv_gemm.Shape, x: []const f32, w: [
     return conv_gemm.run(ctx, s, x, bias, fusion, y);
 }
 
+
+/// The Winograd engine on the case (a 3x3 stride-1 window), its weights transformed for the call.
+pub fn winogradConv(ctx: *const kernel.Context, s: conv_gemm.Shape, x: []const f32, w: []const f32, bias: []const f32, fusion: fused.ConvFusion, y: []f32) !void {
+    const weights = try winograd.Weights.init(w, s.c, s.m);
+    defer weights.deinit();
+    return winograd.run(ctx, s.geo, s.n, weights, x, bias, fusion, y);
+}

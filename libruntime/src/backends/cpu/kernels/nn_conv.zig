@@ -10,6 +10,7 @@ const common = @import("nn_common.zig");
 const im2col_module = @import("nn_im2col.zig");
 const conv_gemm = @import("nn_conv_gemm.zig");
 const depthwise_f32 = @import("nn_depthwise.zig");
+const winograd = @import("nn_conv_winograd.zig");
 const fused = @import("fused.zig");
 const prepare = @import("../prepare.zig");
 
@@ -83,6 +84,11 @@ fn conv(ctx: *Context) Error!void {
                 const weights = try common.floats(F, ctx, w);
                 try depthwise_f32.run(ctx, shape.geo, shape.n, shape.c, shape.m, values, weights, bias, fusion, out.values);
             } else if (F == f32) {
+                if (conv_gemm.winogradWeights(ctx)) |weights| if (winograd.fits(shape.geo)) {
+                    try winograd.run(ctx, shape.geo, shape.n, weights, values, bias, fusion, out.values);
+                    out.finish();
+                    return;
+                };
                 try conv_gemm.run(ctx, shape, values, bias, fusion, out.values);
             } else {
                 try convolve(F, ctx, shape, values, try common.floats(F, ctx, w), bias, out.values);
@@ -360,7 +366,18 @@ fn prepareConv(ctx: *const prepare.Preparation) Error!?prepare.Prepared {
     // One input channel per group goes to the depthwise engine whenever the window fits it; with
     // one or two spatial axes the window alone decides (Conv's pads are never negative).
     if (cg == 1 and window.rank <= 2 and depthwise_f32.fits(window)) return null;
+    if (winograd.worthwhile(group, cg, m, w.shape[2..], ctx.node.attrInts("strides"), ctx.node.attrInts("dilations"), outputPlane(ctx, rank))) {
+        return try conv_gemm.prepareWinograd(w.values, cg, m);
+    }
     return try conv_gemm.prepare(w.values, group, m / group, cg * window.kernelCount(), outputPositions(ctx, rank));
+}
+
+/// The output's height and width, where the convolution is 2-D and inference settled both.
+fn outputPlane(ctx: *const prepare.Preparation, rank: usize) ?[2]usize {
+    if (rank != 4) return null;
+    var hw: [2]usize = undefined;
+    for (&hw, 2..) |*extent, axis| extent.* = std.math.cast(usize, ctx.outputExtent(0, axis) orelse return null) orelse return null;
+    return hw;
 }
 
 /// Output positions per image, where inference settled every spatial extent of the output.

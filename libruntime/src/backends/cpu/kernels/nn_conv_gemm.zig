@@ -20,6 +20,7 @@ const status = @import("../../../core/status.zig");
 const ThreadPool = @import("../thread_pool.zig").ThreadPool;
 const fused = @import("fused.zig");
 const Prepared = @import("../prepare.zig").Prepared;
+const winograd = @import("nn_conv_winograd.zig");
 
 const Context = common.Context;
 const Error = common.Error;
@@ -84,15 +85,34 @@ pub const PackedWeights = struct {
 };
 
 /// A constant W packed at load, per form (indexed by Form): the one its output positions call
-/// for, or both when inference left them symbolic and each run's extents pick one.
+/// for, or both when inference left them symbolic and each run's extents pick one; or, for a
+/// 3x3 convolution that gains from it, transformed for nn_conv_winograd.zig instead.
 pub const PreparedWeights = struct {
     forms: [2]?PackedWeights = .{ null, null },
+    winograd: ?*winograd.Weights = null,
 
     fn release(self: *PreparedWeights) void {
         for (&self.forms) |*form| if (form.*) |*weights| weights.deinit();
+        if (self.winograd) |w| w.deinit();
         memory.allocator.destroy(self);
     }
 };
+
+/// Transforms a constant 3x3 W (M x C x 3 x 3) for the Winograd engine when its node is
+/// compiled at load (see winograd.worthwhile).
+pub fn prepareWinograd(w: []const f32, c: usize, m: usize) Error!Prepared {
+    const self = memory.allocator.create(PreparedWeights) catch return outOfMemory();
+    self.* = .{};
+    errdefer self.release();
+    self.winograd = try winograd.Weights.init(w, c, m);
+    return .of(PreparedWeights, self, PreparedWeights.release);
+}
+
+/// The Winograd form of W, when the node's weights were prepared that way.
+pub fn winogradWeights(ctx: *const Context) ?*const winograd.Weights {
+    const prepared = ctx.prepared(PreparedWeights) orelse return null;
+    return prepared.winograd;
+}
 
 /// Packs a constant W (`group` matrices of `mg` x `k`) when its node is compiled at load, for
 /// `positions` output positions per image, or for any number (null). The packing depends on the
