@@ -64,7 +64,7 @@ function inputs(rows: number): Float32Array {
 
 function runY(model: rt.Model, x: Float32Array, rows: number): Float32Array {
   using input = rt.tensor(x, { shape: [rows, x.length / rows] });
-  const { y } = model.runSync<rt.Tensor>({ x: input });
+  const y = model.runSync<rt.Tensor>({ x: input }).y!;
   const values = y.toTypedArray() as Float32Array;
   const copy = Float32Array.from(values);
   y.dispose();

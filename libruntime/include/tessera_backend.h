@@ -30,9 +30,9 @@
  *    code becomes TSR_EXTENSION_ERROR. The model, the request and the process stay usable;
  *  - everything Tessera passes in (nodes, tensors, dims, names) is valid only during the call,
  *    except constant inputs' bytes, which stay valid until the compiled node is released;
- *  - without TSR_BACKEND_THREAD_SAFE in `flags`, Tessera calls one device's functions one at a
- *    time. With it, `run` may be called from several threads at once (requests run side by side),
- *    on the same compiled node too;
+ *  - without TSR_BACKEND_THREAD_SAFE in `flags`, Tessera calls the extension's functions one at a
+ *    time, whatever the models and threads. With it, any may be called from several threads at
+ *    once (requests run side by side), `run` on the same compiled node too;
  *  - a crash or a write out of bounds inside the library cannot be caught: it is the process's.
  *
  * C99; only <stdint.h> and tessera.h's status, dtype and device-kind constants.
@@ -61,7 +61,7 @@ extern "C" {
 
 /* tsr_backend.flags */
 enum {
-    /* `run` may be called concurrently, from several threads (see above). */
+    /* Its functions may be called concurrently, from several threads (see above). */
     TSR_BACKEND_THREAD_SAFE = 1 << 0,
 };
 
@@ -97,7 +97,7 @@ typedef struct tsr_backend_tensor {
     int32_t dtype;           /* TSR_DTYPE_*; 0 for an omitted optional input (data NULL) */
     uint32_t rank;
     const int64_t *dims;
-    const void *data;        /* 64-byte aligned elements, little-endian; NULL when empty */
+    const void *data;        /* elements, little-endian, aligned to their size; NULL when empty */
     uint64_t bytes;
 } tsr_backend_tensor;
 
