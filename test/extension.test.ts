@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import * as rt from "../src/index.ts";
 import { buildModel, GraphBuilder } from "../src/onnx/builder.ts";
+import { denseModel } from "./support/models.ts";
 import { repo, scratchDir, zigScript } from "./support/paths.ts";
 
 const dir = scratchDir("tessera-extension-");
@@ -31,20 +32,6 @@ function buildFaulty(name: string, ...defines: string[]): string {
 }
 
 const myextPath = buildLibrary("myext", `${repo}examples/extension/myext.c`);
-
-/** y = sigmoid(relu(x · w + b)) over x [N, 3]: MatMul, Add (broadcast) and Relu for myext, Sigmoid for the CPU. */
-function denseModel(): Uint8Array {
-  const g = new GraphBuilder("dense");
-  g.input("x", "float32", ["N", 3]);
-  g.initializer("w", "float32", [3, 4], new Float32Array([0.5, -1, 2, 0.25, 1.5, 0.75, -0.5, 1, -2, 0.5, 1, -0.75]));
-  g.initializer("b", "float32", [4], new Float32Array([0.1, -0.2, 0.3, -0.4]));
-  const product = g.node("MatMul", ["x", "w"], { name: "matmul" });
-  const sum = g.node("Add", [product, "b"], { name: "bias" });
-  const relu = g.node("Relu", [sum], { name: "relu" });
-  g.node("Sigmoid", [relu], { name: "sig", outputs: ["y"] });
-  g.output("y", "float32", ["N", 4]);
-  return buildModel(g);
-}
 
 /** y = relu(x) over x [2, 3]: one node, for the faulty devices. */
 function reluModel(): Uint8Array {
