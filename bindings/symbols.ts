@@ -211,6 +211,13 @@ export const symbols = {
 
   // tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
   tsr_jobs_set_callback: { args: ["function", "pointer"], returns: "i32" },
+
+  // tsr_status tsr_extension_load(const char *path, tsr_extension **extension);
+  tsr_extension_load: { args: ["buffer", "buffer"], returns: "i32" },
+  // void tsr_extension_destroy(tsr_extension *extension);
+  tsr_extension_destroy: { args: ["pointer"], returns: "void" },
+  // tsr_status tsr_extension_get_string(const tsr_extension *extension, int32_t key, const char **value);
+  tsr_extension_get_string: { args: ["pointer", "i32", "buffer"], returns: "i32" },
 } as const;
 
 export type SymbolName = keyof typeof symbols;

@@ -41,6 +41,7 @@ pub fn build(b: *std.Build) void {
         b.installArtifact(b.addLibrary(.{ .name = name, .linkage = linkage, .root_module = module, .version = library_version, .use_llvm = true }));
     }
     b.installFile("include/tessera.h", "include/tessera.h");
+    b.installFile("include/tessera_backend.h", "include/tessera_backend.h");
     installPackageFiles(b, target.result, version);
     const install_objects = b.step("objects", "Install each level's object (zig-out/obj), for the disassembly check");
     for (levels[0..level_list.len]) |object| {
@@ -302,6 +303,8 @@ fn libraryModule(
     if (shipped and target.result.abi.isMusl()) module.pic = true;
     module.addOptions("build_options", options);
     module.addIncludePath(vulkan.headers);
+    // tessera_backend.h: the backend extension ABI, whose structs the library reads through @cImport.
+    module.addIncludePath(b.path("include"));
     module.addAnonymousImport("vulkan_shaders", .{ .root_source_file = vulkan.shaders });
     // The header is embedded so that a unit test can prove it matches the exported functions.
     module.addAnonymousImport("tessera_h", .{ .root_source_file = b.path("include/tessera.h") });

@@ -49,6 +49,7 @@ export {
   type TensorInfo,
 } from "./model.ts";
 export { encryptModel, type EncryptOptions } from "./encrypt-model.ts";
+export { Extension, loadedExtensions, loadExtension } from "./extension.ts";
 export { getModelInfo, type ModelInfo } from "./model-info.ts";
 export { guessModelKind, type KindFacts, type KindGuess, type ModelKind } from "./model-kind.ts";
 export { queryModel, type QueryResult } from "./query-model.ts";

@@ -18,8 +18,9 @@ import { devicesFromArgument, tesseraDeviceName } from "./device-names.ts";
 
 export interface LoadOptions {
   /**
-   * "cpu", "vulkan:N", "auto", or a list in order of preference ("vulkan:0,cpu"): each operation
-   * runs on the first listed device that supports it, the CPU last. "auto" is the CPU alone.
+   * "cpu", "vulkan:N", "auto", a loaded extension's device ("myext:0", rt.loadExtension), or a
+   * list in order of preference ("vulkan:0,cpu"): each operation runs on the first listed device
+   * that supports it, the CPU last. "auto" is the CPU alone.
    */
   devices?: string | string[];
   /** Fail instead of falling back to the CPU for unsupported operations. */

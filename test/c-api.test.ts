@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
-import { addRelu } from "./support/models.ts";
+import { addRelu, denseModel } from "./support/models.ts";
 import { dictVectorizerModel, zipMapClassifier } from "./support/value-models.ts";
 import { repo, scratchDir, zigScript } from "./support/paths.ts";
 
@@ -100,3 +100,29 @@ test("the header compiles as C++ too", async () => {
   expect(compile.stderr.toString()).toBe("");
   expect(compile.exitCode).toBe(0);
 }, 60_000);
+
+test("a C program loads a backend extension and runs a model's nodes on its device", () => {
+  const dir = scratchDir();
+  const binary = compileExample("extension_run", dir);
+  const extension = join(dir, "libmyext.so");
+  const build = Bun.spawnSync([
+    zigScript, "cc", "-shared", "-fPIC", "-std=c99", "-O2", `-I${repo}libruntime/include`,
+    `${repo}examples/extension/myext.c`, "-o", extension,
+  ]);
+  expect(build.exitCode).toBe(0);
+  const model = join(dir, "dense.onnx");
+  writeFileSync(model, denseModel());
+  const run = Bun.spawnSync([binary, extension, model, "2", "3"]);
+  const lines = run.stdout.toString().trimEnd().split("\n");
+  expect(run.exitCode).toBe(0);
+  expect(lines.slice(0, 4)).toEqual(["matmul MatMul on myext:0", "bias Add on myext:0", "relu Relu on myext:0", "sig Sigmoid on cpu:0"]);
+  // The same model written out in numbers: x = [[1, -2, 3], [-4, 5, -6]].
+  const w = [[0.5, -1, 2, 0.25], [1.5, 0.75, -0.5, 1], [-2, 0.5, 1, -0.75]];
+  const b = [0.1, -0.2, 0.3, -0.4];
+  const x = [[1, -2, 3], [-4, 5, -6]];
+  const want = x.flatMap((row) => b.map((bias, j) => 1 / (1 + Math.exp(-Math.max(0, row.reduce((s, v, k) => s + v * w[k]![j]!, bias))))));
+  expect(lines[4]).toBe(`y: ${want.map((v) => v.toFixed(4)).join(" ")}`);
+  const missing = Bun.spawnSync([binary, join(dir, "libabsent.so"), model, "2", "3"]);
+  expect(missing.exitCode).toBe(1);
+  expect(missing.stdout.toString()).toBe(`extension load failed: no extension at '${join(dir, "libabsent.so")}': the file does not exist\n`);
+}, 120_000);

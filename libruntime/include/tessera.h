@@ -38,6 +38,7 @@ typedef struct tsr_model tsr_model;
 typedef struct tsr_tensor_info tsr_tensor_info;
 typedef struct tsr_job tsr_job;
 typedef struct tsr_request tsr_request;
+typedef struct tsr_extension tsr_extension;
 
 /* ---- status codes ------------------------------------------------------------------------- */
 typedef int32_t tsr_status;
@@ -270,7 +271,7 @@ TSR_API tsr_status tsr_tensor_load(const char *path, tsr_tensor **tensor);
 TSR_API tsr_status tsr_tensor_from_onnx(const void *bytes, uint64_t byte_length, tsr_tensor **tensor);
 
 /* ---- load options --------------------------------------------------------------------------- */
-/* Keys and values are text: devices ("cpu", "auto"; "vulkan:N" is TSR_NOT_IMPLEMENTED for now),
+/* Keys and values are text: devices ("cpu", "auto", "vulkan:N", a loaded extension's "name:0"),
  * strict, memory_optimization, disable_denormals (true/false), intermediate_save_path, threads
  * (0 = automatic), cores ("0,1"), scheduler (simple, exclusive; pipeline is TSR_NOT_IMPLEMENTED),
  * profiling (true/false: requests record profile events), profile_buffer_size (events per
@@ -500,6 +501,27 @@ TSR_API tsr_status tsr_request_set_profiling(tsr_request *request, uint32_t capa
 TSR_API tsr_status tsr_request_get_profile_events(tsr_request *request, tsr_profile_event *events, uint32_t capacity,
                                                   uint32_t *count, uint64_t *dropped);
 TSR_API tsr_status tsr_request_clear_profile_events(tsr_request *request);
+
+/* ---- backend extensions (tessera_backend.h, docs/extensions.md) ------------------------------- */
+/* Opens the shared library at `path`, calls its tessera_backend_register and adds its device
+ * ("<name>:0"), which the `devices` load option may then name: each node it supports runs there,
+ * the CPU running the rest. Fails with TSR_EXTENSION_ERROR, saying which, for a missing file, a
+ * file that is no shared library, a library without the entry point, a registration that fails,
+ * a vtable of another TSR_BACKEND_ABI_VERSION, or a name already loaded. Needs an initialized
+ * library. */
+TSR_API tsr_status tsr_extension_load(const char *path, tsr_extension **extension);
+/* Later loads can no longer name its device; the library is closed once the models loaded with
+ * it are destroyed too. The last tsr_finalize unloads every extension still loaded. */
+TSR_API void tsr_extension_destroy(tsr_extension *extension);
+/* Keys of tsr_extension_get_string. */
+enum {
+    TSR_EXTENSION_NAME = 0,        /* the device kind: "myext" */
+    TSR_EXTENSION_DEVICE = 1,      /* its device, as the devices option and operations name it: "myext:0" */
+    TSR_EXTENSION_PATH = 2,        /* the library's absolute path */
+    TSR_EXTENSION_DESCRIPTION = 3, /* the extension's own line; may be "" */
+};
+/* Strings stay valid until the extension is destroyed. */
+TSR_API tsr_status tsr_extension_get_string(const tsr_extension *extension, int32_t key, const char **value);
 
 #ifdef __cplusplus
 }

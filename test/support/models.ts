@@ -92,3 +92,17 @@ export function negate(): Uint8Array {
   g.output("y", "float32", [4]);
   return buildModel(g);
 }
+
+/** y = sigmoid(relu(x · w + b)) over x [N, 3]: MatMul, Add (broadcast) and Relu for myext, Sigmoid for the CPU. */
+export function denseModel(): Uint8Array {
+  const g = new GraphBuilder("dense");
+  g.input("x", "float32", ["N", 3]);
+  g.initializer("w", "float32", [3, 4], new Float32Array([0.5, -1, 2, 0.25, 1.5, 0.75, -0.5, 1, -2, 0.5, 1, -0.75]));
+  g.initializer("b", "float32", [4], new Float32Array([0.1, -0.2, 0.3, -0.4]));
+  const product = g.node("MatMul", ["x", "w"], { name: "matmul" });
+  const sum = g.node("Add", [product, "b"], { name: "bias" });
+  const relu = g.node("Relu", [sum], { name: "relu" });
+  g.node("Sigmoid", [relu], { name: "sig", outputs: ["y"] });
+  g.output("y", "float32", ["N", 4]);
+  return buildModel(g);
+}

@@ -9,6 +9,7 @@ const log = @import("../core/log.zig");
 const jobs = @import("../core/jobs.zig");
 const registry = @import("../core/registry.zig");
 const status = @import("../core/status.zig");
+const extensions = @import("../backends/extension/loaded.zig");
 
 var mutex: std.Thread.Mutex = .{};
 var references: u32 = 0;
@@ -44,6 +45,8 @@ pub fn finalize() status.Error!void {
             return status.fail(error.InvalidState, "cannot finalize: {d} tensor(s), {d} model(s) and {d} job(s) or option set(s) still alive; destroy them first", .{ tensors, models, pending });
         }
         jobs.shutdown();
+        // No model is left to use them: the extensions still loaded are closed.
+        extensions.removeAll();
         for (devices[0..device_count]) |*d| _ = registry.remove(d, .device);
         device_count = 0;
         devices_discovered = false;

@@ -12,6 +12,7 @@ const dtype = @import("../tensor/dtype.zig");
 const tensor = @import("../tensor/tensor.zig");
 const core_api = @import("core_api.zig");
 const model_api = @import("model_api.zig");
+const extension_api = @import("extension_api.zig");
 const jobs = @import("../core/jobs.zig");
 const ir = @import("../model/ir.zig");
 const info_module = @import("../model/info.zig");
@@ -43,6 +44,7 @@ const constant_sets = .{
     .{ @import("../exec/request.zig").State, "TSR_REQUEST_", false },
     .{ profile.Kind, "TSR_EVENT_", false },
     .{ profile.Phase, "TSR_PHASE_", false },
+    .{ extension_api.ExtensionStringKey, "TSR_EXTENSION_", false },
 };
 
 fn cType(comptime T: type) []const u8 {
@@ -65,6 +67,7 @@ fn cType(comptime T: type) []const u8 {
         info_module.TensorInfo => "tsr_tensor_info",
         jobs.Job => "tsr_job",
         profile.Event => "tsr_profile_event",
+        extension_api.Extension => "tsr_extension",
         @import("../exec/request.zig").Request => "tsr_request",
         else => switch (@typeInfo(T)) {
             .optional => |o| cType(o.child),

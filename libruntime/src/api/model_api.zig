@@ -14,6 +14,7 @@ const ModelState = @import("../exec/model_state.zig").ModelState;
 const cpu_backend = @import("../backends/cpu/backend.zig");
 const vulkan_backend = @import("../backends/vulkan/backend.zig");
 const backend = @import("../exec/backend.zig");
+const extensions = @import("../backends/extension/loaded.zig");
 const info_module = @import("../model/info.zig");
 const jobs = @import("../core/jobs.zig");
 
@@ -70,12 +71,15 @@ fn infoOf(handle: ?*const TensorInfo) status.Error!*TensorInfo {
     return registry.get(TensorInfo, handle, .tensor_info);
 }
 
-/// The backends this library runs models on.
-const backends = [_]backend.Backend{ cpu_backend.cpu, vulkan_backend.vulkan };
+/// The backends built into this library.
+const builtin_backends = [_]backend.Backend{ cpu_backend.cpu, vulkan_backend.vulkan };
 
-/// The compile stage every load uses, over this library's backends.
+/// The compile stage every load uses, over this library's backends and the extensions loaded
+/// (each held until the devices opened from it hold it themselves).
 fn compileModel(model: *Model) status.Error!model_module.Compiled {
-    return ModelState.compile(model, &backends);
+    var backends = extensions.Snapshot.take(&builtin_backends);
+    defer backends.deinit();
+    return ModelState.compile(model, backends.slice());
 }
 
 pub fn tsr_options_create(options: ?*?*Options) callconv(.c) i32 {

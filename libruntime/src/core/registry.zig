@@ -5,7 +5,7 @@ const std = @import("std");
 const memory = @import("memory.zig");
 const status = @import("status.zig");
 
-pub const Kind = enum(u8) { tensor, device, model, options, job, tensor_info, request };
+pub const Kind = enum(u8) { tensor, device, model, options, job, tensor_info, request, extension };
 
 var mutex: std.Thread.Mutex = .{};
 var handles: std.AutoHashMapUnmanaged(usize, Kind) = .empty;

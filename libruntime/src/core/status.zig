@@ -88,6 +88,33 @@ pub fn toStatus(err: anyerror) i32 {
     return @intFromEnum(status);
 }
 
+/// The error of a negative status code from outside the library (a backend extension's); null
+/// for ok, and for a code no status has.
+pub fn errorOf(code: i32) ?Error {
+    const known = std.meta.intToEnum(Status, code) catch return null;
+    return switch (known) {
+        .ok => null,
+        .invalid_argument => error.InvalidArgument,
+        .invalid_state => error.InvalidState,
+        .invalid_operation => error.InvalidOperation,
+        .type_error => error.TypeError,
+        .shape_error => error.ShapeError,
+        .extension_error => error.ExtensionError,
+        .device_error => error.DeviceError,
+        .model_error => error.ModelError,
+        .request_error => error.RequestError,
+        .infer_error => error.InferError,
+        .out_of_resource => error.OutOfResource,
+        .container_error => error.ContainerError,
+        .remote_error => error.RemoteError,
+        .io_error => error.IOError,
+        .network_error => error.NetworkError,
+        .os_error => error.OSError,
+        .not_implemented => error.NotImplemented,
+        .timeout => error.Timeout,
+    };
+}
+
 /// Converts a `!void` result into a status code for the C ABI.
 pub fn report(result: anyerror!void) i32 {
     result catch |err| return toStatus(err);
@@ -139,4 +166,17 @@ test "errors from std get a readable message" {
     try std.testing.expectEqual(@as(i32, -14), toStatus(error.FileNotFound));
     try std.testing.expectEqualStrings("no such file", std.mem.span(lastMessage()));
     try std.testing.expectEqual(@as(i32, -11), toStatus(error.OutOfMemory));
+}
+
+test "every status but ok maps back to its error, and unknown codes to none" {
+    inline for (@typeInfo(Status).@"enum".fields) |field| {
+        const code: i32 = field.value;
+        if (code == 0) {
+            try std.testing.expectEqual(@as(?Error, null), errorOf(code));
+        } else {
+            try std.testing.expectEqual(code, @intFromEnum(statusOf(errorOf(code).?)));
+        }
+    }
+    try std.testing.expectEqual(@as(?Error, null), errorOf(-99));
+    try std.testing.expectEqual(@as(?Error, null), errorOf(7));
 }

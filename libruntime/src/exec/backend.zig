@@ -53,8 +53,15 @@ pub const Buffers = struct {
 pub const Backend = struct {
     /// The device kind, as the `devices` load option names it ("cpu").
     name: []const u8,
+    /// What `open_fn` is handed: null for the built-in backends, the loaded library for a
+    /// backend extension.
+    context: ?*anyopaque = null,
+    open_fn: *const fn (context: ?*anyopaque, options: *const options_module.Options) status.Error!Instance,
+
     /// Opens the device for one model.
-    open: *const fn (options: *const options_module.Options) status.Error!Instance,
+    pub fn open(self: Backend, options: *const options_module.Options) status.Error!Instance {
+        return self.open_fn(self.context, options);
+    }
 };
 
 /// Where a node compiled at load sits: the graph that holds it (its constant inputs are that

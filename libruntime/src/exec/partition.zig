@@ -43,7 +43,7 @@ pub const Devices = struct {
             const kind = if (std.mem.eql(u8, name, "auto")) "cpu" else name[0 .. std.mem.indexOfScalar(u8, name, ':') orelse name.len];
             const found = for (available) |b| {
                 if (std.mem.eql(u8, b.name, kind)) break b;
-            } else return status.fail(error.InvalidArgument, "unknown device '{s}'", .{name});
+            } else return unknownDevice(name, available);
             try appendOnce(&chosen, found);
         }
         for (available) |b| if (std.mem.eql(u8, b.name, "cpu")) try appendOnce(&chosen, b);
@@ -87,6 +87,18 @@ pub const Devices = struct {
         self.copies = try copy_plan.make(graph, self.list, self.cpu);
     }
 };
+
+/// Names the device kinds there are, loaded extensions' included, so that a misspelt or not yet
+/// loaded one is plain.
+fn unknownDevice(name: []const u8, available: []const backend.Backend) status.Error {
+    var kinds: [256]u8 = undefined;
+    var used: usize = 0;
+    for (available, 0..) |b, i| {
+        const written = std.fmt.bufPrint(kinds[used..], "{s}{s}", .{ if (i > 0) ", " else "", b.name }) catch break;
+        used += written.len;
+    }
+    return status.fail(error.InvalidArgument, "unknown device '{s}' (known: {s}, auto)", .{ name, kinds[0..used] });
+}
 
 fn appendOnce(list: *std.ArrayList(backend.Backend), b: backend.Backend) status.Error!void {
     for (list.items) |have| if (std.mem.eql(u8, have.name, b.name)) return;

@@ -141,24 +141,34 @@ fn parseScheduler(value: []const u8) status.Error!Scheduler {
     return status.fail(error.InvalidArgument, "unknown scheduler '{s}' (simple, exclusive or pipeline)", .{value});
 }
 
-/// "cpu", "cpu:0", "auto", "vulkan" and "vulkan:N". Whether Vulkan device N exists is known
-/// only when the model opens it (a DeviceError then).
+/// "cpu", "cpu:0", "auto", "vulkan", "vulkan:N", and a backend extension's "name" or "name:N"
+/// (a lowercase name: letters, digits, '_'). Whether the device exists is known only when the
+/// model opens it: an unknown name is refused then, with the list of those there are.
 fn checkDevices(value: []const u8) status.Error!void {
     var names = std.mem.tokenizeScalar(u8, value, ',');
     var any = false;
     while (names.next()) |raw| {
         const name = std.mem.trim(u8, raw, " ");
         any = true;
-        if (eql(name, "cpu") or eql(name, "cpu:0") or eql(name, "auto") or eql(name, "vulkan")) continue;
-        if (std.mem.startsWith(u8, name, "vulkan:")) {
-            _ = std.fmt.parseInt(u32, name["vulkan:".len..], 10) catch
-                return status.fail(error.InvalidArgument, "device '{s}': a Vulkan device is vulkan:N, N a number", .{name});
-            continue;
+        const colon = std.mem.indexOfScalar(u8, name, ':') orelse name.len;
+        if (!isDeviceKind(name[0..colon])) {
+            return status.fail(error.InvalidArgument, "unknown device '{s}' (cpu, cpu:0, vulkan:N, auto, or a loaded extension's name:N)", .{name});
         }
-        return status.fail(error.InvalidArgument, "unknown device '{s}' (cpu, cpu:0, vulkan:N or auto)", .{name});
+        if (colon == name.len) continue;
+        _ = std.fmt.parseInt(u32, name[colon + 1 ..], 10) catch
+            return status.fail(error.InvalidArgument, "device '{s}': the index after ':' must be a number, as in {s}:0", .{ name, name[0..colon] });
     }
     if (!any) return status.fail(error.InvalidArgument, "option devices is empty", .{});
 }
+
+/// A device kind as backends name themselves: [a-z][a-z0-9_]*, at most `max_device_kind` bytes.
+pub fn isDeviceKind(text: []const u8) bool {
+    if (text.len == 0 or text.len > max_device_kind or !std.ascii.isLower(text[0])) return false;
+    for (text) |ch| if (!(std.ascii.isLower(ch) or std.ascii.isDigit(ch) or ch == '_')) return false;
+    return true;
+}
+
+pub const max_device_kind = 31;
 
 fn checkCores(value: []const u8) status.Error!void {
     const available = std.Thread.getCpuCount() catch 1;
@@ -181,6 +191,10 @@ test "options validate and round-trip" {
     try std.testing.expectError(error.InvalidArgument, options.set("passphrase", ""));
     try options.set("devices", "vulkan:0,cpu");
     try std.testing.expectError(error.InvalidArgument, options.set("devices", "vulkan:x"));
+    // An extension's device is checked when the model opens it; here only its spelling.
+    try options.set("devices", "myext:0,cpu");
+    try std.testing.expectError(error.InvalidArgument, options.set("devices", "My-Ext:0"));
+    try std.testing.expectError(error.InvalidArgument, options.set("devices", ":0"));
     try std.testing.expectError(error.InvalidArgument, options.set("colour", "blue"));
     try std.testing.expectError(error.InvalidArgument, options.set("threads", "-1"));
     var buffer: [32]u8 = undefined;

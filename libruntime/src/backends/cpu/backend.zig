@@ -18,7 +18,7 @@ const prepare = @import("prepare.zig");
 const registry = @import("kernels/registry.zig");
 const thread_pool = @import("thread_pool.zig");
 
-pub const cpu: backend.Backend = .{ .name = "cpu", .open = open };
+pub const cpu: backend.Backend = .{ .name = "cpu", .open_fn = open };
 
 const vtable: backend.Instance.VTable = .{
     .device = "cpu:0",
@@ -43,7 +43,7 @@ const Cpu = struct {
     prepared: std.ArrayList(*kernel.Compiled) = .empty,
 };
 
-fn open(options: *const options_module.Options) status.Error!backend.Instance {
+fn open(_: ?*anyopaque, options: *const options_module.Options) status.Error!backend.Instance {
     const cores = try parseCores(options.cores);
     errdefer memory.allocator.free(cores);
     const pool = try thread_pool.ThreadPool.init(memory.allocator, .{

@@ -16,7 +16,7 @@ const backend = @import("../../exec/backend.zig");
 const node_run = @import("../../exec/node_run.zig");
 const value = @import("../../exec/value.zig");
 
-pub const add_relu: backend.Backend = .{ .name = "test", .open = open };
+pub const add_relu: backend.Backend = .{ .name = "test", .open_fn = open };
 
 /// Past every device tsr_device_get lists: the test device is not one of them.
 pub const event_device: i16 = device_module.max_devices;
@@ -70,7 +70,7 @@ const Op = enum { add, relu };
 const compiled_add: Op = .add;
 const compiled_relu: Op = .relu;
 
-fn open(_: *const options_module.Options) status.Error!backend.Instance {
+fn open(_: ?*anyopaque, _: *const options_module.Options) status.Error!backend.Instance {
     const self = memory.allocator.create(Device) catch return oom();
     self.* = .{ .counters = .{ .opened = 1 } };
     return .{ .context = self, .vtable = &vtable };

@@ -55,7 +55,7 @@ fn faulty(comptime fault: Fault) backend.Backend {
             .destroy = destroy,
         };
 
-        fn open(_: *const options_module.Options) status.Error!backend.Instance {
+        fn open(_: ?*anyopaque, _: *const options_module.Options) status.Error!backend.Instance {
             return .{ .context = @constCast(&vtable), .vtable = &vtable };
         }
 
@@ -96,7 +96,7 @@ fn faulty(comptime fault: Fault) backend.Backend {
 
         fn destroy(_: *anyopaque) void {}
     };
-    return .{ .name = "faulty", .open = Device.open };
+    return .{ .name = "faulty", .open_fn = Device.open };
 }
 
 const neg_case: op_cases.Case = .{ .op = "Neg", .opset = 13, .inputs = &.{op_cases.random(&.{ 7, 13 })} };

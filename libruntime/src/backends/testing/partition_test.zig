@@ -240,5 +240,5 @@ test "the first device in the list that supports a node gets it; strict refuses 
         try testing.expectEqualStrings("node Mul #3 cannot run on test:0: the test device runs only Add and Relu (strict: no fallback)", std.mem.span(status.lastMessage()));
     }
     try testing.expectError(error.InvalidArgument, partition.Devices.open("tpu:0", &available, &options));
-    try testing.expectEqualStrings("unknown device 'tpu:0'", std.mem.span(status.lastMessage()));
+    try testing.expectEqualStrings("unknown device 'tpu:0' (known: cpu, test, auto)", std.mem.span(status.lastMessage()));
 }

@@ -24,7 +24,7 @@ const kernels = @import("kernels.zig");
 
 const vk = functions.vk;
 
-pub const vulkan: backend.Backend = .{ .name = "vulkan", .open = open };
+pub const vulkan: backend.Backend = .{ .name = "vulkan", .open_fn = open };
 
 /// Devices `vulkan:N` may name, as tsr_device_get lists them after the CPU.
 pub const max_devices = 16;
@@ -76,7 +76,7 @@ pub fn indexIn(devices: []const u8) status.Error!u32 {
     return 0;
 }
 
-fn open(options: *const options_module.Options) status.Error!backend.Instance {
+fn open(_: ?*anyopaque, options: *const options_module.Options) status.Error!backend.Instance {
     const index = try indexIn(options.devices);
     const self = memory.allocator.create(Device) catch return oom();
     errdefer memory.allocator.destroy(self);
