@@ -14,6 +14,8 @@ pub const modules = .{
     @import("container_api.zig"),
     @import("job_api.zig"),
     @import("request_api.zig"),
+    @import("observe_api.zig"),
+    @import("performance_api.zig"),
 };
 
 pub const Entry = struct { name: [:0]const u8, Type: type };
