@@ -138,7 +138,7 @@ describe("runBatch", () => {
     using model = await rt.loadModel(addRelu());
     const inputs = [1, 2, 3, 4, 5].map((v) => ({ x: rt.tensor([[v, v, v, v]]) }));
     const outputs = await model.runBatch<rt.Tensor>(inputs, { concurrency: 2 });
-    expect(outputs.map((o) => o.y!.toArray()[0][0])).toEqual([4, 6, 8, 10, 12]);
+    expect(outputs.map((o) => o.y!.toTypedArray()[0])).toEqual([4, 6, 8, 10, 12]);
     expect(await model.runBatch([])).toEqual([]);
   });
 
