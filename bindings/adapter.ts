@@ -26,6 +26,8 @@ export interface NativeLibrary {
   pointerAt(slots: BigUint64Array, index?: number): Pointer;
   /** The address of a pointer, as a bigint (0n for NULL), for storing in typed arrays. */
   address(pointer: Pointer): bigint;
+  /** The pointer at an address (null for 0n): a number passed as a callback's `void *user`. */
+  pointerFromAddress(address: bigint): Pointer;
   /** Reads a NUL-terminated UTF-8 string. */
   cstring(pointer: Pointer): string;
   /** Copies `length` bytes of native memory into a new Uint8Array. */

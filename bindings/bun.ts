@@ -99,6 +99,7 @@ function open(path: string): NativeLibrary {
       return address === 0n ? null : Number(address);
     },
     address: (pointer) => (pointer === null ? 0n : BigInt(pointer as number)),
+    pointerFromAddress: (address) => (address === 0n ? null : Number(address)),
     cstring: (pointer) => (pointer === null ? "" : new CString(pointer as number).toString()),
     copyBytes: (pointer, length) => {
       if (pointer === null || length === 0) return new Uint8Array(length);

@@ -61,6 +61,7 @@ function open(path: string): NativeLibrary {
     call: library.symbols,
     pointerAt: (slots, index = 0) => Deno.UnsafePointer.create(slots[index]),
     address: (pointer) => (pointer === null ? 0n : BigInt(Deno.UnsafePointer.value(pointer))),
+    pointerFromAddress: (address) => Deno.UnsafePointer.create(address),
     cstring: (pointer) => (pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer)),
     copyBytes: (pointer, length) => {
       if (pointer === null || length === 0) return new Uint8Array(length);

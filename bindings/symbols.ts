@@ -218,6 +218,18 @@ export const symbols = {
   tsr_extension_destroy: { args: ["pointer"], returns: "void" },
   // tsr_status tsr_extension_get_string(const tsr_extension *extension, int32_t key, const char **value);
   tsr_extension_get_string: { args: ["pointer", "i32", "buffer"], returns: "i32" },
+  // tsr_status tsr_options_set_progress(tsr_options *options, tsr_progress_fn callback, void *user);
+  tsr_options_set_progress: { args: ["pointer", "function", "pointer"], returns: "i32" },
+  // tsr_status tsr_job_cancel(tsr_job *job);
+  tsr_job_cancel: { args: ["pointer"], returns: "i32" },
+  // tsr_status tsr_request_set_observer(tsr_request *request, tsr_node_fn callback, void *user);
+  tsr_request_set_observer: { args: ["pointer", "function", "pointer"], returns: "i32" },
+  // tsr_status tsr_model_get_config(const tsr_model *model, int32_t key, int64_t *value);
+  tsr_model_get_config: { args: ["pointer", "i32", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_set_threads(tsr_model *model, uint32_t threads, uint32_t *applied);
+  tsr_model_set_threads: { args: ["pointer", "u32", "buffer"], returns: "i32" },
+  // tsr_status tsr_device_get_memory(const tsr_device *device, tsr_device_memory *memory);
+  tsr_device_get_memory: { args: ["pointer", "buffer"], returns: "i32" },
 } as const;
 
 export type SymbolName = keyof typeof symbols;
@@ -231,3 +243,9 @@ export const jobCallbackSignature = { args: ["u32", "i32", "pointer"], returns: 
 
 /** The log callback's signature: void (*)(int32_t level, const char *message, void *user). */
 export const logCallbackSignature = { args: ["i32", "pointer", "pointer"], returns: "void" } as const;
+
+/** The load progress callback's signature: int32_t (*)(int32_t stage, double fraction, void *user). */
+export const progressCallbackSignature = { args: ["i32", "f64", "pointer"], returns: "i32" } as const;
+
+/** The node observer's signature: int32_t (*)(int32_t event, uint32_t node, double duration_us, void *user). */
+export const nodeCallbackSignature = { args: ["i32", "u32", "f64", "pointer"], returns: "i32" } as const;

@@ -79,6 +79,17 @@ export { optionalFromOnnx, sequenceFromOnnx } from "./onnx/values.ts";
 /** A client for models served over OIP v2: rt.remote.connect(host, { port, secure, compression, token }). */
 export * as remote from "./remote/index.ts";
 export { AsyncInferQueue, type QueueCallback } from "./queue.ts";
+export { type LoadProgress, type LoadStage, loadStages, type ProgressCallback } from "./load-progress.ts";
+export { type NodeObserver } from "./observer.ts";
+export { type BatchOptions, BatchRunError } from "./run-batch.ts";
+export {
+  detectBestDevice,
+  type DeviceMemory,
+  type DevicePreference,
+  getDeviceMemory,
+  type ModelConfig,
+  optimizeThreading,
+} from "./performance.ts";
 export { memorySample, type MemoryMonitor, type MemorySample, monitorMemory, processRssBytes } from "./memory-monitor.ts";
 export { percentile, percentileOfSorted, type Statistics, statistics, type StatisticsMs, statisticsMs } from "./profile/statistics.ts";
 export {

@@ -7,7 +7,6 @@ import { InvalidArgumentError, InvalidStateError } from "./errors.ts";
 import { type DType, dtypeFromCode } from "./dtype.ts";
 import { NativeHandle, type Owner } from "./handle.ts";
 import { check, cString, lib, native, outPointer, outString, type Pointer } from "./native.ts";
-import { completeJob } from "./native-job.ts";
 import { root } from "./runtime.ts";
 import { type Inputs, InferRequest, type Outputs, type Port, type RunOptions, type Signature, type Value } from "./request.ts";
 import { RunClock } from "./run-clock.ts";
@@ -15,6 +14,9 @@ import { RunGate } from "./run-gate.ts";
 import { checkOptionKeys } from "./option-keys.ts";
 import { runOptionsFrom } from "./run-options.ts";
 import { devicesFromArgument, tesseraDeviceName } from "./device-names.ts";
+import { completeLoad, completeLoadSync, LoadListener, type ProgressCallback } from "./load-progress.ts";
+import { type ModelConfig, modelConfig, setModelThreads } from "./performance.ts";
+import { type BatchOptions, runBatch } from "./run-batch.ts";
 
 export interface LoadOptions {
   /**
@@ -50,6 +52,15 @@ export interface LoadOptions {
    * Symbols an input shares with others are fixed in all of them.
    */
   inputShapes?: InputShapes;
+  /**
+   * Called as the load advances: { stage, fraction } per stage (src/load-progress.ts). A throw
+   * cancels the load, which fails with InvalidOperationError.
+   */
+  onProgress?: ProgressCallback;
+  /** OpenVINO's hint: threads, streams and queue size chosen for it (see model.config). */
+  performanceHint?: "latency" | "throughput";
+  /** The requests the caller keeps in flight (1 or more): bounds the streams a hint chooses. */
+  numRequests?: number;
 }
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
@@ -123,6 +134,9 @@ const optionKeys: Record<keyof LoadOptions, string> = {
   profiling: "profiling",
   profileBufferSize: "profile_buffer_size",
   inputShapes: "input_shapes",
+  onProgress: "", // not a native option: a callback (load-progress.ts)
+  performanceHint: "performance_hint",
+  numRequests: "num_requests",
 };
 
 const loadOptionNames = new Set(Object.keys(optionKeys));
@@ -153,7 +167,7 @@ function nativeOptions(options: LoadOptions): Pointer {
   const handle = outPointer((slot) => lib.tsr_options_create(slot));
   try {
     for (const [key, value] of Object.entries(options)) {
-      if (value === undefined) continue;
+      if (value === undefined || key === "onProgress") continue;
       const nativeKey = optionKeys[key as keyof LoadOptions];
       const text = key === "inputShapes" ? shapeSpec(value as InputShapes)
         : Array.isArray(value) ? value.join(",") : String(value);
@@ -199,13 +213,15 @@ function shapeSpec(shapes: InputShapes): string {
 /** Loads a model synchronously: a .onnx path, a model folder, or the bytes of a model. */
 export function loadModelSync(source: ModelSource, options: LoadOptions = {}): Model {
   const handle = nativeOptions(options);
+  const listener = LoadListener.for(options.onProgress, false);
   try {
-    const pointer = typeof source === "string"
+    listener?.attach(handle);
+    const pointer = completeLoadSync(listener, () => typeof source === "string"
       ? outPointer((slot) => lib.tsr_model_load(cString(source), handle, slot))
       : outPointer((slot) => {
         const bytes = sourceBytes(source);
         return lib.tsr_model_load_bytes(bytes.length ? bytes : null, bytes.length, handle, slot);
-      });
+      }));
     return new Model(pointer).fromSource(source, options);
   } finally {
     lib.tsr_options_destroy(handle);
@@ -248,18 +264,23 @@ function chooseDevices(devices: LoadOptions["devices"]): string | string[] {
 /** Loads a model on a native thread; the event loop keeps running meanwhile. */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
   const handle = nativeOptions(options);
+  const listener = LoadListener.for(options.onProgress, true);
   let job: Pointer;
   try {
+    listener?.attach(handle);
     job = typeof source === "string"
       ? outPointer((slot) => lib.tsr_model_load_async(cString(source), null, 0, handle, slot))
       : outPointer((slot) => {
         const bytes = sourceBytes(source);
         return lib.tsr_model_load_async(null, bytes.length ? bytes : null, bytes.length, handle, slot);
       });
+  } catch (error) {
+    listener?.close();
+    throw error;
   } finally {
     lib.tsr_options_destroy(handle); // the job keeps its own copy
   }
-  return await completeJob(job, (done) => new Model(outPointer((slot) => lib.tsr_job_take_model(done, slot))).fromSource(source, options));
+  return await completeLoad(job, listener, (done) => new Model(outPointer((slot) => lib.tsr_job_take_model(done, slot))).fromSource(source, options));
 }
 
 const modelString = { name: 0, producerName: 1, producerVersion: 2, domain: 3, docString: 4 } as const;
@@ -385,6 +406,34 @@ export class Model extends NativeHandle {
     const slot = new BigInt64Array(1);
     check(lib.tsr_model_get_i64(pointer, key, slot));
     return Number(slot[0]);
+  }
+
+  /**
+   * What the load chose for its performance hint (OpenVINO's): the kernel threads in use now,
+   * the streams (runs that go on at once; null: not limited) and the queue size that keeps them
+   * busy (what AsyncInferQueue(model, 0) creates).
+   */
+  get config(): ModelConfig {
+    return modelConfig(this.guard());
+  }
+
+  /**
+   * Has the model's CPU kernels use `threads` (an integer >= 1) of the threads its pool started
+   * with (more is clamped to those) and returns the count now in use. Runs in flight keep theirs.
+   */
+  setThreads(threads: number): number {
+    return setModelThreads(this.guard(), threads);
+  }
+
+  /**
+   * Runs each of `inputs` (as run() takes them), at most `concurrency` at once (default the
+   * model's config.queueSize), and resolves with the outputs in input order. The first failure
+   * cancels the runs in flight and rejects with a RequestError naming its input's index, the
+   * failure as its cause. Options other than concurrency apply to every run.
+   */
+  async runBatch<T extends Value = Value>(inputs: readonly Inputs[], options: BatchOptions = {}): Promise<Outputs<T>[]> {
+    this.guard();
+    return await runBatch<T>(this, inputs, options);
   }
 
   /** Every node of the main graph, in execution order. */

@@ -8,7 +8,6 @@
  * that lost jobs cannot pass unnoticed. The failed request goes back to the idle set and the
  * queue stays usable.
  */
-import { devices } from "./device.ts";
 import { InvalidArgumentError, InvalidStateError } from "./errors.ts";
 import type { Model } from "./model.ts";
 import type { InferOptions, InferRequest, Inputs, OutputTargets } from "./request.ts";
@@ -17,15 +16,16 @@ import type { InferOptions, InferRequest, Inputs, OutputTargets } from "./reques
 export type QueueCallback<U> = (request: InferRequest, userdata: U, error: Error | null) => void;
 
 /**
- * How many requests keep this machine busy: one per physical core, and never fewer than the two
- * native workers that run requests. Each run already spreads its kernels over the model's thread
- * pool, and requests beyond what the workers can take wait in the native queue, so more requests
- * add memory, not throughput; but a second request queued behind each running one means a
- * worker never waits for JS to start the next job after a completion.
+ * How many requests keep the model busy: its config.queueSize, which the library chose at load
+ * (exec/performance.zig). Without a performance hint that is one per physical core, and never
+ * fewer than the two native workers that run requests: each run already spreads its kernels over
+ * the model's thread pool, and requests beyond what the workers can take wait in the native
+ * queue, so more requests add memory, not throughput; but a second request queued behind each
+ * running one means a worker never waits for JS to start the next job after a completion. Under
+ * a hint, numRequests, or else the hint's own choice.
  */
-function optimalJobs(): number {
-  const cores = devices()[0]?.cpu?.cores ?? 1;
-  return Math.max(2, cores);
+function optimalJobs(model: Model): number {
+  return model.config.queueSize;
 }
 
 export class AsyncInferQueue<U = unknown> implements Iterable<InferRequest>, Disposable {
@@ -45,11 +45,11 @@ export class AsyncInferQueue<U = unknown> implements Iterable<InferRequest>, Dis
   #callback: QueueCallback<U> | null = null;
   #disposed = false;
 
-  /** `jobs` requests on `model`; 0 picks a count for this machine (see optimalJobs). */
+  /** `jobs` requests on `model`; 0 picks the count its config asks for (see optimalJobs). */
   constructor(model: Model, jobs = 0) {
     if (!Number.isInteger(jobs) || jobs < 0) throw new InvalidArgumentError(`jobs must be an integer >= 0, not ${jobs}`);
     this.model = model;
-    const count = jobs === 0 ? optimalJobs() : jobs;
+    const count = jobs === 0 ? optimalJobs(model) : jobs;
     this.#requests = [];
     try {
       for (let i = 0; i < count; i++) this.#requests.push(model.createRequest());

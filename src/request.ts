@@ -24,6 +24,7 @@ import { normalizeBools } from "./packing.ts";
 import { bindMap, checkElements, isComposite, type MapKey, type MapValue, type Outputs, pointerTable, readOutput, type Value } from "./run-values.ts";
 import { checkArray, checkTensor } from "./input-checks.ts";
 import { checkInferOptions, runOptionsFrom } from "./run-options.ts";
+import { checkObserver, type NodeObserver, Observation } from "./observer.ts";
 
 export type { MapKey, MapValue, Outputs, Value, ValueMap } from "./run-values.ts";
 
@@ -52,6 +53,8 @@ export interface InferOptions {
 }
 
 export interface RunOptions extends InferOptions {
+  /** Told of each node of this run as it starts and ends (see InferRequest.observe). */
+  observer?: NodeObserver | null;
   /** Compute only these outputs (and only the nodes they need); as selectOutputs() does. */
   outputs?: readonly string[] | null;
   /** Tensors to fill in place, as infer()'s second argument. */
@@ -88,6 +91,10 @@ class Run {
   error: Error | null = null;
   readonly done: Promise<void>;
   resolve!: () => void;
+  /** Its node observer's events, until it is settled. */
+  observation: Observation | null = null;
+  /** An observed run is settled only once its events are in (observer.ts). */
+  drained = true;
   constructor(readonly job: Pointer) {
     this.done = new Promise((resolve) => (this.resolve = resolve));
   }
@@ -148,6 +155,9 @@ export class InferRequest extends NativeHandle {
   /** The last run's outcome, whichever way it ran: undefined before any run. */
   #lastError: Error | null | undefined = undefined;
   #callback: RequestCallback | null = null;
+  #observer: NodeObserver | null = null;
+  /** Whether the native request has an observer installed. */
+  #nativeObserver = false;
 
   /**
    * @internal Use model.createRequest(). Takes over the native request `pointer`: a constructor
@@ -180,7 +190,7 @@ export class InferRequest extends NativeHandle {
     const pointer = this.guard();
     // A started job may still wait in the native queue, where the request itself reads READY.
     const run = this.#run;
-    if (run && outU32((slot) => lib.tsr_job_wait(run.job, 0n, slot)) === 0) return "RUNNING";
+    if (run && (!run.drained || outU32((slot) => lib.tsr_job_wait(run.job, 0n, slot)) === 0)) return "RUNNING";
     return states[outI32((slot) => lib.tsr_request_status(pointer, slot))] ?? "FAULT";
   }
 
@@ -195,12 +205,21 @@ export class InferRequest extends NativeHandle {
   }
 
   /** Binds and starts a run on a native worker: infer() and run() after checking their options. */
-  #start(inputs: Inputs, outputs: OutputTargets | undefined, deadlineUs: number | undefined): void {
+  #start(inputs: Inputs, outputs: OutputTargets | undefined, deadlineUs: number | undefined, observer?: NodeObserver | null): void {
     const pointer = this.#idle();
     this.#prepare(pointer, inputs, outputs, deadlineUs);
-    const job = outPointer((slot) => lib.tsr_request_run_async(pointer, slot));
+    const observation = this.#observe(pointer, observer, true);
+    let job: Pointer;
+    try {
+      job = outPointer((slot) => lib.tsr_request_run_async(pointer, slot));
+    } catch (error) {
+      observation?.close();
+      throw error;
+    }
     const id = outU32((slot) => lib.tsr_job_id(job, slot));
     const run = new Run(job);
+    run.observation = observation;
+    run.drained = observation === null;
     this.#run = this.#last = run;
     // The gates stay closed until the job has ended and no one waits on it any more: a request,
     // model or bound tensor disposed meanwhile is destroyed natively only then.
@@ -212,8 +231,11 @@ export class InferRequest extends NativeHandle {
     activity.runs++;
     const clock = this.model.clock;
     const started = performance.now();
-    native.awaitJob(job, id, clock.pollUs).then(() => {
+    native.awaitJob(job, id, clock.pollUs).then(async () => {
       clock.ended(started);
+      const events = observation?.drained(outI32((slot) => lib.tsr_job_result(job, slot)));
+      if (events) await events;
+      run.drained = true;
       try {
         this.#settle(run);
       } finally {
@@ -245,6 +267,9 @@ export class InferRequest extends NativeHandle {
   waitSync(timeoutUs = -1): boolean {
     this.guard();
     const run = this.#run;
+    if (run?.observation) {
+      throw new InvalidStateError("an observed run tells its observer on the event loop, which waitSync() would block: await wait(), or use runSync()");
+    }
     if (run) {
       const timeout = BigInt(Math.trunc(timeoutUs));
       if (outU32((slot) => lib.tsr_job_wait(run.job, timeout, slot)) === 0) return true;
@@ -276,7 +301,7 @@ export class InferRequest extends NativeHandle {
     if (chosen.outputs !== undefined) this.selectOutputs(chosen.outputs);
     this.#prepare(pointer, inputs, chosen.into, chosen.deadlineUs);
     this.#last = null;
-    this.#runHere(pointer);
+    this.#runHere(pointer, this.#observe(pointer, chosen.observer, false));
     return this.getOutputs<T>();
   }
 
@@ -284,9 +309,23 @@ export class InferRequest extends NativeHandle {
   async run<T extends Value = Value>(inputs: Inputs, options: RunOptions | readonly string[] = {}): Promise<Outputs<T>> {
     const chosen = runOptionsFrom(options, this.model.outputNames);
     if (chosen.outputs !== undefined) this.selectOutputs(chosen.outputs);
-    this.#start(inputs, chosen.into, chosen.deadlineUs);
+    this.#start(inputs, chosen.into, chosen.deadlineUs, chosen.observer);
     await this.wait();
     return this.getOutputs<T>();
+  }
+
+  /**
+   * Later runs tell `observer` as each node of the model's graph starts and ends, with the
+   * node's index in model.operations, its name and op type, and at the end its duration in µs
+   * (src/observer.ts); null stops. A run's `observer` option wins for that run. Events come in
+   * node order, all before the run's promise resolves; runSync() calls the observer as each
+   * node runs. An observer that throws fails that run with a RequestError (its cause the throw).
+   * waitSync() on an observed run is InvalidStateError: its events need the event loop.
+   */
+  observe(observer: NodeObserver | null): void {
+    this.guard();
+    checkObserver(observer);
+    this.#observer = observer;
   }
 
   /** Stops the run between nodes; it then fails with a RequestError. A no-op when idle. */
@@ -441,12 +480,36 @@ export class InferRequest extends NativeHandle {
   }
 
   /** Runs on this thread; keeps the outcome for getOutputs() and throws the run's error. */
-  #runHere(pointer: Pointer): void {
+  #runHere(pointer: Pointer, observation: Observation | null = this.#observe(pointer, undefined, false)): void {
     const started = performance.now();
     const status = lib.tsr_request_run(pointer);
     this.model.clock.ended(started);
-    this.#lastError = status === 0 ? null : errorFromStatus(status, native.cstring(lib.tsr_last_error()));
+    observation?.close();
+    this.#lastError = observation?.error ?? (status === 0 ? null : errorFromStatus(status, native.cstring(lib.tsr_last_error())));
     if (this.#lastError) throw this.#lastError;
+  }
+
+  /**
+   * The observation of the next run (the run's observer, else the request's; none: null), with
+   * the native request's observer set to match: threadsafe for a run on a worker.
+   */
+  #observe(pointer: Pointer, given: NodeObserver | null | undefined, threadsafe: boolean): Observation | null {
+    checkObserver(given);
+    const observer = given === undefined ? this.#observer : given;
+    if (!observer) {
+      if (this.#nativeObserver) check(lib.tsr_request_set_observer(pointer, null, null));
+      this.#nativeObserver = false;
+      return null;
+    }
+    const observation = new Observation(observer, this.model.operations, pointer, threadsafe);
+    try {
+      observation.install();
+    } catch (error) {
+      observation.close();
+      throw error;
+    }
+    this.#nativeObserver = true;
+    return observation;
   }
 
   /** The native pointer of a request with no run in flight (settling one that has ended). */
@@ -467,6 +530,7 @@ export class InferRequest extends NativeHandle {
   }
 
   #settleIfEnded(run: Run): void {
+    if (!run.drained) return; // settled when its events are in
     if (outU32((slot) => lib.tsr_job_wait(run.job, 0n, slot)) === 1) this.#settle(run);
   }
 
@@ -476,6 +540,10 @@ export class InferRequest extends NativeHandle {
     run.settled = true;
     const result = outI32((slot) => lib.tsr_job_result(run.job, slot));
     if (result !== 0) run.error = errorFromStatus(result, outString((slot) => lib.tsr_job_error(run.job, slot)));
+    if (run.observation) {
+      run.observation.close();
+      run.error = run.observation.error ?? run.error; // what the observer threw stopped the run
+    }
     if (this.#run === run) this.#run = null;
     if (this.#last === run) this.#lastError = run.error;
     const callback = this.#callback;

@@ -11,7 +11,7 @@ import { InvalidArgumentError } from "./errors.ts";
 import { checkOptionKeys, describe } from "./option-keys.ts";
 import type { InferOptions, RunOptions } from "./request.ts";
 
-const runOptionNames = new Set<keyof RunOptions>(["outputs", "into", "deadlineUs"]);
+const runOptionNames = new Set<keyof RunOptions>(["outputs", "into", "deadlineUs", "observer"]);
 const inferOptionNames = new Set<keyof InferOptions>(["deadlineUs"]);
 
 /** The checked options of a run, an array of output names made into `{ outputs }`. */

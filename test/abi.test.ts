@@ -17,6 +17,8 @@ const cTypeToNative: Record<string, string[]> = {
   void: ["void"],
   tsr_log_fn: ["function"],
   tsr_job_fn: ["function"],
+  tsr_progress_fn: ["function"],
+  tsr_node_fn: ["function"],
 };
 
 function allowed(cType: string): string[] {

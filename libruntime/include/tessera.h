@@ -282,6 +282,25 @@ TSR_API tsr_status tsr_tensor_from_onnx(const void *bytes, uint64_t byte_length,
 TSR_API tsr_status tsr_options_create(tsr_options **options);
 TSR_API void tsr_options_destroy(tsr_options *options);
 TSR_API tsr_status tsr_options_set(tsr_options *options, const char *key, const char *value);
+/* Also keys of tsr_options_set: performance_hint (latency, throughput or none) and num_requests
+ * (1..4096, the requests the caller keeps in flight): see tsr_model_get_config. */
+
+/* Load progress: loads made with these options call `callback` on the loading thread (a worker
+ * for tsr_model_load_async) as each stage advances. Within a stage `fraction` (0..1) only grows; a
+ * stage opens with 0 and closes with 1, and in between a call comes when the fraction grew by a
+ * percent or 20 ms passed. A nonzero return cancels the load: it fails with TSR_INVALID_OPERATION.
+ * NULL removes the callback. */
+enum {
+    TSR_LOAD_STAGE_READ = 0,      /* opening the file or folder, decrypting a container */
+    TSR_LOAD_STAGE_DECODE = 1,    /* the ONNX protobuf */
+    TSR_LOAD_STAGE_IMPORT = 2,    /* the IR: functions inlined, nodes in topological order */
+    TSR_LOAD_STAGE_INFER = 3,     /* types and symbolic shapes */
+    TSR_LOAD_STAGE_FUSE = 4,      /* chains the CPU kernels run as one */
+    TSR_LOAD_STAGE_FOLD = 5,      /* constant folding, dead-node removal */
+    TSR_LOAD_STAGE_COMPILE = 6,   /* each node placed on a device and compiled (weights packed) */
+};
+typedef int32_t (*tsr_progress_fn)(int32_t stage, double fraction, void *user);
+TSR_API tsr_status tsr_options_set_progress(tsr_options *options, tsr_progress_fn callback, void *user);
 
 /* ---- models ---------------------------------------------------------------------------------- */
 /* `path` is a .onnx file or a model folder (model.onnx, external-data files, tessera.json).
@@ -399,6 +418,9 @@ TSR_API void tsr_job_destroy(tsr_job *job);
  * installed last), so each JS thread (a Worker too) gets its own jobs' completions. NULL removes
  * it; returns once no thread is inside the previous one. TSR_OUT_OF_RESOURCE past 256 threads. */
 TSR_API tsr_status tsr_jobs_set_callback(tsr_job_fn callback, void *user);
+/* Asks a job to stop early: a load fails at its next progress report with TSR_INVALID_OPERATION
+ * (the job's result). Other jobs run to their end (stop a request's run with tsr_request_cancel). */
+TSR_API tsr_status tsr_job_cancel(tsr_job *job);
 
 /* ---- requests -------------------------------------------------------------------------------- */
 enum { TSR_REQUEST_READY = 0, TSR_REQUEST_RUNNING = 1, TSR_REQUEST_FAULT = 2 };
@@ -456,6 +478,16 @@ TSR_API tsr_status tsr_request_select_outputs(tsr_request *request, const char *
  * TSR_INVALID_STATE for an intermediate whose memory the plan reused (the model was loaded with
  * memory optimization on) or that the selected outputs did not need. */
 TSR_API tsr_status tsr_request_get_tensor(tsr_request *request, const char *name, tsr_tensor **tensor);
+
+/* Node observers: later runs call `callback` on the running thread as each node of the model's
+ * graph starts (duration_us 0) and ends (its duration), `node` its index in tsr_model_operation's
+ * order; after the last node of a run that got that far, TSR_NODE_RUN_END with `node` the count of
+ * nodes told. Subgraph nodes are inside their node's span; skipped nodes are not told. A nonzero
+ * return from a start or end stops the run, which fails with TSR_REQUEST_ERROR. NULL removes it;
+ * TSR_INVALID_STATE while the request runs. Without an observer a run pays one test per node. */
+enum { TSR_NODE_START = 0, TSR_NODE_END = 1, TSR_NODE_RUN_END = 2 };
+typedef int32_t (*tsr_node_fn)(int32_t event, uint32_t node, double duration_us, void *user);
+TSR_API tsr_status tsr_request_set_observer(tsr_request *request, tsr_node_fn callback, void *user);
 
 /* ---- profiling ------------------------------------------------------------------------------- */
 /* A profiling request records a begin and an end event per span into a ring buffer: the model's
@@ -522,6 +554,35 @@ enum {
 };
 /* Strings stay valid until the extension is destroyed. */
 TSR_API tsr_status tsr_extension_get_string(const tsr_extension *extension, int32_t key, const char **value);
+
+/* ---- performance configuration and device memory -------------------------------------------- */
+/* What the load options performance_hint and num_requests chose for a model: latency runs one
+ * stream with a thread per core; throughput a stream per core (at most num_requests) with an equal
+ * share of the threads; an explicit threads option wins. TSR_CONFIG_THREADS is what the model's
+ * CPU kernels use now, TSR_CONFIG_STREAMS the runs that go on at once (0: not limited), and
+ * TSR_CONFIG_QUEUE_SIZE the requests a queue should hold to keep them busy. */
+enum { TSR_CONFIG_PERFORMANCE_HINT = 0, TSR_CONFIG_NUM_REQUESTS = 1, TSR_CONFIG_THREADS = 2, TSR_CONFIG_STREAMS = 3,
+       TSR_CONFIG_QUEUE_SIZE = 4 };
+enum { TSR_HINT_NONE = 0, TSR_HINT_LATENCY = 1, TSR_HINT_THROUGHPUT = 2 };
+TSR_API tsr_status tsr_model_get_config(const tsr_model *model, int32_t key, int64_t *value);
+/* The model's CPU kernels use `threads` (>= 1) of the threads its pool started with; more is
+ * clamped to those. `applied` gets the count now in use; runs in flight keep theirs. */
+TSR_API tsr_status tsr_model_set_threads(tsr_model *model, uint32_t threads, uint32_t *applied);
+
+/* A device's memory now. CPU: the OS's total and available memory (Linux; TSR_NOT_IMPLEMENTED
+ * elsewhere), process_bytes the process's resident set. Vulkan: its device-local heaps; with
+ * VK_EXT_memory_budget, process_bytes is this process's use and free_bytes what its budget still
+ * allows (TSR_MEMORY_SOURCE_BUDGET); without it, only this library's use is known. */
+enum { TSR_MEMORY_SOURCE_OS = 0, TSR_MEMORY_SOURCE_BUDGET = 1, TSR_MEMORY_SOURCE_HEAPS = 2 };
+typedef struct tsr_device_memory {
+    uint32_t size;          /* set by the caller: sizeof(tsr_device_memory) */
+    uint32_t source;        /* TSR_MEMORY_SOURCE_* */
+    uint64_t total_bytes;
+    uint64_t used_bytes;
+    uint64_t free_bytes;
+    uint64_t process_bytes;
+} tsr_device_memory;
+TSR_API tsr_status tsr_device_get_memory(const tsr_device *device, tsr_device_memory *memory);
 
 #ifdef __cplusplus
 }

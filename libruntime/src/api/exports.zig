@@ -15,6 +15,8 @@ pub const modules = .{
     @import("job_api.zig"),
     @import("request_api.zig"),
     @import("extension_api.zig"),
+    @import("observe_api.zig"),
+    @import("performance_api.zig"),
 };
 
 pub const Entry = struct { name: [:0]const u8, Type: type };

@@ -45,11 +45,18 @@ const constant_sets = .{
     .{ profile.Kind, "TSR_EVENT_", false },
     .{ profile.Phase, "TSR_PHASE_", false },
     .{ extension_api.ExtensionStringKey, "TSR_EXTENSION_", false },
+    .{ @import("../core/progress.zig").Stage, "TSR_LOAD_STAGE_", false },
+    .{ @import("../exec/observer.zig").Event, "TSR_NODE_", false },
+    .{ @import("performance_api.zig").ConfigKey, "TSR_CONFIG_", false },
+    .{ options_module.PerformanceHint, "TSR_HINT_", false },
+    .{ @import("performance_api.zig").MemorySource, "TSR_MEMORY_SOURCE_", false },
 };
 
 fn cType(comptime T: type) []const u8 {
     if (T == log.Callback or T == ?log.Callback) return "tsr_log_fn";
     if (T == jobs.CompletionCallback or T == ?jobs.CompletionCallback) return "tsr_job_fn";
+    if (T == @import("../core/progress.zig").Callback) return "tsr_progress_fn";
+    if (T == @import("../exec/observer.zig").Callback) return "tsr_node_fn";
     return switch (T) {
         void => "void",
         i32 => "int32_t",
@@ -68,6 +75,7 @@ fn cType(comptime T: type) []const u8 {
         jobs.Job => "tsr_job",
         profile.Event => "tsr_profile_event",
         extension_api.Extension => "tsr_extension",
+        @import("performance_api.zig").DeviceMemory => "tsr_device_memory",
         @import("../exec/request.zig").Request => "tsr_request",
         else => switch (@typeInfo(T)) {
             .optional => |o| cType(o.child),

@@ -27,6 +27,9 @@ pub const Job = struct {
     done: bool = false,
     /// The owner destroyed the job while it was queued or running: the worker frees it.
     abandoned: bool = false,
+    /// Asked by tsr_job_cancel; work that can stop early (a load, at its next progress report)
+    /// looks at it.
+    cancel_requested: std.atomic.Value(bool) = .init(false),
     result_status: i32 = 0,
     message: [1024:0]u8 = [_:0]u8{0} ** 1024,
     result: ?*anyopaque = null,

@@ -21,6 +21,7 @@ const graph_uses = @import("../model/graph_uses.zig");
 const memory_plan = @import("memory_plan.zig");
 const snapshot = @import("snapshot.zig");
 const profile = @import("../core/profile.zig");
+const Observer = @import("observer.zig").Observer;
 
 pub const Stop = node_run.Stop;
 
@@ -52,6 +53,8 @@ pub const Executor = struct {
     ring: ?*profile.Ring = null,
     /// The node whose kernel runs now, in the innermost graph: a subgraph's events name it.
     active_node: i32 = -1,
+    /// Told as each node of the top-level graph starts and ends; null tells no one.
+    observer: ?Observer = null,
 
     const Scope = struct {
         graph: *ir.Graph,
@@ -105,12 +108,23 @@ pub const Executor = struct {
         for (graph.values.items, 0..) |*v, id| if (v.role == .outer) {
             values[id] = try self.outerValue(v.name);
         };
+        // Only the model's own graph is observed: a subgraph runs inside its node's span.
+        const observer = if (self.scopes.items.len == 1) self.observer else null;
+        var observed: u32 = 0;
         for (graph.nodes.items, 0..) |*node, index| {
             if (needed) |flags| if (!flags[index]) continue;
             if (node.pruned != .none) continue;
             try self.checkStop(node, @intCast(index));
+            const o = observer orelse {
+                try self.runNode(graph, values, node, @intCast(index));
+                continue;
+            };
+            const started_ns = try o.start(@intCast(index));
             try self.runNode(graph, values, node, @intCast(index));
+            try o.end(@intCast(index), started_ns);
+            observed += 1;
         }
+        if (observer) |o| o.runEnd(observed);
         if (transfers) |t| try t.finish(values, graph.outputs, wanted);
         return values;
     }

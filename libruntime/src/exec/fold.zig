@@ -22,6 +22,7 @@ const backend = @import("backend.zig");
 const node_run = @import("node_run.zig");
 const value = @import("value.zig");
 const constant_tensors = @import("constant_tensors.zig");
+const Progress = @import("../core/progress.zig").Progress;
 
 /// Outputs up to this size are always worth folding; beyond it only when they are at most twice
 /// the size of the inputs.
@@ -32,11 +33,12 @@ const random_ops = [_][]const u8{ "RandomNormal", "RandomUniform", "RandomNormal
 
 /// Folds what can be folded in `graph` with the CPU device `cpu`; outputs live in `arena` (the
 /// model's). Returns the number of nodes folded.
-pub fn foldConstants(arena: std.mem.Allocator, graph: *ir.Graph, cpu: backend.Instance) usize {
+pub fn foldConstants(arena: std.mem.Allocator, graph: *ir.Graph, cpu: backend.Instance, progress: ?*Progress) status.Error!usize {
     const saved = cpu.enterRun();
     defer cpu.leaveRun(saved);
     var folded: usize = 0;
     for (graph.nodes.items, 0..) |*node, index| {
+        try Progress.update(progress, index, graph.nodes.items.len);
         if (!foldable(graph, node)) continue;
         if (foldNode(arena, graph, node, @intCast(index), cpu)) folded += 1;
     }

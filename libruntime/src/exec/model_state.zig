@@ -16,6 +16,9 @@ const memory_plan = @import("memory_plan.zig");
 const fold = @import("fold.zig");
 const constant_tensors = @import("constant_tensors.zig");
 const log = @import("../core/log.zig");
+const performance = @import("performance.zig");
+const cpu_info = @import("../device/cpu.zig");
+const Progress = @import("../core/progress.zig").Progress;
 
 pub const ModelState = struct {
     /// The devices the nodes run on, opened for this model, in the order of preference.
@@ -34,6 +37,10 @@ pub const ModelState = struct {
     /// Held for a whole run under the `exclusive` scheduler: requests run one at a time, in the
     /// order they asked (a ticket lock, so first come is first served).
     turn: Turnstile = .{},
+    /// What the performance hint chose (threads as the CPU pool was opened with).
+    config: performance.Config,
+    /// Runs that go on at once, under a performance hint.
+    streams: performance.Streams,
 
     /// The compile stage (Model.load calls it through the API) once the graph is final, in named
     /// steps (docs/compile-stage.md): open the devices from the backends `available`; the passes
@@ -42,17 +49,26 @@ pub const ModelState = struct {
     /// load, and runs never look kernels up by name. The memory plan, the last step, is made per
     /// input shape by the first run of that shape (memory_plan.zig).
     pub fn compile(model: *model_module.Model, available: []const backend.Backend) status.Error!model_module.Compiled {
+        const config = performance.choose(&model.options, machineCores());
+        // The CPU backend opens its pool with the option: the hint's choice goes there.
+        model.options.threads = config.threads;
         var devices = try partition.Devices.open(model.options.devices, available, &model.options);
         errdefer devices.deinit();
         var uses = graph_uses.Uses.init(memory.allocator, model.graph()) catch return oom();
         errdefer uses.deinit(memory.allocator);
+        try Progress.begin(model.progress, .fold);
         try prune(model, devices, &uses);
-        try devices.assign(model.graph(), &model.pipeline.pool, model.options.strict);
+        try Progress.end(model.progress);
+        try Progress.begin(model.progress, .compile);
+        try devices.assignReporting(model.graph(), &model.pipeline.pool, model.options.strict, model.progress);
         for (model.operations, model.graph().nodes.items) |*operation, node| {
             operation.device = devices.list[node.device].vtable.device;
         }
         model.copies = try describeCopies(model.pipeline.arena(), model.graph(), devices);
+        try Progress.end(model.progress);
         const state = try create(model.graph(), &model.options, devices, uses);
+        state.config = config;
+        state.streams = .{ .limit = config.streams };
         return .{ .state = state, .destroy = destroyOpaque };
     }
 
@@ -60,7 +76,7 @@ pub const ModelState = struct {
     /// removal.
     fn prune(model: *model_module.Model, devices: partition.Devices, uses: *const graph_uses.Uses) status.Error!void {
         const graph = model.graph();
-        const folded = fold.foldConstants(model.pipeline.arena(), graph, devices.list[devices.cpu]);
+        const folded = try fold.foldConstants(model.pipeline.arena(), graph, devices.list[devices.cpu], model.progress);
         const needed = memory.allocator.alloc(bool, graph.nodes.items.len) catch return oom();
         defer memory.allocator.free(needed);
         const scratch = memory.allocator.alloc(bool, graph.values.items.len) catch return oom();
@@ -106,6 +122,8 @@ pub const ModelState = struct {
             .plannable = holdsOnlyTensors(graph),
             .intermediate_save_path = options.intermediate_save_path,
             .scheduler = options.scheduler,
+            .config = .{ .threads = options.threads, .streams = 0, .queue_size = 1 },
+            .streams = .{ .limit = 0 },
         };
         return self;
     }
@@ -118,6 +136,12 @@ pub const ModelState = struct {
         memory.allocator.destroy(self);
     }
 };
+
+/// Physical cores this process may run on, as the CPU pool counts them.
+fn machineCores() u32 {
+    const allowed: u32 = @intCast(@max(1, std.Thread.getCpuCount() catch 1));
+    return @max(1, @min(cpu_info.detect().cores_physical, allowed));
+}
 
 fn holdsOnlyTensors(graph: *const ir.Graph) bool {
     for (graph.values.items) |v| switch (v.type.kind) {

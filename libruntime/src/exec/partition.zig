@@ -18,6 +18,7 @@ const options_module = @import("../model/options.zig");
 const backend = @import("backend.zig");
 const fuse = @import("../model/fuse.zig");
 const copy_plan = @import("copy_plan.zig");
+const Progress = @import("../core/progress.zig").Progress;
 
 /// How many devices one model may run on.
 pub const max_devices = 8;
@@ -82,7 +83,12 @@ pub const Devices = struct {
     /// Places and compiles every node of `graph` and its subgraphs, then plans the copies
     /// between their devices' memories; `dims` is the pool of their value types' dims.
     pub fn assign(self: *Devices, graph: *ir.Graph, dims: *const symbolic.Pool, strict: bool) status.Error!void {
-        const visit: Visit = .{ .devices = self.*, .dims = dims, .strict = strict };
+        return self.assignReporting(graph, dims, strict, null);
+    }
+
+    /// `assign`, telling `progress` of each node of `graph` itself as it is compiled.
+    pub fn assignReporting(self: *Devices, graph: *ir.Graph, dims: *const symbolic.Pool, strict: bool, progress: ?*Progress) status.Error!void {
+        const visit: Visit = .{ .devices = self.*, .dims = dims, .strict = strict, .top = graph, .progress = progress };
         ir.forEachGraph(graph, visit, Visit.graph) catch |e| return @as(status.Error, @errorCast(e));
         self.copies = try copy_plan.make(graph, self.list, self.cpu);
     }
@@ -109,11 +115,15 @@ const Visit = struct {
     devices: Devices,
     dims: *const symbolic.Pool,
     strict: bool,
+    top: ?*const ir.Graph = null,
+    progress: ?*Progress = null,
 
     fn graph(self: Visit, g: *ir.Graph) anyerror!void {
+        const reporting = g == self.top;
         for (g.nodes.items, 0..) |*node, index| {
             try self.place(g, node, @intCast(index));
             try self.keepChainTogether(g, node, @intCast(index));
+            if (reporting) try Progress.update(self.progress, index + 1, g.nodes.items.len);
         }
     }
 

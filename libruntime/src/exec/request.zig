@@ -17,6 +17,7 @@ const composite = @import("composite.zig");
 const ModelState = @import("model_state.zig").ModelState;
 const partition = @import("partition.zig");
 const profile = @import("../core/profile.zig");
+const Observer = @import("observer.zig").Observer;
 
 const Model = model_module.Model;
 
@@ -50,6 +51,8 @@ pub const Request = struct {
     ring: ?*profile.Ring = null,
     /// When `queue` was called: the queue span's begin, recorded when the run starts.
     queued_at_ns: ?u64 = null,
+    /// Told as each node of the model's graph starts and ends; null: no one.
+    observer: ?Observer = null,
 
     pub fn create(model: *Model) status.Error!*Request {
         const began_ns = profile.now();
@@ -266,6 +269,12 @@ pub const Request = struct {
             profile.maybeEnd(wait);
         }
         defer if (state.scheduler == .exclusive) state.turn.leave();
+        if (state.streams.limit > 0) {
+            const wait = profile.maybeBegin(self.ring, .wait, .{});
+            state.streams.enter();
+            profile.maybeEnd(wait);
+        }
+        defer state.streams.leave();
         if (state.intermediate_save_path.len > 0) try folders.make(state.intermediate_save_path);
         self.values = &.{};
         self.outputs = &.{};
@@ -358,6 +367,7 @@ pub const Request = struct {
                 .save_path = state.intermediate_save_path,
             },
             .ring = self.ring,
+            .observer = self.observer,
         };
         const outputs = executor.runTop(graph, inputs) catch |e| {
             if (mismatch) |flag| flag.* = executor.plan_mismatch;
@@ -384,6 +394,12 @@ pub const Request = struct {
             }
             try snapshot.copyInto(source, target);
         }
+    }
+
+    /// Later runs tell `observer` of each node (null: no one).
+    pub fn setObserver(self: *Request, observer: ?Observer) status.Error!void {
+        try self.refuseWhileRunning();
+        self.observer = observer;
     }
 
     pub fn cancel(self: *Request) void {

@@ -41,6 +41,8 @@ pub fn start(request: Request, options: *const options_module.Options, compile: 
 
 fn run(job: *jobs.Job) status.Error!?*anyopaque {
     const payload: *Payload = @ptrCast(@alignCast(job.payload));
+    // tsr_job_cancel stops the load at its next progress report.
+    payload.options.progress.cancel = &job.cancel_requested;
     const source = switch (payload.request) {
         .path => |p| try source_module.Source.fromPath(p),
         .bytes => |b| try source_module.Source.fromBytes(b),

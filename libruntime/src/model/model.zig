@@ -12,6 +12,7 @@ const pipeline_module = @import("pipeline.zig");
 const source_module = @import("source.zig");
 const shape_query = @import("shape_query.zig");
 const profile = @import("../core/profile.zig");
+const progress_module = @import("../core/progress.zig");
 
 pub const TensorInfo = info_module.TensorInfo;
 pub const Options = options_module.Options;
@@ -61,6 +62,9 @@ pub const Model = struct {
     /// The load's model-init and subgraph-init spans: every profiling request's ring starts
     /// with them.
     init_events: profile.Log = .{},
+    /// The load's progress reporter, while the load runs (the compile stage reports through it);
+    /// null after, and when nobody listens.
+    progress: ?*progress_module.Progress = null,
 
     /// Loads from a path (file or folder) or from bytes and compiles with `compile`; the result
     /// is registered as a handle.
@@ -68,15 +72,23 @@ pub const Model = struct {
         const began_ns = profile.now();
         var owned_source = source;
         errdefer owned_source.deinit();
+        var reporter: progress_module.Progress = .{ .listener = options.progress };
+        const progress: ?*progress_module.Progress = if (options.progress.listens()) &reporter else null;
+        try progress_module.Progress.begin(progress, .read);
         try owned_source.unseal(options.passphrase);
+        try progress_module.Progress.end(progress);
         const pipeline = try pipeline_module.Pipeline.create();
         errdefer pipeline.destroy();
         var owned_options = try options.clone();
         errdefer owned_options.deinit();
         const self = memory.allocator.create(Model) catch return status.fail(error.OutOfResource, "out of memory", .{});
         errdefer memory.allocator.destroy(self);
-        self.* = .{ .source = owned_source, .pipeline = pipeline, .options = owned_options };
+        self.* = .{ .source = owned_source, .pipeline = pipeline, .options = owned_options, .progress = progress };
+        // The reporter lives on this stack: the model forgets it when the load ends.
+        defer self.progress = null;
+        self.options.progress = .{};
         errdefer self.init_events.deinit();
+        pipeline.progress = progress;
         try pipeline.run(self.source.bytes, self.source.resolver(), &self.init_events, self.options.input_shapes);
         try self.describe();
         const compiled = try compile(self);

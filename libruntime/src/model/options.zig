@@ -6,8 +6,11 @@ const std = @import("std");
 const status = @import("../core/status.zig");
 const memory = @import("../core/memory.zig");
 const profile = @import("../core/profile.zig");
+const progress = @import("../core/progress.zig");
 
 pub const Scheduler = enum { simple, exclusive };
+/// TSR_HINT_* values (tsr_model_get_config).
+pub const PerformanceHint = enum(i32) { none = 0, latency = 1, throughput = 2 };
 
 pub const Options = struct {
     devices: []const u8 = "cpu",
@@ -28,6 +31,13 @@ pub const Options = struct {
     input_shapes: []const u8 = "",
     /// Opens an encrypted container (container.zig); empty: none given.
     passphrase: []const u8 = "",
+    /// Who hears of the load's progress (tsr_options_set_progress); loads only, never kept in use.
+    progress: progress.Listener = .{},
+    /// "latency" or "throughput": threads, streams and queue size chosen for that goal
+    /// (exec/performance.zig); none: threads as given, runs not limited.
+    performance_hint: PerformanceHint = .none,
+    /// The requests the caller keeps in flight (0: not said); bounds the streams a hint chooses.
+    num_requests: u32 = 0,
     /// Backing storage for the string values above.
     strings: std.ArrayList([]u8) = .empty,
 
@@ -92,6 +102,14 @@ pub const Options = struct {
             self.profile_buffer_size = size;
         } else if (eql(key, "input_shapes")) {
             self.input_shapes = try self.keep(value);
+        } else if (eql(key, "performance_hint")) {
+            self.performance_hint = std.meta.stringToEnum(PerformanceHint, value) orelse
+                return status.fail(error.InvalidArgument, "option performance_hint must be latency, throughput or none, got '{s}'", .{value});
+        } else if (eql(key, "num_requests")) {
+            self.num_requests = std.fmt.parseInt(u32, value, 10) catch 0;
+            if (self.num_requests == 0 or self.num_requests > 4096) {
+                return status.fail(error.InvalidArgument, "option num_requests must be a count of 1..4096 requests, got '{s}'", .{value});
+            }
         } else if (eql(key, "passphrase")) {
             if (value.len == 0) return status.fail(error.InvalidArgument, "option passphrase is empty", .{});
             self.passphrase = try self.keep(value);
@@ -113,6 +131,8 @@ pub const Options = struct {
         if (eql(key, "profiling")) return boolText(self.profiling);
         if (eql(key, "profile_buffer_size")) return std.fmt.bufPrint(buffer, "{d}", .{self.profile_buffer_size}) catch unreachable;
         if (eql(key, "input_shapes")) return self.input_shapes;
+        if (eql(key, "performance_hint")) return @tagName(self.performance_hint);
+        if (eql(key, "num_requests")) return std.fmt.bufPrint(buffer, "{d}", .{self.num_requests}) catch unreachable;
         if (eql(key, "passphrase")) return status.fail(error.InvalidArgument, "option passphrase cannot be read back", .{});
         return status.fail(error.InvalidArgument, "unknown option '{s}'", .{key});
     }
@@ -206,4 +226,9 @@ test "options validate and round-trip" {
     try std.testing.expectEqualStrings("x=8,4", try copy.get("input_shapes", &buffer));
     try std.testing.expectEqualStrings("x", copy.passphrase);
     try std.testing.expectError(error.InvalidArgument, copy.get("passphrase", &buffer));
+    try options.set("performance_hint", "throughput");
+    try options.set("num_requests", "4");
+    try std.testing.expectEqualStrings("throughput", try options.get("performance_hint", &buffer));
+    try std.testing.expectError(error.InvalidArgument, options.set("performance_hint", "fast"));
+    try std.testing.expectError(error.InvalidArgument, options.set("num_requests", "0"));
 }

@@ -120,6 +120,21 @@ fn leaveRun(context: *anyopaque, saved: u64) void {
     if (self.pool.flush_denormals) thread_pool.writeFloatControl(@intCast(saved));
 }
 
+/// Sets how many of the model's CPU pool threads its kernels use (clamped to the threads the
+/// pool started) and returns that; null when `device` is not this backend's.
+pub fn setActiveThreads(device: backend.Instance, threads: u32) ?u32 {
+    if (device.vtable != &vtable) return null;
+    const self: *Cpu = @ptrCast(@alignCast(device.context));
+    return self.pool.setActiveThreads(threads);
+}
+
+/// The threads the model's CPU kernels use now; null when `device` is not this backend's.
+pub fn activeThreads(device: backend.Instance) ?u32 {
+    if (device.vtable != &vtable) return null;
+    const self: *Cpu = @ptrCast(@alignCast(device.context));
+    return @intCast(self.pool.threadCount());
+}
+
 /// "0,2,3" → {0,2,3}; the options parser has already checked the syntax.
 fn parseCores(text: []const u8) status.Error![]u16 {
     var list: std.ArrayList(u16) = .empty;

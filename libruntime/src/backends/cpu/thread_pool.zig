@@ -94,6 +94,9 @@ pub const ThreadPool = struct {
     stopping: Atomic(bool) = .init(false),
     started: Atomic(u32) = .init(0),
     start_failures: Atomic(u32) = .init(0),
+    /// Threads that work on jobs now, the caller included (setActiveThreads): workers beyond
+    /// them stay parked. At most threadCapacity().
+    active: Atomic(u32) = .init(1),
 
     /// Starts threads-1 workers and waits until all are parked (and pinned, when asked).
     pub fn init(allocator: std.mem.Allocator, options: Options) status.Error!*ThreadPool {
@@ -125,11 +128,12 @@ pub const ThreadPool = struct {
             .shares = shares,
             .flush_denormals = options.flush_denormals,
             .spin_rounds = options.spin_rounds,
+            .active = .init(threads),
         };
         for (workers, 1..) |*worker, index| {
             const core: ?u16 = if (options.cores.len == 0) null else options.cores[index % options.cores.len];
             const config: std.Thread.SpawnConfig = .{ .stack_size = options.stack_size_bytes };
-            worker.* = std.Thread.spawn(config, workerMain, .{ self, core, &shares[index] }) catch {
+            worker.* = std.Thread.spawn(config, workerMain, .{ self, core, @as(u32, @intCast(index)) }) catch {
                 self.stopWorkers(index - 1);
                 return status.fail(
                     error.OutOfResource,
@@ -163,7 +167,20 @@ pub const ThreadPool = struct {
 
     /// Threads that work on a job, the caller included.
     pub fn threadCount(self: *const ThreadPool) usize {
-        return self.workers.len + 1;
+        return self.active.load(.monotonic);
+    }
+
+    /// Threads the pool started, the caller included: the most setActiveThreads allows.
+    pub fn threadCapacity(self: *const ThreadPool) u32 {
+        return @intCast(self.workers.len + 1);
+    }
+
+    /// Later jobs use `threads` of the pool's threads (clamped to 1..threadCapacity(), which it
+    /// returns); the others stay parked. A job in flight finishes with the threads it had.
+    pub fn setActiveThreads(self: *ThreadPool, threads: u32) u32 {
+        const applied = std.math.clamp(threads, 1, self.threadCapacity());
+        self.active.store(applied, .monotonic);
+        return applied;
     }
 
     /// Runs func(context, begin, end) over chunks covering [0, count), about 4 chunks per thread.
@@ -207,7 +224,8 @@ pub const ThreadPool = struct {
         if (count == 0) return;
         const grain = @max(grain_asked, 1, std.math.divCeil(usize, count, max_chunks) catch 1);
         const chunks = std.math.divCeil(usize, count, grain) catch 1;
-        if (chunks == 1 or self.workers.len == 0 or inside_job) {
+        const helpers = self.active.load(.monotonic) - 1;
+        if (chunks == 1 or helpers == 0 or inside_job) {
             const saved = enterJob(self.flush_denormals);
             defer leaveJob(saved);
             return func(context, 0, count);
@@ -232,7 +250,7 @@ pub const ThreadPool = struct {
         self.next_chunk.store(0, .seq_cst); // publishes the descriptor
         _ = self.generation.fetchAdd(1, .seq_cst);
         if (self.sleepers.load(.seq_cst) != 0) {
-            Futex.wake(&self.generation, @intCast(@min(chunks - 1, self.workers.len)));
+            Futex.wake(&self.generation, @intCast(@min(chunks - 1, helpers)));
         }
         const saved = enterJob(self.flush_denormals);
         self.runChunks(&self.shares[0]);
@@ -333,7 +351,8 @@ pub const ThreadPool = struct {
         }
     }
 
-    fn workerMain(self: *ThreadPool, core: ?u16, share: *ThreadShare) void {
+    fn workerMain(self: *ThreadPool, core: ?u16, index: u32) void {
+        const share = &self.shares[index];
         inside_job = true;
         const pinned = if (core) |id| setAffinity(id) else true;
         if (self.flush_denormals) writeFloatControl(readFloatControl() | flush_denormal_bits);
@@ -343,7 +362,9 @@ pub const ThreadPool = struct {
         Futex.wake(&self.started, 1);
         while (self.waitForJob(&seen)) {
             _ = self.inside.fetchAdd(1, .seq_cst);
-            if (self.next_chunk.load(.seq_cst) < closed) self.runChunks(share);
+            // A worker beyond the active threads wakes (a broadcast, a spin) but takes no chunk.
+            const active = index < self.active.load(.monotonic);
+            if (active and self.next_chunk.load(.seq_cst) < closed) self.runChunks(share);
             _ = self.inside.fetchSub(1, .seq_cst);
         }
     }

@@ -33,7 +33,7 @@ test "constants fold at load, unused nodes are pruned, and the run agrees" {
     const available = [_]backend.Backend{cpu};
     var devices = try partition.Devices.open("cpu", &available, &options);
     defer devices.deinit();
-    try testing.expectEqual(@as(usize, 1), fold.foldConstants(h.arena(), &h.graph, devices.list[0]));
+    try testing.expectEqual(@as(usize, 1), try fold.foldConstants(h.arena(), &h.graph, devices.list[0], null));
     var uses = try graph_uses.Uses.init(testing.allocator, &h.graph);
     defer uses.deinit(testing.allocator);
     var needed: [4]bool = undefined;
@@ -70,7 +70,7 @@ test "an output far larger than its constant inputs is left to the run" {
     const available = [_]backend.Backend{cpu};
     const devices = try partition.Devices.open("cpu", &available, &options);
     defer devices.deinit();
-    try testing.expectEqual(@as(usize, 0), fold.foldConstants(h.arena(), &h.graph, devices.list[0]));
+    try testing.expectEqual(@as(usize, 0), try fold.foldConstants(h.arena(), &h.graph, devices.list[0], null));
     try testing.expectEqual(ir.Pruned.none, h.graph.nodes.items[0].pruned);
     try testing.expect(h.graph.value(filled).constant == null);
 }

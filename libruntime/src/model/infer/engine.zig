@@ -9,6 +9,7 @@ const common = @import("common.zig");
 const context = @import("context.zig");
 const registry = @import("registry.zig");
 const signature = @import("signature.zig");
+const Progress = @import("../../core/progress.zig").Progress;
 
 /// Subgraphs nest at most this deep during inference (the decoder already limits the file).
 const max_depth = 64;
@@ -18,6 +19,8 @@ pub const Engine = struct {
     pool: *symbolic.Pool,
     fresh_counter: u32 = 0,
     depth: u32 = 0,
+    /// Told of each node of the model's graph as it is inferred; null: nobody listens.
+    progress: ?*Progress = null,
 
     pub fn inferModel(self: *Engine, graph: *ir.Graph) status.Error!void {
         try self.inferGraph(graph, null);
@@ -28,7 +31,11 @@ pub const Engine = struct {
         self.depth += 1;
         defer self.depth -= 1;
         try self.prepareInputs(graph, input_types);
-        for (graph.nodes.items, 0..) |*node, index| try self.inferNode(graph, node, @intCast(index));
+        const top = self.depth == 1;
+        for (graph.nodes.items, 0..) |*node, index| {
+            try self.inferNode(graph, node, @intCast(index));
+            if (top) try Progress.update(self.progress, index + 1, graph.nodes.items.len);
+        }
         for (graph.outputs) |id| {
             const value = graph.value(id);
             if (value.type.kind == .unknown) if (value.declared) |d| {
