@@ -28,6 +28,9 @@ pub const Options = struct {
     input_shapes: []const u8 = "",
     /// Opens an encrypted container (container.zig); empty: none given.
     passphrase: []const u8 = "",
+    /// The compiled-model cache's folder (exec/model_cache.zig); null: TESSERA_CACHE_DIR's;
+    /// empty: no cache.
+    cache_dir: ?[]const u8 = null,
     /// Backing storage for the string values above.
     strings: std.ArrayList([]u8) = .empty,
 
@@ -49,6 +52,7 @@ pub const Options = struct {
         copy.cores = try copy.keep(self.cores);
         copy.input_shapes = try copy.keep(self.input_shapes);
         copy.passphrase = try copy.keep(self.passphrase);
+        if (self.cache_dir) |folder| copy.cache_dir = try copy.keep(folder);
         return copy;
     }
 
@@ -92,6 +96,8 @@ pub const Options = struct {
             self.profile_buffer_size = size;
         } else if (eql(key, "input_shapes")) {
             self.input_shapes = try self.keep(value);
+        } else if (eql(key, "cache_dir")) {
+            self.cache_dir = try self.keep(value);
         } else if (eql(key, "passphrase")) {
             if (value.len == 0) return status.fail(error.InvalidArgument, "option passphrase is empty", .{});
             self.passphrase = try self.keep(value);
@@ -113,6 +119,7 @@ pub const Options = struct {
         if (eql(key, "profiling")) return boolText(self.profiling);
         if (eql(key, "profile_buffer_size")) return std.fmt.bufPrint(buffer, "{d}", .{self.profile_buffer_size}) catch unreachable;
         if (eql(key, "input_shapes")) return self.input_shapes;
+        if (eql(key, "cache_dir")) return self.cache_dir orelse "";
         if (eql(key, "passphrase")) return status.fail(error.InvalidArgument, "option passphrase cannot be read back", .{});
         return status.fail(error.InvalidArgument, "unknown option '{s}'", .{key});
     }
@@ -190,6 +197,11 @@ test "options validate and round-trip" {
     var copy = try options.clone();
     defer copy.deinit();
     try std.testing.expectEqualStrings("x=8,4", try copy.get("input_shapes", &buffer));
+    try std.testing.expectEqualStrings("", try copy.get("cache_dir", &buffer));
+    try options.set("cache_dir", "/tmp/models");
+    var second = try options.clone();
+    defer second.deinit();
+    try std.testing.expectEqualStrings("/tmp/models", second.cache_dir.?);
     try std.testing.expectEqualStrings("x", copy.passphrase);
     try std.testing.expectError(error.InvalidArgument, copy.get("passphrase", &buffer));
 }

@@ -360,7 +360,7 @@ fn prepareConv(ctx: *const prepare.Preparation) Error!?prepare.Prepared {
     // One input channel per group goes to the depthwise engine whenever the window fits it; with
     // one or two spatial axes the window alone decides (Conv's pads are never negative).
     if (cg == 1 and window.rank <= 2 and depthwise_f32.fits(window)) return null;
-    return try conv_gemm.prepare(w.values, group, m / group, cg * window.kernelCount(), outputPositions(ctx, rank));
+    return try conv_gemm.prepare(ctx.store, w.values, group, m / group, cg * window.kernelCount(), outputPositions(ctx, rank));
 }
 
 /// Output positions per image, where inference settled every spatial extent of the output.
