@@ -212,3 +212,83 @@ fn packedBytes(recipe: Recipe) status.Error!u64 {
     const depth = if (recipe.operand == .b) recipe.rows else recipe.cols;
     return across * width * depth * @sizeOf(f32);
 }
+
+fn testFloats(comptime count: usize, seed: u64) [count]f32 {
+    var random = std.Random.DefaultPrng.init(seed);
+    var out: [count]f32 = undefined;
+    for (&out) |*v| v.* = random.random().float(f32) - 0.5;
+    return out;
+}
+
+test "a donor's operands are shared by content, either store may go first, and nothing leaks" {
+    const tuning = gemm.Tuning.forVariant(.portable, 0, 0);
+    const start = memory.liveBytes();
+    const w = testFloats(6 * 10, 1);
+    const other = testFloats(6 * 10, 2);
+    var old: Store = .{};
+    var old_b = try old.packB(tuning, &w, false, 6, 10);
+    var old_a = try old.packA(tuning.variant, &other, 6, 10);
+    try std.testing.expectEqual(@as(u64, 0), old.stats.shared_bytes);
+    // The same bytes in another buffer, as a new model's constants would hold them.
+    const copy = w;
+    var new: Store = .{};
+    new.begin(null, 0, &old);
+    var new_b = try new.packB(tuning, &copy, false, 6, 10);
+    // Same bytes, another recipe (transposed): packed anew.
+    var new_t = try new.packB(tuning, &copy, true, 10, 6);
+    new.end();
+    try std.testing.expectEqual(old_b.data.ptr, new_b.data.ptr);
+    try std.testing.expect(new_t.data.ptr != old_b.data.ptr);
+    try std.testing.expectEqual(@as(u64, old_b.data.len * 4), new.stats.shared_bytes);
+    try std.testing.expectEqual(@as(u64, new_t.data.len * 4), new.stats.packed_bytes);
+    // The old model goes first: its operands stay for the new one.
+    old_b.deinit();
+    old_a.deinit();
+    old.deinit();
+    var again = try gemm.PackedB.init(std.testing.allocator, tuning, &w, 10, false, 6, 10);
+    defer again.deinit();
+    try std.testing.expectEqualSlices(f32, again.data, new_b.data);
+    new_b.deinit();
+    new_t.deinit();
+    new.deinit();
+    try std.testing.expectEqual(start, memory.liveBytes());
+}
+
+test "an entry's sections are read in order, and one that disagrees stops the reading" {
+    const tuning = gemm.Tuning.forVariant(.portable, 0, 0);
+    var tmp = std.testing.tmpDir(.{});
+    defer tmp.cleanup();
+    var root_buffer: [std.fs.max_path_bytes]u8 = undefined;
+    const root = try tmp.dir.realpath(".", &root_buffer);
+    var path_buffer: [std.fs.max_path_bytes]u8 = undefined;
+    const digest: cache_file.Digest = @splat(5);
+    const path = try cache_file.entryPath(&path_buffer, root, digest);
+    const w = testFloats(6 * 10, 3);
+    {
+        var first: Store = .{};
+        defer first.deinit();
+        var b = try first.packB(tuning, &w, false, 6, 10);
+        defer b.deinit();
+        var a = try first.packA(tuning.variant, &w, 6, 10);
+        defer a.deinit();
+        var sections: std.ArrayList(cache_file.Outgoing) = .empty;
+        defer sections.deinit(memory.allocator);
+        try first.persist(&sections);
+        try cache_file.write(path, digest, "test", sections.items);
+    }
+    const entry = cache_file.open(path, digest).entry;
+    var warm: Store = .{};
+    defer warm.deinit();
+    warm.begin(entry, 0, null);
+    entry.release(); // the store holds its own reference
+    var b = try warm.packB(tuning, &w, false, 6, 10);
+    defer b.deinit();
+    try std.testing.expect(b.shared.?.backing == .entry);
+    try std.testing.expectEqual(@as(u64, 0), warm.stats.packed_bytes);
+    // The entry's next section is an A of 6 x 10: a B asked here disagrees.
+    var t = try warm.packB(tuning, &w, true, 10, 6);
+    defer t.deinit();
+    try std.testing.expect(t.shared.?.backing == .heap);
+    warm.end();
+    try std.testing.expect(warm.stale);
+}
