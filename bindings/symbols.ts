@@ -110,6 +110,14 @@ export const symbols = {
   tsr_model_load_async: { args: ["buffer", "buffer", "u64", "pointer", "buffer"], returns: "i32" },
   // void tsr_model_destroy(tsr_model *model);
   tsr_model_destroy: { args: ["pointer"], returns: "void" },
+  // tsr_status tsr_model_update(tsr_model *model, const char *path, const void *bytes,
+  //                             uint64_t byte_length, tsr_model **updated);
+  tsr_model_update: { args: ["pointer", "buffer", "buffer", "u64", "buffer"], returns: "i32" },
+  // tsr_status tsr_model_update_async(tsr_model *model, const char *path, const void *bytes,
+  //                                   uint64_t byte_length, tsr_job **job);
+  tsr_model_update_async: { args: ["pointer", "buffer", "buffer", "u64", "buffer"], returns: "i32" },
+  // tsr_status tsr_cache_clear(const char *folder, uint32_t *removed);
+  tsr_cache_clear: { args: ["buffer", "buffer"], returns: "i32" },
   // tsr_status tsr_model_encrypt(const char *path, const void *bytes, uint64_t byte_length,
   //                              const char *passphrase, uint32_t kdf_memory_kib,
   //                              uint32_t kdf_iterations, const char *out_path);

@@ -48,6 +48,7 @@ export {
   type Quantization as QuantizationInfo,
   type TensorInfo,
 } from "./model.ts";
+export { clearCache, type WeightOrigins } from "./model-cache.ts";
 export { encryptModel, type EncryptOptions } from "./encrypt-model.ts";
 export { Extension, loadedExtensions, loadExtension } from "./extension.ts";
 export { getModelInfo, type ModelInfo } from "./model-info.ts";

@@ -17,6 +17,8 @@ import { devicesFromArgument, tesseraDeviceName } from "./device-names.ts";
 import { completeLoad, completeLoadSync, LoadListener, type ProgressCallback } from "./load-progress.ts";
 import { type ModelConfig, modelConfig, setModelThreads } from "./performance.ts";
 import { type BatchOptions, runBatch } from "./run-batch.ts";
+import { weightOrigins, type WeightOrigins } from "./model-cache.ts";
+import { startUpdate } from "./model-update.ts";
 
 export interface LoadOptions {
   /**
@@ -61,6 +63,11 @@ export interface LoadOptions {
   performanceHint?: "latency" | "throughput";
   /** The requests the caller keeps in flight (1 or more): bounds the streams a hint chooses. */
   numRequests?: number;
+   * The compiled-model cache's folder (docs/model-cache.md): the first load writes the weights it
+   * packed there, later loads of the same model with the same options map them. Absent: the
+   * TESSERA_CACHE_DIR environment variable's; "": no cache.
+   */
+  cacheDir?: string;
 }
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
@@ -137,6 +144,7 @@ const optionKeys: Record<keyof LoadOptions, string> = {
   onProgress: "", // not a native option: a callback (load-progress.ts)
   performanceHint: "performance_hint",
   numRequests: "num_requests",
+  cacheDir: "cache_dir",
 };
 
 const loadOptionNames = new Set(Object.keys(optionKeys));
@@ -400,6 +408,29 @@ export class Model extends NativeHandle {
     const origin = this.#origin;
     if (!origin) throw new InvalidStateError("this model does not know what it was loaded from, so it cannot be loaded again");
     return loadModelSync(origin.source, { ...origin.options, inputShapes: shapes });
+  }
+
+  /**
+   * A hot update: the model at `source` (a path or bytes), loaded with this model's options as a
+   * new model that shares with this one every packed weight made the same way from the same
+   * bytes (`weights.sharedBytes` counts them), such as a frozen backbone under a new head. This
+   * model stays usable, and runs in flight finish on it; dispose each when done, in any order.
+   */
+  async update(source: ModelSource): Promise<Model> {
+    const pointer = this.guard();
+    const options = this.#origin?.options ?? {};
+    this.runs.enter(); // this native model must outlive the load that shares with it
+    try {
+      return await completeJob(startUpdate(pointer, source), (done) =>
+        new Model(outPointer((slot) => lib.tsr_job_take_model(done, slot))).fromSource(source, options));
+    } finally {
+      this.runs.leave();
+    }
+  }
+
+  /** Where the weights this load packed for the GEMM came from, in bytes. */
+  get weights(): WeightOrigins {
+    return weightOrigins(this.guard());
   }
 
   #number(pointer: Pointer, key: number): number {

@@ -278,7 +278,9 @@ TSR_API tsr_status tsr_tensor_from_onnx(const void *bytes, uint64_t byte_length,
  * request's ring, default 65536), input_shapes (inputs' shapes fixed before shape inference and
  * memory planning, as tsr_model_infer_shape takes them: "x=8,3,224,224;#1=N,4"; checked against
  * the model when it loads), passphrase (opens an encrypted container; it cannot be read back, and is
- * zeroed when the options are destroyed). Each is validated when set; an unknown key is refused. */
+ * zeroed when the options are destroyed), cache_dir (the compiled-model cache's folder,
+ * docs/model-cache.md; unset: TESSERA_CACHE_DIR's; empty: no cache). Each is validated when set;
+ * an unknown key is refused. */
 TSR_API tsr_status tsr_options_create(tsr_options **options);
 TSR_API void tsr_options_destroy(tsr_options *options);
 TSR_API tsr_status tsr_options_set(tsr_options *options, const char *key, const char *value);
@@ -315,6 +317,18 @@ TSR_API tsr_status tsr_model_load_bytes(const void *bytes, uint64_t byte_length,
 TSR_API tsr_status tsr_model_load_async(const char *path, const void *bytes, uint64_t byte_length,
                                         const tsr_options *options, tsr_job **job);
 TSR_API void tsr_model_destroy(tsr_model *model);
+/* A hot update: the model at `path`, or else in `bytes` (copied), loaded with `model`'s options as
+ * a new model that shares with `model` every packed weight made the same way from the same bytes
+ * (TSR_MODEL_SHARED_BYTES counts them). Both stay valid, and either may be destroyed first. */
+TSR_API tsr_status tsr_model_update(tsr_model *model, const char *path, const void *bytes,
+                                    uint64_t byte_length, tsr_model **updated);
+/* The same on a worker thread (take the model with tsr_job_take_model); `model` must not be
+ * destroyed before the job has finished. */
+TSR_API tsr_status tsr_model_update_async(tsr_model *model, const char *path, const void *bytes,
+                                          uint64_t byte_length, tsr_job **job);
+/* Removes the compiled-model cache's entries (docs/model-cache.md) from `folder`, NULL for
+ * TESSERA_CACHE_DIR's, and no other file; `removed` (may be NULL) gets how many went. */
+TSR_API tsr_status tsr_cache_clear(const char *folder, uint32_t *removed);
 
 /* ---- encrypted models (docs/encrypted-models.md) ---------------------------------------------- */
 /* Writes an encrypted container to `out_path`: the model at `path` (a .onnx file, or a model folder
@@ -345,6 +359,9 @@ enum {
     TSR_MODEL_PARAMETER_COUNT = 8,
     TSR_MODEL_COPY_COUNT = 9,
     TSR_MODEL_PARAMETER_BYTES = 10, /* bytes the initializers hold, as stored (packed types packed) */
+    TSR_MODEL_PACKED_BYTES = 11,    /* weights this load packed for the GEMM */
+    TSR_MODEL_CACHED_BYTES = 12,    /* packed weights mapped from the compiled-model cache instead */
+    TSR_MODEL_SHARED_BYTES = 13,    /* packed weights shared with the model a hot update replaced */
 };
 /* Strings stay valid until the model is destroyed. */
 TSR_API tsr_status tsr_model_get_string(const tsr_model *model, int32_t key, const char **value);

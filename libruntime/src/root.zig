@@ -46,5 +46,6 @@ test {
     _ = @import("backends/testing/expectation.zig");
     _ = @import("exec/map_value.zig");
     _ = @import("exec/constant_tensors.zig");
+    _ = @import("exec/cache_file.zig");
     _ = @import("backends/vulkan/vulkan_tests.zig");
 }

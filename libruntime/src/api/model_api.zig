@@ -17,6 +17,9 @@ const backend = @import("../exec/backend.zig");
 const extensions = @import("../backends/extension/loaded.zig");
 const info_module = @import("../model/info.zig");
 const jobs = @import("../core/jobs.zig");
+const env = @import("../core/env.zig");
+const cache_file = @import("../exec/cache_file.zig");
+const model_cache = @import("../exec/model_cache.zig");
 
 const Model = model_module.Model;
 const Options = options_module.Options;
@@ -37,6 +40,9 @@ pub const ModelNumberKey = enum(i32) {
     parameter_count = 8,
     copy_count = 9,
     parameter_bytes = 10,
+    packed_bytes = 11,
+    cached_bytes = 12,
+    shared_bytes = 13,
 };
 /// TSR_INFO_* keys of tsr_tensor_info_get_string.
 pub const InfoStringKey = enum(i32) { name = 0, shape = 1 };
@@ -76,10 +82,10 @@ const builtin_backends = [_]backend.Backend{ cpu_backend.cpu, vulkan_backend.vul
 
 /// The compile stage every load uses, over this library's backends and the extensions loaded
 /// (each held until the devices opened from it hold it themselves).
-fn compileModel(model: *Model) status.Error!model_module.Compiled {
+fn compileModel(model: *Model, donor: ?*Model) status.Error!model_module.Compiled {
     var backends = extensions.Snapshot.take(&builtin_backends);
     defer backends.deinit();
-    return ModelState.compile(model, backends.slice());
+    return ModelState.compile(model, backends.slice(), donor);
 }
 
 pub fn tsr_options_create(options: ?*?*Options) callconv(.c) i32 {
@@ -120,7 +126,7 @@ pub fn tsr_model_load(path: ?[*:0]const u8, options: ?*const Options, model: ?*?
 fn modelLoad(path: ?[*:0]const u8, options: ?*const Options, model: ?*?*Model) status.Error!void {
     const out = try args.out(?*Model, model, "model");
     try context.require();
-    out.* = try Model.load(try source_module.Source.fromPath(try args.string(path, "path")), try optionsOf(options), compileModel);
+    out.* = try Model.load(try source_module.Source.fromPath(try args.string(path, "path")), try optionsOf(options), compileModel, null);
 }
 
 pub fn tsr_model_load_bytes(bytes: ?*const anyopaque, byte_length: u64, options: ?*const Options, model: ?*?*Model) callconv(.c) i32 {
@@ -131,7 +137,7 @@ fn modelLoadBytes(bytes: ?*const anyopaque, byte_length: u64, options: ?*const O
     const out = try args.out(?*Model, model, "model");
     try context.require();
     const data = try args.slice(u8, @ptrCast(bytes), byte_length, "bytes");
-    out.* = try Model.load(try source_module.Source.fromBytes(data), try optionsOf(options), compileModel);
+    out.* = try Model.load(try source_module.Source.fromBytes(data), try optionsOf(options), compileModel, null);
 }
 
 /// Loads on a worker thread: `path`, or else `bytes` (copied before this returns).
@@ -144,7 +150,49 @@ fn modelLoadAsync(path: ?[*:0]const u8, bytes: ?*const anyopaque, byte_length: u
     try context.require();
     const resolved_options = try optionsOf(options);
     const request: load_job.Request = if (path) |p| .{ .path = std.mem.span(p) } else .{ .bytes = try args.slice(u8, @ptrCast(bytes), byte_length, "bytes") };
-    out.* = try load_job.start(request, resolved_options, compileModel);
+    out.* = try load_job.start(request, resolved_options, compileModel, null);
+}
+
+/// A hot update: the model at `path`, or else in `bytes`, loaded with `model`'s options, sharing
+/// every packed weight whose bytes and packing are the same as in `model`.
+pub fn tsr_model_update(model: ?*Model, path: ?[*:0]const u8, bytes: ?*const anyopaque, byte_length: u64, updated: ?*?*Model) callconv(.c) i32 {
+    return status.report(modelUpdate(model, path, bytes, byte_length, updated));
+}
+
+fn modelUpdate(model: ?*Model, path: ?[*:0]const u8, bytes: ?*const anyopaque, byte_length: u64, updated: ?*?*Model) status.Error!void {
+    const out = try args.out(?*Model, updated, "updated");
+    try context.require();
+    const old = try modelOf(model);
+    const source = if (path) |p| try source_module.Source.fromPath(std.mem.span(p)) else try source_module.Source.fromBytes(try args.slice(u8, @ptrCast(bytes), byte_length, "bytes"));
+    out.* = try Model.load(source, &old.options, compileModel, old);
+}
+
+/// tsr_model_update on a worker thread; `model` must stay alive until the job has finished.
+pub fn tsr_model_update_async(model: ?*Model, path: ?[*:0]const u8, bytes: ?*const anyopaque, byte_length: u64, job: ?*?*jobs.Job) callconv(.c) i32 {
+    return status.report(modelUpdateAsync(model, path, bytes, byte_length, job));
+}
+
+fn modelUpdateAsync(model: ?*Model, path: ?[*:0]const u8, bytes: ?*const anyopaque, byte_length: u64, job: ?*?*jobs.Job) status.Error!void {
+    const out = try args.out(?*jobs.Job, job, "job");
+    try context.require();
+    const old = try modelOf(model);
+    const request: load_job.Request = if (path) |p| .{ .path = std.mem.span(p) } else .{ .bytes = try args.slice(u8, @ptrCast(bytes), byte_length, "bytes") };
+    out.* = try load_job.start(request, &old.options, compileModel, old);
+}
+
+/// Removes the compiled-model cache's entries from `folder` (NULL: TESSERA_CACHE_DIR's), and
+/// nothing else; `removed` gets how many (may be NULL).
+pub fn tsr_cache_clear(folder: ?[*:0]const u8, removed: ?*u32) callconv(.c) i32 {
+    return status.report(cacheClear(folder, removed));
+}
+
+fn cacheClear(folder: ?[*:0]const u8, removed: ?*u32) status.Error!void {
+    var env_buffer: env.Buffer = undefined;
+    const chosen = if (folder) |f| std.mem.span(f) else env.get(model_cache.environment_variable, &env_buffer) orelse
+        return status.fail(error.InvalidArgument, "no cache folder given, and TESSERA_CACHE_DIR is not set", .{});
+    if (chosen.len == 0) return status.fail(error.InvalidArgument, "the cache folder is empty", .{});
+    const count = try cache_file.clear(chosen);
+    if (removed) |r| r.* = count;
 }
 
 pub fn tsr_model_destroy(model: ?*Model) callconv(.c) void {
@@ -189,6 +237,9 @@ fn modelNumber(model: ?*const Model, key: i32, value: ?*i64) status.Error!void {
         .parameter_count => @intCast(self.parameter_count),
         .copy_count => @intCast(self.copies.len),
         .parameter_bytes => @intCast(self.parameter_bytes),
+        .packed_bytes => @intCast(ModelState.of(self).weights.packed_bytes),
+        .cached_bytes => @intCast(ModelState.of(self).weights.cached_bytes),
+        .shared_bytes => @intCast(ModelState.of(self).weights.shared_bytes),
     };
 }
 

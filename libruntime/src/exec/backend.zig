@@ -17,12 +17,14 @@
 //!     under the profile scope (profile.current) that was set when the node was submitted.
 //! The CPU computes in host memory and finishes each node inside `run`: it has no buffers and no
 //! wait, and a model that runs only on such devices plans no copy and pays nothing for them.
+const std = @import("std");
 const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
 const symbolic = @import("../model/symbolic.zig");
 const options_module = @import("../model/options.zig");
 const NodeRun = @import("node_run.zig").NodeRun;
 const value = @import("value.zig");
+const cache_file = @import("cache_file.zig");
 
 pub const Buffer = value.Buffer;
 
@@ -73,6 +75,38 @@ pub const Origin = struct {
     dims: *const symbolic.Pool,
 };
 
+/// Where a device's compiled data (weights packed from constants) came from at load, in bytes.
+pub const ReuseStats = struct {
+    /// Made by this load.
+    packed_bytes: u64 = 0,
+    /// Mapped from the compiled-model cache.
+    cached_bytes: u64 = 0,
+    /// Shared with the model a hot update replaced.
+    shared_bytes: u64 = 0,
+    /// Time this load spent making `packed_bytes`.
+    pack_ns: u64 = 0,
+};
+
+/// Optional, for a device that compiles costly data from a model's constants: it can take that
+/// data from a compiled-model cache entry (exec/model_cache.zig) or from the same device in the
+/// model a hot update replaces, and write it for the cache.
+pub const Reuse = struct {
+    /// Writes what the compiled data depends on besides the model and its options (the kernel
+    /// variant and blocking): part of the cache key.
+    identity: *const fn (context: *anyopaque, out: *std.Io.Writer) error{WriteFailed}!void,
+    /// Before the first compile: the entry to read the device's sections from (those tagged
+    /// `device`, its index in the model's list), and the device's context in the replaced model.
+    /// Both are read only until `end`.
+    begin: *const fn (context: *anyopaque, entry: ?*cache_file.Entry, device: u32, donor: ?*anyopaque) void,
+    /// After the last compile. Returns whether the entry given to begin, if any, lacked
+    /// anything this compile made (then a new entry is worth writing).
+    end: *const fn (context: *anyopaque) bool,
+    /// The sections of a new entry for this device, appended to `out`; they stay valid while
+    /// the model does.
+    persist: *const fn (context: *anyopaque, out: *std.ArrayList(cache_file.Outgoing)) status.Error!void,
+    stats: *const fn (context: *anyopaque) ReuseStats,
+};
+
 pub const Instance = struct {
     context: *anyopaque,
     vtable: *const VTable,
@@ -103,6 +137,7 @@ pub const Instance = struct {
         enter_run: *const fn (context: *anyopaque) u64,
         leave_run: *const fn (context: *anyopaque, saved: u64) void,
         destroy: *const fn (context: *anyopaque) void,
+        reuse: ?*const Reuse = null,
     };
 
     /// Whether nodes on this device compute in host memory: no copies to or from it.

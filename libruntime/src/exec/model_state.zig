@@ -15,6 +15,7 @@ const graph_uses = @import("../model/graph_uses.zig");
 const memory_plan = @import("memory_plan.zig");
 const fold = @import("fold.zig");
 const constant_tensors = @import("constant_tensors.zig");
+const model_cache = @import("model_cache.zig");
 const log = @import("../core/log.zig");
 const performance = @import("performance.zig");
 const cpu_info = @import("../device/cpu.zig");
@@ -41,14 +42,17 @@ pub const ModelState = struct {
     config: performance.Config,
     /// Runs that go on at once, under a performance hint.
     streams: performance.Streams,
+    /// Where the devices' compiled weights came from, all devices together.
+    weights: backend.ReuseStats = .{},
 
     /// The compile stage (Model.load calls it through the API) once the graph is final, in named
     /// steps (docs/compile-stage.md): open the devices from the backends `available`; the passes
     /// (constant folding, dead-node removal); partition and the copy plan; each device's compile
-    /// of its nodes (kernel resolution and weight prepacking). A node no device can run fails the
-    /// load, and runs never look kernels up by name. The memory plan, the last step, is made per
-    /// input shape by the first run of that shape (memory_plan.zig).
-    pub fn compile(model: *model_module.Model, available: []const backend.Backend) status.Error!model_module.Compiled {
+    /// of its nodes (kernel resolution and weight prepacking, which reuses what the compiled-model
+    /// cache or the `donor` of a hot update holds: model_cache.zig). A node no device can run
+    /// fails the load, and runs never look kernels up by name. The memory plan, the last step, is
+    /// made per input shape by the first run of that shape (memory_plan.zig).
+    pub fn compile(model: *model_module.Model, available: []const backend.Backend, donor: ?*model_module.Model) status.Error!model_module.Compiled {
         const config = performance.choose(&model.options, machineCores());
         // The CPU backend opens its pool with the option: the hint's choice goes there.
         model.options.threads = config.threads;
@@ -57,10 +61,15 @@ pub const ModelState = struct {
         var uses = graph_uses.Uses.init(memory.allocator, model.graph()) catch return oom();
         errdefer uses.deinit(memory.allocator);
         try Progress.begin(model.progress, .fold);
+        var cache: model_cache.Session = .{};
+        try cache.begin(model, devices, if (donor) |d| of(d).devices else null);
+        defer cache.deinit();
         try prune(model, devices, &uses);
         try Progress.end(model.progress);
         try Progress.begin(model.progress, .compile);
         try devices.assignReporting(model.graph(), &model.pipeline.pool, model.options.strict, model.progress);
+        cache.finish(devices);
+        const weights = sumWeights(devices);
         for (model.operations, model.graph().nodes.items) |*operation, node| {
             operation.device = devices.list[node.device].vtable.device;
         }
@@ -69,7 +78,24 @@ pub const ModelState = struct {
         const state = try create(model.graph(), &model.options, devices, uses);
         state.config = config;
         state.streams = .{ .limit = config.streams };
+        state.weights = weights;
         return .{ .state = state, .destroy = destroyOpaque };
+    }
+
+    fn sumWeights(devices: partition.Devices) backend.ReuseStats {
+        var total: backend.ReuseStats = .{};
+        for (devices.list) |device| {
+            const reuse = device.vtable.reuse orelse continue;
+            const s = reuse.stats(device.context);
+            total.packed_bytes += s.packed_bytes;
+            total.cached_bytes += s.cached_bytes;
+            total.shared_bytes += s.shared_bytes;
+            total.pack_ns += s.pack_ns;
+        }
+        log.write(.debug, "compile: weights {d} bytes packed ({d} us), {d} from the cache, {d} shared", .{
+            total.packed_bytes, total.pack_ns / 1000, total.cached_bytes, total.shared_bytes,
+        });
+        return total;
     }
 
     /// The passes before partition (exec/fold.zig): constant folding on the CPU, then dead-node

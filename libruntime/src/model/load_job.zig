@@ -14,16 +14,18 @@ const Payload = struct {
     request: Request,
     options: options_module.Options,
     compile: model_module.Compile,
+    donor: ?*model_module.Model,
 };
 
-pub fn start(request: Request, options: *const options_module.Options, compile: model_module.Compile) status.Error!*jobs.Job {
+/// `donor` (a hot update's model to share with; see model.Compile) must outlive the job's run.
+pub fn start(request: Request, options: *const options_module.Options, compile: model_module.Compile, donor: ?*model_module.Model) status.Error!*jobs.Job {
     const payload = memory.allocator.create(Payload) catch return oom();
     errdefer memory.allocator.destroy(payload);
     const copy = switch (request) {
         .path => |p| Request{ .path = memory.allocator.dupe(u8, p) catch return oom() },
         .bytes => |b| Request{ .bytes = memory.allocator.dupe(u8, b) catch return oom() },
     };
-    payload.* = .{ .request = copy, .compile = compile, .options = options.clone() catch |e| {
+    payload.* = .{ .request = copy, .compile = compile, .donor = donor, .options = options.clone() catch |e| {
         freeRequest(copy);
         return e;
     } };
@@ -47,7 +49,7 @@ fn run(job: *jobs.Job) status.Error!?*anyopaque {
         .path => |p| try source_module.Source.fromPath(p),
         .bytes => |b| try source_module.Source.fromBytes(b),
     };
-    return try model_module.Model.load(source, &payload.options, payload.compile);
+    return try model_module.Model.load(source, &payload.options, payload.compile, payload.donor);
 }
 
 fn discard(result: *anyopaque) void {

@@ -31,7 +31,9 @@ pub const Compiled = struct {
 };
 
 /// The stage that turns a loaded, shape-inferred model into something runnable (exec/ gives it).
-pub const Compile = *const fn (model: *Model) status.Error!Compiled;
+/// `donor`, for a hot update, is the model being replaced: what it compiled from the same bytes
+/// is shared rather than made again.
+pub const Compile = *const fn (model: *Model, donor: ?*Model) status.Error!Compiled;
 
 pub const Model = struct {
     source: source_module.Source,
@@ -67,8 +69,8 @@ pub const Model = struct {
     progress: ?*progress_module.Progress = null,
 
     /// Loads from a path (file or folder) or from bytes and compiles with `compile`; the result
-    /// is registered as a handle.
-    pub fn load(source: source_module.Source, options: *const Options, compile: Compile) status.Error!*Model {
+    /// is registered as a handle. `donor` (see Compile) must stay alive until this returns.
+    pub fn load(source: source_module.Source, options: *const Options, compile: Compile, donor: ?*Model) status.Error!*Model {
         const began_ns = profile.now();
         var owned_source = source;
         errdefer owned_source.deinit();
@@ -91,7 +93,7 @@ pub const Model = struct {
         pipeline.progress = progress;
         try pipeline.run(self.source.bytes, self.source.resolver(), &self.init_events, self.options.input_shapes);
         try self.describe();
-        const compiled = try compile(self);
+        const compiled = try compile(self, donor);
         self.compiled = compiled;
         errdefer compiled.destroy(compiled.state);
         self.init_events.span(.model_init, began_ns, profile.now(), .{});

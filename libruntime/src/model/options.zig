@@ -38,6 +38,9 @@ pub const Options = struct {
     performance_hint: PerformanceHint = .none,
     /// The requests the caller keeps in flight (0: not said); bounds the streams a hint chooses.
     num_requests: u32 = 0,
+    /// The compiled-model cache's folder (exec/model_cache.zig); null: TESSERA_CACHE_DIR's;
+    /// empty: no cache.
+    cache_dir: ?[]const u8 = null,
     /// Backing storage for the string values above.
     strings: std.ArrayList([]u8) = .empty,
 
@@ -59,6 +62,7 @@ pub const Options = struct {
         copy.cores = try copy.keep(self.cores);
         copy.input_shapes = try copy.keep(self.input_shapes);
         copy.passphrase = try copy.keep(self.passphrase);
+        if (self.cache_dir) |folder| copy.cache_dir = try copy.keep(folder);
         return copy;
     }
 
@@ -110,6 +114,8 @@ pub const Options = struct {
             if (self.num_requests == 0 or self.num_requests > 4096) {
                 return status.fail(error.InvalidArgument, "option num_requests must be a count of 1..4096 requests, got '{s}'", .{value});
             }
+        } else if (eql(key, "cache_dir")) {
+            self.cache_dir = try self.keep(value);
         } else if (eql(key, "passphrase")) {
             if (value.len == 0) return status.fail(error.InvalidArgument, "option passphrase is empty", .{});
             self.passphrase = try self.keep(value);
@@ -133,6 +139,7 @@ pub const Options = struct {
         if (eql(key, "input_shapes")) return self.input_shapes;
         if (eql(key, "performance_hint")) return @tagName(self.performance_hint);
         if (eql(key, "num_requests")) return std.fmt.bufPrint(buffer, "{d}", .{self.num_requests}) catch unreachable;
+        if (eql(key, "cache_dir")) return self.cache_dir orelse "";
         if (eql(key, "passphrase")) return status.fail(error.InvalidArgument, "option passphrase cannot be read back", .{});
         return status.fail(error.InvalidArgument, "unknown option '{s}'", .{key});
     }
@@ -224,6 +231,11 @@ test "options validate and round-trip" {
     var copy = try options.clone();
     defer copy.deinit();
     try std.testing.expectEqualStrings("x=8,4", try copy.get("input_shapes", &buffer));
+    try std.testing.expectEqualStrings("", try copy.get("cache_dir", &buffer));
+    try options.set("cache_dir", "/tmp/models");
+    var second = try options.clone();
+    defer second.deinit();
+    try std.testing.expectEqualStrings("/tmp/models", second.cache_dir.?);
     try std.testing.expectEqualStrings("x", copy.passphrase);
     try std.testing.expectError(error.InvalidArgument, copy.get("passphrase", &buffer));
     try options.set("performance_hint", "throughput");

@@ -3,8 +3,10 @@
 //! a kernel in kernels/registry.zig. It compiles a node at load by choosing that kernel, so runs
 //! never look kernels up by name, and by running the kernel's prepare hook (prepare.zig), so
 //! weights are packed from constants once, before the first run, for the graph and its subgraphs
-//! alike; it frees what the hooks built when the model is destroyed. It computes in host memory
-//! and finishes each node inside `run`: no buffers, no queue to wait on.
+//! alike; it frees what the hooks built when the model is destroyed. The weights the hooks pack
+//! go through the model's weight store (weight_store.zig), which takes them from the
+//! compiled-model cache or from the model a hot update replaces where it can. It computes in host
+//! memory and finishes each node inside `run`: no buffers, no queue to wait on.
 const std = @import("std");
 const status = @import("../../core/status.zig");
 const memory = @import("../../core/memory.zig");
@@ -17,6 +19,11 @@ const kernel = @import("kernel.zig");
 const prepare = @import("prepare.zig");
 const registry = @import("kernels/registry.zig");
 const thread_pool = @import("thread_pool.zig");
+const weight_store = @import("weight_store.zig");
+const cache_file = @import("../../exec/cache_file.zig");
+const gemm = @import("gemm.zig");
+const sgemm = @import("kernels/linalg_sgemm.zig");
+const im2col = @import("kernels/nn_im2col.zig");
 
 pub const cpu: backend.Backend = .{ .name = "cpu", .open_fn = open };
 
@@ -32,6 +39,7 @@ const vtable: backend.Instance.VTable = .{
     .enter_run = enterRun,
     .leave_run = leaveRun,
     .destroy = destroy,
+    .reuse = &.{ .identity = identity, .begin = beginReuse, .end = endReuse, .persist = persist, .stats = stats },
 };
 
 const Cpu = struct {
@@ -41,6 +49,8 @@ const Cpu = struct {
     total_memory: u64,
     /// The compiled nodes whose kernels prepared data at load, owned with that data.
     prepared: std.ArrayList(*kernel.Compiled) = .empty,
+    /// Every weight the prepare hooks packed, and where each came from.
+    weights: weight_store.Store = .{},
 };
 
 fn open(_: ?*anyopaque, options: *const options_module.Options) status.Error!backend.Instance {
@@ -65,6 +75,7 @@ fn destroy(context: *anyopaque) void {
         memory.allocator.destroy(compiled);
     }
     self.prepared.deinit(memory.allocator);
+    self.weights.deinit();
     self.pool.deinit();
     memory.allocator.free(self.cores);
     memory.allocator.destroy(self);
@@ -88,7 +99,7 @@ fn compile(context: *anyopaque, node: *const ir.Node, origin: ?backend.Origin) s
     };
     const hook = chosen.prepare orelse return chosen.plain;
     const at = origin orelse return chosen.plain;
-    const preparation: prepare.Preparation = .{ .node = node, .graph = at.graph, .dims = at.dims };
+    const preparation: prepare.Preparation = .{ .node = node, .graph = at.graph, .dims = at.dims, .store = &self.weights };
     const prepared = try hook(&preparation) orelse return chosen.plain;
     errdefer prepared.release(prepared.data);
     self.prepared.ensureUnusedCapacity(memory.allocator, 1) catch return keepFailed(node);
@@ -103,6 +114,37 @@ fn run(context: *anyopaque, compiled: *const anyopaque, node_run: *const NodeRun
     const chosen: *const kernel.Compiled = @ptrCast(@alignCast(compiled));
     var ctx = kernel.Context.init(node_run, self.pool, if (chosen.prepared) |p| p.data else null);
     return chosen.run(&ctx);
+}
+
+/// The packed layout depends on the GEMM kernel variant (chosen for this CPU and this copy of the
+/// library's CPU level); the blocking is read at run time from PackedB.tuning, so it is part of
+/// the key too. Convolutions and the linalg kernels read the same host tuning.
+fn identity(_: *anyopaque, out: *std.Io.Writer) error{WriteFailed}!void {
+    for ([_]gemm.Tuning{ sgemm.tuning(), im2col.hostTuning() }) |t| {
+        try out.print("gemm {s} mc={d} kc={d} nc={d}\n", .{ @tagName(t.variant), t.mc, t.kc, t.nc });
+    }
+}
+
+fn beginReuse(context: *anyopaque, entry: ?*cache_file.Entry, device: u32, donor: ?*anyopaque) void {
+    const self: *Cpu = @ptrCast(@alignCast(context));
+    const donor_cpu: ?*Cpu = if (donor) |d| @ptrCast(@alignCast(d)) else null;
+    self.weights.begin(entry, device, if (donor_cpu) |d| &d.weights else null);
+}
+
+fn endReuse(context: *anyopaque) bool {
+    const self: *Cpu = @ptrCast(@alignCast(context));
+    self.weights.end();
+    return self.weights.stale;
+}
+
+fn persist(context: *anyopaque, out: *std.ArrayList(cache_file.Outgoing)) status.Error!void {
+    const self: *Cpu = @ptrCast(@alignCast(context));
+    try self.weights.persist(out);
+}
+
+fn stats(context: *anyopaque) backend.ReuseStats {
+    const self: *Cpu = @ptrCast(@alignCast(context));
+    return self.weights.stats;
 }
 
 /// disableDenormals holds for the whole run on the requesting thread too, not only inside pool

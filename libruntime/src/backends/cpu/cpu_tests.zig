@@ -32,4 +32,5 @@ test {
     _ = @import("kernels/text.zig");
     _ = @import("kernels/text_regex.zig");
     _ = @import("kernels/training.zig");
+    _ = @import("weight_store.zig");
 }

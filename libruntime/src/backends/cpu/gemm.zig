@@ -16,6 +16,7 @@ const status = @import("../../core/status.zig");
 const cpu = @import("../../device/cpu.zig");
 const kernels = @import("gemm_kernels.zig");
 const ThreadPool = @import("thread_pool.zig").ThreadPool;
+const SharedPack = @import("shared_pack.zig").SharedPack;
 
 pub const Variant = kernels.Variant;
 
@@ -59,6 +60,9 @@ pub const PackedB = struct {
     tuning: Tuning,
     k: usize,
     n: usize,
+    /// Set when `data` is a packing shared with other models or mapped from the compiled-model
+    /// cache (weight_store.zig): deinit drops a reference instead of freeing.
+    shared: ?*SharedPack = null,
 
     /// `b` is K x N row-major (trans = false) or N x K row-major (trans = true), leading dim `ldb`.
     pub fn init(
@@ -94,8 +98,16 @@ pub const PackedB = struct {
         return .{ .allocator = allocator, .data = data, .tuning = tuning, .k = k, .n = n };
     }
 
+    /// B packed earlier for K x N with `tuning`'s variant: takes one reference on `shared`.
+    pub fn fromShared(shared: *SharedPack, tuning: Tuning, k: usize, n: usize) PackedB {
+        const nr = kernels.shape(tuning.variant).nr;
+        std.debug.assert(shared.data.len == (std.math.divCeil(usize, n, nr) catch unreachable) * nr * k);
+        shared.retain();
+        return .{ .allocator = undefined, .data = shared.data, .tuning = tuning, .k = k, .n = n, .shared = shared };
+    }
+
     pub fn deinit(self: *PackedB) void {
-        self.allocator.free(self.data);
+        if (self.shared) |shared| shared.release() else self.allocator.free(self.data);
         self.* = undefined;
     }
 };
@@ -109,6 +121,8 @@ pub const PackedA = struct {
     variant: Variant,
     m: usize,
     k: usize,
+    /// As PackedB.shared.
+    shared: ?*SharedPack = null,
 
     /// `a` is M x K row-major with leading dimension `lda`.
     pub fn init(allocator: std.mem.Allocator, variant: Variant, a: []const f32, lda: usize, m: usize, k: usize) status.Error!PackedA {
@@ -162,8 +176,16 @@ pub const PackedA = struct {
         return std.math.divCeil(usize, self.m, kernels.shape(self.variant).mr) catch unreachable;
     }
 
+    /// A packed earlier for M x K with `variant`: takes one reference on `shared`.
+    pub fn fromShared(shared: *SharedPack, variant: Variant, m: usize, k: usize) PackedA {
+        const mr = kernels.shape(variant).mr;
+        std.debug.assert(shared.data.len == (std.math.divCeil(usize, m, mr) catch unreachable) * mr * k);
+        shared.retain();
+        return .{ .allocator = undefined, .data = shared.data, .variant = variant, .m = m, .k = k, .shared = shared };
+    }
+
     pub fn deinit(self: *PackedA) void {
-        self.allocator.free(self.data);
+        if (self.shared) |shared| shared.release() else self.allocator.free(self.data);
         self.* = undefined;
     }
 };

@@ -7,6 +7,7 @@ const std = @import("std");
 const status = @import("../../core/status.zig");
 const ir = @import("../../model/ir.zig");
 const symbolic = @import("../../model/symbolic.zig");
+const weight_store = @import("weight_store.zig");
 
 /// Data a prepare hook built with memory.allocator, and how to free it: the CPU backend calls
 /// `release` once, when the model is destroyed.
@@ -39,6 +40,9 @@ pub const Preparation = struct {
     graph: *const ir.Graph,
     /// The pool of the dims in the graph's value types.
     dims: *const symbolic.Pool,
+    /// Where the model's packed weights come from and are kept: every GEMM operand a hook packs
+    /// from a constant goes through it (shared after a hot update, mapped from the cache).
+    store: *weight_store.Store,
 
     /// Input `i` when it is a float32 graph constant with elements to read in place: an
     /// initializer or Constant output of this graph or an enclosing one, never a graph input (a

@@ -98,7 +98,7 @@ pub fn conv(ctx: *const kernel.Context, s: conv_gemm.Shape, x: []const f32, w: [
 
 /// The Winograd engine on the case (a 3x3 stride-1 window), its weights transformed for the call.
 pub fn winogradConv(ctx: *const kernel.Context, s: conv_gemm.Shape, x: []const f32, w: []const f32, bias: []const f32, fusion: fused.ConvFusion, y: []f32) !void {
-    const weights = try winograd.Weights.init(w, s.c, s.m);
+    const weights = try winograd.Weights.init(null, w, s.c, s.m);
     defer weights.deinit();
     return winograd.run(ctx, s.geo, s.n, weights, x, bias, fusion, y);
 }

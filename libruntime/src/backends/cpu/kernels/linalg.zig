@@ -181,7 +181,7 @@ fn prepareMatMul(ctx: *const prepare.Preparation) status.Error!?prepare.Prepared
     if (b.shape.len > 2) for (b.shape[0 .. b.shape.len - 2]) |d| if (d != 1) return null;
     const k: usize = @intCast(if (b.shape.len == 1) b.shape[0] else b.shape[b.shape.len - 2]);
     const n: usize = if (b.shape.len == 1) 1 else @intCast(b.shape[b.shape.len - 1]);
-    return try sgemm.PackedWeight.prepare(b.values, k, n, false);
+    return try sgemm.PackedWeight.prepare(ctx.store, b.values, k, n, false);
 }
 
 /// Gemm's operands: op(A) is M x K, op(B) is K x N, C broadcasts to M x N.
@@ -268,7 +268,7 @@ fn prepareGemm(ctx: *const prepare.Preparation) status.Error!?prepare.Prepared {
     const cols: usize = @intCast(b.shape[1]);
     const k = if (trans) cols else rows;
     const n = if (trans) rows else cols;
-    return try sgemm.PackedWeight.prepare(b.values, k, n, trans);
+    return try sgemm.PackedWeight.prepare(ctx.store, b.values, k, n, trans);
 }
 
 /// Copies C into Y, broadcasting rows and columns of 1.

@@ -530,12 +530,12 @@ fn prepareRecurrent(comptime cell: Cell) prepare.Prepare {
             for (0..dirs) |d| {
                 const r_d = r.values[d * gh * hid ..][0 .. gh * hid];
                 // As the run multiplies them: X * W_d^T, H * R_d^T (N x K, packed transposed).
-                parts[self.filled] = try sgemm.packForModel(w.values[d * gh * input ..][0 .. gh * input], input, gh, true);
+                parts[self.filled] = try sgemm.packForModel(p.store, w.values[d * gh * input ..][0 .. gh * input], input, gh, true);
                 self.filled += 1;
-                parts[self.filled] = try sgemm.packForModel(r_d[0 .. main_n * hid], hid, main_n, true);
+                parts[self.filled] = try sgemm.packForModel(p.store, r_d[0 .. main_n * hid], hid, main_n, true);
                 self.filled += 1;
                 if (cell == .gru) {
-                    parts[self.filled] = try sgemm.packForModel(r_d[2 * hid * hid ..][0 .. hid * hid], hid, hid, true);
+                    parts[self.filled] = try sgemm.packForModel(p.store, r_d[2 * hid * hid ..][0 .. hid * hid], hid, hid, true);
                     self.filled += 1;
                 }
             }

@@ -15,6 +15,7 @@ const gemm_kernels = @import("../gemm_kernels.zig");
 
 const Context = kernel.Context;
 const Prepared = @import("../prepare.zig").Prepared;
+const Store = @import("../weight_store.zig").Store;
 const ThreadPool = @import("../thread_pool.zig").ThreadPool;
 
 /// Blocking and kernel variant for this CPU, detected once (detection reads /proc and /sys).
@@ -150,10 +151,10 @@ pub const Prepacked = struct {
     }
 };
 
-/// B packed for the model's life (memory.allocator), as load packs constant weights; `b` is
-/// K x N row-major, or N x K when `trans`.
-pub fn packForModel(b: []const f32, k: usize, n: usize, trans: bool) status.Error!gemm.PackedB {
-    return gemm.PackedB.init(memory.allocator, tuning(), b, if (trans) k else n, trans, k, n);
+/// B packed for the model's life through its store (shared or cached where it can be), as load
+/// packs constant weights; `b` is K x N row-major, or N x K when `trans`.
+pub fn packForModel(store: *Store, b: []const f32, k: usize, n: usize, trans: bool) status.Error!gemm.PackedB {
+    return store.packB(tuning(), b, trans, k, n);
 }
 
 /// A constant B (a weight) packed when its node is compiled at load, for the model's life. The
@@ -163,11 +164,11 @@ pub const PackedWeight = struct {
     b: gemm.PackedB,
 
     /// `b` is K x N row-major, or N x K when `trans`.
-    pub fn prepare(b: []const f32, k: usize, n: usize, trans: bool) status.Error!Prepared {
+    pub fn prepare(store: *Store, b: []const f32, k: usize, n: usize, trans: bool) status.Error!Prepared {
         const self = memory.allocator.create(PackedWeight) catch
             return status.fail(error.OutOfResource, "out of memory packing a weight", .{});
         errdefer memory.allocator.destroy(self);
-        self.b = try packForModel(b, k, n, trans);
+        self.b = try packForModel(store, b, k, n, trans);
         return .of(PackedWeight, self, release);
     }
 

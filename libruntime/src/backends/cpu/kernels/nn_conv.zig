@@ -367,9 +367,9 @@ fn prepareConv(ctx: *const prepare.Preparation) Error!?prepare.Prepared {
     // one or two spatial axes the window alone decides (Conv's pads are never negative).
     if (cg == 1 and window.rank <= 2 and depthwise_f32.fits(window)) return null;
     if (winograd.worthwhile(group, cg, m, w.shape[2..], ctx.node.attrInts("strides"), ctx.node.attrInts("dilations"), outputPlane(ctx, rank))) {
-        return try conv_gemm.prepareWinograd(w.values, cg, m);
+        return try conv_gemm.prepareWinograd(ctx.store, w.values, cg, m);
     }
-    return try conv_gemm.prepare(w.values, group, m / group, cg * window.kernelCount(), outputPositions(ctx, rank));
+    return try conv_gemm.prepare(ctx.store, w.values, group, m / group, cg * window.kernelCount(), outputPositions(ctx, rank));
 }
 
 /// The output's height and width, where the convolution is 2-D and inference settled both.

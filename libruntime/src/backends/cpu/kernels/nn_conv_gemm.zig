@@ -21,6 +21,7 @@ const ThreadPool = @import("../thread_pool.zig").ThreadPool;
 const fused = @import("fused.zig");
 const Prepared = @import("../prepare.zig").Prepared;
 const winograd = @import("nn_conv_winograd.zig");
+const Store = @import("../weight_store.zig").Store;
 
 const Context = common.Context;
 const Error = common.Error;
@@ -49,8 +50,9 @@ pub const PackedWeights = struct {
     left: []gemm.PackedA = &.{},
     right: []gemm.PackedB = &.{},
 
-    /// `w` holds `group` matrices of `mg` x `k`.
-    fn init(allocator: std.mem.Allocator, group: usize, mg: usize, k: usize, w: []const f32, form: Form) Error!PackedWeights {
+    /// `w` holds `group` matrices of `mg` x `k`; packed through `store` at load, with
+    /// `allocator` alone for one run.
+    fn init(allocator: std.mem.Allocator, store: ?*Store, group: usize, mg: usize, k: usize, w: []const f32, form: Form) Error!PackedWeights {
         const tuning = im2col_module.hostTuning();
         var self: PackedWeights = .{ .allocator = allocator, .form = form };
         switch (form) {
@@ -66,9 +68,12 @@ pub const PackedWeights = struct {
         }
         for (0..group) |i| {
             const wg = w[i * mg * k ..][0 .. mg * k];
-            switch (form) {
+            // .right: W is M/g x K row-major, W^T's K x M/g read transposed.
+            if (store) |s| switch (form) {
+                .left => self.left[i] = try s.packA(tuning.variant, wg, mg, k),
+                .right => self.right[i] = try s.packB(tuning, wg, true, k, mg),
+            } else switch (form) {
                 .left => self.left[i] = try gemm.PackedA.init(allocator, tuning.variant, wg, k, mg, k),
-                // W is M/g x K row-major: W^T's K x M/g, read transposed.
                 .right => self.right[i] = try gemm.PackedB.init(allocator, tuning, wg, k, true, k, mg),
             }
             made += 1;
@@ -100,11 +105,11 @@ pub const PreparedWeights = struct {
 
 /// Transforms a constant 3x3 W (M x C x 3 x 3) for the Winograd engine when its node is
 /// compiled at load (see winograd.worthwhile).
-pub fn prepareWinograd(w: []const f32, c: usize, m: usize) Error!Prepared {
+pub fn prepareWinograd(store: *Store, w: []const f32, c: usize, m: usize) Error!Prepared {
     const self = memory.allocator.create(PreparedWeights) catch return outOfMemory();
     self.* = .{};
     errdefer self.release();
-    self.winograd = try winograd.Weights.init(w, c, m);
+    self.winograd = try winograd.Weights.init(store, w, c, m);
     return .of(PreparedWeights, self, PreparedWeights.release);
 }
 
@@ -117,13 +122,13 @@ pub fn winogradWeights(ctx: *const Context) ?*const winograd.Weights {
 /// Packs a constant W (`group` matrices of `mg` x `k`) when its node is compiled at load, for
 /// `positions` output positions per image, or for any number (null). The packing depends on the
 /// host's GEMM tuning (fixed for the process) and the form, never on the thread count.
-pub fn prepare(w: []const f32, group: usize, mg: usize, k: usize, positions: ?usize) Error!Prepared {
+pub fn prepare(store: *Store, w: []const f32, group: usize, mg: usize, k: usize, positions: ?usize) Error!Prepared {
     const self = memory.allocator.create(PreparedWeights) catch return outOfMemory();
     self.* = .{};
     errdefer self.release();
     for (std.enums.values(Form)) |form| {
         if (positions) |p| if (formFor(p) != form) continue;
-        self.forms[@intFromEnum(form)] = try PackedWeights.init(memory.allocator, group, mg, k, w, form);
+        self.forms[@intFromEnum(form)] = try PackedWeights.init(memory.allocator, store, group, mg, k, w, form);
     }
     return .of(PreparedWeights, self, PreparedWeights.release);
 }
@@ -169,7 +174,7 @@ fn packedWeights(ctx: *const Context, s: Shape) Error!*const PackedWeights {
     // W is not a constant, or this run's extents differ from those inference settled on.
     const made = ctx.arena.create(PackedWeights) catch return outOfMemory();
     const w = try common.floats(f32, ctx, try ctx.require(1));
-    made.* = try PackedWeights.init(ctx.arena, s.group, s.mg(), s.depth(), w, form);
+    made.* = try PackedWeights.init(ctx.arena, null, s.group, s.mg(), s.depth(), w, form);
     return made;
 }
 

@@ -27,6 +27,7 @@ const status = @import("../../../core/status.zig");
 const fused = @import("fused.zig");
 const env = @import("../../../core/env.zig");
 const ThreadPool = @import("../thread_pool.zig").ThreadPool;
+const Store = @import("../weight_store.zig").Store;
 
 const Context = common.Context;
 const Error = common.Error;
@@ -99,8 +100,9 @@ pub const Weights = struct {
     m: usize,
     u: [positions]gemm.PackedB,
 
-    /// `w` is M x C x 3 x 3.
-    pub fn init(w: []const f32, c: usize, m: usize) Error!*Weights {
+    /// `w` is M x C x 3 x 3. Packed through `store` (the compiled-model cache and hot updates
+    /// reuse U from there) at load, or with the library's allocator alone (null).
+    pub fn init(store: ?*Store, w: []const f32, c: usize, m: usize) Error!*Weights {
         const cp = roundToLanes(c);
         const mp = roundToLanes(m);
         const floats = std.math.mul(usize, positions * cp, mp) catch return outOfMemory();
@@ -119,7 +121,8 @@ pub const Weights = struct {
         var made: usize = 0;
         errdefer for (self.u[0..made]) |*u| u.deinit();
         for (&self.u, 0..) |*u, xi| {
-            u.* = try gemm.PackedB.init(memory.allocator, tuning, scratch[xi * cp * mp ..][0 .. cp * mp], mp, false, cp, mp);
+            const matrix = scratch[xi * cp * mp ..][0 .. cp * mp];
+            u.* = if (store) |s| try s.packB(tuning, matrix, false, cp, mp) else try gemm.PackedB.init(memory.allocator, tuning, matrix, mp, false, cp, mp);
             made += 1;
         }
         return self;
