@@ -63,6 +63,7 @@ export interface LoadOptions {
   performanceHint?: "latency" | "throughput";
   /** The requests the caller keeps in flight (1 or more): bounds the streams a hint chooses. */
   numRequests?: number;
+  /**
    * The compiled-model cache's folder (docs/model-cache.md): the first load writes the weights it
    * packed there, later loads of the same model with the same options map them. Absent: the
    * TESSERA_CACHE_DIR environment variable's; "": no cache.
@@ -421,7 +422,7 @@ export class Model extends NativeHandle {
     const options = this.#origin?.options ?? {};
     this.runs.enter(); // this native model must outlive the load that shares with it
     try {
-      return await completeJob(startUpdate(pointer, source), (done) =>
+      return await completeLoad(startUpdate(pointer, source), null, (done) =>
         new Model(outPointer((slot) => lib.tsr_job_take_model(done, slot))).fromSource(source, options));
     } finally {
       this.runs.leave();

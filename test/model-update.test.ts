@@ -92,7 +92,7 @@ describe("model.update", () => {
     const updated = await old.update(packedModel(8));
     old.dispose();
     const { y } = await running;
-    expect((y!.toTypedArray() as Float32Array).slice()).toEqual(want);
+    expect(Array.from(y!.toTypedArray() as Float32Array)).toEqual(Array.from(want));
     updated.dispose();
   });
 
