@@ -20,6 +20,7 @@ test {
     _ = @import("suballocator.zig");
     _ = @import("functions.zig");
     _ = @import("pipeline_cache.zig");
+    _ = @import("window.zig");
 }
 
 /// Vulkan device 0, or a skip when this machine has no Vulkan device at all.
