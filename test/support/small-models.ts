@@ -103,6 +103,11 @@ class Net {
     return this.g.initializer(`shape${n}`, "int64", [values.length], BigInt64Array.from(values.map(BigInt)));
   }
 
+  scalarInt(v: number): string {
+    const n = ++this.count;
+    return this.g.initializer(`i${n}`, "int64", [], BigInt64Array.from([BigInt(v)]));
+  }
+
   scalar(v: number): string {
     const n = ++this.count;
     return this.g.initializer(`c${n}`, "float32", [], new Float32Array([v]));
@@ -230,7 +235,7 @@ export function bertEncoder(): SmallModel {
     let split: string;
     if (layer === 0) {
       const shape = g.node("Shape", [x]);
-      const dim = (i: number) => g.node("Unsqueeze", [g.node("Gather", [shape, net.constantInts([i])], { attrs: { axis: 0 } }), net.constantInts([0])]);
+      const dim = (i: number) => g.node("Unsqueeze", [g.node("Gather", [shape, net.scalarInt(i)], { attrs: { axis: 0 } }), net.constantInts([0])]);
       split = g.node("Concat", [dim(0), dim(1), net.constantInts([heads, size])], { attrs: { axis: 0 } });
     } else {
       split = net.constantInts([1, sequence, heads, size]);

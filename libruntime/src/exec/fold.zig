@@ -4,7 +4,9 @@
 //!     on the CPU, and its outputs become constants of the model. Runs skip it, and the nodes
 //!     after it see constant inputs: a weight behind a Transpose or a Cast is packed at load like
 //!     any other weight.
-//!   - shape folding: a node whose outputs shape inference computed as whole numbers (Shape of a
+//!   - known outputs: a node whose every output load already holds as a constant (a Constant
+//!     node) never needs to run. And shape folding: a node whose outputs shape inference
+//!     computed as whole numbers (Shape of a
 //!     value of static shape, and the Gather, Concat, Unsqueeze... over it, tracked as
 //!     symbolic elements) gives those numbers on every run whatever its inputs' values, so its
 //!     outputs become constants without running it. A model that reshapes by its own shape then
@@ -44,7 +46,7 @@ pub fn foldConstants(arena: std.mem.Allocator, graph: *ir.Graph, dims: *const sy
     defer cpu.leaveRun(saved);
     var folded: usize = 0;
     for (graph.nodes.items, 0..) |*node, index| {
-        if (foldKnownShape(arena, graph, dims, node)) {
+        if (foldKnownOutputs(arena, graph, dims, node)) {
             folded += 1;
             continue;
         }
@@ -54,12 +56,19 @@ pub fn foldConstants(arena: std.mem.Allocator, graph: *ir.Graph, dims: *const sy
     return folded;
 }
 
-/// Shape folding (see the file comment): every output of `node` is an int64 or int32 vector whose
-/// elements inference knows as numbers. Returns whether it folded the node.
-fn foldKnownShape(arena: std.mem.Allocator, graph: *ir.Graph, dims: *const symbolic.Pool, node: *ir.Node) bool {
+/// Known outputs and shape folding (see the file comment): every output of `node` is a constant
+/// already, or an int64 or int32 vector whose elements inference knows as numbers. Returns
+/// whether it folded the node.
+fn foldKnownOutputs(arena: std.mem.Allocator, graph: *ir.Graph, dims: *const symbolic.Pool, node: *ir.Node) bool {
     if (node.pruned != .none or node.outputs.len == 0) return false;
     if (node.has(fuse.producer_attribute) or node.has(fuse.absorbed_attribute)) return false;
     for (node.attributes) |a| if (a.graph != null or a.graphs.len > 0) return false;
+    for (node.outputs) |maybe| {
+        if (graph.values.items[maybe orelse break].constant == null) break;
+    } else {
+        node.pruned = .folded;
+        return true;
+    }
     for (node.outputs) |maybe| {
         const v = &graph.values.items[maybe orelse return false];
         if (v.constant != null or v.type.kind != .tensor) return false;

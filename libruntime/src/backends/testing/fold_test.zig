@@ -5,6 +5,7 @@ const std = @import("std");
 const ir = @import("../../model/ir.zig");
 const options_module = @import("../../model/options.zig");
 const Harness = @import("../../model/infer/testing.zig").Harness;
+const Attr = @import("../../model/infer/testing.zig").Attr;
 const backend = @import("../../exec/backend.zig");
 const partition = @import("../../exec/partition.zig");
 const fold = @import("../../exec/fold.zig");
@@ -73,6 +74,26 @@ test "an output far larger than its constant inputs is left to the run" {
     try testing.expectEqual(@as(usize, 0), fold.foldConstants(h.arena(), &h.graph, &h.pool, devices.list[0]));
     try testing.expectEqual(ir.Pruned.none, h.graph.nodes.items[0].pruned);
     try testing.expect(h.graph.value(filled).constant == null);
+}
+
+test "a Constant node folds: its output is a constant from load on" {
+    var h = Harness.init();
+    defer h.deinit();
+    const x = try h.tensor(.float32, &.{"3"});
+    h.graph.value(x).role = .input;
+    const value_attribute: Attr = .{ .name = "value_float", .type = .float, .f = 0.5 };
+    const half = (try h.node(&h.graph, "Constant", 13, &.{}, 1, &.{value_attribute}, &.{}))[0].?;
+    const product = (try h.node(&h.graph, "Mul", 14, &.{ x, half }, 1, &.{}, &.{}))[0].?;
+    h.graph.inputs = try h.arena().dupe(ir.ValueId, &.{x});
+    h.graph.outputs = try h.arena().dupe(ir.ValueId, &.{product});
+    try h.infer();
+    const options: options_module.Options = .{};
+    const available = [_]backend.Backend{cpu};
+    const devices = try partition.Devices.open("cpu", &available, &options);
+    defer devices.deinit();
+    try testing.expectEqual(@as(usize, 1), fold.foldConstants(h.arena(), &h.graph, &h.pool, devices.list[0]));
+    try testing.expectEqual(ir.Pruned.folded, h.graph.nodes.items[0].pruned);
+    try testing.expectEqual(@as(f64, 0.5), h.graph.value(half).constant.?.float(0).?);
 }
 
 test "a shape computed from static dims folds without running, a dynamic one does not" {
