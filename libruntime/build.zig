@@ -56,8 +56,8 @@ pub fn build(b: *std.Build) void {
     const install_fuzzer = b.addInstallArtifact(fuzzer, .{});
     b.step("fuzz", "Build the model-loader fuzzer (zig-out/bin/tessera-fuzz)").dependOn(&install_fuzzer.step);
 
-    // -Dtest-filter=text runs only the tests whose names contain it (a quicker loop on one part).
-    const test_filters: []const []const u8 = if (b.option([]const u8, "test-filter", "Run only the unit tests whose names contain this")) |f| b.dupeStrings(&.{f}) else &.{};
+    // -Dtest-filter="harness" runs only the tests whose names contain it.
+    const test_filters = b.option([]const []const u8, "test-filter", "Run only the unit tests whose names contain this text") orelse &.{};
     const unit_tests = b.addTest(.{ .root_module = libraryModule(b, host, optimize, native_options, false, vulkan), .filters = test_filters });
     const run_tests = b.addRunArtifact(unit_tests);
     // From libruntime/, where the tidy test (src/tidy.zig) finds the sources it reads.
@@ -230,7 +230,8 @@ fn buildOptions(b: *std.Build, optimize: std.builtin.OptimizeMode, level: []cons
 /// What every library module needs of Vulkan: the headers, and the compute shaders as SPIR-V.
 const Vulkan = struct { headers: std.Build.LazyPath, shaders: std.Build.LazyPath };
 
-/// The folder of the Vulkan backend's GLSL compute shaders, one `.comp` file per kernel.
+/// The folder of the Vulkan backend's GLSL compute shaders, one `.comp` file per kernel; `.glsl`
+/// files there are code the shaders share through `#include`.
 const shader_folder = "src/backends/vulkan/shaders";
 
 /// Compiles every shader of `shader_folder` to SPIR-V with the build machine's glslangValidator
@@ -242,8 +243,10 @@ fn vulkanShaders(b: *std.Build) std.Build.LazyPath {
         std.debug.panic("cannot open {s}: {s}", .{ shader_folder, @errorName(e) });
     defer folder.close();
     var names: std.ArrayList([]const u8) = .empty;
+    var included: std.ArrayList([]const u8) = .empty;
     var it = folder.iterate();
     while (it.next() catch |e| std.debug.panic("cannot list {s}: {s}", .{ shader_folder, @errorName(e) })) |entry| {
+        if (entry.kind == .file and std.mem.endsWith(u8, entry.name, ".glsl")) included.append(b.allocator, b.dupe(entry.name)) catch @panic("out of memory");
         if (entry.kind != .file or !std.mem.endsWith(u8, entry.name, ".comp")) continue;
         names.append(b.allocator, b.dupe(entry.name[0 .. entry.name.len - ".comp".len])) catch @panic("out of memory");
     }
@@ -256,6 +259,8 @@ fn vulkanShaders(b: *std.Build) std.Build.LazyPath {
         const compile = b.addSystemCommand(&.{ "glslangValidator", "-V", "--target-env", "vulkan1.1", "--quiet", "-o" });
         const spv = compile.addOutputFileArg(b.fmt("{s}.spv", .{name}));
         compile.addFileArg(b.path(b.fmt("{s}/{s}.comp", .{ shader_folder, name })));
+        // glslangValidator finds an #include next to the shader; the build reruns it when one changes.
+        for (included.items) |file| compile.addFileInput(b.path(b.fmt("{s}/{s}", .{ shader_folder, file })));
         _ = files.addCopyFile(spv, b.fmt("{s}.spv", .{name}));
         w.print("const {s}_words align(4) = @embedFile(\"{s}.spv\").*;\npub const {s}: []align(4) const u8 = &{s}_words;\n", .{ name, name, name, name }) catch unreachable;
     }

@@ -4,6 +4,14 @@
 //!     on the CPU, and its outputs become constants of the model. Runs skip it, and the nodes
 //!     after it see constant inputs: a weight behind a Transpose or a Cast is packed at load like
 //!     any other weight.
+//!   - known outputs: a node whose every output load already holds as a constant (a Constant
+//!     node) never needs to run. And shape folding: a node whose outputs shape inference
+//!     computed as whole numbers (Shape of a
+//!     value of static shape, and the Gather, Concat, Unsqueeze... over it, tracked as
+//!     symbolic elements) gives those numbers on every run whatever its inputs' values, so its
+//!     outputs become constants without running it. A model that reshapes by its own shape then
+//!     never reads a tensor's shape at run time, and a device computing that tensor need not
+//!     copy it to the host for a Shape node.
 //!   - dead-node removal: a node that no graph output needs (after folding) is marked unused and
 //!     never runs or compiles.
 //! Nodes stay in the graph, marked (ir.Node.pruned), so the model's operations and value names are
@@ -16,6 +24,7 @@
 const std = @import("std");
 const status = @import("../core/status.zig");
 const ir = @import("../model/ir.zig");
+const symbolic = @import("../model/symbolic.zig");
 const Uses = @import("../model/graph_uses.zig").Uses;
 const fuse = @import("../model/fuse.zig");
 const backend = @import("backend.zig");
@@ -32,17 +41,61 @@ const small_output_bytes = 64 << 10;
 const random_ops = [_][]const u8{ "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "Multinomial" };
 
 /// Folds what can be folded in `graph` with the CPU device `cpu`; outputs live in `arena` (the
-/// model's). Returns the number of nodes folded.
-pub fn foldConstants(arena: std.mem.Allocator, graph: *ir.Graph, cpu: backend.Instance, progress: ?*Progress) status.Error!usize {
+/// model's). `dims` is the pool of the graph's inferred dims. Returns the number of nodes folded.
+pub fn foldConstants(arena: std.mem.Allocator, graph: *ir.Graph, dims: *const symbolic.Pool, cpu: backend.Instance, progress: ?*Progress) status.Error!usize {
     const saved = cpu.enterRun();
     defer cpu.leaveRun(saved);
     var folded: usize = 0;
     for (graph.nodes.items, 0..) |*node, index| {
         try Progress.update(progress, index, graph.nodes.items.len);
+        if (foldKnownOutputs(arena, graph, dims, node)) {
+            folded += 1;
+            continue;
+        }
         if (!foldable(graph, node)) continue;
         if (foldNode(arena, graph, node, @intCast(index), cpu)) folded += 1;
     }
     return folded;
+}
+
+/// Known outputs and shape folding (see the file comment): every output of `node` is a constant
+/// already, or an int64 or int32 vector whose elements inference knows as numbers. Returns
+/// whether it folded the node.
+fn foldKnownOutputs(arena: std.mem.Allocator, graph: *ir.Graph, dims: *const symbolic.Pool, node: *ir.Node) bool {
+    if (node.pruned != .none or node.outputs.len == 0) return false;
+    if (node.has(fuse.producer_attribute) or node.has(fuse.absorbed_attribute)) return false;
+    for (node.attributes) |a| if (a.graph != null or a.graphs.len > 0) return false;
+    for (node.outputs) |maybe| {
+        if (graph.values.items[maybe orelse break].constant == null) break;
+    } else {
+        node.pruned = .folded;
+        return true;
+    }
+    for (node.outputs) |maybe| {
+        const v = &graph.values.items[maybe orelse return false];
+        if (v.constant != null or v.type.kind != .tensor) return false;
+        if (v.type.dtype != .int64 and v.type.dtype != .int32) return false;
+        const elements = v.symbolic_elements orelse return false;
+        const shape = v.type.shape orelse return false;
+        if (shape.len != 1 or dims.value(shape[0]) != @as(i64, @intCast(elements.len))) return false;
+        for (elements) |d| if (dims.value(d) == null) return false;
+    }
+    for (node.outputs) |maybe| {
+        const v = &graph.values.items[maybe.?];
+        const elements = v.symbolic_elements.?;
+        const width: usize = if (v.type.dtype == .int64) 8 else 4;
+        const bytes = arena.alignedAlloc(u8, .@"8", elements.len * width) catch return false;
+        for (elements, 0..) |d, i| {
+            const n = dims.value(d).?;
+            if (width == 8) std.mem.writeInt(i64, bytes[i * 8 ..][0..8], n, .little) else std.mem.writeInt(i32, bytes[i * 4 ..][0..4], std.math.cast(i32, n) orelse return false, .little);
+        }
+        const shape = arena.dupe(i64, &.{@intCast(elements.len)}) catch return false;
+        const constant = arena.create(ir.Constant) catch return false;
+        constant.* = .{ .dtype = v.type.dtype.?, .dims = shape, .count = elements.len, .bytes = bytes };
+        v.constant = constant;
+    }
+    node.pruned = .folded;
+    return true;
 }
 
 fn foldable(graph: *const ir.Graph, node: *const ir.Node) bool {

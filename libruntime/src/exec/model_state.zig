@@ -102,7 +102,7 @@ pub const ModelState = struct {
     /// removal.
     fn prune(model: *model_module.Model, devices: partition.Devices, uses: *const graph_uses.Uses) status.Error!void {
         const graph = model.graph();
-        const folded = try fold.foldConstants(model.pipeline.arena(), graph, devices.list[devices.cpu], model.progress);
+        const folded = try fold.foldConstants(model.pipeline.arena(), graph, &model.pipeline.pool, devices.list[devices.cpu], model.progress);
         const needed = memory.allocator.alloc(bool, graph.nodes.items.len) catch return oom();
         defer memory.allocator.free(needed);
         const scratch = memory.allocator.alloc(bool, graph.values.items.len) catch return oom();

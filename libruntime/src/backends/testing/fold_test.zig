@@ -5,6 +5,7 @@ const std = @import("std");
 const ir = @import("../../model/ir.zig");
 const options_module = @import("../../model/options.zig");
 const Harness = @import("../../model/infer/testing.zig").Harness;
+const Attr = @import("../../model/infer/testing.zig").Attr;
 const backend = @import("../../exec/backend.zig");
 const partition = @import("../../exec/partition.zig");
 const fold = @import("../../exec/fold.zig");
@@ -33,7 +34,7 @@ test "constants fold at load, unused nodes are pruned, and the run agrees" {
     const available = [_]backend.Backend{cpu};
     var devices = try partition.Devices.open("cpu", &available, &options);
     defer devices.deinit();
-    try testing.expectEqual(@as(usize, 1), try fold.foldConstants(h.arena(), &h.graph, devices.list[0], null));
+    try testing.expectEqual(@as(usize, 1), try fold.foldConstants(h.arena(), &h.graph, &h.pool, devices.list[0], null));
     var uses = try graph_uses.Uses.init(testing.allocator, &h.graph);
     defer uses.deinit(testing.allocator);
     var needed: [4]bool = undefined;
@@ -70,7 +71,57 @@ test "an output far larger than its constant inputs is left to the run" {
     const available = [_]backend.Backend{cpu};
     const devices = try partition.Devices.open("cpu", &available, &options);
     defer devices.deinit();
-    try testing.expectEqual(@as(usize, 0), try fold.foldConstants(h.arena(), &h.graph, devices.list[0], null));
+    try testing.expectEqual(@as(usize, 0), try fold.foldConstants(h.arena(), &h.graph, &h.pool, devices.list[0], null));
     try testing.expectEqual(ir.Pruned.none, h.graph.nodes.items[0].pruned);
     try testing.expect(h.graph.value(filled).constant == null);
+}
+
+test "a Constant node folds: its output is a constant from load on" {
+    var h = Harness.init();
+    defer h.deinit();
+    const x = try h.tensor(.float32, &.{"3"});
+    h.graph.value(x).role = .input;
+    const value_attribute: Attr = .{ .name = "value_float", .type = .float, .f = 0.5 };
+    const half = (try h.node(&h.graph, "Constant", 13, &.{}, 1, &.{value_attribute}, &.{}))[0].?;
+    const product = (try h.node(&h.graph, "Mul", 14, &.{ x, half }, 1, &.{}, &.{}))[0].?;
+    h.graph.inputs = try h.arena().dupe(ir.ValueId, &.{x});
+    h.graph.outputs = try h.arena().dupe(ir.ValueId, &.{product});
+    try h.infer();
+    const options: options_module.Options = .{};
+    const available = [_]backend.Backend{cpu};
+    const devices = try partition.Devices.open("cpu", &available, &options);
+    defer devices.deinit();
+    try testing.expectEqual(@as(usize, 1), try fold.foldConstants(h.arena(), &h.graph, &h.pool, devices.list[0], null));
+    try testing.expectEqual(ir.Pruned.folded, h.graph.nodes.items[0].pruned);
+    try testing.expectEqual(@as(f64, 0.5), h.graph.value(half).constant.?.float(0).?);
+}
+
+test "a shape computed from static dims folds without running, a dynamic one does not" {
+    var h = Harness.init();
+    defer h.deinit();
+    const fixed = try h.tensor(.float32, &.{ "2", "3", "4" });
+    const dynamic = try h.tensor(.float32, &.{ "N", "3" });
+    h.graph.value(fixed).role = .input;
+    h.graph.value(dynamic).role = .input;
+    const fixed_shape = (try h.node(&h.graph, "Shape", 15, &.{fixed}, 1, &.{}, &.{}))[0].?;
+    const last = try h.ints(&.{2});
+    const gathered = (try h.node(&h.graph, "Gather", 13, &.{ fixed_shape, last }, 1, &.{}, &.{}))[0].?;
+    const dynamic_shape = (try h.node(&h.graph, "Shape", 15, &.{dynamic}, 1, &.{}, &.{}))[0].?;
+    h.graph.inputs = try h.arena().dupe(ir.ValueId, &.{ fixed, dynamic });
+    h.graph.outputs = try h.arena().dupe(ir.ValueId, &.{ gathered, dynamic_shape });
+    try h.infer();
+
+    const options: options_module.Options = .{};
+    const available = [_]backend.Backend{cpu};
+    const devices = try partition.Devices.open("cpu", &available, &options);
+    defer devices.deinit();
+    try testing.expectEqual(@as(usize, 2), try fold.foldConstants(h.arena(), &h.graph, &h.pool, devices.list[0], null));
+    const nodes = h.graph.nodes.items;
+    try testing.expectEqual(ir.Pruned.folded, nodes[0].pruned);
+    try testing.expectEqual(ir.Pruned.folded, nodes[1].pruned);
+    try testing.expectEqual(ir.Pruned.none, nodes[2].pruned);
+    const shape = h.graph.value(fixed_shape).constant.?;
+    for ([_]i64{ 2, 3, 4 }, 0..) |want, i| try testing.expectEqual(want, shape.int(i).?);
+    try testing.expectEqual(@as(i64, 4), h.graph.value(gathered).constant.?.int(0).?);
+    try testing.expect(h.graph.value(dynamic_shape).constant == null);
 }

@@ -224,7 +224,10 @@ const DeviceBuffers = struct {
     /// Output `k`, which the device wrote to `t.buffer`, as guarded host memory.
     fn download(self: *DeviceBuffers, guards: *guarded_memory.Guards, k: usize, t: *Tensor) !*Tensor {
         const buffer = t.buffer orelse return t;
-        try self.held.append(self.arena, buffer);
+        // An output that is a view of an input's buffer (Reshape, Identity) is held already.
+        for (self.held.items) |held| {
+            if (held.handle == buffer.handle) break;
+        } else try self.held.append(self.arena, buffer);
         const host = try self.arena.create(Tensor);
         host.* = .{ .dtype = t.dtype, .shape = t.shape, .data = try guards.allocate(.output, k, buffer.bytes) };
         try self.instance.download(buffer, host.data);

@@ -59,7 +59,8 @@ const Device = struct {
     compiled: std.ArrayList(*Compiled) = .empty,
 };
 
-const Compiled = struct { kernel: ops.Kernel, pipeline: vk.VkPipeline };
+/// A node's kernel and its pipeline (null for a view, which dispatches nothing).
+const Compiled = struct { decided: ops.Compiled, pipeline: vk.VkPipeline };
 
 /// The device index the `devices` option gives ("vulkan" is vulkan:0).
 pub fn indexIn(devices: []const u8) status.Error!u32 {
@@ -143,17 +144,26 @@ fn supports(_: *anyopaque, node: *const ir.Node, origin: backend.Origin) ?[]cons
 
 fn compile(context: *anyopaque, node: *const ir.Node, origin: ?backend.Origin) status.Error!*const anyopaque {
     const self = deviceOf(context);
-    const kernel = ops.kernelOf(node, if (origin) |o| o.graph else null) orelse
+    const decided = ops.compiledOf(node, origin) orelse
         return status.fail(error.NotImplemented, "the Vulkan backend cannot run {s}", .{node.op_type});
-    const pipeline = switch (kernel) {
-        .binary => try self.pipelines.get(shaders.binary, &.{kernels.elementwise_workgroup}),
-        .unary => try self.pipelines.get(shaders.unary, &.{kernels.elementwise_workgroup}),
+    const elementwise = [_]u32{kernels.elementwise_workgroup};
+    const rows = [_]u32{kernels.row_workgroup};
+    const pipeline: vk.VkPipeline = switch (decided.kernel) {
+        .binary => try self.pipelines.get(shaders.binary, &elementwise),
+        .unary => try self.pipelines.get(shaders.unary, &elementwise),
         .softmax => try self.pipelines.get(shaders.softmax, &.{kernels.softmax_workgroup}),
         .matmul => try self.pipelines.get(shaders.matmul, &kernels.matmul_tile),
+        .conv => |c| if (c.direct) try self.pipelines.get(shaders.conv_direct, &elementwise) else try self.pipelines.get(shaders.conv, &kernels.matmul_tile),
+        .pool => try self.pipelines.get(shaders.pool, &elementwise),
+        .reduce => try self.pipelines.get(shaders.reduce, &rows),
+        .layer_norm => try self.pipelines.get(shaders.layernorm, &rows),
+        .batch_norm => try self.pipelines.get(shaders.batchnorm, &elementwise),
+        // A view copies nothing.
+        .movement => |m| if (m == .view) null else try self.pipelines.get(shaders.copy, &elementwise),
     };
     const compiled = memory.allocator.create(Compiled) catch return oom();
     errdefer memory.allocator.destroy(compiled);
-    compiled.* = .{ .kernel = kernel, .pipeline = pipeline };
+    compiled.* = .{ .decided = decided, .pipeline = pipeline };
     self.compiled_mutex.lock();
     defer self.compiled_mutex.unlock();
     self.compiled.append(memory.allocator, compiled) catch return oom();
@@ -163,7 +173,10 @@ fn compile(context: *anyopaque, node: *const ir.Node, origin: ?backend.Origin) s
 fn run(context: *anyopaque, opaque_compiled: *const anyopaque, r: *const node_run.NodeRun) status.Error!void {
     const self = deviceOf(context);
     const compiled: *const Compiled = @ptrCast(@alignCast(opaque_compiled));
-    try kernels.run(.{ .pool = &self.pool, .stream = &self.stream }, compiled.kernel, compiled.pipeline, r);
+    // Absorbed into its Conv, which did this node's work in a run that fuses: the output is the
+    // passed-through input's buffer.
+    if (compiled.decided.passes) |passes| if (r.fuse) return kernels.passThrough(r, passes);
+    try kernels.run(.{ .pool = &self.pool, .stream = &self.stream }, compiled.decided.kernel, compiled.pipeline, r);
 }
 
 fn enterRun(_: *anyopaque) u64 {

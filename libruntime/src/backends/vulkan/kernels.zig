@@ -9,6 +9,8 @@ const ops = @import("ops.zig");
 const memory_module = @import("memory.zig");
 const stream_module = @import("stream.zig");
 const functions = @import("functions.zig");
+const kernels_nn = @import("kernels_nn.zig");
+const kernels_movement = @import("kernels_movement.zig");
 
 const vk = functions.vk;
 const Tensor = value.Tensor;
@@ -22,10 +24,13 @@ pub const Target = struct {
 /// Invocations per workgroup of the elementwise and softmax shaders (spec constant 0).
 pub const elementwise_workgroup = 256;
 pub const softmax_workgroup = 64;
+/// Invocations per workgroup of the shaders that give each row (or output) a workgroup: the
+/// reductions and LayerNormalization.
+pub const row_workgroup = 64;
 /// The MatMul tile: spec constants WORKGROUP, BM, BN, BK, TM, TN of shaders/matmul.comp.
 pub const matmul_tile = [_]u32{ (32 / 4) * (32 / 4), 32, 32, 8, 4, 4 };
 /// Workgroups along x that every device allows (Vulkan's minimum maxComputeWorkGroupCount).
-const max_groups = 65535;
+pub const max_groups = 65535;
 
 const BinaryPush = extern struct { count: u32, op: u32, rank: u32, dims: [6]u32, a_strides: [6]u32, b_strides: [6]u32 };
 const UnaryPush = extern struct { count: u32, op: u32, alpha: f32, beta: f32 };
@@ -55,7 +60,31 @@ pub fn run(target: Target, kernel: ops.Kernel, pipeline: vk.VkPipeline, r: *cons
         .unary => |u| try unary(target, u.op, u.alpha, u.beta, pipeline, r),
         .matmul => |m| try matmul(target, m, pipeline, r),
         .softmax => |s| try softmax(target, s, pipeline, r),
+        .conv => |c| try kernels_nn.conv(target, c, pipeline, r),
+        .pool => |p| try kernels_nn.pool(target, p, pipeline, r),
+        .reduce => |reduction| try kernels_nn.reduce(target, reduction, pipeline, r),
+        .layer_norm => |l| try kernels_nn.layerNorm(target, l, pipeline, r),
+        .batch_norm => |epsilon| try kernels_nn.batchNorm(target, epsilon, pipeline, r),
+        .movement => |m| try kernels_movement.run(target, m, pipeline, r),
     }
+}
+
+/// A node absorbed into its Conv, in a run that fuses: its output is input `passes`, as it is.
+pub fn passThrough(r: *const node_run.NodeRun, passes: u32) status.Error!void {
+    const source = try input(r, passes);
+    // An absorbed Add or Mul reads two operands of the same static shape (checked at load).
+    if (r.inputs.len == 2 and !std.mem.eql(u8, r.node.op_type, "Clip")) {
+        const other = try input(r, 1 - @min(passes, 1));
+        if (!std.mem.eql(i64, other.shape, source.shape)) return status.fail(error.ShapeError, "a fused operand does not match the other's shape", .{});
+    }
+    try view(r, source, source.shape);
+}
+
+/// Output 0 as `source`'s buffer under `shape` (the same number of elements): nothing is copied.
+pub fn view(r: *const node_run.NodeRun, source: *const Tensor, shape: []const i64) status.Error!void {
+    const t = r.arena.create(Tensor) catch return oom();
+    t.* = .{ .dtype = source.dtype, .shape = r.arena.dupe(i64, shape) catch return oom(), .buffer = source.buffer };
+    r.outputs[0] = t;
 }
 
 fn binary(target: Target, op: ops.BinaryOp, pipeline: vk.VkPipeline, r: *const node_run.NodeRun) status.Error!void {
@@ -213,12 +242,12 @@ fn gemmShape(r: *const node_run.NodeRun, a: *const Tensor, b: *const Tensor, c: 
 }
 
 /// Dim `i` of `shape` right-aligned to `rank` dims (1 where `shape` has none).
-fn dimAligned(shape: []const i64, rank: usize, i: usize) i64 {
+pub fn dimAligned(shape: []const i64, rank: usize, i: usize) i64 {
     const missing = rank - shape.len;
     return if (i < missing) 1 else shape[i - missing];
 }
 
-fn broadcastDim(a: i64, b: i64) status.Error!i64 {
+pub fn broadcastDim(a: i64, b: i64) status.Error!i64 {
     if (a == b or b == 1) return a;
     if (a == 1) return b;
     return status.fail(error.ShapeError, "dims {d} and {d} do not broadcast", .{ a, b });
@@ -236,24 +265,24 @@ fn broadcastStrides(shape: []const i64, rank: usize, out: *[6]u32) void {
     }
 }
 
-fn product(dims: []const i64) u64 {
+pub fn product(dims: []const i64) u64 {
     var n: u64 = 1;
     for (dims) |d| n *= @intCast(d);
     return n;
 }
 
-fn groupsFor(count: u32, workgroup: u32) u32 {
+pub fn groupsFor(count: u32, workgroup: u32) u32 {
     return @min((count + workgroup - 1) / workgroup, max_groups);
 }
 
-fn input(r: *const node_run.NodeRun, i: usize) status.Error!*const Tensor {
+pub fn input(r: *const node_run.NodeRun, i: usize) status.Error!*const Tensor {
     const t = r.inputs[i] orelse return status.fail(error.InvalidArgument, "input {d} is missing", .{i});
     if (t.dtype != .float32 or t.buffer == null) return status.fail(error.InvalidArgument, "input {d} is not float32 in the Vulkan device's memory", .{i});
     return t;
 }
 
 /// The node's output of `shape`, in a new buffer.
-fn output(target: Target, r: *const node_run.NodeRun, shape: []const i64) status.Error!*const Tensor {
+pub fn output(target: Target, r: *const node_run.NodeRun, shape: []const i64) status.Error!*const Tensor {
     const bytes = product(shape) * 4;
     const allocation = try target.pool.alloc(bytes);
     errdefer target.pool.free(allocation);
@@ -268,23 +297,23 @@ pub fn allocationOf(buffer: value.Buffer) *memory_module.Allocation {
     return @ptrCast(@alignCast(buffer.handle));
 }
 
-fn bindingOf(t: *const Tensor) stream_module.Binding {
+pub fn bindingOf(t: *const Tensor) stream_module.Binding {
     const allocation = allocationOf(t.buffer.?);
     return .{ .buffer = allocation.block.buffer, .offset = allocation.offset, .range = allocation.size };
 }
 
-fn count32(t: *const Tensor) status.Error!u32 {
+pub fn count32(t: *const Tensor) status.Error!u32 {
     return std.math.cast(u32, t.count()) orelse tooLarge();
 }
 
-fn dim32(d: i64) status.Error!u32 {
+pub fn dim32(d: i64) status.Error!u32 {
     return std.math.cast(u32, d) orelse tooLarge();
 }
 
-fn tooLarge() status.Error {
+pub fn tooLarge() status.Error {
     return status.fail(error.NotImplemented, "the Vulkan kernels index with 32 bits: the tensor is too large", .{});
 }
 
-fn oom() status.Error {
+pub fn oom() status.Error {
     return status.fail(error.OutOfResource, "out of memory", .{});
 }

@@ -5,6 +5,9 @@
 const std = @import("std");
 const ir = @import("../../model/ir.zig");
 const backend = @import("../../exec/backend.zig");
+const fuse = @import("../../model/fuse.zig");
+const ops_nn = @import("ops_nn.zig");
+const ops_movement = @import("ops_movement.zig");
 
 /// The most dims an elementwise input or output may have (the push constants' arrays).
 pub const max_rank = 6;
@@ -12,7 +15,7 @@ pub const max_rank = 6;
 pub const max_batch_rank = 4;
 
 /// Codes of the binary shader's `op` push constant (shaders/binary.comp).
-pub const BinaryOp = enum(u32) { add, sub, mul, div, max, min };
+pub const BinaryOp = enum(u32) { add, sub, mul, div, max, min, pow };
 
 /// Codes of the unary shader's `op` push constant (shaders/unary.comp).
 pub const UnaryOp = enum(u32) { relu, sigmoid, tanh, exp, log, abs, neg, sqrt, erf, gelu, gelu_tanh, leaky_relu, clip };
@@ -24,10 +27,24 @@ pub const Kernel = union(enum) {
     matmul: struct { gemm: bool, trans_a: bool = false, trans_b: bool = false, alpha: f32 = 1, beta: f32 = 1 },
     /// Softmax or LogSoftmax along `axis`; before opset 13 the input is coerced to 2-D at `axis`.
     softmax: struct { axis: i64, log: bool, coerced: bool },
+    conv: ops_nn.Conv,
+    pool: ops_nn.Pool,
+    reduce: ops_nn.Reduce,
+    layer_norm: ops_nn.LayerNorm,
+    /// BatchNormalization for inference, with its epsilon.
+    batch_norm: f32,
+    movement: ops_movement.Movement,
 };
 
+/// A kernel for the node, or why there is none.
+pub const Decision = union(enum) { kernel: Kernel, refused: []const u8 };
+
+/// What compile decides for a node: its kernel, and for a node model/fuse.zig marked as absorbed
+/// into its Conv, the input its output is in the runs that fuse.
+pub const Compiled = struct { kernel: Kernel, passes: ?u32 };
+
 const binary_ops = std.StaticStringMap(BinaryOp).initComptime(.{
-    .{ "Add", .add }, .{ "Sub", .sub }, .{ "Mul", .mul }, .{ "Div", .div }, .{ "Max", .max }, .{ "Min", .min },
+    .{ "Add", .add }, .{ "Sub", .sub }, .{ "Mul", .mul }, .{ "Div", .div }, .{ "Max", .max }, .{ "Min", .min }, .{ "Pow", .pow },
 });
 
 const unary_ops = std.StaticStringMap(UnaryOp).initComptime(.{
@@ -73,7 +90,26 @@ pub fn supports(node: *const ir.Node, origin: backend.Origin) ?[]const u8 {
         if (node.inputs.len != 1) return "Softmax takes one input";
         return operands(origin, node.inputs, null);
     }
-    return "the Vulkan backend has no kernel for this op";
+    if (node.inputs.len == 0 or node.inputs[0] == null) return "the Vulkan backend has no kernel for this op";
+    const decision = decide(node, origin) orelse return "the Vulkan backend has no kernel for this op";
+    return switch (decision) {
+        .refused => |why| why,
+        // The tensors a kernel reads on the device; shape-giving constants (axes, pads, indices)
+        // were read at compile, and Reshape's shape travels as int64.
+        .kernel => operands(origin, node.inputs[0..deviceInputs(node)], null),
+    };
+}
+
+/// The inputs a kernel of the new families reads on the device: the rest are constants read at
+/// compile.
+fn deviceInputs(node: *const ir.Node) usize {
+    const op = node.op_type;
+    const all = std.mem.eql(u8, op, "Conv") or std.mem.eql(u8, op, "Concat") or std.mem.eql(u8, op, "LayerNormalization") or std.mem.eql(u8, op, "BatchNormalization");
+    return if (all) node.inputs.len else 1;
+}
+
+fn decide(node: *const ir.Node, origin: backend.Origin) ?Decision {
+    return ops_nn.decide(node, origin) orelse ops_movement.decide(node, origin.graph);
 }
 
 /// Each present input must be a float32 tensor of known rank, at most `rank_limit` if given.
@@ -88,13 +124,32 @@ fn operands(origin: backend.Origin, inputs: []const ?ir.ValueId, rank_limit: ?us
 }
 
 fn isFloat32(origin: backend.Origin, maybe: ?ir.ValueId) bool {
+    return isFloat32In(origin.graph, maybe);
+}
+
+pub fn isFloat32In(graph: *const ir.Graph, maybe: ?ir.ValueId) bool {
     const id = maybe orelse return false;
-    const t = origin.graph.values.items[id].type;
+    const t = graph.values.items[id].type;
     return t.kind == .tensor and t.dtype == .float32;
 }
 
 fn rankOf(origin: backend.Origin, maybe: ?ir.ValueId) ?usize {
-    return origin.graph.values.items[maybe orelse return null].type.rank();
+    return rankIn(origin.graph, maybe);
+}
+
+pub fn rankIn(graph: *const ir.Graph, maybe: ?ir.ValueId) ?usize {
+    return graph.values.items[maybe orelse return null].type.rank();
+}
+
+/// The elements of an integer constant (not a graph input, whose default a caller may replace)
+/// in `out`, or null when it is not one or has more elements than `out` holds.
+pub fn constantInts(graph: *const ir.Graph, id: ir.ValueId, out: []i64) ?[]const i64 {
+    const v = graph.values.items[id];
+    const constant = v.constant orelse return null;
+    if (v.role == .input or constant.count > out.len) return null;
+    const n: usize = @intCast(constant.count);
+    for (out[0..n], 0..) |*slot, i| slot.* = constant.int(i) orelse return null;
+    return out[0..n];
 }
 
 const Bounds = struct { low: f32, high: f32 };
@@ -114,9 +169,16 @@ fn constantScalar(node: *const ir.Node, graph: *const ir.Graph, index: usize, ab
     return @floatCast(constant.float(0) orelse return error.NotConstant);
 }
 
-/// The kernel for a node `supports` claimed. `graph` is null for a node built after load: then
-/// Clip's bound inputs cannot be read and the node is refused.
-pub fn kernelOf(node: *const ir.Node, graph: ?*const ir.Graph) ?Kernel {
+/// What compile makes of a node `supports` claimed. `origin` is null for a node built after load:
+/// then nothing of the graph can be read, and the nodes that need it are refused.
+pub fn compiledOf(node: *const ir.Node, origin: ?backend.Origin) ?Compiled {
+    const kernel = kernelOf(node, origin) orelse return null;
+    const passes: ?u32 = if (node.attr(fuse.absorbed_attribute)) |mark| std.math.cast(u32, mark.proto.i) orelse return null else null;
+    return .{ .kernel = kernel, .passes = passes };
+}
+
+fn kernelOf(node: *const ir.Node, origin: ?backend.Origin) ?Kernel {
+    const graph = if (origin) |o| o.graph else null;
     const op = node.op_type;
     if (binary_ops.get(op)) |b| return .{ .binary = b };
     if (unary_ops.get(op)) |u| return switch (u) {
@@ -141,5 +203,8 @@ pub fn kernelOf(node: *const ir.Node, graph: ?*const ir.Graph) ?Kernel {
         const coerced = node.opset < 13;
         return .{ .softmax = .{ .axis = node.attrInt("axis", if (coerced) 1 else -1), .log = log, .coerced = coerced } };
     }
-    return null;
+    return switch (decide(node, origin orelse return null) orelse return null) {
+        .kernel => |k| k,
+        .refused => null,
+    };
 }

@@ -14,8 +14,10 @@ const shaders = @import("shaders.zig");
 
 const vk = functions.vk;
 
-/// Storage buffers a kernel may bind: its inputs and its output.
-pub const max_bindings = 4;
+/// Storage buffers a kernel may bind: its inputs and its output (a fused Conv binds X, W, B, the
+/// residual and Y; BatchNormalization X, its four parameters and Y). Vulkan only guarantees 4
+/// per stage, but every desktop and mobile GPU driver in use has 8 or more.
+pub const max_bindings = 6;
 /// The push-constant block every kernel may use, the size Vulkan guarantees.
 pub const push_constant_bytes = 128;
 pub const max_constants = 8;
@@ -41,6 +43,8 @@ pub const Pipelines = struct {
     /// `cache_file` is where the pipeline cache persists (pipeline_cache.path); null: nowhere.
     pub fn init(context: *const Context, cache_file: ?[]const u8) status.Error!Pipelines {
         const fns = &context.fns;
+        const allowed = context.limits().maxPerStageDescriptorStorageBuffers;
+        if (allowed < max_bindings) return status.fail(error.DeviceError, "Vulkan device {s} binds {d} storage buffers per shader; the kernels need {d}", .{ context.name(), allowed, max_bindings });
         var self: Pipelines = .{ .context = context, .set_layout = null, .layout = null, .cache = null, .identity = identityOf(context) };
         var bindings: [max_bindings]vk.VkDescriptorSetLayoutBinding = undefined;
         for (&bindings, 0..) |*b, i| b.* = .{

@@ -11,6 +11,13 @@ pub const binary = generated.binary;
 pub const unary = generated.unary;
 pub const matmul = generated.matmul;
 pub const softmax = generated.softmax;
+pub const conv = generated.conv;
+pub const conv_direct = generated.conv_direct;
+pub const pool = generated.pool;
+pub const reduce = generated.reduce;
+pub const layernorm = generated.layernorm;
+pub const batchnorm = generated.batchnorm;
+pub const copy = generated.copy;
 
 /// The first word of every SPIR-V module.
 pub const spirv_magic: u32 = 0x07230203;
