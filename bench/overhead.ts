@@ -10,9 +10,9 @@
  * .cache/bench-models); it is skipped when absent.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import * as rt from "../src/index.ts";
+import { agree, type Feed, loadOrt, median, ortInputs, ortOutputs, tesseraInputs, tesseraOutputs } from "./feeds.ts";
 import { oneNode, smallOps } from "./small_models.ts";
 
 const { values: args } = parseArgs({
@@ -22,11 +22,7 @@ const { values: args } = parseArgs({
   },
 });
 const modelDir = process.env.TESSERA_BENCH_MODELS ?? new URL("../.cache/bench-models/", import.meta.url).pathname;
-const peerPath = process.env.TESSERA_PEERS ?? new URL("../.cache/peers/node_modules/", import.meta.url).pathname;
-const ort = createRequire(peerPath)("onnxruntime-node");
-
-/** Inputs by name as plain arrays, made into each runtime's tensors. */
-type Feed = Record<string, { dtype: "float32" | "int64"; shape: number[]; data: Float32Array | BigInt64Array }>;
+const ort = loadOrt();
 
 function elementwiseFeed(shape: number[]): Feed {
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
@@ -42,11 +38,6 @@ function sileroFeed(): Feed {
   };
 }
 
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 async function timeBlock(block: number, body: () => unknown): Promise<number> {
   const start = performance.now();
   for (let i = 0; i < block; i++) await body();
@@ -56,13 +47,11 @@ async function timeBlock(block: number, body: () => unknown): Promise<number> {
 async function bench(label: string, bytes: Uint8Array, feed: Feed): Promise<string> {
   const model = rt.loadModelSync(bytes, { threads: 1 });
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const ours = Object.fromEntries(Object.entries(feed).map(([name, f]) => [name, rt.tensor(f.data, { shape: f.shape })]));
-  const theirs = Object.fromEntries(Object.entries(feed).map(([name, f]) => [name, new ort.Tensor(f.dtype, f.data, f.shape)]));
+  const ours = tesseraInputs(feed);
+  const theirs = ortInputs(ort, feed);
   // Agreement first: a fast wrong answer is not a result.
-  const expected = (await session.run(theirs))[session.outputNames[0]].data as Float32Array;
-  const got = model.runSync<rt.Tensor>(ours)[model.outputNames[0]!]!.toTypedArray() as Float32Array;
-  const worst = expected.reduce((m, v, i) => Math.max(m, Math.abs(v - got[i]!)), 0);
-  if (!(worst <= 1e-4)) throw new Error(`${label}: outputs differ from onnxruntime by ${worst}`);
+  const agreement = agree(tesseraOutputs(model.runSync<rt.Tensor>(ours)), ortOutputs(await session.run(theirs)));
+  if (!agreement.ok) throw new Error(`${label}: outputs differ from onnxruntime (${agreement.reason}; largest difference ${agreement.maxAbs})`);
   const block = Number(args.block);
   const times = { sync: [] as number[], async: [] as number[], ort: [] as number[] };
   for (let b = 0; b < Number(args.blocks); b++) {

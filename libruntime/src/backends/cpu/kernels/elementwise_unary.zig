@@ -221,6 +221,8 @@ fn unaryFloat(comptime op: FloatOp) kernel.Kernel {
 fn vectorOp(comptime op: FloatOp) ?fn (simd.V) simd.V {
     return switch (op) {
         .exp => simd.exp,
+        .log => simd.log,
+        .tanh => simd.tanh,
         .erf => simd.erf,
         .sigmoid => simd.sigmoid,
         .gelu => simd.gelu,

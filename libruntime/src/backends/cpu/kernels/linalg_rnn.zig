@@ -1,8 +1,12 @@
 //! Recurrent layers: LSTM, GRU and RNN (float32; forward, reverse, bidirectional; batch-first
-//! layout; per-batch sequence lengths; peepholes, clip, custom activations). The input
-//! projection X * W^T for every time step is one SGEMM; each step then multiplies the state by
-//! R^T. When W and R are constants (weights), both are packed at load (PackedWeights); otherwise
-//! once per direction per run.
+//! layout; per-batch sequence lengths; peepholes, clip, custom activations).
+//!
+//! The input projection X * W^T + bias for every time step and both directions is one SGEMM
+//! before the time loop, on the model's threads. Each step then multiplies the state by R^T (a
+//! GEMV at batch 1) and computes the gates 16 hidden units at a time in vector registers, with
+//! simd_math's exp and tanh (scalar libm calls cost more than the products at VAD sizes). When
+//! W and R are constants (weights) they are packed at load (PackedWeights); otherwise once per
+//! run. The scratch comes from the run's arena, sized once per node: no step allocates.
 const std = @import("std");
 const status = @import("../../../core/status.zig");
 const memory = @import("../../../core/memory.zig");
@@ -13,64 +17,16 @@ const sgemm = @import("linalg_sgemm.zig");
 const Entry = @import("entry.zig").Entry;
 const common = @import("linalg_common.zig");
 const linalg = @import("linalg.zig");
+const steps = @import("linalg_rnn_steps.zig");
 
 const Context = kernel.Context;
 const Tensor = kernel.Tensor;
-
-const Cell = enum { lstm, gru, rnn };
-
-fn gateCount(comptime cell: Cell) usize {
-    return switch (cell) {
-        .lstm => 4,
-        .gru => 3,
-        .rnn => 1,
-    };
-}
-
-const Act = struct {
-    kind: Kind,
-    alpha: f32 = 0,
-    beta: f32 = 0,
-
-    const Kind = enum {
-        relu,
-        tanh,
-        sigmoid,
-        affine,
-        leaky_relu,
-        thresholded_relu,
-        scaled_tanh,
-        hard_sigmoid,
-        elu,
-        softsign,
-        softplus,
-    };
-
-    const names = [_]struct { []const u8, Kind, ?f32, ?f32 }{
-        .{ "Relu", .relu, null, null },            .{ "Tanh", .tanh, null, null },
-        .{ "Sigmoid", .sigmoid, null, null },      .{ "Affine", .affine, 1.0, 0.0 },
-        .{ "LeakyRelu", .leaky_relu, 0.01, null }, .{ "ThresholdedRelu", .thresholded_relu, 1.0, null },
-        .{ "ScaledTanh", .scaled_tanh, 1.0, 1.0 }, .{ "HardSigmoid", .hard_sigmoid, 0.2, 0.5 },
-        .{ "Elu", .elu, 1.0, null },               .{ "Softsign", .softsign, null, null },
-        .{ "Softplus", .softplus, null, null },
-    };
-
-    fn apply(self: Act, x: f32) f32 {
-        return switch (self.kind) {
-            .relu => @max(x, 0),
-            .tanh => std.math.tanh(x),
-            .sigmoid => if (x >= 0) 1 / (1 + @exp(-x)) else @exp(x) / (1 + @exp(x)),
-            .affine => self.alpha * x + self.beta,
-            .leaky_relu => if (x >= 0) x else self.alpha * x,
-            .thresholded_relu => if (x >= self.alpha) x else 0,
-            .scaled_tanh => self.alpha * std.math.tanh(self.beta * x),
-            .hard_sigmoid => std.math.clamp(self.alpha * x + self.beta, 0, 1),
-            .elu => if (x >= 0) x else self.alpha * (@exp(x) - 1),
-            .softsign => x / (1 + @abs(x)),
-            .softplus => if (x > 30) x else std.math.log1p(@exp(x)),
-        };
-    }
-};
+const Cell = steps.Cell;
+const Act = steps.Act;
+const Dims = steps.Dims;
+const Shared = steps.Shared;
+const Work = steps.Work;
+const gateCount = steps.gateCount;
 
 /// Activations per direction: the attribute lists them for each direction in turn; alphas and
 /// betas are consumed in order by the functions that take them.
@@ -112,54 +68,6 @@ fn activations(comptime cell: Cell, ctx: *Context, dirs: usize) status.Error![2]
     };
     return result;
 }
-
-const Dims = struct {
-    seq: usize,
-    batch: usize,
-    input: usize,
-    hidden: usize,
-    dirs: usize,
-    batch_first: bool,
-
-    fn xRow(self: Dims, t: usize, b: usize) usize {
-        return if (self.batch_first) b * self.seq + t else t * self.batch + b;
-    }
-
-    fn yOffset(self: Dims, t: usize, d: usize, b: usize) usize {
-        const i = if (self.batch_first) (b * self.seq + t) * self.dirs + d else (t * self.dirs + d) * self.batch + b;
-        return i * self.hidden;
-    }
-
-    fn stateOffset(self: Dims, d: usize, b: usize) usize {
-        return (if (self.batch_first) b * self.dirs + d else d * self.batch + b) * self.hidden;
-    }
-
-    fn stateShape(self: Dims) [3]i64 {
-        const h: i64 = @intCast(self.hidden);
-        const d: i64 = @intCast(self.dirs);
-        const b: i64 = @intCast(self.batch);
-        return if (self.batch_first) .{ b, d, h } else .{ d, b, h };
-    }
-};
-
-/// Everything one direction needs, read-only.
-const Shared = struct {
-    dims: Dims,
-    x: []const f32,
-    w: []const f32,
-    r: []const f32,
-    bias: ?[]const f32,
-    lens: []const usize,
-    init_h: ?[]const f32,
-    init_c: ?[]const f32,
-    peep: ?[]const f32,
-    clip: ?f32,
-    lbr: bool,
-    input_forget: bool,
-    y: ?[]f32,
-    y_h: []f32,
-    y_c: []f32,
-};
 
 fn expectShape(ctx: *Context, t: *const Tensor, what: []const u8, dims: []const usize) status.Error![]const f32 {
     if (t.dtype != .float32) return ctx.unsupported(t.dtype);
@@ -203,15 +111,17 @@ fn recurrent(comptime cell: Cell) kernel.Kernel {
             }
             const gh = gateCount(cell) * dims.hidden;
             const widest = @max(dims.input, dims.hidden, 1) * (dims.seq + 1) * (dims.batch + 1);
-            _ = std.math.mul(usize, gh, widest) catch return ctx.fail(
+            _ = std.math.mul(usize, gh * dims.dirs, widest) catch return ctx.fail(
                 "too large",
                 .{},
             );
             const acts = try activations(cell, ctx, dims.dirs);
-            const shared = try readInputs(cell, ctx, dims, x, w, r);
+            var shared = try readInputs(cell, ctx, dims, x, w, r);
+            const packed_weights = if (ctx.prepared(PackedWeights)) |p| (if (p.fits(dims)) p else null) else null;
+            shared.xw = try project(cell, ctx, &shared, packed_weights);
             for (0..dims.dirs) |d| {
                 const reverse = reverse_only or d == 1;
-                try runDirection(cell, ctx, &shared, d, reverse, acts[d]);
+                try runDirection(cell, ctx, &shared, packed_weights, d, reverse, acts[d]);
             }
         }
     }.run;
@@ -247,6 +157,7 @@ fn readInputs(
         .y = null,
         .y_h = &.{},
         .y_c = &.{},
+        .xw = &.{},
     };
     if (cell == .lstm) {
         if (ctx.input(6)) |c| s.init_c = try expectShape(ctx, c, "initial_c", &state);
@@ -289,20 +200,40 @@ fn readInputs(
     return s;
 }
 
-/// Per-direction working state.
-const Work = struct {
-    xw: []f32,
-    h: []f32,
-    c: []f32,
-    hr: []f32,
-    gate: []f32,
-    hh: []f32,
-};
+/// X * W^T + bias for every time step, batch entry and direction: one SGEMM over W's rows of
+/// all directions, the biases added in its store. GRU with linear_before_reset leaves R's
+/// candidate bias out: the step adds it inside the reset gate's product.
+fn project(comptime cell: Cell, ctx: *Context, s: *const Shared, packed_weights: ?*const PackedWeights) status.Error![]f32 {
+    const dm = s.dims;
+    const gh = gateCount(cell) * dm.hidden;
+    const width = dm.dirs * gh;
+    const rows = dm.seq * dm.batch;
+    const xw = try ctx.alloc(f32, rows * width);
+    var bias: ?[]f32 = null;
+    if (s.bias) |b| {
+        const sum = try ctx.alloc(f32, width);
+        for (0..dm.dirs) |d| for (sum[d * gh ..][0..gh], b[d * 2 * gh ..][0..gh], b[d * 2 * gh + gh ..][0..gh], 0..) |*v, wb, rb, j| {
+            const inner = cell == .gru and s.lbr and j >= 2 * dm.hidden;
+            v.* = wb + (if (inner) 0 else rb);
+        };
+        bias = sum;
+    }
+    const product: linalg.Sgemm = .{ .m = rows, .n = width, .k = dm.input, .trans_b = true, .bias = bias };
+    if (packed_weights) |p| {
+        var ws = try gemm.Workspace.init(ctx.arena, p.w.tuning, ctx.threadCount());
+        defer ws.deinit();
+        try product.runPacked(s.x, &p.w, &ws, xw, ctx.pool);
+    } else {
+        try product.runOn(s.x, s.w, xw, ctx.pool);
+    }
+    return xw;
+}
 
 fn runDirection(
     comptime cell: Cell,
     ctx: *Context,
     s: *const Shared,
+    packed_weights: ?*const PackedWeights,
     d: usize,
     reverse: bool,
     acts: [3]Act,
@@ -310,59 +241,44 @@ fn runDirection(
     const dm = s.dims;
     const hid = dm.hidden;
     const gh = gateCount(cell) * hid;
-    const rows = dm.seq * dm.batch;
+    const state = dm.batch * hid;
     var wk: Work = .{
-        .xw = try ctx.alloc(f32, rows * gh),
-        .h = try ctx.alloc(f32, dm.batch * hid),
-        .c = try ctx.alloc(f32, dm.batch * hid),
+        .h = try ctx.alloc(f32, state),
+        .c = try ctx.alloc(f32, if (cell == .lstm) state else 0),
         .hr = try ctx.alloc(f32, dm.batch * gh),
-        .gate = try ctx.alloc(f32, dm.batch * gh),
-        .hh = try ctx.alloc(f32, dm.batch * hid),
+        .z = try ctx.alloc(f32, if (cell == .gru) state else 0),
+        .r = try ctx.alloc(f32, if (cell == .gru) state else 0),
+        .hh = try ctx.alloc(f32, if (cell == .gru) state else 0),
     };
-    const w_d = s.w[d * gh * dm.input ..][0 .. gh * dm.input];
-    const r_d = s.r[d * gh * hid ..][0 .. gh * hid];
-    const packed_weights = if (ctx.prepared(PackedWeights)) |p| (if (p.fits(dm)) p else null) else null;
-    const projection: linalg.Sgemm = .{ .m = rows, .n = gh, .k = dm.input, .trans_b = true };
-    if (packed_weights) |p| try projection.runShared(s.x, p.at(d, .w), wk.xw, null) else try projection.run(s.x, w_d, wk.xw);
-    if (s.bias) |bias| {
-        const wb = bias[d * 2 * gh ..][0..gh];
-        const rb = bias[d * 2 * gh + gh ..][0..gh];
-        for (0..rows) |row| for (wk.xw[row * gh ..][0..gh], wb, rb, 0..) |*v, a, b, j| {
-            // GRU with linear_before_reset adds Rbh inside the reset product instead.
-            const inner = cell == .gru and s.lbr and j >= 2 * hid;
-            v.* += a + (if (inner) 0 else b);
-        };
-    }
     for (0..dm.batch) |b| {
         const src = dm.stateOffset(d, b);
-        if (s.init_h) |h0| @memcpy(wk.h[b * hid ..][0..hid], h0[src..][0..hid]) else @memset(
-            wk.h[b * hid ..][0..hid],
-            0,
-        );
-        if (s.init_c) |c0| @memcpy(wk.c[b * hid ..][0..hid], c0[src..][0..hid]) else @memset(
-            wk.c[b * hid ..][0..hid],
-            0,
-        );
+        const h = wk.h[b * hid ..][0..hid];
+        if (s.init_h) |h0| @memcpy(h, h0[src..][0..hid]) else @memset(h, 0);
+        if (cell == .lstm) {
+            const c = wk.c[b * hid ..][0..hid];
+            if (s.init_c) |c0| @memcpy(c, c0[src..][0..hid]) else @memset(c, 0);
+        }
     }
     // GRU's candidate gate multiplies R_h separately (after the reset gate), so it packs apart.
     const main_n = if (cell == .gru) 2 * hid else gh;
+    const r_d = s.r[d * gh * hid ..][0 .. gh * hid];
+    const threads = ctx.threadCount();
     var r_main = if (packed_weights) |p|
-        try linalg.Prepacked.borrow(p.at(d, .r_main), hid, main_n)
+        try linalg.Prepacked.borrow(ctx.arena, p.at(d, .r_main), hid, main_n, threads)
     else
-        try linalg.Prepacked.init(r_d[0 .. main_n * hid], hid, main_n, true);
+        try linalg.Prepacked.init(ctx.arena, r_d[0 .. main_n * hid], hid, main_n, true, threads);
     defer r_main.deinit();
-    const r_h_data = r_d[if (cell == .gru) 2 * hid * hid else 0..][0 .. hid * hid];
     var r_h: ?linalg.Prepacked = if (cell != .gru) null else if (packed_weights) |p|
-        try linalg.Prepacked.borrow(p.at(d, .r_h), hid, hid)
+        try linalg.Prepacked.borrow(ctx.arena, p.at(d, .r_h), hid, hid, threads)
     else
-        try linalg.Prepacked.init(r_h_data, hid, hid, true);
+        try linalg.Prepacked.init(ctx.arena, r_d[2 * hid * hid ..][0 .. hid * hid], hid, hid, true, threads);
     defer if (r_h) |*p| p.deinit();
     for (0..dm.seq) |step| {
-        try r_main.run(wk.h, dm.batch, wk.hr[0 .. dm.batch * main_n]);
+        try r_main.run(wk.h, dm.batch, wk.hr[0 .. dm.batch * main_n], ctx.pool);
         switch (cell) {
-            .lstm => lstmStep(s, &wk, d, step, reverse, acts),
-            .rnn => rnnStep(s, &wk, d, step, reverse, acts),
-            .gru => try gruStep(s, &wk, &r_h.?, d, step, reverse, acts),
+            .lstm => steps.lstmStep(s, &wk, d, step, reverse, acts),
+            .rnn => steps.rnnStep(s, &wk, d, step, reverse, acts),
+            .gru => try steps.gruStep(ctx, s, &wk, &r_h.?, d, step, reverse, acts),
         }
     }
     for (0..dm.batch) |b| {
@@ -372,124 +288,25 @@ fn runDirection(
     }
 }
 
-/// The time index batch entry `b` processes at `step`, or null once its sequence has ended.
-fn timeOf(s: *const Shared, b: usize, step: usize, reverse: bool) ?usize {
-    const len = s.lens[b];
-    if (step >= len) return null;
-    return if (reverse) len - 1 - step else step;
-}
-
-fn clipped(s: *const Shared, v: f32) f32 {
-    return if (s.clip) |c| std.math.clamp(v, -c, c) else v;
-}
-
-fn emit(s: *const Shared, wk: *const Work, d: usize, t: usize, b: usize) void {
-    const hid = s.dims.hidden;
-    if (s.y) |y| @memcpy(y[s.dims.yOffset(t, d, b)..][0..hid], wk.h[b * hid ..][0..hid]);
-}
-
-fn rnnStep(s: *const Shared, wk: *Work, d: usize, step: usize, reverse: bool, acts: [3]Act) void {
-    const hid = s.dims.hidden;
-    for (0..s.dims.batch) |b| {
-        const t = timeOf(s, b, step, reverse) orelse continue;
-        const xw = wk.xw[s.dims.xRow(t, b) * hid ..][0..hid];
-        for (wk.h[b * hid ..][0..hid], xw, wk.hr[b * hid ..][0..hid]) |*h, a, r| h.* = acts[0].apply(clipped(s, a + r));
-        emit(s, wk, d, t, b);
-    }
-}
-
-fn lstmStep(s: *const Shared, wk: *Work, d: usize, step: usize, reverse: bool, acts: [3]Act) void {
-    const hid = s.dims.hidden;
-    const gh = 4 * hid;
-    for (0..s.dims.batch) |b| {
-        const t = timeOf(s, b, step, reverse) orelse continue;
-        const xw = wk.xw[s.dims.xRow(t, b) * gh ..][0..gh];
-        const hr = wk.hr[b * gh ..][0..gh];
-        const h = wk.h[b * hid ..][0..hid];
-        const c = wk.c[b * hid ..][0..hid];
-        for (0..hid) |j| {
-            // Gate order in W, R and B: input, output, forget, cell. P holds input, output, forget.
-            const pi: f32 = if (s.peep) |p| p[d * 3 * hid + j] else 0;
-            const po: f32 = if (s.peep) |p| p[d * 3 * hid + hid + j] else 0;
-            const pf: f32 = if (s.peep) |p| p[d * 3 * hid + 2 * hid + j] else 0;
-            const i = acts[0].apply(clipped(s, xw[j] + hr[j] + pi * c[j]));
-            const f = if (s.input_forget) 1 - i else acts[0].apply(
-                clipped(s, xw[2 * hid + j] + hr[2 * hid + j] + pf * c[j]),
-            );
-            const g = acts[1].apply(clipped(s, xw[3 * hid + j] + hr[3 * hid + j]));
-            c[j] = f * c[j] + i * g;
-            const o = acts[0].apply(clipped(s, xw[hid + j] + hr[hid + j] + po * c[j]));
-            h[j] = o * acts[2].apply(c[j]);
-        }
-        emit(s, wk, d, t, b);
-    }
-}
-
-fn gruStep(
-    s: *const Shared,
-    wk: *Work,
-    r_h: *const linalg.Prepacked,
-    d: usize,
-    step: usize,
-    reverse: bool,
-    acts: [3]Act,
-) status.Error!void {
-    const hid = s.dims.hidden;
-    const gh = 3 * hid;
-    // Update and reset gates first: the candidate's recurrent product needs the reset gate.
-    for (0..s.dims.batch) |b| {
-        const z = wk.gate[b * gh ..][0..hid];
-        const r = wk.gate[b * gh + hid ..][0..hid];
-        const t = timeOf(s, b, step, reverse) orelse {
-            @memset(wk.hh[b * hid ..][0..hid], 0);
-            continue;
-        };
-        const xw = wk.xw[s.dims.xRow(t, b) * gh ..][0..gh];
-        const hr = wk.hr[b * 2 * hid ..][0 .. 2 * hid];
-        for (0..hid) |j| {
-            z[j] = acts[0].apply(clipped(s, xw[j] + hr[j]));
-            r[j] = acts[0].apply(clipped(s, xw[hid + j] + hr[hid + j]));
-            // Without linear_before_reset the product takes (r . H); with it, H alone.
-            wk.hh[b * hid + j] = if (s.lbr) wk.h[b * hid + j] else r[j] * wk.h[b * hid + j];
-        }
-    }
-    const product = wk.hr[0 .. s.dims.batch * hid];
-    try r_h.run(wk.hh, s.dims.batch, product);
-    const rbh: ?[]const f32 = if (s.bias) |bias| bias[d * 2 * gh + gh + 2 * hid ..][0..hid] else null;
-    for (0..s.dims.batch) |b| {
-        const t = timeOf(s, b, step, reverse) orelse continue;
-        const xw = wk.xw[s.dims.xRow(t, b) * gh ..][0..gh];
-        const z = wk.gate[b * gh ..][0..hid];
-        const r = wk.gate[b * gh + hid ..][0..hid];
-        const h = wk.h[b * hid ..][0..hid];
-        for (0..hid) |j| {
-            const rec = product[b * hid + j];
-            const bias: f32 = if (rbh) |v| v[j] else 0;
-            const pre = if (s.lbr) xw[2 * hid + j] + r[j] * (rec + bias) else xw[2 * hid + j] + rec;
-            const cand = acts[1].apply(clipped(s, pre));
-            h[j] = (1 - z[j]) * cand + z[j] * h[j];
-        }
-        emit(s, wk, d, t, b);
-    }
-}
-
-/// W and R of every direction, packed at load when both are float32 constants (weights, as they
-/// nearly always are). A run would otherwise pack them again each time; for a model that runs
-/// one step per call (a streaming VAD's LSTM) that packing cost more than the step.
+/// W and R packed at load when both are float32 constants (weights, as they nearly always are).
+/// A run would otherwise pack them again each time; for a model that runs one step per call (a
+/// streaming VAD's LSTM) that packing cost more than the step.
 const PackedWeights = struct {
     dirs: usize,
     input: usize,
     hidden: usize,
-    /// Per direction, `per_direction` parts in Part order: GRU's candidate rows of R (r_h) are
+    /// W of every direction as one product: X * [W_0; W_1]^T.
+    w: gemm.PackedB,
+    /// Per direction, `per_direction` parts of R in Part order: GRU's candidate rows (r_h) are
     /// apart because they multiply r . H, after the reset gate; other cells have no r_h.
-    parts: []gemm.PackedB,
+    r_parts: []gemm.PackedB,
     per_direction: usize,
     filled: usize = 0,
 
-    const Part = enum { w, r_main, r_h };
+    const Part = enum { r_main, r_h };
 
     fn at(self: *const PackedWeights, d: usize, part: Part) *const gemm.PackedB {
-        return &self.parts[d * self.per_direction + @intFromEnum(part)];
+        return &self.r_parts[d * self.per_direction + @intFromEnum(part)];
     }
 
     /// Whether a run's shapes are the ones packed (the constants'; a run reports others).
@@ -498,8 +315,9 @@ const PackedWeights = struct {
     }
 
     fn release(self: *PackedWeights) void {
-        for (self.parts[0..self.filled]) |*p| p.deinit();
-        memory.allocator.free(self.parts);
+        for (self.r_parts[0..self.filled]) |*p| p.deinit();
+        memory.allocator.free(self.r_parts);
+        self.w.deinit();
         memory.allocator.destroy(self);
     }
 };
@@ -519,23 +337,23 @@ fn prepareRecurrent(comptime cell: Cell) prepare.Prepare {
             if (w.shape[1] != @as(i64, @intCast(gh)) or r.shape[0] != w.shape[0] or r.shape[1] != w.shape[1]) return null;
             if (dirs > 2 or w.values.len != dirs * gh * input or r.values.len != dirs * gh * hid) return null;
 
-            const per_direction: usize = if (cell == .gru) 3 else 2;
-            const parts = memory.allocator.alloc(gemm.PackedB, dirs * per_direction) catch return outOfMemory();
-            errdefer memory.allocator.free(parts);
+            const per_direction: usize = if (cell == .gru) 2 else 1;
+            const r_parts = memory.allocator.alloc(gemm.PackedB, dirs * per_direction) catch return outOfMemory();
+            errdefer memory.allocator.free(r_parts);
             const self = memory.allocator.create(PackedWeights) catch return outOfMemory();
             errdefer memory.allocator.destroy(self);
-            self.* = .{ .dirs = dirs, .input = input, .hidden = hid, .parts = parts, .per_direction = per_direction };
-            errdefer for (parts[0..self.filled]) |*part| part.deinit();
+            // As the run multiplies them: X * W^T and H * R_d^T (N x K, packed transposed).
+            const packed_w = try sgemm.packForModel(p.store, w.values, input, dirs * gh, true);
+            self.* = .{ .dirs = dirs, .input = input, .hidden = hid, .w = packed_w, .r_parts = r_parts, .per_direction = per_direction };
+            errdefer self.w.deinit();
+            errdefer for (r_parts[0..self.filled]) |*part| part.deinit();
             const main_n = if (cell == .gru) 2 * hid else gh;
             for (0..dirs) |d| {
                 const r_d = r.values[d * gh * hid ..][0 .. gh * hid];
-                // As the run multiplies them: X * W_d^T, H * R_d^T (N x K, packed transposed).
-                parts[self.filled] = try sgemm.packForModel(p.store, w.values[d * gh * input ..][0 .. gh * input], input, gh, true);
-                self.filled += 1;
-                parts[self.filled] = try sgemm.packForModel(p.store, r_d[0 .. main_n * hid], hid, main_n, true);
+                r_parts[self.filled] = try sgemm.packForModel(p.store, r_d[0 .. main_n * hid], hid, main_n, true);
                 self.filled += 1;
                 if (cell == .gru) {
-                    parts[self.filled] = try sgemm.packForModel(p.store, r_d[2 * hid * hid ..][0 .. hid * hid], hid, hid, true);
+                    r_parts[self.filled] = try sgemm.packForModel(p.store, r_d[2 * hid * hid ..][0 .. hid * hid], hid, hid, true);
                     self.filled += 1;
                 }
             }
@@ -553,3 +371,7 @@ pub const kernels = [_]Entry{
     .{ .op = "GRU", .run = recurrent(.gru), .prepare = prepareRecurrent(.gru) },
     .{ .op = "RNN", .run = recurrent(.rnn), .prepare = prepareRecurrent(.rnn) },
 };
+
+test {
+    _ = @import("linalg_rnn_test.zig");
+}

@@ -109,8 +109,10 @@ pub const Sgemm = struct {
 };
 
 /// Many products with one float32 B (recurrent weights, one per time step): B packed once, here
-/// or at load (`borrow`), and one workspace for all of them.
+/// or at load (`borrow`), and one workspace for all of them. `allocator` holds the workspace
+/// (and B when `init` packs it): a run's arena, whose memory later runs reuse.
 pub const Prepacked = struct {
+    allocator: std.mem.Allocator,
     b: *const gemm.PackedB,
     /// B when `init` packed it; null when it is borrowed from a node's prepared data.
     owned: ?*gemm.PackedB,
@@ -118,36 +120,36 @@ pub const Prepacked = struct {
     n: usize,
     k: usize,
 
-    /// `b` is K x N row-major, or N x K when `trans`.
-    pub fn init(b: []const f32, k: usize, n: usize, trans: bool) status.Error!Prepacked {
-        const owned = scratch_allocator.create(gemm.PackedB) catch
+    /// `b` is K x N row-major, or N x K when `trans`; products may use `threads` threads.
+    pub fn init(allocator: std.mem.Allocator, b: []const f32, k: usize, n: usize, trans: bool, threads: usize) status.Error!Prepacked {
+        const owned = allocator.create(gemm.PackedB) catch
             return status.fail(error.OutOfResource, "out of memory packing a weight", .{});
-        errdefer scratch_allocator.destroy(owned);
-        owned.* = try gemm.PackedB.init(scratch_allocator, tuning(), b, if (trans) k else n, trans, k, n);
+        errdefer allocator.destroy(owned);
+        owned.* = try gemm.PackedB.init(allocator, tuning(), b, if (trans) k else n, trans, k, n);
         errdefer owned.deinit();
-        var self = try borrow(owned, k, n);
+        var self = try borrow(allocator, owned, k, n, threads);
         self.owned = owned;
         return self;
     }
 
     /// Products with `b`, which was packed for K x N and outlives this.
-    pub fn borrow(b: *const gemm.PackedB, k: usize, n: usize) status.Error!Prepacked {
-        const ws = try gemm.Workspace.init(scratch_allocator, b.tuning, 1);
-        return .{ .b = b, .owned = null, .ws = ws, .n = n, .k = k };
+    pub fn borrow(allocator: std.mem.Allocator, b: *const gemm.PackedB, k: usize, n: usize, threads: usize) status.Error!Prepacked {
+        const ws = try gemm.Workspace.init(allocator, b.tuning, threads);
+        return .{ .allocator = allocator, .b = b, .owned = null, .ws = ws, .n = n, .k = k };
     }
 
     pub fn deinit(self: *Prepacked) void {
         self.ws.deinit();
         if (self.owned) |owned| {
             owned.deinit();
-            scratch_allocator.destroy(owned);
+            self.allocator.destroy(owned);
         }
     }
 
-    /// c (m x N) = a (m x K) * B.
-    pub fn run(self: *const Prepacked, a: []const f32, m: usize, c: []f32) status.Error!void {
+    /// c (m x N) = a (m x K) * B, on `pool`'s threads when the product is worth splitting.
+    pub fn run(self: *const Prepacked, a: []const f32, m: usize, c: []f32, pool: ?*ThreadPool) status.Error!void {
         const s: Sgemm = .{ .m = m, .n = self.n, .k = self.k };
-        try s.runPacked(a, self.b, &self.ws, c, null);
+        try s.runPacked(a, self.b, &self.ws, c, pool);
     }
 };
 

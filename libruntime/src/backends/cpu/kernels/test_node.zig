@@ -5,6 +5,7 @@ const status = @import("../../../core/status.zig");
 const ir = @import("../../../model/ir.zig");
 const kernel = @import("../kernel.zig");
 const Entry = @import("entry.zig").Entry;
+const ThreadPool = @import("../thread_pool.zig").ThreadPool;
 
 pub const Tensor = kernel.Tensor;
 
@@ -14,11 +15,18 @@ pub const Run = struct {
     attributes: []const ir.Attribute = &.{},
     opset: i64 = 28,
     domain: []const u8 = "",
-    /// Outputs the node declares (up to 2); `call` returns the first.
+    /// Outputs the node declares (up to 3); `call` returns the first.
     outputs: usize = 1,
+    /// The kernel threads; null runs on the calling thread.
+    pool: ?*ThreadPool = null,
 
     /// Output 0 of `op` (looked up in `table`) on `inputs`.
     pub fn call(self: Run, op: []const u8, inputs: []const ?*const Tensor) status.Error!*Tensor {
+        return (try self.callAll(op, inputs))[0].?;
+    }
+
+    /// Every output of `op` on `inputs`; those past `outputs` are null.
+    pub fn callAll(self: Run, op: []const u8, inputs: []const ?*const Tensor) status.Error![3]?*Tensor {
         const run = for (self.table) |e| {
             if (std.mem.eql(u8, e.op, op)) break e.run;
         } else unreachable;
@@ -29,10 +37,10 @@ pub const Run = struct {
             .domain = self.domain,
             .opset = self.opset,
             .inputs = &.{},
-            .outputs = (&[_]?ir.ValueId{ 0, 1 })[0..self.outputs],
+            .outputs = (&[_]?ir.ValueId{ 0, 1, 2 })[0..self.outputs],
             .attributes = self.attributes,
         };
-        var slots = [_]?*Tensor{ null, null };
+        var slots = [_]?*Tensor{ null, null, null };
         const outputs = slots[0..self.outputs];
         var ctx = kernel.Context{
             .arena = self.arena,
@@ -42,9 +50,10 @@ pub const Run = struct {
             .outputs = outputs,
             .subgraphs = .{ .context = undefined, .run = noSubgraphs },
             .graph = &graph,
+            .pool = self.pool,
         };
         try run(&ctx);
-        return outputs[0].?;
+        return slots;
     }
 
     fn noSubgraphs(_: *anyopaque, _: *ir.Graph, _: []const *const Tensor) status.Error![]*Tensor {
