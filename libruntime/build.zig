@@ -55,7 +55,9 @@ pub fn build(b: *std.Build) void {
     const install_fuzzer = b.addInstallArtifact(fuzzer, .{});
     b.step("fuzz", "Build the model-loader fuzzer (zig-out/bin/tessera-fuzz)").dependOn(&install_fuzzer.step);
 
-    const unit_tests = b.addTest(.{ .root_module = libraryModule(b, host, optimize, native_options, false, vulkan) });
+    // LLVM even in Debug: the int8 kernels call LLVM's x86 intrinsics (pmaddwd, vpdpbusd), which
+    // Zig's own x86 backend cannot compile.
+    const unit_tests = b.addTest(.{ .root_module = libraryModule(b, host, optimize, native_options, false, vulkan), .use_llvm = true });
     const run_tests = b.addRunArtifact(unit_tests);
     // From libruntime/, where the tidy test (src/tidy.zig) finds the sources it reads.
     run_tests.setCwd(b.path("."));

@@ -3,6 +3,7 @@
 test {
     _ = @import("thread_pool.zig");
     _ = @import("gemm.zig");
+    _ = @import("qgemm.zig");
     _ = @import("blocking_test.zig");
     _ = @import("kernel_coverage_test.zig");
     _ = @import("prepare_test.zig");
