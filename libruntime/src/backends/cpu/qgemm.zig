@@ -19,6 +19,7 @@ const pack = @import("qgemm_pack.zig");
 const ThreadPool = @import("thread_pool.zig").ThreadPool;
 
 pub const Variant = kernels.Variant;
+pub const shapeOf = kernels.shape;
 pub const Packed = pack.Packed;
 pub const Source = pack.Source;
 pub const Side = pack.Side;
