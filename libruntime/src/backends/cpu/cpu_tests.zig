@@ -14,6 +14,8 @@ test {
     _ = @import("kernels/fused_test.zig");
     _ = @import("kernels/linalg_attention.zig");
     _ = @import("kernels/linalg_qtypes.zig");
+    _ = @import("kernels/linalg_quant.zig");
+    _ = @import("kernels/nn_conv_int8_test.zig");
     _ = @import("kernels/linalg_rotary.zig");
     _ = @import("kernels/linalg_sgemm.zig");
     _ = @import("kernels/ml_scores.zig");

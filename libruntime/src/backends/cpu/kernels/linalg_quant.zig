@@ -263,3 +263,34 @@ pub const kernels = [_]Entry{
     .{ .op = "DequantizeLinear", .run = dequantizeLinear },
     .{ .op = "DynamicQuantizeLinear", .run = dynamicQuantizeLinear },
 } ++ @import("linalg_qmatmul.zig").kernels;
+
+test "DynamicQuantizeLinear's vector passes give the scalar formula's bytes" {
+    var prng = std.Random.DefaultPrng.init(5);
+    const random = prng.random();
+    var xs: [1001]f32 = undefined;
+    var got: [1001]u8 = undefined;
+    for ([_]usize{ 1, 15, 16, 37, 1001 }) |len| {
+        for (xs[0..len]) |*v| v.* = (random.float(f32) - 0.3) * 7;
+        const range = dynamicRange(xs[0..len]);
+        const scale: f32 = (if (range[1] == range[0]) 1.0 else range[1] - range[0]) / 255.0;
+        const zp = qtypes.roundHalfEven(std.math.clamp(0 - range[0] / scale, 0, 255));
+        quantizeToUint8(xs[0..len], scale, zp, got[0..len]);
+        var lo: f32 = 0;
+        var hi: f32 = 0;
+        for (xs[0..len]) |v| {
+            lo = @min(lo, v);
+            hi = @max(hi, v);
+        }
+        try std.testing.expectEqual(lo, range[0]);
+        try std.testing.expectEqual(hi, range[1]);
+        for (xs[0..len], got[0..len]) |v, q| {
+            const want: u8 = @intFromFloat(std.math.clamp(qtypes.roundHalfEven(v / scale) + zp, 0, 255));
+            try std.testing.expectEqual(want, q);
+        }
+    }
+    // Values that land on exact halves round to even, as the reference does.
+    const halves = [_]f32{ 0.5, 1.5, 2.5, -0.5, -1.5, 254.5 };
+    var out: [halves.len]u8 = undefined;
+    quantizeToUint8(&halves, 1, 1, &out);
+    try std.testing.expectEqualSlices(u8, &.{ 1, 3, 3, 1, 0, 255 }, &out);
+}
