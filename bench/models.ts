@@ -13,7 +13,16 @@ import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import * as rt from "../src/index.ts";
 
-const allModels = ["resnet50", "mobilenetv2", "squeezenet1_1", "efficientnet_b0", "bert_encoder"];
+/**
+ * int8 models (scripts/quantize_bench_models.py), with how far their outputs may be from ORT's,
+ * as a share of the largest output magnitude. Integer products are exact in both runtimes, but
+ * the requantization is not: Tessera rounds c * multiplier in float64 as the ONNX reference
+ * does, ORT's MLAS in float32, so a value on a rounding boundary lands one quantization step
+ * apart, and the step carries through the following layers (and through DynamicQuantizeLinear's
+ * ranges in the encoder).
+ */
+const quantizedModels: Record<string, number> = { resnet50_int8: 0.05, bert_encoder_int8: 0.02 };
+const allModels = ["resnet50", "mobilenetv2", "squeezenet1_1", "efficientnet_b0", "bert_encoder", ...Object.keys(quantizedModels)];
 const { values: args } = parseArgs({
   options: {
     models: { type: "string", default: allModels.join(",") },
@@ -121,7 +130,7 @@ async function benchModel(name: string, threads: number): Promise<Row> {
     const runPeer = async () => (await session.run(feeds))[session.outputNames[0]].data as Float32Array;
 
     const { maxAbs, maxRel } = compare(runTessera(), await runPeer());
-    const ok = maxRel <= tolerance;
+    const ok = maxRel <= (quantizedModels[name] ?? tolerance);
     const warmup = Number(args.warmup);
     for (let i = 0; i < warmup; i++) {
       runTessera();
@@ -201,5 +210,5 @@ for (const threads of args.threads.split(",").map(Number)) {
   }
 }
 console.log("ratio: Tessera median / ORT median (below 1: Tessera is faster); FAIL: outputs disagree beyond " +
-  `${tolerance} of the largest output magnitude, or the run failed`);
+  `${tolerance} of the largest output magnitude (int8 models: ${JSON.stringify(quantizedModels)}), or the run failed`);
 process.exitCode = failed ? 1 : 0;

@@ -123,10 +123,10 @@ fn runCase(arena: std.mem.Allocator, c: Case, seed: u64) !void {
 
     const scalar_shape = [_]i64{};
     const result = try node.call("QLinearConv", &.{
-        xt,                                                                              try test_node.tensor(arena, f32, &scalar_shape, &.{x_scale}),
-        zxt,                                                                             wt,
-        try test_node.tensor(arena, f32, &.{@intCast(c.m)}, w_scale),                    zwt,
-        try test_node.tensor(arena, f32, &scalar_shape, &.{y_scale}),                    try bytesTensor(arena, q.dtype(c.y_signed), &.{}, &.{zy_byte}),
+        xt,                                                                            try test_node.tensor(arena, f32, &scalar_shape, &.{x_scale}),
+        zxt,                                                                           wt,
+        try test_node.tensor(arena, f32, &.{@intCast(c.m)}, w_scale),                  zwt,
+        try test_node.tensor(arena, f32, &scalar_shape, &.{y_scale}),                  try bytesTensor(arena, q.dtype(c.y_signed), &.{}, &.{zy_byte}),
         try bytesTensor(arena, .int32, &.{@intCast(c.m)}, std.mem.sliceAsBytes(bias)),
     });
     const per_channel = c.outH() * c.outW();
