@@ -89,7 +89,7 @@ export interface Agreement {
 }
 
 /** Compares each expected output (by name) with the actual one of the same name. */
-export function agree(actual: Record<string, Numbers>, expected: Record<string, Numbers>): Agreement {
+export function agree(actual: Record<string, Numbers>, expected: Record<string, Numbers>, limits = tolerance): Agreement {
   let maxAbs = 0;
   let worstShare = 0;
   for (const [name, want] of Object.entries(expected)) {
@@ -101,14 +101,21 @@ export function agree(actual: Record<string, Numbers>, expected: Record<string, 
     for (let i = 0; i < want.length; i++) {
       const e = Number(want[i]);
       const diff = Math.abs(Number(got[i]) - e);
-      const share = diff / (tolerance.atol + tolerance.rtol * Math.abs(e));
+      const share = diff / (limits.atol + limits.rtol * Math.abs(e));
       // NaN compares false and so fails.
       if (!(diff <= maxAbs)) maxAbs = diff;
       if (!(share <= worstShare)) worstShare = share;
     }
   }
   const ok = worstShare <= 1;
-  return ok ? { ok, maxAbs, worstShare } : { ok, maxAbs, worstShare, reason: `outside rtol ${tolerance.rtol} atol ${tolerance.atol}` };
+  return ok ? { ok, maxAbs, worstShare } : { ok, maxAbs, worstShare, reason: `outside rtol ${limits.rtol} atol ${limits.atol}` };
+}
+
+/** A tolerance of `share` of the largest magnitude among the expected outputs (rtol 0). */
+export function magnitudeTolerance(expected: Record<string, Numbers>, share: number): { rtol: number; atol: number } {
+  let largest = 0;
+  for (const values of Object.values(expected)) for (let i = 0; i < values.length; i++) largest = Math.max(largest, Math.abs(Number(values[i])));
+  return { rtol: 0, atol: share * largest };
 }
 
 export function median(samples: readonly number[]): number {

@@ -18,7 +18,7 @@ import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import * as rt from "../src/index.ts";
 import {
-  type Agreement, agree, elementCount, type Feed, geometricMean, loadOrt, median, normal, ortInputs, ortOutputs,
+  type Agreement, agree, magnitudeTolerance, elementCount, type Feed, geometricMean, loadOrt, median, normal, ortInputs, ortOutputs,
   random, tesseraInputs, tesseraOutputs, tolerance,
 } from "./feeds.ts";
 import { oneNode, smallOps } from "./small_models.ts";
@@ -113,6 +113,16 @@ const catalogue: Record<string, BenchModel> = {
   small_ops: { source: smallOps, feed: normalFeed },
 };
 
+/**
+ * int8 models (scripts/quantize_bench_models.py) agree with ORT within a share of the largest
+ * output magnitude instead. Integer products are exact in both runtimes, but the requantization
+ * is not: Tessera rounds c * multiplier in float64 as the ONNX reference does, ORT's MLAS in
+ * float32, so a value on a rounding boundary lands one quantization step apart, and the step
+ * carries through the following layers (and through DynamicQuantizeLinear's ranges in the encoder).
+ */
+const quantizedModels: Record<string, number> = { resnet50_int8: 0.05, bert_encoder_int8: 0.02 };
+for (const name of Object.keys(quantizedModels)) catalogue[name] = { source: fromFile(name), feed: normalFeed };
+
 const { values: args } = parseArgs({
   options: {
     models: { type: "string", default: Object.keys(catalogue).join(",") },
@@ -192,7 +202,7 @@ async function benchModel(name: string, threads: number): Promise<Row> {
 
     const actual = tesseraOutputs(request.runSync<rt.Tensor>(ours));
     const expected = ortOutputs(await runPeer());
-    const agreement = agree(actual, expected);
+    const agreement = agree(actual, expected, name in quantizedModels ? magnitudeTolerance(expected, quantizedModels[name]!) : undefined);
     if (!agreement.ok) return { model: name, threads, agreement };
 
     const warmup = Math.max(1, Number(args.warmup));

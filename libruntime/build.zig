@@ -29,10 +29,13 @@ pub fn build(b: *std.Build) void {
         levels[i] = b.addObject(.{ .name = b.fmt("tessera-{s}", .{@tagName(level)}), .root_module = module, .use_llvm = true });
     }
 
+    const vnni = vnniObject(b, query, target, optimize);
+
     for ([_]std.builtin.LinkMode{ .dynamic, .static }) |linkage| {
         const module = libraryModule(b, target, optimize, buildOptions(b, optimize, "dispatch", version), true, vulkan);
         module.root_source_file = b.path("src/dispatch.zig");
         for (levels[0..level_list.len]) |object| module.addObject(object);
+        if (vnni) |object| module.addObject(object);
         // The shared library is versioned (libtessera.so.X.Y.Z with soname libtessera.so.X, and the
         // same on macOS); the static one is not.
         const library_version = if (linkage == .dynamic) std.SemanticVersion.parse(version) catch unreachable else null;
@@ -44,9 +47,8 @@ pub fn build(b: *std.Build) void {
     b.installFile("include/tessera_backend.h", "include/tessera_backend.h");
     installPackageFiles(b, target.result, version);
     const install_objects = b.step("objects", "Install each level's object (zig-out/obj), for the disassembly check");
-    for (levels[0..level_list.len]) |object| {
-        install_objects.dependOn(&b.addInstallFileWithDir(object.getEmittedBin(), .{ .custom = "obj" }, b.fmt("{s}.o", .{object.name})).step);
-    }
+    for (levels[0..level_list.len]) |object| installObject(b, install_objects, object);
+    if (vnni) |object| installObject(b, install_objects, object);
 
     const native_options = buildOptions(b, optimize, "native", version);
     // The loader fuzzer keeps safety checks on whatever the library's optimize mode is.
@@ -58,7 +60,9 @@ pub fn build(b: *std.Build) void {
 
     // -Dtest-filter="harness" runs only the tests whose names contain it.
     const test_filters = b.option([]const []const u8, "test-filter", "Run only the unit tests whose names contain this text") orelse &.{};
-    const unit_tests = b.addTest(.{ .root_module = libraryModule(b, host, optimize, native_options, false, vulkan), .filters = test_filters });
+    // LLVM even in Debug: the int8 kernels call LLVM's x86 intrinsics (pmaddwd, vpdpbusd), which
+    // Zig's own x86 backend cannot compile.
+    const unit_tests = b.addTest(.{ .root_module = libraryModule(b, host, optimize, native_options, false, vulkan), .filters = test_filters, .use_llvm = true });
     const run_tests = b.addRunArtifact(unit_tests);
     // From libruntime/, where the tidy test (src/tidy.zig) finds the sources it reads.
     run_tests.setCwd(b.path("."));
@@ -82,6 +86,10 @@ pub fn build(b: *std.Build) void {
     });
     const install_bench_gemm = b.addInstallArtifact(bench_gemm, .{});
     b.step("bench-gemm", "Build the SGEMM benchmark (zig-out/bin/tessera-bench-gemm)").dependOn(&install_bench_gemm.step);
+}
+
+fn installObject(b: *std.Build, step: *std.Build.Step, object: *std.Build.Step.Compile) void {
+    step.dependOn(&b.addInstallFileWithDir(object.getEmittedBin(), .{ .custom = "obj" }, b.fmt("{s}.o", .{object.name})).step);
 }
 
 /// The one version of the project, read from package.json: the library's tsr_version, its
@@ -215,6 +223,25 @@ fn levelQuery(baseline: std.Target.Query, level: cpu_level.Level) std.Target.Que
     // leave the zmm registers unused; a CPU that reports AVX-512 gets 512-bit code.
     if (level == .avx512) out.cpu_features_sub.addFeature(@intFromEnum(std.Target.x86.Feature.prefer_256_bit));
     return out;
+}
+
+/// The int8 VNNI micro-kernel (src/level_vnni.zig), on x86_64 only: x86-64-v4 lacks
+/// AVX512-VNNI, so rather than a fourth copy of the whole library (5 MiB) for one instruction,
+/// this small object is built for x86-64-v4 + VNNI, and the avx512 copy calls its two C
+/// functions only when CPUID reports VNNI (backends/cpu/qgemm_kernels.zig).
+fn vnniObject(b: *std.Build, baseline: std.Target.Query, target: std.Build.ResolvedTarget, optimize: std.builtin.OptimizeMode) ?*std.Build.Step.Compile {
+    if (target.result.cpu.arch != .x86_64) return null;
+    var query = levelQuery(baseline, .avx512);
+    query.cpu_features_add.addFeature(@intFromEnum(std.Target.x86.Feature.avx512vnni));
+    const module = b.createModule(.{
+        .root_source_file = b.path("src/level_vnni.zig"),
+        .target = b.resolveTargetQuery(query),
+        .optimize = optimize,
+        .strip = optimize != .Debug,
+        .pic = true,
+    });
+    // LLVM even in Debug: the kernel calls an LLVM intrinsic.
+    return b.addObject(.{ .name = "tessera-vnni", .root_module = module, .use_llvm = true });
 }
 
 fn buildOptions(b: *std.Build, optimize: std.builtin.OptimizeMode, level: []const u8, version: []const u8) *std.Build.Step.Options {

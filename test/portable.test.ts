@@ -5,7 +5,8 @@
  * - a C program runs a real model under an emulated Nehalem (x86-64-v2) and Haswell (AVX2), with
  *   Debian's qemu-user, and gets this machine's outputs within 1e-5 relative;
  * - the `tessera` executable runs under the emulated Haswell (Bun itself needs AVX2);
- * - the disassembled library holds no instruction above the baseline outside the level copies.
+ * - the disassembled library holds no instruction above the baseline outside the level copies
+ *   (and the small VNNI object of the int8 kernel, which only the avx512 copy calls).
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
@@ -110,17 +111,18 @@ function disassemble(path: string): { byMnemonic: Map<string, number>; above: nu
 }
 
 describe.skipIf(!x86)("the disassembled library", () => {
-  test("has instructions above x86-64-v2 only in the avx2 and avx512 copies, and AVX-512 only in the avx512 copy", () => {
+  test("has instructions above x86-64-v2 only in the avx2 and avx512 copies and the VNNI object, and AVX-512 only in the last two", () => {
     // The objects the library was linked from (scripts/build made them; this only installs them).
     const build = spawn([zigScript, "build", "objects", `-Doptimize=${process.env.TESSERA_OPTIMIZE ?? "ReleaseFast"}`], join(repo, "libruntime"));
     expect(build.err).toBe("");
     expect(build.code).toBe(0);
     const objects = join(repo, "libruntime/zig-out/obj");
-    const [library, baseline, avx2, wide] = [
+    const [library, baseline, avx2, wide, vnni] = [
       libraryPath,
       join(objects, "tessera-baseline.o"),
       join(objects, "tessera-avx2.o"),
       join(objects, "tessera-avx512.o"),
+      join(objects, "tessera-vnni.o"),
     ].map(disassemble);
     // The baseline copy: nothing above the baseline. Its one xgetbv is the CPU probe itself,
     // run only once CPUID says the OS manages the AVX state (device/cpu.zig).
@@ -129,16 +131,22 @@ describe.skipIf(!x86)("the disassembled library", () => {
     expect(avx2!.above).toBeGreaterThan(1000);
     expect(avx2!.avx512).toBe(0);
     expect(wide!.avx512).toBeGreaterThan(1000);
-    // The library is the dispatcher, the three copies and the C runtime: every above-baseline
-    // instruction in it is one of the copies', mnemonic by mnemonic, so outside them there are 0.
+    // The VNNI object (the int8 kernel, called by the avx512 copy only when CPUID reports VNNI):
+    // the only place of vpdpbusd, and no xgetbv of its own.
+    expect(vnni!.byMnemonic.get("vpdpbusd") ?? 0).toBeGreaterThan(10);
+    expect(vnni!.xgetbv).toBe(0);
+    for (const copy of [baseline!, avx2!, wide!]) expect(copy.byMnemonic.get("vpdpbusd") ?? 0).toBe(0);
+    // The library is the dispatcher, the three copies, the VNNI object and the C runtime: every
+    // above-baseline instruction in it is one of theirs, mnemonic by mnemonic, so outside them
+    // there are 0.
     const outside = new Map<string, number>();
     for (const [mnemonic, count] of library!.byMnemonic) {
-      const inCopies = (avx2!.byMnemonic.get(mnemonic) ?? 0) + (wide!.byMnemonic.get(mnemonic) ?? 0);
+      const inCopies = [avx2!, wide!, vnni!].reduce((sum, copy) => sum + (copy.byMnemonic.get(mnemonic) ?? 0), 0);
       if (count !== inCopies) outside.set(mnemonic, count - inCopies);
     }
     expect(Object.fromEntries(outside)).toEqual({});
-    expect(library!.above).toBe(avx2!.above + wide!.above);
-    expect(library!.avx512).toBe(wide!.avx512);
+    expect(library!.above).toBe(avx2!.above + wide!.above + vnni!.above);
+    expect(library!.avx512).toBe(wide!.avx512 + vnni!.avx512);
     // The probe: in each copy (each reads its features for tessera devices) and in the
     // dispatcher, whose detection is the baseline copy's code for the same target; nowhere else.
     expect(library!.xgetbv).toBe(2 * baseline!.xgetbv + avx2!.xgetbv + wide!.xgetbv);

@@ -3,6 +3,7 @@
 test {
     _ = @import("thread_pool.zig");
     _ = @import("gemm.zig");
+    _ = @import("qgemm.zig");
     _ = @import("blocking_test.zig");
     _ = @import("kernel_coverage_test.zig");
     _ = @import("prepare_test.zig");
@@ -13,6 +14,8 @@ test {
     _ = @import("kernels/fused_test.zig");
     _ = @import("kernels/linalg_attention.zig");
     _ = @import("kernels/linalg_qtypes.zig");
+    _ = @import("kernels/linalg_quant.zig");
+    _ = @import("kernels/nn_conv_int8_test.zig");
     _ = @import("kernels/linalg_rotary.zig");
     _ = @import("kernels/linalg_sgemm.zig");
     _ = @import("kernels/ml_scores.zig");

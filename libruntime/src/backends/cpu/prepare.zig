@@ -34,6 +34,9 @@ pub const Prepare = *const fn (preparation: *const Preparation) status.Error!?Pr
 /// A float32 constant's shape and elements.
 pub const Floats = struct { shape: []const i64, values: []const f32 };
 
+/// A uint8 or int8 constant's shape and bytes.
+pub const Quantized = struct { shape: []const i64, signed: bool, values: []const u8 };
+
 pub const Preparation = struct {
     node: *const ir.Node,
     /// The graph that holds the node.
@@ -55,6 +58,15 @@ pub const Preparation = struct {
         if (!std.mem.isAligned(@intFromPtr(constant.bytes.ptr), @alignOf(f32))) return null;
         const values: [*]const f32 = @ptrCast(@alignCast(constant.bytes.ptr));
         return .{ .shape = constant.dims, .values = values[0..@intCast(constant.count)] };
+    }
+
+    /// Input `i` when it is a uint8 or int8 graph constant (a quantized weight), as constantFloats.
+    pub fn constantQuantized(self: *const Preparation, i: usize) ?Quantized {
+        if (i >= self.node.inputs.len) return null;
+        const constant = constantOf(self.graph, self.node.inputs[i] orelse return null) orelse return null;
+        if (constant.dtype != .uint8 and constant.dtype != .int8) return null;
+        if (constant.count == 0 or constant.bytes.len < constant.count) return null;
+        return .{ .shape = constant.dims, .signed = constant.dtype == .int8, .values = constant.bytes[0..@intCast(constant.count)] };
     }
 
     /// Output `i`'s extent on `axis` where inference settled on a number; null where it is

@@ -194,24 +194,18 @@ fn dequantizeLoop(
     }
 }
 
-/// uint8 with scale and zero point chosen so that [min(x, 0), max(x, 0)] spans [0, 255].
+/// uint8 with scale and zero point chosen so that [min(x, 0), max(x, 0)] spans [0, 255]. Both
+/// passes run on vectors; the arithmetic is the scalar formula's (a division, not a reciprocal),
+/// so every element is the same.
 fn dynamicQuantizeLinear(ctx: *Context) status.Error!void {
     const x = try ctx.require(0);
     if (x.dtype != .float32) return ctx.unsupported(x.dtype);
     const xs = try common.elems(ctx, f32, x);
-    var lo: f32 = 0;
-    var hi: f32 = 0;
-    for (xs) |v| {
-        lo = @min(lo, v);
-        hi = @max(hi, v);
-    }
-    const scale: f32 = (if (hi == lo) 1.0 else hi - lo) / 255.0;
-    const zp = qtypes.roundHalfEven(std.math.clamp(0 - lo / scale, 0, 255));
+    const range = dynamicRange(xs);
+    const scale: f32 = (if (range[1] == range[0]) 1.0 else range[1] - range[0]) / 255.0;
+    const zp = qtypes.roundHalfEven(std.math.clamp(0 - range[0] / scale, 0, 255));
     const y = try ctx.output(0, .uint8, x.shape);
-    for (y.data[0..xs.len], xs) |*o, v| {
-        const q = qtypes.roundHalfEven(v / scale) + zp;
-        o.* = if (std.math.isNan(q)) 0 else @intFromFloat(std.math.clamp(q, 0, 255));
-    }
+    quantizeToUint8(xs, scale, zp, y.data[0..xs.len]);
     const scalar = [_]i64{};
     const s = try ctx.output(1, .float32, &scalar);
     s.items(f32)[0] = scale;
@@ -219,8 +213,84 @@ fn dynamicQuantizeLinear(ctx: *Context) status.Error!void {
     z.data[0] = @intFromFloat(zp);
 }
 
+const lanes = 16;
+const V = @Vector(lanes, f32);
+
+/// min(x, 0) and max(x, 0); NaN elements are skipped (as @min and @max skip them).
+fn dynamicRange(xs: []const f32) [2]f32 {
+    var lo: V = @splat(0);
+    var hi: V = @splat(0);
+    var i: usize = 0;
+    while (i + lanes <= xs.len) : (i += lanes) {
+        const v: V = xs[i..][0..lanes].*;
+        lo = @min(lo, v);
+        hi = @max(hi, v);
+    }
+    var low = @reduce(.Min, lo);
+    var high = @reduce(.Max, hi);
+    for (xs[i..]) |v| {
+        low = @min(low, v);
+        high = @max(high, v);
+    }
+    return .{ low, high };
+}
+
+/// round_half_even(x / scale) + zp, saturated to [0, 255]; NaN gives 0.
+fn quantizeToUint8(xs: []const f32, scale: f32, zp: f32, out: []u8) void {
+    var i: usize = 0;
+    while (i + lanes <= xs.len) : (i += lanes) {
+        out[i..][0..lanes].* = quantizeLanes(lanes, xs[i..][0..lanes].*, scale, zp);
+    }
+    for (xs[i..], out[i..]) |v, *o| o.* = quantizeLanes(1, @splat(v), scale, zp)[0];
+}
+
+fn quantizeLanes(comptime n: usize, v: @Vector(n, f32), scale: f32, zp: f32) @Vector(n, u8) {
+    const F = @Vector(n, f32);
+    var q = v / @as(F, @splat(scale));
+    // Far outside [0, 255] after the zero point either way: clamping first changes no result
+    // and keeps the rounding trick below exact (it needs |q| < 2^22).
+    q = @min(@max(q, @as(F, @splat(-512))), @as(F, @splat(512)));
+    // Adding and removing 1.5 * 2^23 rounds half to even in the default rounding mode.
+    const magic: F = @splat(12582912.0);
+    q = (q + magic) - magic + @as(F, @splat(zp));
+    q = @select(f32, q != q, @as(F, @splat(0)), q);
+    q = @min(@max(q, @as(F, @splat(0))), @as(F, @splat(255)));
+    return @intFromFloat(q);
+}
+
 pub const kernels = [_]Entry{
     .{ .op = "QuantizeLinear", .run = quantizeLinear },
     .{ .op = "DequantizeLinear", .run = dequantizeLinear },
     .{ .op = "DynamicQuantizeLinear", .run = dynamicQuantizeLinear },
 } ++ @import("linalg_qmatmul.zig").kernels;
+
+test "DynamicQuantizeLinear's vector passes give the scalar formula's bytes" {
+    var prng = std.Random.DefaultPrng.init(5);
+    const random = prng.random();
+    var xs: [1001]f32 = undefined;
+    var got: [1001]u8 = undefined;
+    for ([_]usize{ 1, 15, 16, 37, 1001 }) |len| {
+        for (xs[0..len]) |*v| v.* = (random.float(f32) - 0.3) * 7;
+        const range = dynamicRange(xs[0..len]);
+        const scale: f32 = (if (range[1] == range[0]) 1.0 else range[1] - range[0]) / 255.0;
+        const zp = qtypes.roundHalfEven(std.math.clamp(0 - range[0] / scale, 0, 255));
+        quantizeToUint8(xs[0..len], scale, zp, got[0..len]);
+        var lo: f32 = 0;
+        var hi: f32 = 0;
+        for (xs[0..len]) |v| {
+            lo = @min(lo, v);
+            hi = @max(hi, v);
+        }
+        try std.testing.expectEqual(lo, range[0]);
+        try std.testing.expectEqual(hi, range[1]);
+        for (xs[0..len], got[0..len]) |v, q| {
+            const want: u8 = @intFromFloat(std.math.clamp(qtypes.roundHalfEven(v / scale) + zp, 0, 255));
+            try std.testing.expectEqual(want, q);
+        }
+    }
+    // Values that land on exact halves round to even, as the reference does.
+    const halves = [_]f32{ 0.5, 1.5, 2.5, -0.5, -1.5, 254.5 };
+    var out: [halves.len]u8 = undefined;
+    quantizeToUint8(&halves, 1, 1, &out);
+    try std.testing.expectEqualSlices(u8, &.{ 1, 3, 3, 1, 0, 255 }, &out);
+}

@@ -2,8 +2,8 @@
 //! group of each image is one GEMM, W (M/g x C/g*k) times the im2col matrix of the input (or the
 //! input itself for 1x1 windows); depthwise convolutions (one input channel per group) skip the
 //! GEMM and run a direct loop, since their K is only the kernel size. f32 goes to the threaded
-//! engines of nn_conv_gemm.zig (weights packed at load) and nn_depthwise.zig; f64 and the integer
-//! convolutions use the plain loops here.
+//! engines of nn_conv_gemm.zig (weights packed at load) and nn_depthwise.zig, f64 to the plain
+//! loops here; the integer convolutions (ConvInteger, QLinearConv) are nn_conv_int8.zig's.
 const std = @import("std");
 const builtin = @import("builtin");
 const common = @import("nn_common.zig");
@@ -195,111 +195,6 @@ const has_fma = switch (builtin.cpu.arch) {
     else => false,
 };
 
-// ---- Integer convolutions --------------------------------------------------------------------
-
-/// A quantized operand widened to int32 with its zero point subtracted, so that padding (zero
-/// after the shift) is exact. `per_row` zero points apply to each of the first dim's slices.
-fn widen(ctx: *const Context, t: *const Tensor, zero_point: ?*const Tensor, rows: usize) Error![]i32 {
-    const n = t.count();
-    const out = try ctx.alloc(i32, n);
-    const zp = try zeroPoints(ctx, zero_point, rows);
-    const per = if (rows == 0) 0 else n / rows;
-    switch (t.dtype) {
-        inline .uint8, .int8 => |tag| {
-            const values = t.items(if (tag == .uint8) u8 else i8)[0..n];
-            for (out, values, 0..) |*o, v, i| o.* = @as(i32, v) - zp.at(if (per == 0) 0 else i / per);
-        },
-        else => return ctx.fail("the quantized operands must be int8 or uint8, not {s}", .{@tagName(t.dtype)}),
-    }
-    return out;
-}
-
-const ZeroPoints = struct {
-    values: []const i32,
-    fn at(self: ZeroPoints, i: usize) i32 {
-        return if (self.values.len == 1) self.values[0] else self.values[i];
-    }
-};
-
-/// A scalar zero point, or (for W) one per output channel; absent means 0.
-fn zeroPoints(ctx: *const Context, zero_point: ?*const Tensor, rows: usize) Error!ZeroPoints {
-    const zp = zero_point orelse return .{ .values = &[_]i32{0} };
-    const count = zp.count();
-    if (count != 1 and count != rows) {
-        return ctx.fail("a zero point has {d} values; it needs 1 or {d}", .{ count, rows });
-    }
-    const values = try ctx.alloc(i32, count);
-    switch (zp.dtype) {
-        .uint8 => for (values, zp.items(u8)[0..count]) |*o, v| {
-            o.* = v;
-        },
-        .int8 => for (values, zp.items(i8)[0..count]) |*o, v| {
-            o.* = v;
-        },
-        else => return ctx.fail("zero points must be int8 or uint8, not {s}", .{@tagName(zp.dtype)}),
-    }
-    return .{ .values = values };
-}
-
-fn convInteger(ctx: *Context) Error!void {
-    const x = try ctx.require(0);
-    const w = try ctx.require(1);
-    const shape = try convShape(ctx, x, w);
-    const xi = try widen(ctx, x, try scalarOrNull(ctx, ctx.input(2)), 1);
-    const wi = try widen(ctx, w, ctx.input(3), shape.m);
-    const out = try ctx.output(0, .int32, try shape.geo.outShape(ctx, shape.n, shape.m));
-    try convolve(i32, ctx, shape, xi, wi, null, out.items(i32));
-}
-
-fn scalarOrNull(ctx: *const Context, t: ?*const Tensor) Error!?*const Tensor {
-    const zp = t orelse return null;
-    if (zp.count() != 1) return ctx.fail("x_zero_point must be a scalar", .{});
-    return zp;
-}
-
-/// Inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, optional B.
-fn qlinearConv(ctx: *Context) Error!void {
-    const x = try ctx.require(0);
-    const w = try ctx.require(3);
-    const shape = try convShape(ctx, x, w);
-    const xi = try widen(ctx, x, try scalarOrNull(ctx, try ctx.require(2)), 1);
-    const wi = try widen(ctx, w, try ctx.require(5), shape.m);
-    var bias: ?[]const i32 = null;
-    if (ctx.input(8)) |b| {
-        try checkBias(ctx, b, shape.m);
-        if (b.dtype != .int32) return ctx.fail("the bias must be int32, not {s}", .{@tagName(b.dtype)});
-        bias = try common.alignedItems(i32, ctx, b);
-    }
-    const x_scale = try scalar(ctx, try ctx.require(1));
-    const y_scale = try scalar(ctx, try ctx.require(6));
-    const w_scale = try common.floats(f32, ctx, try ctx.require(4));
-    if (w_scale.len != 1 and w_scale.len != shape.m) return ctx.fail("w_scale needs 1 or {d} values", .{shape.m});
-    const y_zp_tensor = try ctx.require(7);
-    const y_zp = (try zeroPoints(ctx, y_zp_tensor, 1)).values[0];
-    const acc = try ctx.alloc(i32, shape.n * shape.m * shape.geo.outCount());
-    try convolve(i32, ctx, shape, xi, wi, bias, acc);
-    const out = try ctx.output(0, y_zp_tensor.dtype, try shape.geo.outShape(ctx, shape.n, shape.m));
-    const plane = shape.geo.outCount();
-    switch (y_zp_tensor.dtype) {
-        inline .uint8, .int8 => |tag| {
-            const T = if (tag == .uint8) u8 else i8;
-            for (out.items(T), acc, 0..) |*o, a, i| {
-                const channel = (i / @max(plane, 1)) % shape.m;
-                // The multiplier is formed in f32 as the reference does, then applied in f64.
-                const multiplier: f32 = x_scale * w_scale[if (w_scale.len == 1) 0 else channel] / y_scale;
-                const v = @as(f64, @floatFromInt(a)) * multiplier + @as(f64, @floatFromInt(y_zp));
-                o.* = common.saturate(T, v);
-            }
-        },
-        else => unreachable, // zeroPoints checked the type
-    }
-}
-
-fn scalar(ctx: *const Context, t: *const Tensor) Error!f32 {
-    if (t.count() != 1) return ctx.fail("a scale must be a scalar", .{});
-    return (try common.floats(f32, ctx, t))[0];
-}
-
 /// CausalConvWithState (opset 27): a depthwise causal 1-D conv over (B, C, L) whose left context
 /// is past_state (zeros when absent); also returns the last k - 1 padded positions.
 fn causalConvWithState(ctx: *Context) Error!void {
@@ -393,6 +288,4 @@ fn outputPositions(ctx: *const prepare.Preparation, rank: usize) ?usize {
 pub const kernels = [_]@import("entry.zig").Entry{
     .{ .op = "CausalConvWithState", .run = causalConvWithState },
     .{ .op = "Conv", .run = conv, .prepare = prepareConv },
-    .{ .op = "ConvInteger", .run = convInteger },
-    .{ .op = "QLinearConv", .run = qlinearConv },
-};
+} ++ @import("nn_conv_int8.zig").kernels;

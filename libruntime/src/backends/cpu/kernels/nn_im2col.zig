@@ -12,6 +12,12 @@ const Geometry = common.Geometry;
 /// Writes `channels` planes of `src` (each g.inCount()) as channels * kernelCount rows of
 /// g.outCount() columns; taps that fall in the padding read as zero.
 pub fn im2col(comptime T: type, g: Geometry, src: []const T, channels: usize, col: []T) void {
+    im2colFill(T, g, src, channels, col, 0);
+}
+
+/// im2col with taps in the padding read as `fill` (a quantized input's zero point, the value
+/// that stands for 0).
+pub fn im2colFill(comptime T: type, g: Geometry, src: []const T, channels: usize, col: []T, fill: T) void {
     const plane_in = g.inCount();
     const plane_out = g.outCount();
     var row: usize = 0;
@@ -21,7 +27,7 @@ pub fn im2col(comptime T: type, g: Geometry, src: []const T, channels: usize, co
             const dst = col[row * plane_out ..][0..plane_out];
             row += 1;
             const taps = [3]usize{ kd, kh, kw };
-            tapRows(T, g, taps, @constCast(plane), dst, .copy); // copy only reads the plane
+            tapRows(T, g, taps, @constCast(plane), dst, .copy, fill); // copy only reads the plane
         };
     }
 }
@@ -37,7 +43,7 @@ pub fn col2im(comptime T: type, g: Geometry, col: []const T, channels: usize, ds
             const src = col[row * plane_out ..][0..plane_out];
             row += 1;
             const taps = [3]usize{ kd, kh, kw };
-            tapRows(T, g, taps, plane, @constCast(src), .accumulate); // accumulate only reads the row
+            tapRows(T, g, taps, plane, @constCast(src), .accumulate, 0); // accumulate only reads the row
         };
     }
 }
@@ -45,8 +51,9 @@ pub fn col2im(comptime T: type, g: Geometry, col: []const T, channels: usize, ds
 const Direction = enum { copy, accumulate };
 
 /// For one kernel tap, walks the output positions: `.copy` gathers plane -> row (zeros outside),
-/// `.accumulate` scatters row -> plane (adds, skipping taps outside).
-fn tapRows(comptime T: type, g: Geometry, taps: [3]usize, plane: []T, row: []T, comptime direction: Direction) void {
+/// `.accumulate` scatters row -> plane (adds, skipping taps outside). `fill` is what `.copy`
+/// writes for taps in the padding.
+fn tapRows(comptime T: type, g: Geometry, taps: [3]usize, plane: []T, row: []T, comptime direction: Direction, fill: T) void {
     var offsets: [3]i64 = undefined;
     for (0..3) |i| offsets[i] = @as(i64, @intCast(taps[i] * g.dilation[i])) - g.pad[i];
     const r0 = common.validRange(g.out[0], g.in[0], g.stride[0], offsets[0]);
@@ -54,23 +61,23 @@ fn tapRows(comptime T: type, g: Geometry, taps: [3]usize, plane: []T, row: []T, 
     const r2 = common.validRange(g.out[2], g.in[2], g.stride[2], offsets[2]);
     const out_hw = g.out[1] * g.out[2];
     if (direction == .copy) {
-        @memset(row[0 .. r0[0] * out_hw], 0);
-        @memset(row[r0[1] * out_hw ..], 0);
+        @memset(row[0 .. r0[0] * out_hw], fill);
+        @memset(row[r0[1] * out_hw ..], fill);
     }
     for (r0[0]..r0[1]) |od| {
         const id: usize = @intCast(@as(i64, @intCast(od * g.stride[0])) + offsets[0]);
         const slab = row[od * out_hw ..][0..out_hw];
         if (direction == .copy) {
-            @memset(slab[0 .. r1[0] * g.out[2]], 0);
-            @memset(slab[r1[1] * g.out[2] ..], 0);
+            @memset(slab[0 .. r1[0] * g.out[2]], fill);
+            @memset(slab[r1[1] * g.out[2] ..], fill);
         }
         for (r1[0]..r1[1]) |oh| {
             const ih: usize = @intCast(@as(i64, @intCast(oh * g.stride[1])) + offsets[1]);
             const line = slab[oh * g.out[2] ..][0..g.out[2]];
             const src = plane[(id * g.in[1] + ih) * g.in[2] ..][0..g.in[2]];
             if (direction == .copy) {
-                @memset(line[0..r2[0]], 0);
-                @memset(line[r2[1]..], 0);
+                @memset(line[0..r2[0]], fill);
+                @memset(line[r2[1]..], fill);
             }
             if (r2[0] == r2[1]) continue;
             const iw0: usize = @intCast(@as(i64, @intCast(r2[0] * g.stride[2])) + offsets[2]);
