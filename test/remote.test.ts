@@ -113,6 +113,9 @@ describe("with Tessera's extension", () => {
     const writes = await session.loadModel("add_fp32", { intermediateSavePath: "/tmp/x" }).catch((e) => e);
     expect(writes.httpStatus).toBe(400);
     expect(writes.message).toContain("intermediateSavePath");
+    const caches = await session.loadModel("add_fp32", { cacheDir: "/tmp/x" }).catch((e) => e);
+    expect(caches.httpStatus).toBe(400);
+    expect(caches.message).toContain("cacheDir");
     await expect(session.loadModel("../outside.onnx")).rejects.toThrow(rt.InvalidArgumentError);
     await expect(session.loadModel("/etc/passwd")).rejects.toThrow(rt.InvalidArgumentError);
     const escape = await session.loadModel("escape").catch((e) => e); // a symlink out of the repository

@@ -25,7 +25,7 @@ import type { ServedModel } from "./served-model.ts";
 export const extensionPrefix = "/v2/tessera/";
 
 /** Load options a client may not set: they would write files on the server's host. */
-const refusedOverNetwork: ReadonlySet<string> = new Set<keyof LoadOptions>(["intermediateSavePath"]);
+const refusedOverNetwork: ReadonlySet<string> = new Set<keyof LoadOptions>(["intermediateSavePath", "cacheDir"]);
 
 const profileOptionNames = new Set<keyof ProfileOptions>(["repeat", "warmup", "warmupTimeUs", "stopThresholdUs", "checkPeriod", "eventBufferSize"]);
 
