@@ -15,7 +15,7 @@ const c = host.c;
 
 pub const Extension = struct {
     references: std.atomic.Value(u32) = .init(1),
-    library: std.DynLib,
+    library: SharedLibrary,
     /// The extension's vtable, copied; fields past the size it declared are zero (absent).
     vtable: c.tsr_backend,
     /// Its device kind ("myext"), its device ("myext:0"), its absolute path and its description,
@@ -81,9 +81,25 @@ fn checkFile(path: []const u8) status.Error!void {
     if (stat.kind != .file) return status.fail(error.ExtensionError, "the extension '{s}' is not a regular file ({s})", .{ path, @tagName(stat.kind) });
 }
 
+/// An opened library: LoadLibrary through std.DynLib on Windows, the C library's dlopen elsewhere
+/// (std.DynLib is Zig's own ELF loader in a static musl build, which has no dlopen handle).
+const SharedLibrary = if (builtin.os.tag == .windows) std.DynLib else struct {
+    handle: *anyopaque,
+
+    fn lookup(self: *SharedLibrary, comptime T: type, name: [:0]const u8) ?T {
+        const symbol = std.c.dlsym(self.handle, name) orelse return null;
+        return @as(T, @ptrCast(@alignCast(symbol)));
+    }
+
+    fn close(self: *SharedLibrary) void {
+        _ = std.c.dlclose(self.handle);
+        self.* = undefined;
+    }
+};
+
 /// Binds every symbol at once (RTLD_NOW), so a library with an unresolved symbol fails here
 /// rather than in the middle of a run; its symbols stay local to it (the default).
-fn open(absolute: []const u8) status.Error!std.DynLib {
+fn open(absolute: []const u8) status.Error!SharedLibrary {
     if (builtin.os.tag == .windows) {
         return std.DynLib.open(absolute) catch |e|
             status.fail(error.ExtensionError, "cannot open '{s}' as a shared library: {s}", .{ absolute, @errorName(e) });
@@ -94,7 +110,7 @@ fn open(absolute: []const u8) status.Error!std.DynLib {
         const reason: []const u8 = if (std.c.dlerror()) |text| std.mem.span(text) else "unknown reason";
         return status.fail(error.ExtensionError, "cannot open '{s}' as a shared library: {s}", .{ absolute, reason });
     };
-    return .{ .inner = .{ .handle = handle } };
+    return .{ .handle = handle };
 }
 
 fn copyVTable(given: *const c.tsr_backend, path: []const u8) status.Error!c.tsr_backend {
@@ -123,7 +139,7 @@ fn copyVTable(given: *const c.tsr_backend, path: []const u8) status.Error!c.tsr_
     return vtable;
 }
 
-fn create(library: std.DynLib, vtable: c.tsr_backend, absolute: []const u8) status.Error!*Extension {
+fn create(library: SharedLibrary, vtable: c.tsr_backend, absolute: []const u8) status.Error!*Extension {
     const name = memory.allocator.dupeZ(u8, std.mem.span(vtable.name.?)) catch return oom();
     errdefer memory.allocator.free(name);
     const device = std.fmt.allocPrintSentinel(memory.allocator, "{s}:0", .{name}, 0) catch return oom();
