@@ -9,7 +9,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameS
 import { join } from "node:path";
 import { version } from "../bindings/location.ts";
 import * as rt from "../src/index.ts";
-import { addRelu } from "./support/models.ts";
+import { addRelu, denseModel } from "./support/models.ts";
 import { dictVectorizerModel, zipMapClassifier } from "./support/value-models.ts";
 import { repo, scratchDir } from "./support/paths.ts";
 
@@ -35,6 +35,10 @@ beforeAll(() => {
   writeFileSync(model, addRelu());
   writeFileSync(join(work, "classifier.onnx"), zipMapClassifier([0n, 1n, 2n]));
   writeFileSync(join(work, "dict_vectorizer.onnx"), dictVectorizerModel("string", "float32", ["a", "b", "c"]));
+  writeFileSync(join(work, "dense.onnx"), denseModel());
+  // The backend extension extension_run loads, built as its README says.
+  const extension = sh(["cc", "-shared", "-fPIC", "-std=c99", "-O2", `-I${join(prefix, "include")}`, join(repo, "examples/extension/myext.c"), "-o", join(work, "libmyext.so")]);
+  expect(extension.code).toBe(0);
 }, 900_000);
 
 /** The arguments each example takes (as test/c-api.test.ts runs them). */
@@ -42,6 +46,7 @@ function exampleArguments(name: string): string[] {
   if (name === "devices_and_tensors") return [join(work, `${name}.tsr`)];
   if (name === "map_values") return [join(work, "classifier.onnx"), join(work, "dict_vectorizer.onnx")];
   if (name === "encrypted_model") return [model, join(work, "encrypted.tsrc")];
+  if (name === "extension_run") return [join(work, "libmyext.so"), join(work, "dense.onnx"), "2", "3"];
   return [model];
 }
 

@@ -69,6 +69,8 @@ describe("model.update", () => {
 
   for (const order of ["old first", "new first"] as const) {
     test(`disposing ${order} frees nothing the other uses, and both leak nothing`, async () => {
+      // Earlier tests' dropped tensors are freed by a collection: not this test's to count.
+      Bun.gc(true);
       const start = rt.nativeStats().liveBytes;
       const old = rt.loadModelSync(packedModel(7), { cacheDir: "" });
       const updated = await old.update(packedModel(8));
@@ -81,7 +83,7 @@ describe("model.update", () => {
       expect(outputOf(second)).toEqual(secondWant);
       second.dispose();
       Bun.gc(true);
-      expect(rt.nativeStats().liveBytes).toBe(start);
+      expect(rt.nativeStats().liveBytes).toBeLessThanOrEqual(start);
     });
   }
 

@@ -60,7 +60,7 @@ describe("run(inputs, [names]): onnxruntime's fetches", () => {
 describe("option keys that are not options", () => {
   test("run and runSync refuse them by name; an output's name gets onnxruntime's fetches-object advice", async () => {
     using model = rt.loadModelSync(bytes);
-    await expect(model.run({ x: x() }, { bogus: 1 } as never)).rejects.toThrow("unknown run option 'bogus' (run options: outputs, into, deadlineUs)");
+    await expect(model.run({ x: x() }, { bogus: 1 } as never)).rejects.toThrow("unknown run option 'bogus' (run options: outputs, into, deadlineUs, observer)");
     expect(() => model.runSync({ x: x() }, { y: null } as never)).toThrow(`'y' is an output: select it with { outputs: ["y"] }`);
     expect(() => model.runSync({ x: x() }, { logSeverityLevel: 3 } as never)).toThrow(rt.InvalidArgumentError);
   });

@@ -503,12 +503,15 @@ fn runJob(
     // K blocks would buy no L1 reuse, only cut B's stream into short runs and add passes over C.
     const short_m = params.m <= kernels.shape(variant).mr and !params.trans_a and operands.a == null;
     const k_blocks = if (short_m) 1 else std.math.divCeil(usize, params.k, tuning.kc) catch unreachable;
+    var out = outputOf(params);
+    // Every row sums in one order unless the whole product is one short tile (kernels.Output).
+    out.split_short = params.m < kernels.shape(variant).mr;
     var job: Job(variant) = .{
         .params = &params,
         .b = b,
         .packed_a = operands.a,
         .workspace = operands.workspace,
-        .out = outputOf(params),
+        .out = out,
         .grid = grid,
         .kc = std.math.divCeil(usize, params.k, k_blocks) catch unreachable,
         .short_m = short_m,

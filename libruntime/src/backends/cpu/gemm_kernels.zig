@@ -83,6 +83,12 @@ pub const Output = struct {
     relu: bool,
     /// Applied last, in the store of the last K block (a fused Relu, Clip, Sigmoid or SiLU).
     activation: Activation = .none,
+    /// Whether a short tile may split K over several accumulator sets. Only when the whole
+    /// product is one short tile (a GEMV-like call): otherwise its edge rows would sum in
+    /// another order than the full tiles' rows, and outputs that are equal in exact arithmetic
+    /// (a network of identical channels) would differ by a rounding, which an ill-conditioned
+    /// softmax turns into different answers on CPUs whose MR leaves a short last tile.
+    split_short: bool = true,
 };
 
 /// Where a micro-kernel reads A. `.rows` is a row-major A read in place (row r of the tile at
@@ -128,7 +134,7 @@ pub fn Kernel(comptime variant: Variant) type {
             switch (rows) {
                 inline 1...mr => |r| {
                     prefetchTile(r, out, i, j);
-                    const acc = accumulate(r, layout, kc, a, lda, b);
+                    const acc = if (out.split_short) accumulate(r, true, layout, kc, a, lda, b) else accumulate(r, false, layout, kc, a, lda, b);
                     if (cols == nr) {
                         // The activation's kind is fixed per call: one store loop per kind.
                         switch (if (pass.last) out.activation.kind else .none) {
@@ -160,6 +166,7 @@ pub fn Kernel(comptime variant: Variant) type {
 
         inline fn accumulate(
             comptime rows: usize,
+            comptime split: bool,
             comptime layout: ALayout,
             kc: usize,
             a: [*]const f32,
@@ -167,7 +174,7 @@ pub fn Kernel(comptime variant: Variant) type {
             b: [*]const f32,
         ) Tile(rows) {
             const a_step = if (layout == .panel) mr else 1;
-            const sets = comptime chains(rows);
+            const sets = comptime if (split) chains(rows) else 1;
             const unroll = if (sets == 1) 4 else sets;
             var acc: [sets]Tile(rows) = @splat(@splat(@splat(@splat(0))));
             // Bumped pointers rather than an index: the loads then use constant offsets.
