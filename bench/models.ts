@@ -18,9 +18,9 @@ import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import * as rt from "../src/index.ts";
 import {
-  type Agreement, agree, magnitudeTolerance, elementCount, type Feed, geometricMean, loadOrt, median, normal, ortInputs, ortOutputs,
-  random, tesseraInputs, tesseraOutputs, tolerance,
-} from "./feeds.ts";
+  type Agreement, agree, magnitudeTolerance, elementCount, type Feed, geometricMean, interleave, loadOrt, median, normal, ortInputs,
+  ortOutputs, ortSession, random, tesseraInputs, tesseraOutputs, type Timing, timing, tolerance,
+} from "./peer.ts";
 import { oneNode, smallOps } from "./small_models.ts";
 
 const modelDir = process.env.TESSERA_BENCH_MODELS ?? new URL("../.cache/bench-models/", import.meta.url).pathname;
@@ -154,11 +154,6 @@ const { values: args } = parseArgs({
 
 const ort = loadOrt();
 
-interface Timing {
-  min: number;
-  median: number;
-}
-
 interface Row {
   model: string;
   threads: number;
@@ -172,21 +167,11 @@ interface Row {
   error?: string;
 }
 
-const timing = (samples: number[]): Timing => ({ min: Math.min(...samples), median: median(samples) });
-
 async function benchModel(name: string, threads: number): Promise<Row> {
   const spec = catalogue[name]!;
   const source = spec.source();
   const model = await rt.loadModel(source, { threads });
-  const options = {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all",
-  } as const;
-  const session = typeof source === "string"
-    ? await ort.InferenceSession.create(source, options)
-    : await ort.InferenceSession.create(source, options);
+  const session = await ortSession(ort, source, threads);
   const feed = spec.feed(model.inputs);
   const ours = tesseraInputs(feed);
   const theirs = ortInputs(ort, feed);
@@ -214,32 +199,17 @@ async function benchModel(name: string, threads: number): Promise<Row> {
       await runPeer();
     }
     const inner = Math.min(1000, Math.max(1, Math.ceil(Number(args.sample) / fastest)));
-    const tessera: number[] = [];
-    const tesseraAsync: number[] = [];
-    const peer: number[] = [];
-    const runs = Number(args.runs);
-    const deadline = performance.now() + Number(args.budget) * 1000;
-    const block = Math.max(1, Number(args.block));
-    // Each block starts with a pause (--settle) and one untimed sample: together they let the
-    // other runtime's threads stop spinning and warm the caches for this one.
-    const settle = Number(args.settle);
-    const timeBlock = async (times: number[], run: () => unknown) => {
-      if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
-      for (let k = 0; k <= block && times.length < runs; k++) {
-        const start = performance.now();
-        for (let i = 0; i < inner; i++) await run();
-        if (k > 0) times.push((performance.now() - start) / inner);
-      }
-    };
-    while (tessera.length < runs) {
-      if (tessera.length >= 5 && performance.now() > deadline) break;
-      await timeBlock(tessera, runTessera);
-      await timeBlock(peer, runPeer);
-      if (args.async) await timeBlock(tesseraAsync, runTesseraAsync);
-    }
+    const sides = args.async ? [runTessera, runPeer, runTesseraAsync] : [runTessera, runPeer];
+    const [tessera, peer, tesseraAsync] = await interleave(sides, {
+      runs: Number(args.runs),
+      budgetMs: Number(args.budget) * 1000,
+      block: Number(args.block),
+      settleMs: Number(args.settle),
+      inner,
+    });
     return {
-      model: name, threads, agreement, samples: tessera.length, inner,
-      tessera: timing(tessera), peer: timing(peer), tesseraAsync: args.async ? timing(tesseraAsync) : undefined,
+      model: name, threads, agreement, samples: tessera!.length, inner,
+      tessera: timing(tessera!), peer: timing(peer!), tesseraAsync: tesseraAsync ? timing(tesseraAsync) : undefined,
     };
   } finally {
     request.dispose();

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as rt from "../src/index.ts";
-import { agree, type Feed, loadOrt, median, ortInputs, ortOutputs, tesseraInputs, tesseraOutputs } from "./feeds.ts";
+import { agree, type Feed, loadOrt, median, ortInputs, ortOutputs, tesseraInputs, tesseraOutputs } from "./peer.ts";
 import { oneNode, smallOps } from "./small_models.ts";
 
 const { values: args } = parseArgs({

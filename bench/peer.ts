@@ -1,7 +1,7 @@
 /**
- * What the benchmarks against onnxruntime-node share: seeded inputs, given once as plain arrays
- * and made into each runtime's tensors, the check that two runtimes' outputs agree, and the
- * statistics the tables print.
+ * What the benchmarks against onnxruntime-node (the peer) share: seeded inputs, given once as
+ * plain arrays and made into each runtime's tensors, the check that two runtimes' outputs
+ * agree, the interleaved timing of both, and the statistics the tables print.
  */
 import { createRequire } from "node:module";
 import type * as OrtTypes from "onnxruntime-common";
@@ -21,6 +21,22 @@ export interface FeedValue {
   shape: number[];
   data: Float32Array | BigInt64Array;
 }
+/**
+ * An onnxruntime session as its users run it: graph optimizations all on, and `threads`
+ * intra-op threads, the same count Tessera gets (never fewer).
+ */
+export async function ortSession(ort: Ort, source: string | Uint8Array, threads: number): Promise<OrtTypes.InferenceSession> {
+  const options = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  } as const;
+  return typeof source === "string"
+    ? await ort.InferenceSession.create(source, options)
+    : await ort.InferenceSession.create(source, options);
+}
+
 /** A model's inputs by name. */
 export type Feed = Record<string, FeedValue>;
 
@@ -126,4 +142,49 @@ export function median(samples: readonly number[]): number {
 
 export function geometricMean(values: readonly number[]): number {
   return Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
+}
+
+export interface Timing {
+  min: number;
+  median: number;
+}
+
+export const timing = (samples: number[]): Timing => ({ min: Math.min(...samples), median: median(samples) });
+
+export interface InterleaveOptions {
+  /** Timed samples per side. */
+  runs: number;
+  /** Stop after this many ms once every side has 5 samples. */
+  budgetMs: number;
+  /** Samples per side before switching to the next. */
+  block: number;
+  /** Pause before each block, ms. */
+  settleMs: number;
+  /** Runs per sample (a sample is their mean). */
+  inner: number;
+}
+
+/**
+ * ms per run of each side, timed in alternating blocks in this process so that drift on a
+ * shared machine hits every side alike. Each block starts with a pause and one untimed sample:
+ * both runtimes' thread pools spin for a while after a run (ORT's for tens of ms), and a
+ * spinning thread takes the core the other side's next run needs.
+ */
+export async function interleave(sides: (() => unknown)[], options: InterleaveOptions): Promise<number[][]> {
+  const samples = sides.map(() => [] as number[]);
+  const deadline = performance.now() + options.budgetMs;
+  const block = Math.max(1, options.block);
+  while (samples[0]!.length < options.runs) {
+    if (samples[0]!.length >= 5 && performance.now() > deadline) break;
+    for (const [i, run] of sides.entries()) {
+      const times = samples[i]!;
+      if (options.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, options.settleMs));
+      for (let k = 0; k <= block && times.length < options.runs; k++) {
+        const start = performance.now();
+        for (let r = 0; r < options.inner; r++) await run();
+        if (k > 0) times.push((performance.now() - start) / options.inner);
+      }
+    }
+  }
+  return samples;
 }
