@@ -119,8 +119,9 @@ const catalogue: Record<string, BenchModel> = {
  * is not: Tessera rounds c * multiplier in float64 as the ONNX reference does, ORT's MLAS in
  * float32, so a value on a rounding boundary lands one quantization step apart, and the step
  * carries through the following layers (and through DynamicQuantizeLinear's ranges in the encoder).
+ * Measured: 5e-3 (ResNet-50) and 4e-3 (encoder); the bounds leave room for other inputs and CPUs.
  */
-const quantizedModels: Record<string, number> = { resnet50_int8: 0.05, bert_encoder_int8: 0.02 };
+const quantizedModels: Record<string, number> = { resnet50_int8: 0.02, bert_encoder_int8: 0.01 };
 for (const name of Object.keys(quantizedModels)) catalogue[name] = { source: fromFile(name), feed: normalFeed };
 
 const { values: args } = parseArgs({
